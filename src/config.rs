@@ -1,0 +1,231 @@
+//! Every setting of the server, as `--flag` and `HARMONY_*` environment variable, with its
+//! default and why it is what it is. The command line ([`crate::cli`]) flattens these groups
+//! into the subcommands that need them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://FILE` (created when missing; its folder must exist) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(
+        long = "database",
+        env = "HARMONY_DATABASE_URL",
+        default_value = "sqlite://harmony.db"
+    )]
+    pub url: String,
+
+    /// Most connections the pool opens (PostgreSQL), or reader connections (SQLite, which
+    /// always writes through a single connection).
+    #[arg(long, env = "HARMONY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a free connection before failing the request with a 503.
+    #[arg(long, env = "HARMONY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout: u64,
+
+    /// Milliseconds after which PostgreSQL cancels a statement (0: no limit).
+    #[arg(long, env = "HARMONY_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_statement_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// A configuration for the given URL with every other setting at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            db_max_connections: 16,
+            db_acquire_timeout: 5,
+            db_statement_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Password hashing: argon2id, OWASP's recommended parameters by default
+/// (19 MiB, 2 iterations, 1 lane).
+#[derive(Debug, Clone, Args)]
+pub struct HashingConfig {
+    /// argon2id memory cost in KiB.
+    #[arg(long, env = "HARMONY_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations.
+    #[arg(long, env = "HARMONY_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// argon2id lanes.
+    #[arg(long, env = "HARMONY_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+
+    /// How many hashes may run at once (0: one per CPU). Argon2 is memory-hard, so this
+    /// also caps the memory that logins can take: this × the memory cost.
+    #[arg(long, env = "HARMONY_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_concurrency: 0,
+        }
+    }
+}
+
+/// Token lifetimes and the deprecated compatibility paths.
+#[derive(Debug, Clone, Args)]
+pub struct OAuthConfig {
+    /// Lifetime of an access token in seconds (the documented answer says 3600).
+    #[arg(long, env = "HARMONY_ACCESS_TOKEN_TTL", default_value_t = 3600)]
+    pub access_token_ttl: i64,
+
+    /// Lifetime of a refresh token in seconds; each rotation starts a new one.
+    #[arg(long, env = "HARMONY_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: i64,
+
+    /// Days that revoked and expired tokens stay listed in API Access before cleanup.
+    #[arg(long, env = "HARMONY_TOKEN_RETENTION_DAYS", default_value_t = 30)]
+    pub token_retention_days: i64,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            token_retention_days: 30,
+        }
+    }
+}
+
+/// Request rate limits (per node; see docs/api.md). `0` disables a limit.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Requests per window for each access token.
+    #[arg(long, env = "HARMONY_RATE_LIMIT_TOKEN", default_value_t = 5000)]
+    pub rate_limit_token: u32,
+
+    /// Requests per window for each client address without a valid token.
+    #[arg(long, env = "HARMONY_RATE_LIMIT_ANONYMOUS", default_value_t = 1000)]
+    pub rate_limit_anonymous: u32,
+
+    /// The window of the two limits above, in seconds.
+    #[arg(long, env = "HARMONY_RATE_LIMIT_WINDOW", default_value_t = 3600)]
+    pub rate_limit_window: u64,
+
+    /// Failed credential checks (password, client secret) tolerated per account and client
+    /// address within the failure window before answering 429.
+    #[arg(long, env = "HARMONY_FAILED_AUTH_LIMIT", default_value_t = 30)]
+    pub failed_auth_limit: u32,
+
+    /// The failure window, in seconds.
+    #[arg(long, env = "HARMONY_FAILED_AUTH_WINDOW", default_value_t = 900)]
+    pub failed_auth_window: u64,
+
+    /// Largest request body in bytes (413 beyond it).
+    #[arg(long, env = "HARMONY_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy
+    /// that sets it; otherwise clients could choose their own rate-limit key).
+    #[arg(long, env = "HARMONY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_token: 5000,
+            rate_limit_anonymous: 1000,
+            rate_limit_window: 3600,
+            failed_auth_limit: 30,
+            failed_auth_window: 900,
+            body_limit: 1024 * 1024,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Everything `harmony serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "HARMONY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The server's public base URL (`https://api.example.com`), used for every URL it
+    /// prints. Defaults to `http://` and the bound address; never taken from `Host`.
+    #[arg(long, env = "HARMONY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds that shutdown waits for requests in flight before it closes them.
+    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub hashing: HashingConfig,
+
+    #[command(flatten)]
+    pub oauth: OAuthConfig,
+
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+}
+
+impl ServeConfig {
+    /// A configuration for tests and embedding: the given database, port 0, defaults.
+    pub fn for_database(url: impl Into<String>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            shutdown_grace: 30,
+            database: DatabaseConfig::new(url),
+            hashing: HashingConfig::default(),
+            oauth: OAuthConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+
+    /// The rate-limit window as a duration.
+    pub fn rate_limit_window(&self) -> Duration {
+        Duration::from_secs(self.limits.rate_limit_window.max(1))
+    }
+}
+
+/// Logging settings, global to every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct LogConfig {
+    /// Log filter in `tracing` syntax (`info`, `harmony=debug,sqlx=warn`).
+    #[arg(long = "log", env = "HARMONY_LOG", default_value = "info", global = true)]
+    pub filter: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long = "log-format", env = "HARMONY_LOG_FORMAT", default_value = "text", global = true)]
+    pub format: String,
+}
+
+/// Starts the global `tracing` subscriber. Logs go to stderr, so that a command's JSON on
+/// stdout stays clean.
+pub fn init_tracing(log: &LogConfig) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = result;
+}

@@ -1,0 +1,103 @@
+//! Validation of OAuth client registrations: names, redirect URIs (RFC 6749 §3.1.2, RFC
+//! 8252 §7.3), and which grants fit a public or a confidential client.
+
+use url::Url;
+
+use super::GrantType;
+
+/// Checks a client name: 1–100 characters, no control characters.
+pub fn validate_client_name(name: &str) -> Result<(), &'static str> {
+    if name.trim().is_empty() {
+        return Err("must not be empty");
+    }
+    if name.chars().count() > 100 {
+        return Err("must be at most 100 characters long");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
+    Ok(())
+}
+
+/// Checks a redirect URI: absolute, `https`, or `http` on a loopback host; no fragment.
+pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    let url = Url::parse(uri).map_err(|_| "must be an absolute URI")?;
+    if url.fragment().is_some() {
+        return Err("must not contain a fragment");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err("must use https (http only on a loopback host)")
+            }
+        }
+        _ => Err("must use https (http only on a loopback host)"),
+    }
+}
+
+/// Checks that a client of this kind may use these grants: `client_credentials` needs
+/// a secret.
+pub fn validate_grant_types(grants: &[GrantType], confidential: bool) -> Result<(), &'static str> {
+    if grants.is_empty() {
+        return Err("must name at least one grant type");
+    }
+    if !confidential && grants.contains(&GrantType::ClientCredentials) {
+        return Err("client_credentials needs a confidential client");
+    }
+    Ok(())
+}
+
+/// The grants of a client registered without naming any.
+pub fn default_grant_types(confidential: bool) -> Vec<GrantType> {
+    if confidential {
+        vec![
+            GrantType::Password,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ]
+    } else {
+        vec![GrantType::Password, GrantType::RefreshToken]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8000/cb",
+            "http://localhost/cb",
+            "http://[::1]:9/cb",
+        ] {
+            assert!(validate_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/cb",
+            "http://app.example/cb",
+            "https://app.example/cb#x",
+            "javascript:alert(1)",
+            "ftp://x/",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials() {
+        assert!(validate_grant_types(&[GrantType::ClientCredentials], false).is_err());
+        assert!(validate_grant_types(&[GrantType::ClientCredentials], true).is_ok());
+        assert!(validate_grant_types(&[], true).is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! The client credentials grant (RFC 6749 §4.4): a token for the client alone. It carries
+//! no user, so endpoints that act for a user refuse it, and it gets no refresh token.
+
+use uuid::Uuid;
+
+use super::{GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest};
+use crate::domain::Scope;
+use crate::store::{Client, now};
+
+/// confidential client? → owner enabled? → scope ok? → issue.
+pub async fn grant(
+    ctx: GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<IssuedTokens, GrantError> {
+    if client.secret_digest.is_none() {
+        return Err(GrantError::UnauthorizedClient(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    let owner = ctx.store.user_by_id(client.owner_id).await?;
+    if owner.disabled {
+        return Err(GrantError::InvalidClient);
+    }
+    let allowed = super::scopes_for_user(client, &owner);
+    let default = allowed.without(Scope::Admin);
+    let scope = super::requested_scope(request.scope.as_deref(), allowed, default)?;
+    super::issue_new(
+        ctx,
+        Issue {
+            client_id: &client.id,
+            user_id: None,
+            grant_type: GrantType::ClientCredentials,
+            scope,
+            refresh_scope: None,
+            family_id: Uuid::new_v4(),
+            now: now(),
+        },
+        request.scope.as_deref(),
+    )
+    .await
+}

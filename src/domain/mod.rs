@@ -1,0 +1,13 @@
+//! The vocabulary of the server: validated newtypes, secrets and the OAuth2 grants.
+//! Nothing here knows about HTTP or SQL.
+
+pub mod client;
+pub mod grants;
+pub mod password;
+pub mod scope;
+pub mod secret;
+pub mod user;
+
+pub use grants::GrantType;
+pub use scope::{Scope, ScopeSet};
+pub use secret::{PlainSecret, TokenDigest};

@@ -1,0 +1,150 @@
+//! Password hashing with argon2id, always off the async runtime (`spawn_blocking`) and
+//! behind a semaphore that caps how many hashes run at once: argon2 is memory-hard, and
+//! a burst of logins must neither starve the request path nor exhaust memory.
+
+use std::sync::Arc;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::config::HashingConfig;
+
+/// Longest password accepted, in bytes: hashing cost must not depend on an attacker.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Shortest password accepted when one is set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Hashes and verifies passwords. Cheap to clone.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    params: Params,
+    permits: Semaphore,
+    /// A hash of a random password with the configured parameters: verified against when
+    /// the username is unknown, so that timing does not reveal which accounts exist.
+    dummy: OnceCell<String>,
+}
+
+impl PasswordHasher {
+    /// A hasher with these parameters; fails if argon2 refuses them.
+    pub fn new(config: &HashingConfig) -> anyhow::Result<PasswordHasher> {
+        let params = Params::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
+        let permits = if config.hash_concurrency == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            config.hash_concurrency
+        };
+        Ok(PasswordHasher {
+            inner: Arc::new(Inner {
+                params,
+                permits: Semaphore::new(permits),
+                dummy: OnceCell::new(),
+            }),
+        })
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
+        let _permit = self.inner.permits.acquire().await?;
+        let params = self.inner.params.clone();
+        let password = password.as_bytes().to_vec();
+        tokio::task::spawn_blocking(move || {
+            Self::argon2(params)
+                .hash_password(&password)
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
+        })
+        .await?
+    }
+
+    /// Verifies a password against a stored hash. `None` (unknown user) verifies against a
+    /// dummy hash and answers `false`, taking the same time as a real check.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<bool> {
+        let (hash, real) = match stored {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash().await?.to_owned(), false),
+        };
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(false);
+        }
+        let _permit = self.inner.permits.acquire().await?;
+        let password = password.as_bytes().to_vec();
+        let matches = tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|e| anyhow::anyhow!("stored password hash does not parse: {e}"))?;
+            // The stored hash's own parameters are used, so older hashes keep working
+            // after the configured cost changes.
+            Ok::<_, anyhow::Error>(
+                Argon2::default()
+                    .verify_password(&password, &parsed)
+                    .is_ok(),
+            )
+        })
+        .await??;
+        Ok(matches && real)
+    }
+
+    async fn dummy_hash(&self) -> anyhow::Result<&str> {
+        self.inner
+            .dummy
+            .get_or_try_init(|| async {
+                let random = super::secret::random_id(24);
+                self.hash(&random).await
+            })
+            .await
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(&HashingConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..HashingConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let h = cheap();
+        let hash = h.hash("correct horse").await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(h.verify("correct horse", Some(&hash)).await.unwrap());
+        assert!(!h.verify("wrong horse", Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn unknown_users_never_verify() {
+        let h = cheap();
+        assert!(!h.verify("anything", None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn oversize_passwords_are_refused_without_hashing() {
+        let h = cheap();
+        let hash = h.hash("x").await.unwrap();
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(!h.verify(&long, Some(&hash)).await.unwrap());
+    }
+}

@@ -1,0 +1,152 @@
+//! Scopes: `read` (GET own resources), `write` (change own resources), `admin` (server
+//! administration). `write` includes `read`: a client that may change a resource may see it.
+
+use std::fmt;
+
+/// One scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// See your own resources.
+    Read,
+    /// Change your own resources.
+    Write,
+    /// Administer the server.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, in canonical order.
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Scope::Read => 1,
+            Scope::Write => 2,
+            Scope::Admin => 4,
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+}
+
+/// A set of scopes; rendered space-separated in canonical order (RFC 6749 §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ScopeSet(u8);
+
+/// A scope string named a scope this server does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope {0:?}")]
+pub struct UnknownScope(pub String);
+
+impl ScopeSet {
+    /// No scope.
+    pub const EMPTY: ScopeSet = ScopeSet(0);
+
+    /// The set holding exactly these scopes.
+    pub fn of(scopes: &[Scope]) -> ScopeSet {
+        ScopeSet(scopes.iter().fold(0, |acc, s| acc | s.bit()))
+    }
+
+    /// Parses a space-separated scope string (RFC 6749 §3.3). Empty parts are ignored.
+    pub fn parse(s: &str) -> Result<ScopeSet, UnknownScope> {
+        let mut set = ScopeSet::EMPTY;
+        for part in s.split(' ').filter(|p| !p.is_empty()) {
+            let scope = Scope::parse(part).ok_or_else(|| UnknownScope(part.to_owned()))?;
+            set = set.with(scope);
+        }
+        Ok(set)
+    }
+
+    /// This set plus one scope.
+    pub fn with(self, scope: Scope) -> ScopeSet {
+        ScopeSet(self.0 | scope.bit())
+    }
+
+    /// This set minus one scope.
+    pub fn without(self, scope: Scope) -> ScopeSet {
+        ScopeSet(self.0 & !scope.bit())
+    }
+
+    /// Holds this exact scope.
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// Allows what `scope` guards: `write` also allows `read`.
+    pub fn allows(self, scope: Scope) -> bool {
+        self.contains(scope) || (scope == Scope::Read && self.contains(Scope::Write))
+    }
+
+    /// Every scope of `self` is in `other`.
+    pub fn is_subset_of(self, other: ScopeSet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    /// No scope at all.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The scopes, in canonical order.
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, scope) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(scope.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing_is_order_and_duplicate_insensitive_and_renders_canonically() {
+        let set = ScopeSet::parse("write read  write").unwrap();
+        assert_eq!(set.to_string(), "read write");
+        assert_eq!(ScopeSet::parse("").unwrap(), ScopeSet::EMPTY);
+    }
+
+    #[test]
+    fn unknown_scopes_are_refused() {
+        assert_eq!(ScopeSet::parse("read delete"), Err(UnknownScope("delete".into())));
+        assert!(ScopeSet::parse("READ").is_err());
+    }
+
+    #[test]
+    fn write_allows_read_but_not_admin() {
+        let set = ScopeSet::of(&[Scope::Write]);
+        assert!(set.allows(Scope::Read));
+        assert!(!set.allows(Scope::Admin));
+        assert!(!ScopeSet::of(&[Scope::Read]).allows(Scope::Write));
+    }
+
+    #[test]
+    fn subsets() {
+        let rw = ScopeSet::of(&[Scope::Read, Scope::Write]);
+        assert!(ScopeSet::of(&[Scope::Read]).is_subset_of(rw));
+        assert!(!ScopeSet::of(&[Scope::Admin]).is_subset_of(rw));
+        assert!(ScopeSet::EMPTY.is_subset_of(rw));
+    }
+}

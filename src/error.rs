@@ -1,0 +1,356 @@
+//! The two error envelopes the server speaks:
+//!
+//! * [`ApiError`] — our own endpoints:
+//!   `{"error": {"code": "not_found", "message": "…", "status": 404}}`, with `"fields"` on
+//!   422 validation errors.
+//! * [`OAuthError`] — the token endpoint (RFC 6749 §5.2):
+//!   `{"error": "invalid_grant", "error_description": "…"}`.
+//!
+//! A 5xx logs the whole error chain and answers an opaque body.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::grants::GrantError;
+use crate::store::StoreError;
+
+/// An error of our own endpoints.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code a client can switch on.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// Per-field messages (422).
+    pub fields: Option<BTreeMap<String, String>>,
+    /// Extra headers (`WWW-Authenticate`, `Retry-After`, `Allow`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The cause of a 5xx, logged, never sent.
+    pub source: Option<anyhow::Error>,
+}
+
+/// The realm of every challenge.
+pub const REALM: &str = "harmony";
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+            headers: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: HeaderName, value: impl AsRef<str>) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 422 with one message per field.
+    pub fn validation(fields: BTreeMap<String, String>) -> Self {
+        let message = match fields.len() {
+            1 => {
+                let (k, v) = fields.iter().next().expect("one field");
+                format!("{k} {v}")
+            }
+            _ => "the request has invalid fields".to_owned(),
+        };
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message);
+        e.fields = Some(fields);
+        e
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(BTreeMap::from([(field.to_owned(), message.into())]))
+    }
+
+    /// 401: no token where one is required.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "this endpoint requires an access token",
+        )
+        .with_header(header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\""))
+    }
+
+    /// 401: an unknown, expired or revoked token.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, expired or revoked",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+        )
+    }
+
+    /// 400: the token was presented more than one way (RFC 6750 §2).
+    pub fn ambiguous_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "present the access token only one way: header or query parameter",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\", error=\"invalid_request\""),
+        )
+    }
+
+    /// 403: the token lacks a scope.
+    pub fn insufficient_scope(scope: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("this endpoint requires the {scope} scope"),
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""),
+        )
+    }
+
+    /// 403: a client_credentials token on an endpoint that acts for a user.
+    pub fn user_token_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "user_token_required",
+            "this endpoint acts for a user; a client_credentials token carries none",
+        )
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("rate limit exceeded; retry in {retry_after_secs} s"),
+        )
+        .with_header(header::RETRY_AFTER, retry_after_secs.to_string())
+    }
+
+    /// 500, logging the cause.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed; the request id identifies it in the logs",
+        );
+        e.source = Some(source.into());
+        e
+    }
+
+    /// 503, logging the cause.
+    pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot answer now; try again",
+        );
+        e.source = Some(source.into());
+        e
+    }
+
+    /// The envelope for a bare status (404 from the router, 405, 413…).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "this endpoint does not allow that method")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "the request body has the wrong content type")
+            }
+            StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
+            s if s.is_server_error() => ("internal_error", "the server failed"),
+            _ => ("bad_request", "the request is malformed"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("not found"),
+            StoreError::Conflict { constraint } => {
+                ApiError::conflict(format!("conflicts with an existing resource ({constraint})"))
+            }
+            StoreError::Other(e) => classify_other(e),
+        }
+    }
+}
+
+/// A database that cannot be reached is a 503 (retryable), anything else a 500.
+fn classify_other(e: anyhow::Error) -> ApiError {
+    let unavailable = e.downcast_ref::<sqlx::Error>().is_some_and(|s| {
+        matches!(
+            s,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+        )
+    });
+    if unavailable {
+        ApiError::unavailable(e)
+    } else {
+        ApiError::internal(e)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(status = self.status.as_u16(), error = ?source, "request failed");
+        }
+        let mut body = json!({
+            "code": self.code,
+            "message": self.message,
+            "status": self.status.as_u16(),
+        });
+        if let Some(fields) = self.fields {
+            body["fields"] = json!(fields);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+}
+
+/// An error of the OAuth endpoints (RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct OAuthError {
+    /// HTTP status (400, or 401 for `invalid_client` by Basic).
+    pub status: StatusCode,
+    /// The RFC's error code.
+    pub error: &'static str,
+    /// For people.
+    pub description: String,
+    /// Extra headers.
+    pub headers: HeaderMap,
+    /// The cause of a 5xx, logged, never sent.
+    pub source: Option<anyhow::Error>,
+}
+
+impl OAuthError {
+    /// A 400 error with the RFC's code.
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            headers: HeaderMap::new(),
+            source: None,
+        }
+    }
+
+    /// `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+
+    /// `invalid_client`: 401 with a Basic challenge when the client tried Basic (or tried
+    /// nothing, so that it learns which scheme to use); 400 when it sent parameters.
+    pub fn invalid_client(challenge: bool) -> Self {
+        let mut e = Self::new("invalid_client", "client authentication failed");
+        if challenge {
+            e.status = StatusCode::UNAUTHORIZED;
+            e.headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"harmony\", charset=\"UTF-8\""),
+            );
+        }
+        e
+    }
+
+    /// 429 for too many failed credential checks.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            "temporarily_unavailable",
+            format!("too many failed attempts; retry in {retry_after_secs} s"),
+        );
+        e.status = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            e.headers.insert(header::RETRY_AFTER, v);
+        }
+        e
+    }
+
+    /// Maps a grant's failure; `basic` tells whether the client authenticated by Basic.
+    pub fn from_grant(e: GrantError, basic: bool) -> Self {
+        match e {
+            GrantError::InvalidRequest(m) => Self::invalid_request(m),
+            GrantError::InvalidClient => Self::invalid_client(basic),
+            GrantError::InvalidCredentials => {
+                Self::new("invalid_grant", "invalid username or password")
+            }
+            GrantError::InvalidGrant(m) => Self::new("invalid_grant", m),
+            GrantError::UnauthorizedClient(m) => Self::new("unauthorized_client", m),
+            GrantError::UnsupportedGrantType => Self::new(
+                "unsupported_grant_type",
+                "grant_type must be password, refresh_token or client_credentials",
+            ),
+            GrantError::InvalidScope(m) => Self::new("invalid_scope", m),
+            GrantError::Unexpected(source) => {
+                let mut e = Self::new("server_error", "the server failed");
+                e.status = StatusCode::INTERNAL_SERVER_ERROR;
+                e.source = Some(source);
+                e
+            }
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(error = ?source, "token request failed");
+        }
+        let body = json!({ "error": self.error, "error_description": self.description });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.extend(self.headers);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}

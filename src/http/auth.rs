@@ -1,0 +1,291 @@
+//! Token presentation (API.md §2, RFC 6750): the middleware that finds the caller's token
+//! once per request — `Authorization: token T`, `Authorization: Bearer T` (any case),
+//! HTTP Basic with the token as password (Composer), or `?access_token=T` — applies the
+//! rate limits, and leaves an [`Authn`] for the extractors that guard each endpoint.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::extract::ClientAddr;
+use super::ratelimit::Quota;
+use super::{AppState, RateKey};
+use crate::domain::{PlainSecret, Scope};
+use crate::error::ApiError;
+use crate::store::{AccessTokenInfo, User, now};
+
+/// Longest token worth looking up; longer ones cannot be ours.
+const MAX_TOKEN_LEN: usize = 256;
+
+/// How often `lastUsedAt` is written: at most once a minute per token.
+const TOUCH_INTERVAL: i64 = 60;
+
+/// Who is calling, as the middleware found out.
+#[derive(Debug, Clone)]
+pub enum Authn {
+    /// No token (or a scheme this API does not use).
+    Anonymous,
+    /// A valid token.
+    Token(Arc<AccessTokenInfo>),
+    /// A token that is unknown, expired or revoked.
+    Invalid,
+    /// A token presented more than one way.
+    Ambiguous,
+}
+
+/// What the request presented.
+#[derive(Debug, PartialEq, Eq)]
+enum Presented {
+    None,
+    One(String),
+    Many,
+    Malformed,
+}
+
+fn from_header(value: &HeaderValue) -> Presented {
+    let Ok(value) = value.to_str() else {
+        return Presented::Malformed;
+    };
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+        if rest.is_empty() || rest.contains(' ') {
+            Presented::Malformed
+        } else {
+            Presented::One(rest.to_owned())
+        }
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        // Composer's http-basic: any username, the token as password.
+        let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+        match decoded.as_deref().and_then(|s| s.split_once(':')) {
+            Some((_, token)) if !token.is_empty() => Presented::One(token.to_owned()),
+            _ => Presented::Malformed,
+        }
+    } else {
+        Presented::None
+    }
+}
+
+fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
+    let mut found = Vec::new();
+    for value in headers.get_all(header::AUTHORIZATION) {
+        match from_header(value) {
+            Presented::None => {}
+            other => found.push(other),
+        }
+    }
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            if k == "access_token" && !v.is_empty() {
+                found.push(Presented::One(v.into_owned()));
+            }
+        }
+    }
+    match found.len() {
+        0 => Presented::None,
+        1 => found.pop().unwrap_or(Presented::None),
+        _ => Presented::Many,
+    }
+}
+
+/// Resolves a token string to its record, if it is active now.
+pub async fn resolve_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<AccessTokenInfo>, ApiError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Ok(None);
+    }
+    let info = state
+        .store
+        .access_token(&PlainSecret::new(token).digest())
+        .await?;
+    Ok(info.filter(|i| i.is_active(now())))
+}
+
+/// The middleware: authenticate, rate-limit, run the handler, add the quota headers.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authn = match presented(request.headers(), request.uri().query()) {
+        Presented::None => Authn::Anonymous,
+        Presented::Many => Authn::Ambiguous,
+        Presented::Malformed => Authn::Invalid,
+        Presented::One(token) => match resolve_token(&state, &token).await {
+            Ok(Some(info)) => Authn::Token(Arc::new(info)),
+            Ok(None) => Authn::Invalid,
+            Err(e) => return e.into_response(),
+        },
+    };
+
+    let (limiter, key) = match &authn {
+        Authn::Token(info) => (&state.limits.token, RateKey::Token(info.id)),
+        _ => (&state.limits.anonymous, RateKey::Addr(addr)),
+    };
+    let quota = limiter.enabled().then(|| limiter.hit(&key));
+    if let Some(q) = quota.filter(|q| !q.allowed) {
+        let mut response = ApiError::rate_limited(q.retry_after()).into_response();
+        quota_headers(response.headers_mut(), &q);
+        return response;
+    }
+
+    if let Authn::Token(info) = &authn {
+        let now = now();
+        if info.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
+            let store = state.store.clone();
+            let id = info.id;
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_access_token(id, now).await {
+                    tracing::warn!(error = %e, "could not record token use");
+                }
+            });
+        }
+    }
+
+    request.extensions_mut().insert(authn);
+    let mut response = next.run(request).await;
+    if let Some(q) = &quota {
+        quota_headers(response.headers_mut(), q);
+    }
+    response
+}
+
+fn quota_headers(headers: &mut HeaderMap, q: &Quota) {
+    for (name, value) in [
+        ("x-ratelimit-limit", q.limit as u64),
+        ("x-ratelimit-remaining", q.remaining as u64),
+        ("x-ratelimit-reset", q.reset),
+        ("x-ratelimit-used", q.used as u64),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+/// The scope an endpoint requires, as a type: `UserCaller<Read>`.
+pub trait RequiredScope: Send + Sync + 'static {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// Needs `read` (or `write`).
+pub struct Read;
+/// Needs `write`.
+pub struct Write;
+/// Needs `admin`, and a user who is an administrator.
+pub struct Admin;
+
+impl RequiredScope for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+impl RequiredScope for Write {
+    const SCOPE: Scope = Scope::Write;
+}
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+fn valid_token(parts: &Parts) -> Result<Arc<AccessTokenInfo>, ApiError> {
+    match parts.extensions.get::<Authn>() {
+        Some(Authn::Token(info)) => Ok(info.clone()),
+        Some(Authn::Invalid) => Err(ApiError::invalid_token()),
+        Some(Authn::Ambiguous) => Err(ApiError::ambiguous_token()),
+        Some(Authn::Anonymous) | None => Err(ApiError::unauthenticated()),
+    }
+}
+
+/// A caller with a valid token acting for a user, holding scope `S`.
+pub struct UserCaller<S> {
+    /// The token.
+    pub token: Arc<AccessTokenInfo>,
+    /// The user it acts for.
+    pub user: User,
+    _scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, ApiError> {
+        let token = valid_token(parts)?;
+        let Some(user) = token.user.clone() else {
+            return Err(ApiError::user_token_required());
+        };
+        if !token.scope.allows(S::SCOPE) {
+            return Err(ApiError::insufficient_scope(S::SCOPE.as_str()));
+        }
+        if S::SCOPE == Scope::Admin && !user.is_admin {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this endpoint is for administrators",
+            ));
+        }
+        Ok(UserCaller {
+            token,
+            user,
+            _scope: PhantomData,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn schemes_are_case_insensitive() {
+        for v in ["token abc", "Token abc", "bearer abc", "BEARER abc", "Bearer   abc"] {
+            assert_eq!(presented(&headers(&[v]), None), Presented::One("abc".into()), "{v}");
+        }
+    }
+
+    #[test]
+    fn basic_carries_the_token_as_password() {
+        let v = format!("Basic {}", STANDARD.encode("anyone:abc"));
+        assert_eq!(presented(&headers(&[&v]), None), Presented::One("abc".into()));
+        assert_eq!(presented(&headers(&["Basic !!"]), None), Presented::Malformed);
+    }
+
+    #[test]
+    fn query_parameter_and_ambiguity() {
+        assert_eq!(
+            presented(&HeaderMap::new(), Some("a=1&access_token=x%2By")),
+            Presented::One("x+y".into())
+        );
+        assert_eq!(
+            presented(&headers(&["token a"]), Some("access_token=b")),
+            Presented::Many
+        );
+        assert_eq!(
+            presented(&HeaderMap::new(), Some("access_token=a&access_token=b")),
+            Presented::Many
+        );
+        assert_eq!(presented(&headers(&["token a", "bearer b"]), None), Presented::Many);
+    }
+
+    #[test]
+    fn empty_and_unknown_credentials() {
+        assert_eq!(presented(&headers(&["Bearer"]), None), Presented::Malformed);
+        assert_eq!(presented(&headers(&["Bearer a b"]), None), Presented::Malformed);
+        assert_eq!(presented(&headers(&["Digest x=1"]), None), Presented::None);
+        assert_eq!(presented(&HeaderMap::new(), Some("access_token=")), Presented::None);
+    }
+}

@@ -1,0 +1,214 @@
+//! Layers that hold for every response: the error envelope for bare statuses (404, 405,
+//! 413…), `OPTIONS` and `Allow`, `Cache-Control`, `ETag`/`304`, panics as JSON, and the
+//! redaction of secrets from logged URLs.
+
+use std::any::Any;
+
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ApiError;
+
+/// The fallback: an unknown path.
+pub async fn not_found() -> ApiError {
+    ApiError::from_status(StatusCode::NOT_FOUND)
+}
+
+/// A panic becomes an opaque 500 in the envelope; the connection stays up.
+pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    ApiError::internal(anyhow::anyhow!("a handler panicked")).into_response()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// `Allow` as a list of the methods a path allows, without the implicit `HEAD`.
+fn tidy_allow(headers: &mut HeaderMap) {
+    let Some(allow) = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let methods: Vec<&str> = allow
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "HEAD")
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&methods.join(", ")) {
+        headers.insert(header::ALLOW, v);
+    }
+}
+
+/// Every response: the envelope on bare errors, `OPTIONS` → 204 with `Allow`, and
+/// `Cache-Control: no-cache, private` unless the handler chose otherwise.
+pub async fn normalize(request: Request, next: Next) -> Response {
+    let is_options = request.method() == Method::OPTIONS;
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+
+    let mut response = if parts.status == StatusCode::METHOD_NOT_ALLOWED {
+        tidy_allow(&mut parts.headers);
+        let allow = parts.headers.get(header::ALLOW).cloned();
+        let mut r = if is_options {
+            StatusCode::NO_CONTENT.into_response()
+        } else {
+            ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED).into_response()
+        };
+        if let Some(allow) = allow {
+            r.headers_mut().insert(header::ALLOW, allow);
+        }
+        copy_context(&parts.headers, r.headers_mut());
+        r
+    } else if (parts.status.is_client_error() || parts.status.is_server_error())
+        && !is_json(&parts.headers)
+    {
+        let mut r = ApiError::from_status(parts.status).into_response();
+        copy_context(&parts.headers, r.headers_mut());
+        r
+    } else {
+        Response::from_parts(parts, body)
+    };
+
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache, private"));
+    response
+}
+
+/// Headers of the original response that the envelope keeps.
+fn copy_context(from: &HeaderMap, to: &mut HeaderMap) {
+    for name in [
+        header::WWW_AUTHENTICATE,
+        header::RETRY_AFTER,
+        header::HeaderName::from_static("x-ratelimit-limit"),
+        header::HeaderName::from_static("x-ratelimit-remaining"),
+        header::HeaderName::from_static("x-ratelimit-reset"),
+        header::HeaderName::from_static("x-ratelimit-used"),
+    ] {
+        if let Some(v) = from.get(&name) {
+            to.insert(name, v.clone());
+        }
+    }
+}
+
+/// Largest body the ETag layer buffers to hash; larger ones pass untouched.
+const ETAG_MAX_BODY: u64 = 4 * 1024 * 1024;
+
+/// `ETag` on successful GETs (a digest of the body), and `304` when `If-None-Match`
+/// names it (weak comparison, RFC 9110 §13.1.2).
+pub async fn etag(request: Request, next: Next) -> Response {
+    let conditional = matches!(*request.method(), Method::GET | Method::HEAD);
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    let no_store = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store"));
+    if !conditional || no_store || response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let (tag, body) = match parts.headers.get(header::ETAG) {
+        Some(tag) => (tag.clone(), body),
+        None => {
+            let exact = body.size_hint().exact();
+            if exact.is_none_or(|n| n > ETAG_MAX_BODY) {
+                return Response::from_parts(parts, body);
+            }
+            let bytes = match axum::body::to_bytes(body, ETAG_MAX_BODY as usize).await {
+                Ok(b) => b,
+                Err(e) => return ApiError::internal(anyhow::anyhow!("body: {e}")).into_response(),
+            };
+            let digest = Sha256::digest(&bytes);
+            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            let tag = HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header");
+            parts.headers.insert(header::ETAG, tag.clone());
+            (tag, Body::from(bytes))
+        }
+    };
+    if if_none_match.is_some_and(|inm| matches_etag(&inm, &tag)) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::LAST_MODIFIED] {
+            if let Some(v) = parts.headers.get(&name) {
+                not_modified.headers_mut().insert(name, v.clone());
+            }
+        }
+        return not_modified;
+    }
+    Response::from_parts(parts, body)
+}
+
+fn matches_etag(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
+    let (Ok(inm), Ok(tag)) = (if_none_match.to_str(), tag.to_str()) else {
+        return false;
+    };
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let tag = opaque(tag);
+    inm.split(',').any(|t| t.trim() == "*" || opaque(t) == tag)
+}
+
+/// Query parameters whose values are secrets and never reach a log line.
+const SECRET_PARAMS: [&str; 8] = [
+    "access_token",
+    "token",
+    "refresh_token",
+    "client_secret",
+    "password",
+    "code",
+    "code_verifier",
+    "secret",
+];
+
+/// The URI with the values of secret query parameters replaced by `[redacted]`.
+pub fn redact_uri(uri: &Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_owned();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            let decoded: String = form_urlencoded::parse(key.as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            if SECRET_PARAMS.contains(&decoded.as_str()) {
+                format!("{key}=[redacted]")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{}?{}", uri.path(), parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_from_logged_urls() {
+        let uri: Uri = "/oauth/v2/token?client_id=c&client_secret=s3&password=p%20w&username=u&acc%65ss_token=t"
+            .parse()
+            .unwrap();
+        let logged = redact_uri(&uri);
+        assert!(!logged.contains("s3") && !logged.contains("p%20w") && !logged.contains("=t"));
+        assert!(logged.contains("client_id=c") && logged.contains("username=u"));
+    }
+
+    #[test]
+    fn etag_matching_is_weak_and_accepts_lists_and_star() {
+        let tag = HeaderValue::from_static("\"abc\"");
+        for inm in ["\"abc\"", "W/\"abc\"", "\"x\", \"abc\"", "*"] {
+            assert!(matches_etag(&HeaderValue::from_str(inm).unwrap(), &tag), "{inm}");
+        }
+        assert!(!matches_etag(&HeaderValue::from_static("\"abd\""), &tag));
+    }
+}

@@ -1,0 +1,142 @@
+//! The HTTP face of the server: the application state, the router with its layers, and
+//! one module per endpoint family.
+
+pub mod auth;
+pub mod extract;
+pub mod middleware;
+pub mod oauth;
+pub mod paging;
+pub mod ratelimit;
+pub mod root;
+pub mod tokens;
+pub mod user;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use crate::config::ServeConfig;
+use crate::domain::password::PasswordHasher;
+use crate::store::Store;
+use ratelimit::WindowLimiter;
+
+/// Everything a handler may need, built once at startup and cloned per request (cheap:
+/// every field is shared).
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Password hashing.
+    pub hasher: PasswordHasher,
+    /// The configuration.
+    pub config: Arc<ServeConfig>,
+    /// The public base URL, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// The rate limiters.
+    pub limits: Arc<Limiters>,
+}
+
+/// Key of the request limiter: the token when there is a valid one, else the address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    /// A valid access token.
+    Token(Uuid),
+    /// A client address.
+    Addr(IpAddr),
+}
+
+/// The rate limiters of this node.
+pub struct Limiters {
+    /// Requests per access token.
+    pub token: WindowLimiter<RateKey>,
+    /// Requests per client address without a valid token.
+    pub anonymous: WindowLimiter<RateKey>,
+    /// Failed credential checks per (account or client, address).
+    pub failures: WindowLimiter<(String, IpAddr)>,
+}
+
+impl AppState {
+    /// Builds the state from its parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: PasswordHasher,
+        config: ServeConfig,
+        public_url: String,
+    ) -> AppState {
+        let l = &config.limits;
+        let limits = Limiters {
+            token: WindowLimiter::new(l.rate_limit_token, l.rate_limit_window),
+            anonymous: WindowLimiter::new(l.rate_limit_anonymous, l.rate_limit_window),
+            failures: WindowLimiter::new(l.failed_auth_limit, l.failed_auth_window),
+        };
+        AppState {
+            store,
+            hasher,
+            public_url: public_url.trim_end_matches('/').into(),
+            config: Arc::new(config),
+            limits: Arc::new(limits),
+        }
+    }
+
+    /// An absolute URL for a path of this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.public_url, path)
+    }
+}
+
+/// The whole application: every route and every layer.
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+
+    // Resource endpoints: token presentation, rate limits.
+    let api = Router::new()
+        .merge(root::router())
+        .merge(user::router())
+        .merge(tokens::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+
+    let inner = Router::new()
+        .merge(api)
+        .merge(root::unmetered_router())
+        .merge(oauth::router())
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
+        .with_state(state);
+
+    // The layers wrap the whole router as one service (not each route, as
+    // `Router::layer` would), so that they see the `Allow` header axum adds to a 405.
+    Router::new().fallback_service(inner).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let request_id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        uri = %middleware::redact_uri(req.uri()),
+                        request_id,
+                    )
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(x_request_id))
+            .layer(CatchPanicLayer::custom(middleware::panic_response))
+            .layer(axum::middleware::from_fn(middleware::normalize))
+            .layer(axum::middleware::from_fn(middleware::etag)),
+    )
+}

@@ -1,0 +1,102 @@
+//! The root endpoint (the map of the API), `/ping`, `/token/status` and `/health`.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::resolve_token;
+use crate::error::ApiError;
+use crate::http::user::rfc3339;
+
+/// Routes that count against the rate limits.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(get_root))
+        .route("/ping", get(ping))
+        .route("/token/status", get(get_token_status))
+}
+
+/// Routes for load balancers and monitoring, outside the rate limits.
+pub fn unmetered_router() -> Router<AppState> {
+    Router::new().route("/health", get(get_health))
+}
+
+/// `GET /`: every endpoint family, as absolute URL templates (RFC 6570).
+pub async fn get_root(State(state): State<AppState>) -> Response {
+    let u = |path: &str| state.url(path);
+    let body = json!({
+        "currentUserUrl": u("/user"),
+        "userTokensUrl": u("/user/tokens{?page,per_page}"),
+        "userTokenUrl": u("/user/tokens/{id}"),
+        "tokenUrl": u("/oauth/v2/token"),
+        "tokenStatusUrl": u("/token/status{?token}"),
+        "pingUrl": u("/ping"),
+        "healthUrl": u("/health"),
+    });
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    response
+}
+
+/// `GET /ping`.
+pub async fn ping() -> Json<Value> {
+    Json(json!({ "ping": "pong" }))
+}
+
+/// `GET /token/status?token=T`: what the old SDK asks before using a token.
+pub async fn get_token_status(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, v)| k == "token" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| {
+            ApiError::bad_request("missing_parameter", "the token query parameter is required")
+        })?;
+    let Some(info) = resolve_token(&state, &token).await? else {
+        return Ok(Json(json!({ "status": "invalid" })));
+    };
+    let scope = info.scope.to_string();
+    let expires_at = rfc3339(info.expires_at);
+    Ok(Json(match &info.user {
+        Some(user) => json!({
+            "status": "authenticated",
+            "username": user.username,
+            "clientId": info.client_id,
+            "scope": scope,
+            "expiresAt": expires_at,
+        }),
+        None => json!({
+            "status": "anon.",
+            "clientId": info.client_id,
+            "scope": scope,
+            "expiresAt": expires_at,
+        }),
+    }))
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+pub async fn get_health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "error": {
+                    "code": "database_unavailable",
+                    "message": "the database does not answer",
+                    "status": 503,
+                }})),
+            )
+                .into_response()
+        }
+    }
+}

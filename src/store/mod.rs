@@ -1,0 +1,371 @@
+//! Storage: the [`Store`] trait that every handler talks to, its error type and its row
+//! types. Everything that differs between SQLite and PostgreSQL lives below this module;
+//! the SQL itself is shared ([`sql`]), because both engines accept the same text for
+//! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
+
+mod sql;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::{GrantType, ScopeSet, TokenDigest};
+
+/// What can go wrong in storage, in the three ways callers treat differently.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or reference constraint refused the write.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The constraint's name (or the database's message when it names none).
+        constraint: String,
+    },
+    /// Anything else: the database is down, a query is wrong, a row does not decode.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
+                StoreError::Conflict {
+                    constraint: db
+                        .constraint()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| db.message().to_owned()),
+                }
+            }
+            other => StoreError::Other(other.into()),
+        }
+    }
+}
+
+/// Result of every store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Seconds since the Unix epoch: how every timestamp is stored (identical on both engines,
+/// and compared in SQL without any date function).
+pub type Timestamp = i64;
+
+/// The current time as a [`Timestamp`].
+pub fn now() -> Timestamp {
+    chrono::Utc::now().timestamp()
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable identifier.
+    pub id: Uuid,
+    /// Unique, case-insensitively.
+    pub username: String,
+    /// Unique, case-insensitively.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// May administer the server (with a token that carries the `admin` scope).
+    pub is_admin: bool,
+    /// A disabled account gets no token, and its tokens stop working.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// A user together with the password hash, for the one place that verifies it.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Already validated.
+    pub username: String,
+    /// Already validated.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Administrator?
+    pub is_admin: bool,
+}
+
+/// A change to an account; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New display name (`Some(None)` clears it).
+    pub name: Option<Option<String>>,
+    /// New email.
+    pub email: Option<String>,
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The public `client_id`.
+    pub id: String,
+    /// The account that registered it.
+    pub owner_id: Uuid,
+    /// Shown to people.
+    pub name: String,
+    /// SHA-256 of the secret; `None` for a public client.
+    pub secret_digest: Option<TokenDigest>,
+    /// Registered redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Grants it may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes it may ask for.
+    pub scopes: ScopeSet,
+    /// May sign in any user with the password grant (set by an administrator).
+    pub trusted: bool,
+    /// When it was registered.
+    pub created_at: Timestamp,
+}
+
+/// A new client; the secret's plaintext never reaches the store.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// The generated public id.
+    pub id: String,
+    /// Owner.
+    pub owner_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// SHA-256 of the generated secret (`None`: public client).
+    pub secret_digest: Option<TokenDigest>,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Grants.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes.
+    pub scopes: ScopeSet,
+    /// Trusted?
+    pub trusted: bool,
+}
+
+/// The rows to write when tokens are issued: one access token and, optionally, the
+/// refresh token issued with it. Both belong to one family (one original grant).
+#[derive(Debug, Clone)]
+pub struct NewTokens {
+    /// Id of the access token (what API Access lists).
+    pub access_id: Uuid,
+    /// SHA-256 of the access token.
+    pub access_digest: TokenDigest,
+    /// The family: every token descended from the same original grant.
+    pub family_id: Uuid,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user it acts for (`None` for client_credentials).
+    pub user_id: Option<Uuid>,
+    /// The grant that issued it.
+    pub grant_type: GrantType,
+    /// Granted scopes.
+    pub scope: ScopeSet,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Expiry of the access token.
+    pub expires_at: Timestamp,
+    /// The refresh token, if any: its id, digest and expiry.
+    pub refresh: Option<NewRefreshToken>,
+}
+
+/// A refresh token to store with [`NewTokens`].
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// Row id.
+    pub id: Uuid,
+    /// SHA-256 of the refresh token.
+    pub digest: TokenDigest,
+    /// Its scope (RFC 6749 §6: a rotated refresh token keeps the original scope).
+    pub scope: ScopeSet,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
+
+/// What an access token stands for, as the request path needs it: one indexed read.
+#[derive(Debug, Clone)]
+pub struct AccessTokenInfo {
+    /// Row id.
+    pub id: Uuid,
+    /// Family id.
+    pub family_id: Uuid,
+    /// Client it was issued to.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scope: ScopeSet,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Last time it authenticated a request (minute granularity).
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// The user it acts for.
+    pub user: Option<User>,
+}
+
+impl AccessTokenInfo {
+    /// Usable now: not revoked, not expired, and its user (if any) not disabled.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at > now
+            && self.user.as_ref().is_none_or(|u| !u.disabled)
+    }
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenInfo {
+    /// Row id.
+    pub id: Uuid,
+    /// Family id.
+    pub family_id: Uuid,
+    /// Client it was issued to.
+    pub client_id: String,
+    /// The user it acts for.
+    pub user_id: Option<Uuid>,
+    /// Scopes of the grant.
+    pub scope: ScopeSet,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// When it was exchanged (rotated); a second use is a replay.
+    pub used_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One line of API Access: an access token, never its value.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// Row id.
+    pub id: Uuid,
+    /// Family id.
+    pub family_id: Uuid,
+    /// Client id.
+    pub client_id: String,
+    /// Client name.
+    pub client_name: String,
+    /// Owner of the token.
+    pub user_id: Option<Uuid>,
+    /// The grant that issued it.
+    pub grant_type: GrantType,
+    /// Granted scopes.
+    pub scope: ScopeSet,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Last use (minute granularity).
+    pub last_used_at: Option<Timestamp>,
+    /// Revocation time.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A page request: 1-based page number and page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based.
+    pub number: u32,
+    /// Items per page.
+    pub size: u32,
+}
+
+impl Page {
+    /// Rows to skip.
+    pub fn offset(&self) -> i64 {
+        i64::from(self.number.saturating_sub(1)) * i64::from(self.size)
+    }
+}
+
+/// The storage every handler talks to. One implementation per database engine; handlers
+/// see only this trait, through `Arc<dyn Store>` in the application state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the embedded migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the pools (graceful shutdown).
+    async fn close(&self);
+
+    /// Creates the first administrator and its client, only if there is no user at all.
+    /// Returns `false` (and writes nothing) when the database already has users.
+    async fn bootstrap(&self, admin: &NewUser, client: &NewClient) -> StoreResult<bool>;
+
+    /// Creates an account; `Conflict` when the username or email is taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// An account by id.
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<User>;
+    /// An account by username (case-insensitive).
+    async fn user_by_username(&self, username: &str) -> StoreResult<User>;
+    /// An account with its password hash, by username (case-insensitive).
+    async fn credentials_by_username(&self, username: &str) -> StoreResult<UserCredentials>;
+    /// Changes an account; `Conflict` when the new email is taken.
+    async fn update_user(&self, id: Uuid, changes: &UserChanges) -> StoreResult<User>;
+
+    /// Registers a client.
+    async fn create_client(&self, client: &NewClient) -> StoreResult<Client>;
+    /// A client by its public id.
+    async fn client_by_id(&self, client_id: &str) -> StoreResult<Client>;
+
+    /// Stores freshly issued tokens.
+    async fn insert_tokens(&self, tokens: &NewTokens) -> StoreResult<()>;
+    /// The access token with this digest, with its user; `None` if unknown.
+    async fn access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenInfo>>;
+    /// Records that an access token was used (best effort, throttled by the caller).
+    async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
+    /// The refresh token with this digest; `None` if unknown.
+    async fn refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenInfo>>;
+    /// Exchanges a refresh token: in one transaction, marks `old` used if and only if it
+    /// is still unused and unrevoked (compare-and-swap), and stores `new`. Returns `false`
+    /// (and stores nothing) when another request exchanged or revoked it first.
+    async fn rotate_refresh_token(
+        &self,
+        old: Uuid,
+        at: Timestamp,
+        new: &NewTokens,
+    ) -> StoreResult<bool>;
+    /// Revokes every access and refresh token of a family.
+    async fn revoke_family(&self, family_id: Uuid, at: Timestamp) -> StoreResult<()>;
+
+    /// A page of a user's access tokens, newest first, and the total count.
+    async fn list_user_tokens(
+        &self,
+        user_id: Uuid,
+        page: Page,
+    ) -> StoreResult<(Vec<TokenRecord>, u64)>;
+    /// One access token by id.
+    async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord>;
+    /// Revokes every token of a user.
+    async fn revoke_user_tokens(&self, user_id: Uuid, at: Timestamp) -> StoreResult<u64>;
+    /// Deletes tokens that ended (expired or revoked) before `before`.
+    async fn purge_tokens(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// Opens the store a database URL names, without migrating it.
+pub async fn connect(config: &crate::config::DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.url.as_str();
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(config).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PostgresStore::connect(config).await?))
+    } else {
+        anyhow::bail!("unsupported database URL (use sqlite://FILE or postgres://…)")
+    }
+}

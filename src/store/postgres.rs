@@ -1,0 +1,46 @@
+//! PostgreSQL (or a PostgreSQL-compatible database): one pool serves reads and writes,
+//! every statement is bounded by `statement_timeout`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::sql::impl_sql_store;
+use crate::config::DatabaseConfig;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+    /// Connects to the database the URL names.
+    pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PostgresStore> {
+        let mut options = PgConnectOptions::from_str(&config.url)?;
+        if config.db_statement_timeout_ms > 0 {
+            options = options.options([(
+                "statement_timeout",
+                config.db_statement_timeout_ms.to_string(),
+            )]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db_max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(config.db_acquire_timeout.max(1)))
+            .connect_with(options)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl_sql_store!(PostgresStore, sqlx::Postgres);

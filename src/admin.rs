@@ -53,10 +53,10 @@ pub async fn create_user(
 ) -> Result<CreatedUser, AdminError> {
     validate_username(username).map_err(|m| AdminError::Invalid(format!("username {m}")))?;
     validate_email(email).map_err(|m| AdminError::Invalid(format!("email {m}")))?;
-    let generated = password
-        .is_none()
-        .then(|| PlainSecret::new(random_id(18)));
-    let password = password.or(generated.as_ref().map(PlainSecret::expose)).unwrap_or("");
+    let generated = password.is_none().then(|| PlainSecret::new(random_id(18)));
+    let password = password
+        .or(generated.as_ref().map(PlainSecret::expose))
+        .unwrap_or("");
     validate_password(password).map_err(|m| AdminError::Invalid(format!("password {m}")))?;
     let new = NewUser {
         username: username.to_owned(),
@@ -117,9 +117,8 @@ pub fn new_client(
         spec.grant_types
             .iter()
             .map(|g| {
-                GrantType::parse(g).ok_or_else(|| {
-                    AdminError::Invalid(format!("unknown grant type {g:?}"))
-                })
+                GrantType::parse(g)
+                    .ok_or_else(|| AdminError::Invalid(format!("unknown grant type {g:?}")))
             })
             .collect::<Result<Vec<_>, _>>()?
     };

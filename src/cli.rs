@@ -155,7 +155,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(config) => serve(*config, json_mode).await,
         Command::Migrate(database) => {
             open(&database).await?;
-            print(json_mode, json!({"migrated": true}), "migrations applied".into());
+            print(
+                json_mode,
+                json!({"migrated": true}),
+                "migrations applied".into(),
+            );
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
@@ -172,7 +176,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => return Err(e.into()),
             };
             store.revoke_family(record.family_id, store::now()).await?;
-            print(json_mode, json!({"revoked": id.to_string()}), format!("revoked {id}"));
+            print(
+                json_mode,
+                json!({"revoked": id.to_string()}),
+                format!("revoked {id}"),
+            );
             Ok(())
         }
     }
@@ -262,13 +270,20 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
     let value = json!({ "client_id": created.client.id, "client_secret": secret });
     let text = match &secret {
         Some(s) => format!("client_id: {}\nclient_secret: {s}", created.client.id),
-        None => format!("client_id: {}\n(public client: no secret)", created.client.id),
+        None => format!(
+            "client_id: {}\n(public client: no secret)",
+            created.client.id
+        ),
     };
     print(json_mode, value, text);
     Ok(())
 }
 
-async fn token_list(database: &DatabaseConfig, username: &str, json_mode: bool) -> anyhow::Result<()> {
+async fn token_list(
+    database: &DatabaseConfig,
+    username: &str,
+    json_mode: bool,
+) -> anyhow::Result<()> {
     let store = open(database).await?;
     let user = match store.user_by_username(username).await {
         Ok(u) => u,
@@ -277,7 +292,10 @@ async fn token_list(database: &DatabaseConfig, username: &str, json_mode: bool) 
     };
     let now = store::now();
     let mut all = Vec::new();
-    let mut page = Page { number: 1, size: 100 };
+    let mut page = Page {
+        number: 1,
+        size: 100,
+    };
     loop {
         let (records, total) = store.list_user_tokens(user.id, page).await?;
         let done = records.is_empty() || u64::from(page.number) * 100 >= total;

@@ -29,7 +29,11 @@ pub struct DatabaseConfig {
     pub db_acquire_timeout: u64,
 
     /// Milliseconds after which PostgreSQL cancels a statement (0: no limit).
-    #[arg(long, env = "HARMONY_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "HARMONY_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
     pub db_statement_timeout_ms: u64,
 }
 
@@ -205,11 +209,21 @@ impl ServeConfig {
 #[derive(Debug, Clone, Args)]
 pub struct LogConfig {
     /// Log filter in `tracing` syntax (`info`, `harmony=debug,sqlx=warn`).
-    #[arg(long = "log", env = "HARMONY_LOG", default_value = "info", global = true)]
+    #[arg(
+        long = "log",
+        env = "HARMONY_LOG",
+        default_value = "info",
+        global = true
+    )]
     pub filter: String,
 
     /// Log format: `text` or `json`.
-    #[arg(long = "log-format", env = "HARMONY_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(
+        long = "log-format",
+        env = "HARMONY_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     pub format: String,
 }
 

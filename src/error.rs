@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -82,7 +82,11 @@ impl ApiError {
             }
             _ => "the request has invalid fields".to_owned(),
         };
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message);
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        );
         e.fields = Some(fields);
         e
     }
@@ -99,7 +103,10 @@ impl ApiError {
             "unauthenticated",
             "this endpoint requires an access token",
         )
-        .with_header(header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\""))
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\""),
+        )
     }
 
     /// 401: an unknown, expired or revoked token.
@@ -186,13 +193,15 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ("method_not_allowed", "this endpoint does not allow that method")
-            }
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this endpoint does not allow that method",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported_media_type", "the request body has the wrong content type")
-            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "the request body has the wrong content type",
+            ),
             StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
             s if s.is_server_error() => ("internal_error", "the server failed"),
             _ => ("bad_request", "the request is malformed"),
@@ -205,9 +214,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("not found"),
-            StoreError::Conflict { constraint } => {
-                ApiError::conflict(format!("conflicts with an existing resource ({constraint})"))
-            }
+            StoreError::Conflict { constraint } => ApiError::conflict(format!(
+                "conflicts with an existing resource ({constraint})"
+            )),
             StoreError::Other(e) => classify_other(e),
         }
     }
@@ -265,8 +274,10 @@ pub struct OAuthError {
     pub error: &'static str,
     /// For people.
     pub description: String,
-    /// Extra headers.
-    pub headers: HeaderMap,
+    /// Answer with `WWW-Authenticate: Basic` (401 `invalid_client`).
+    pub basic_challenge: bool,
+    /// Seconds for `Retry-After` (429).
+    pub retry_after: Option<u64>,
     /// The cause of a 5xx, logged, never sent.
     pub source: Option<anyhow::Error>,
 }
@@ -278,7 +289,8 @@ impl OAuthError {
             status: StatusCode::BAD_REQUEST,
             error,
             description: description.into(),
-            headers: HeaderMap::new(),
+            basic_challenge: false,
+            retry_after: None,
             source: None,
         }
     }
@@ -294,10 +306,7 @@ impl OAuthError {
         let mut e = Self::new("invalid_client", "client authentication failed");
         if challenge {
             e.status = StatusCode::UNAUTHORIZED;
-            e.headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"harmony\", charset=\"UTF-8\""),
-            );
+            e.basic_challenge = true;
         }
         e
     }
@@ -309,9 +318,7 @@ impl OAuthError {
             format!("too many failed attempts; retry in {retry_after_secs} s"),
         );
         e.status = StatusCode::TOO_MANY_REQUESTS;
-        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            e.headers.insert(header::RETRY_AFTER, v);
-        }
+        e.retry_after = Some(retry_after_secs);
         e
     }
 
@@ -348,7 +355,15 @@ impl IntoResponse for OAuthError {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.extend(self.headers);
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"harmony\", charset=\"UTF-8\""),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response

@@ -64,13 +64,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains for the configured grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let cleanup = tokio::spawn(cleanup_loop(state.clone()));
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = http::router(state.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: draining requests in flight");

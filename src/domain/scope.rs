@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn unknown_scopes_are_refused() {
-        assert_eq!(ScopeSet::parse("read delete"), Err(UnknownScope("delete".into())));
+        assert_eq!(
+            ScopeSet::parse("read delete"),
+            Err(UnknownScope("delete".into()))
+        );
         assert!(ScopeSet::parse("READ").is_err());
     }
 

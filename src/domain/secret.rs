@@ -18,7 +18,10 @@ impl PlainSecret {
     /// (which tells a secret scanner what it found: `hat_` access token, `hrt_` refresh
     /// token, `hcs_` client secret).
     pub fn generate(prefix: &str, bytes: usize) -> PlainSecret {
-        PlainSecret(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes(bytes))))
+        PlainSecret(format!(
+            "{prefix}{}",
+            URL_SAFE_NO_PAD.encode(random_bytes(bytes))
+        ))
     }
 
     /// Wraps a secret received from a client.

@@ -67,7 +67,14 @@ mod tests {
         for ok in ["alice", "a", "bob-2", "x.y_z", "A1"] {
             assert!(validate_username(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-bob", "al ice", "ål", "a'; DROP TABLE users;--", &"a".repeat(40)] {
+        for bad in [
+            "",
+            "-bob",
+            "al ice",
+            "ål",
+            "a'; DROP TABLE users;--",
+            &"a".repeat(40),
+        ] {
             assert!(validate_username(bad).is_err(), "{bad}");
         }
     }

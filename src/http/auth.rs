@@ -63,7 +63,10 @@ fn from_header(value: &HeaderValue) -> Presented {
         }
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Composer's http-basic: any username, the token as password.
-        let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+        let decoded = STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
         match decoded.as_deref().and_then(|s| s.split_once(':')) {
             Some((_, token)) if !token.is_empty() => Presented::One(token.to_owned()),
             _ => Presented::Malformed,
@@ -252,16 +255,32 @@ mod tests {
 
     #[test]
     fn schemes_are_case_insensitive() {
-        for v in ["token abc", "Token abc", "bearer abc", "BEARER abc", "Bearer   abc"] {
-            assert_eq!(presented(&headers(&[v]), None), Presented::One("abc".into()), "{v}");
+        for v in [
+            "token abc",
+            "Token abc",
+            "bearer abc",
+            "BEARER abc",
+            "Bearer   abc",
+        ] {
+            assert_eq!(
+                presented(&headers(&[v]), None),
+                Presented::One("abc".into()),
+                "{v}"
+            );
         }
     }
 
     #[test]
     fn basic_carries_the_token_as_password() {
         let v = format!("Basic {}", STANDARD.encode("anyone:abc"));
-        assert_eq!(presented(&headers(&[&v]), None), Presented::One("abc".into()));
-        assert_eq!(presented(&headers(&["Basic !!"]), None), Presented::Malformed);
+        assert_eq!(
+            presented(&headers(&[&v]), None),
+            Presented::One("abc".into())
+        );
+        assert_eq!(
+            presented(&headers(&["Basic !!"]), None),
+            Presented::Malformed
+        );
     }
 
     #[test]
@@ -278,14 +297,23 @@ mod tests {
             presented(&HeaderMap::new(), Some("access_token=a&access_token=b")),
             Presented::Many
         );
-        assert_eq!(presented(&headers(&["token a", "bearer b"]), None), Presented::Many);
+        assert_eq!(
+            presented(&headers(&["token a", "bearer b"]), None),
+            Presented::Many
+        );
     }
 
     #[test]
     fn empty_and_unknown_credentials() {
         assert_eq!(presented(&headers(&["Bearer"]), None), Presented::Malformed);
-        assert_eq!(presented(&headers(&["Bearer a b"]), None), Presented::Malformed);
+        assert_eq!(
+            presented(&headers(&["Bearer a b"]), None),
+            Presented::Malformed
+        );
         assert_eq!(presented(&headers(&["Digest x=1"]), None), Presented::None);
-        assert_eq!(presented(&HeaderMap::new(), Some("access_token=")), Presented::None);
+        assert_eq!(
+            presented(&HeaderMap::new(), Some("access_token=")),
+            Presented::None
+        );
     }
 }

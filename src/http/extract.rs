@@ -49,8 +49,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON document: syntax errors are 400, shape errors 422 with the field's path.
+/// Parses a JSON object: syntax errors are 400, shape errors 422 with the field's path.
+/// Every request body of this API is an object; serde would also accept an array for a
+/// struct, so anything else is refused first.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| syntax_error(&e))?;
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -87,7 +93,10 @@ pub struct ClientAddr(pub IpAddr);
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.limits.trust_forwarded_for {
             let forwarded = parts
                 .headers
@@ -96,7 +105,7 @@ impl FromRequestParts<AppState> for ClientAddr {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .last();
+                .next_back();
             if let Some(ip) = forwarded {
                 return Ok(ClientAddr(ip));
             }
@@ -121,8 +130,16 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_400_and_shape_errors_422_with_the_path() {
-        assert_eq!(parse_json::<Body>(b"{").unwrap_err().status, StatusCode::BAD_REQUEST);
-        assert_eq!(parse_json::<Body>(b"{} x").unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            parse_json::<Body>(b"{").unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            parse_json::<Body>(br#"{"name": "a"} x"#)
+                .unwrap_err()
+                .status,
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(
             parse_json::<Body>(b"\"\xff\"").unwrap_err().status,
             StatusCode::BAD_REQUEST

@@ -136,7 +136,12 @@ pub async fn etag(request: Request, next: Next) -> Response {
     };
     if if_none_match.is_some_and(|inm| matches_etag(&inm, &tag)) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::LAST_MODIFIED] {
+        for name in [
+            header::ETAG,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::LAST_MODIFIED,
+        ] {
             if let Some(v) = parts.headers.get(&name) {
                 not_modified.headers_mut().insert(name, v.clone());
             }
@@ -207,7 +212,10 @@ mod tests {
     fn etag_matching_is_weak_and_accepts_lists_and_star() {
         let tag = HeaderValue::from_static("\"abc\"");
         for inm in ["\"abc\"", "W/\"abc\"", "\"x\", \"abc\"", "*"] {
-            assert!(matches_etag(&HeaderValue::from_str(inm).unwrap(), &tag), "{inm}");
+            assert!(
+                matches_etag(&HeaderValue::from_str(inm).unwrap(), &tag),
+                "{inm}"
+            );
         }
         assert!(!matches_etag(&HeaderValue::from_static("\"abd\""), &tag));
     }

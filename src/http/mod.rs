@@ -118,7 +118,10 @@ pub fn router(state: AppState) -> Router {
     // `Router::layer` would), so that they see the `Allow` header axum adds to a 405.
     Router::new().fallback_service(inner).layer(
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(
+                x_request_id.clone(),
+                MakeRequestUuid,
+            ))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                     let request_id = req

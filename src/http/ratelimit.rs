@@ -92,12 +92,15 @@ impl<K: Hash + Eq + Clone> WindowLimiter<K> {
             shard.next_sweep = now + window;
         }
         let window = self.window;
-        let slot = shard
-            .slots
-            .entry(key.clone())
-            .or_insert(Slot { start: now, count: 0 });
+        let slot = shard.slots.entry(key.clone()).or_insert(Slot {
+            start: now,
+            count: 0,
+        });
         if slot.start + window <= now {
-            *slot = Slot { start: now, count: 0 };
+            *slot = Slot {
+                start: now,
+                count: 0,
+            };
         }
         f(slot)
     }
@@ -140,8 +143,14 @@ mod tests {
     fn counts_down_and_refuses_past_the_limit() {
         let l = WindowLimiter::new(3, 60);
         let q: Vec<_> = (0..4).map(|_| l.hit(&"k")).collect();
-        assert_eq!(q.iter().map(|q| q.remaining).collect::<Vec<_>>(), [2, 1, 0, 0]);
-        assert_eq!(q.iter().map(|q| q.allowed).collect::<Vec<_>>(), [true, true, true, false]);
+        assert_eq!(
+            q.iter().map(|q| q.remaining).collect::<Vec<_>>(),
+            [2, 1, 0, 0]
+        );
+        assert_eq!(
+            q.iter().map(|q| q.allowed).collect::<Vec<_>>(),
+            [true, true, true, false]
+        );
         assert_eq!(q[3].used, 3);
         assert!(l.hit(&"other").allowed);
     }

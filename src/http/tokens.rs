@@ -45,7 +45,11 @@ pub struct TokenView {
 }
 
 /// `active`, `expired` or `revoked`.
-pub fn token_status(revoked_at: Option<Timestamp>, expires_at: Timestamp, now: Timestamp) -> &'static str {
+pub fn token_status(
+    revoked_at: Option<Timestamp>,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> &'static str {
     if revoked_at.is_some() {
         "revoked"
     } else if expires_at <= now {

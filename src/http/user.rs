@@ -82,7 +82,9 @@ pub async fn update_user(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
     let mut fields = BTreeMap::new();
-    let name = patch.name.map(|n| n.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
+    let name = patch
+        .name
+        .map(|n| n.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
     if let Some(Some(n)) = &name
         && let Err(m) = validate_display_name(n)
     {

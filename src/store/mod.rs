@@ -3,8 +3,8 @@
 //! the SQL itself is shared ([`sql`]), because both engines accept the same text for
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
-mod sql;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;

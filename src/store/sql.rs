@@ -13,8 +13,7 @@ use crate::store::{
     AccessTokenInfo, Client, RefreshTokenInfo, StoreError, StoreResult, TokenRecord, User,
 };
 
-pub(super) const USER_COLUMNS: &str =
-    "id, username, email, name, is_admin, disabled, created_at";
+pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at";
 
 pub(super) const CLIENT_COLUMNS: &str = "id, owner_id, name, secret_digest, redirect_uris, \
      grant_types, scopes, trusted, created_at";
@@ -92,7 +91,11 @@ impl ClientRow {
             id: self.id,
             owner_id: parse_uuid(&self.owner_id)?,
             name: self.name,
-            secret_digest: self.secret_digest.as_deref().map(parse_digest).transpose()?,
+            secret_digest: self
+                .secret_digest
+                .as_deref()
+                .map(parse_digest)
+                .transpose()?,
             redirect_uris: serde_json::from_str(&self.redirect_uris)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("stored redirect URIs: {e}")))?,
             grant_types: GrantType::parse_list(&self.grant_types),

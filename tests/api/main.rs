@@ -1,1 +1,10 @@
-fn main(){}
+//! HTTP tests against a real server on port 0 with a fresh database per test.
+
+mod cli;
+mod conventions;
+mod helpers;
+mod presentation;
+mod refresh;
+mod token_endpoint;
+mod tokens;
+mod user;

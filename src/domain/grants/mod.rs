@@ -56,7 +56,10 @@ impl GrantType {
 
     /// Renders a list space-separated, as stored.
     pub fn join(list: &[GrantType]) -> String {
-        list.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")
+        list.iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -178,7 +181,9 @@ pub fn requested_scope(
     };
     let requested = ScopeSet::parse(param).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
     if requested.is_empty() {
-        return Err(GrantError::InvalidScope("the scope parameter names no scope".into()));
+        return Err(GrantError::InvalidScope(
+            "the scope parameter names no scope".into(),
+        ));
     }
     if !requested.is_subset_of(allowed) {
         return Err(GrantError::InvalidScope(format!(

@@ -11,5 +11,8 @@ use super::AppState;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/v2/token", get(token::issue_token).post(token::issue_token))
+    Router::new().route(
+        "/oauth/v2/token",
+        get(token::issue_token).post(token::issue_token),
+    )
 }

@@ -15,10 +15,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
+use crate::domain::PlainSecret;
 use crate::domain::grants::{
     self, GrantContext, GrantError, GrantType, IssuedTokens, TokenRequest,
 };
-use crate::domain::PlainSecret;
 use crate::error::OAuthError;
 use crate::http::AppState;
 use crate::http::extract::ClientAddr;
@@ -148,7 +148,10 @@ pub async fn issue_token(
         let form = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.trim_start()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
         if !form {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",

@@ -1,0 +1,256 @@
+//! The command line (API.md §5), run as the real binary: the first-start banner and its
+//! curl, `user create`, `client create`, `token list` and `token revoke`, and errors.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_harmony");
+
+fn harmony(database_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("HARMONY_DATABASE_URL", database_url)
+        .env("HARMONY_ARGON2_MEMORY_KIB", "1024")
+        .env("HARMONY_ARGON2_ITERATIONS", "1")
+        .env("HARMONY_LOG", "warn")
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, Value, String) {
+    let mut cmd = harmony(database_url);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn harmony");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_first_start_prints_credentials_once_with_a_curl_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("h.db").display());
+    let start = || {
+        let mut cmd = harmony(&url);
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .env("HARMONY_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let mut server = start();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let curl = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.trim().strip_prefix("curl '") {
+                return rest.trim_end_matches('\'').to_owned();
+            }
+        }
+        panic!("no curl line in the banner");
+    })
+    .await
+    .unwrap();
+    let response = reqwest::get(&curl).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    server.kill().await.unwrap();
+
+    // The second start finds the account and prints nothing on stdout.
+    let mut server = start();
+    let mut errors = BufReader::new(server.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = errors.next_line().await.unwrap() {
+            if line.contains("harmony is listening") {
+                return;
+            }
+        }
+        panic!("the server did not start");
+    })
+    .await
+    .unwrap();
+    server.kill().await.unwrap();
+    let out = server.wait_with_output().await.unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn users_clients_and_tokens_are_managed_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.as_str();
+    let (ok, user, err) = run(
+        db,
+        &[
+            "user",
+            "create",
+            "carol",
+            "--email",
+            "carol@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("s3cret password\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(user["username"], "carol");
+    assert!(user.get("password").is_none());
+
+    let (ok, client, err) = run(
+        db,
+        &[
+            "client", "create", "--owner", "carol", "--name", "CLI", "--json",
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let client_id = client["client_id"].as_str().unwrap();
+    let client_secret = client["client_secret"].as_str().unwrap();
+
+    let response = app
+        .http
+        .get(app.url("/oauth/v2/token"))
+        .query(&[
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("grant_type", "password"),
+            ("username", "carol"),
+            ("password", "s3cret password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the trailing newline was dropped"
+    );
+    let token: Value = response.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+
+    let (ok, list, err) = run(db, &["token", "list", "--user", "carol", "--json"], None).await;
+    assert!(ok, "{err}");
+    let api: Vec<Value> = app
+        .get_with_token("/user/tokens", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], api[0]["id"]);
+
+    let id = list[0]["id"].as_str().unwrap();
+    let (ok, _, err) = run(db, &["token", "revoke", id, "--json"], None).await;
+    assert!(ok, "{err}");
+    assert_eq!(app.get_user(token).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_generated_password_is_printed_and_works() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.as_str();
+    let (ok, user, err) = run(
+        db,
+        &[
+            "user",
+            "create",
+            "dave",
+            "--email",
+            "dave@example.com",
+            "--admin",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let password = user["password"].as_str().unwrap().to_owned();
+    let (ok, client, _) = run(
+        db,
+        &[
+            "client",
+            "create",
+            "--owner",
+            "dave",
+            "--name",
+            "Ops",
+            "--scope",
+            "read",
+            "--scope",
+            "admin",
+            "--trusted",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    assert!(ok);
+    let response = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("username", "dave"),
+            ("password", &password),
+            ("client_id", client["client_id"].as_str().unwrap()),
+            ("client_secret", client["client_secret"].as_str().unwrap()),
+        ])
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert!(body["access_token"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn failures_exit_non_zero_with_one_line_on_stderr() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.as_str();
+    for args in [
+        vec!["user", "create", "bad name", "--email", "x@example.com"],
+        vec!["user", "create", "eve", "--email", "nope"],
+        vec!["client", "create", "--owner", "nobody", "--name", "x"],
+        vec!["token", "revoke", "00000000-0000-0000-0000-000000000000"],
+        vec!["token", "list", "--user", "nobody"],
+    ] {
+        let (ok, _, err) = run(db, &args, Some("")).await;
+        assert!(!ok, "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("harmony: "), "{err}");
+    }
+    let (ok, _, _) = run(
+        db,
+        &[
+            "user",
+            "create",
+            "eve",
+            "--email",
+            "e@example.com",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    )
+    .await;
+    assert!(!ok);
+}

@@ -1,0 +1,234 @@
+//! The test harness: a real server bound on port 0 over a fresh database (a temporary
+//! SQLite file, or a fresh PostgreSQL database when `HARMONY_TEST_DATABASE=postgres` and
+//! `HARMONY_TEST_POSTGRES_URL` are set), and typed helpers that speak HTTP to it.
+
+use std::sync::Arc;
+
+use harmony::admin::{self, ClientSpec};
+use harmony::config::ServeConfig;
+use harmony::http::AppState;
+use harmony::startup::Application;
+use harmony::store::User;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// The server's state (store, configuration) for setting up fixtures directly.
+    pub state: AppState,
+    /// The database URL (for the command-line tests).
+    pub database_url: String,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+/// An account with its own confidential client.
+#[derive(Clone)]
+pub struct Account {
+    pub user: User,
+    pub password: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    if std::env::var("HARMONY_TEST_DATABASE").as_deref() == Ok("postgres") {
+        let admin_url = std::env::var("HARMONY_TEST_POSTGRES_URL")
+            .expect("HARMONY_TEST_POSTGRES_URL must be set for HARMONY_TEST_DATABASE=postgres");
+        let name = format!("harmony_test_{}", uuid::Uuid::new_v4().simple());
+        use sqlx::Executor as _;
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create the test database");
+        pool.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("URL has a database");
+        format!("{base}/{name}")
+    } else {
+        format!("sqlite://{}", dir.path().join("harmony.db").display())
+    }
+}
+
+impl TestApp {
+    /// A server with the default configuration (but cheap password hashing).
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tune` adjusts first.
+    pub async fn spawn_with(tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        let mut config = ServeConfig::for_database(&database_url);
+        // Tests exercise the logic, not argon2's cost; one test checks the real defaults.
+        config.hashing.argon2_memory_kib = 1024;
+        config.hashing.argon2_iterations = 1;
+        config.database.db_max_connections = 4;
+        tune(&mut config);
+        let app = Application::build(config).await.expect("build the app");
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        TestApp {
+            base,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            state,
+            database_url,
+            _dir: Arc::new(dir),
+        }
+    }
+
+    /// An absolute URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates an account with [`PASSWORD`] and a confidential client of its own.
+    pub async fn account(&self, username: &str) -> Account {
+        self.account_with(username, false, ClientSpec::default())
+            .await
+    }
+
+    /// Creates an account and a client registered as `spec` says.
+    pub async fn account_with(&self, username: &str, is_admin: bool, spec: ClientSpec) -> Account {
+        let created = admin::create_user(
+            self.state.store.as_ref(),
+            &self.state.hasher,
+            username,
+            &format!("{username}@example.com"),
+            Some(PASSWORD),
+            is_admin,
+        )
+        .await
+        .expect("create user");
+        let spec = ClientSpec {
+            name: if spec.name.is_empty() {
+                format!("{username}'s client")
+            } else {
+                spec.name
+            },
+            ..spec
+        };
+        let client = admin::create_client(self.state.store.as_ref(), username, &spec)
+            .await
+            .expect("create client");
+        Account {
+            user: created.user,
+            password: PASSWORD.to_owned(),
+            client_id: client.client.id,
+            client_secret: client
+                .secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The documented request: `GET /oauth/v2/token?client_id=…&grant_type=password…`.
+    pub async fn get_token(&self, account: &Account) -> Response {
+        self.http
+            .get(self.url("/oauth/v2/token"))
+            .query(&[
+                ("client_id", account.client_id.as_str()),
+                ("client_secret", account.client_secret.as_str()),
+                ("grant_type", "password"),
+                ("username", account.user.username.as_str()),
+                ("password", account.password.as_str()),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A token answer, parsed, for a request that must succeed.
+    pub async fn token_json(&self, account: &Account) -> Value {
+        let response = self.get_token(account).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    /// A fresh access token for `account`.
+    pub async fn access_token(&self, account: &Account) -> String {
+        self.token_json(account).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// `POST /oauth/v2/token` with a form.
+    pub async fn post_token(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/oauth/v2/token"))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A refresh grant with the client's parameters.
+    pub async fn refresh(&self, account: &Account, refresh_token: &str) -> Response {
+        self.post_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", &account.client_id),
+            ("client_secret", &account.client_secret),
+        ])
+        .await
+    }
+
+    /// `GET path` with `Authorization: token T`.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .header("Authorization", format!("token {token}"))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET /user` with a token.
+    pub async fn get_user(&self, token: &str) -> Response {
+        self.get_with_token("/user", token).await
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+}
+
+/// The `error.code` of an envelope.
+pub async fn error_code(response: Response) -> String {
+    let body: Value = response.json().await.expect("json error body");
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned()
+}
+
+/// The RFC 6749 `error` of an OAuth error body.
+pub async fn oauth_error(response: Response) -> String {
+    let body: Value = response.json().await.expect("json error body");
+    body["error"].as_str().expect("error").to_owned()
+}
+
+/// A header as a string.
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .expect("ascii header")
+        .to_owned()
+}

@@ -1,0 +1,184 @@
+//! Presenting a token (API.md §2): every accepted way, and the 400/401/403 rules with
+//! their `WWW-Authenticate` challenges.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use harmony::domain::grants::{GrantType, Issue};
+use harmony::domain::{Scope, ScopeSet};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, error_code, header};
+
+#[tokio::test]
+async fn a_token_is_accepted_in_every_documented_form() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let basic = STANDARD.encode(format!("anything:{token}"));
+    for value in [
+        format!("token {token}"),
+        format!("Token {token}"),
+        format!("Bearer {token}"),
+        format!("bearer {token}"),
+        format!("BEARER {token}"),
+        format!("Basic {basic}"),
+    ] {
+        let response = app
+            .http
+            .get(app.url("/user"))
+            .header("Authorization", &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{value}");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["username"], "alice");
+    }
+    let response = app.get(&format!("/user?access_token={token}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_presented_two_ways_is_a_400() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let response = app
+        .http
+        .get(app.url(&format!("/user?access_token={token}")))
+        .header("Authorization", format!("token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "invalid_request");
+    let response = app
+        .get(&format!("/user?access_token={token}&access_token={token}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn no_token_is_a_401_with_a_bearer_challenge() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/user").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&response, "www-authenticate"),
+        "Bearer realm=\"harmony\""
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 401);
+    assert!(body["error"]["message"].is_string());
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_token_is_a_401_invalid_token() {
+    let app = TestApp::spawn().await;
+    for value in [
+        "token hat_unknown",
+        "Bearer",
+        "Basic %%%",
+        &format!("Bearer {}", "x".repeat(5000)),
+    ] {
+        let response = app
+            .http
+            .get(app.url("/user"))
+            .header("Authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{value}");
+        assert_eq!(
+            header(&response, "www-authenticate"),
+            "Bearer realm=\"harmony\", error=\"invalid_token\""
+        );
+        assert_eq!(error_code(response).await, "invalid_token");
+    }
+    let response = app
+        .http
+        .get(app.url("/user"))
+        .header(
+            "Authorization",
+            reqwest::header::HeaderValue::from_bytes(b"token \xff\xfe").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_a_401_invalid_token() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let now = harmony::store::now();
+    let (rows, access, _) = Issue {
+        client_id: &alice.client_id,
+        user_id: Some(alice.user.id),
+        grant_type: GrantType::Password,
+        scope: ScopeSet::of(&[Scope::Read]),
+        refresh_scope: None,
+        family_id: uuid::Uuid::new_v4(),
+        now: now - 7200,
+    }
+    .build(&app.state.config.oauth);
+    app.state.store.insert_tokens(&rows).await.unwrap();
+    let response = app.get_user(access.expose()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "invalid_token");
+    let status: Value = app
+        .get(&format!("/token/status?token={}", access.expose()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "invalid");
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_is_a_403_insufficient_scope() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let response = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", &alice.password),
+            ("scope", "read"),
+            ("client_id", &alice.client_id),
+            ("client_secret", &alice.client_secret),
+        ])
+        .await;
+    let body: Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(app.get_user(token).await.status(), StatusCode::OK);
+    let response = app
+        .http
+        .patch(app.url("/user"))
+        .header("Authorization", format!("token {token}"))
+        .json(&serde_json::json!({"name": "Alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        header(&response, "www-authenticate"),
+        "Bearer realm=\"harmony\", error=\"insufficient_scope\", scope=\"write\""
+    );
+    assert_eq!(error_code(response).await, "insufficient_scope");
+}
+
+#[tokio::test]
+async fn public_endpoints_ignore_a_bad_token() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .get(app.url("/ping"))
+        .header("Authorization", "token hat_unknown")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -1,0 +1,177 @@
+//! The refresh grant: rotation, reuse detection that revokes the family, the concurrent
+//! race, scope narrowing, and client binding.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, oauth_error};
+
+fn field(body: &Value, key: &str) -> String {
+    body[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} in {body}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_and_the_used_refresh_token_stops_working() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let response = app.refresh(&alice, &field(&first, "refresh_token")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Value = response.json().await.unwrap();
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(second["scope"], Value::Null);
+    assert_eq!(
+        app.get_user(&field(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    // The new refresh token works once more.
+    let third = app.refresh(&alice, &field(&second, "refresh_token")).await;
+    assert_eq!(third.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_revokes_every_token_of_the_grant() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let second: Value = app
+        .refresh(&alice, &field(&first, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_grant = app.access_token(&alice).await;
+
+    let replay = app.refresh(&alice, &field(&first, "refresh_token")).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(oauth_error(replay).await, "invalid_grant");
+
+    for token in [
+        field(&first, "access_token"),
+        field(&second, "access_token"),
+    ] {
+        assert_eq!(
+            app.get_user(&token).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let refresh = app.refresh(&alice, &field(&second, "refresh_token")).await;
+    assert_eq!(oauth_error(refresh).await, "invalid_grant");
+    // Another grant of the same account is untouched.
+    assert_eq!(app.get_user(&other_grant).await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let refresh_token = field(&first, "refresh_token");
+    let attempts = (0..10).map(|_| {
+        let (http, url) = (app.http.clone(), app.url("/oauth/v2/token"));
+        let form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.clone()),
+            ("client_id", alice.client_id.clone()),
+            ("client_secret", alice.client_secret.clone()),
+        ];
+        tokio::spawn(async move { http.post(url).form(&form).send().await.unwrap().status() })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(wins, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let narrow = app
+        .post_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &field(&first, "refresh_token")),
+            ("scope", "read"),
+            ("client_id", &alice.client_id),
+            ("client_secret", &alice.client_secret),
+        ])
+        .await;
+    assert_eq!(narrow.status(), StatusCode::OK);
+    let narrow: Value = narrow.json().await.unwrap();
+    assert_eq!(narrow["scope"], "read");
+    let response = app
+        .http
+        .patch(app.url("/user"))
+        .bearer_auth(field(&narrow, "access_token"))
+        .json(&serde_json::json!({"name": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The rotated refresh token keeps the original grant's scope (RFC 6749 §6)…
+    let again: Value = app
+        .refresh(&alice, &field(&narrow, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let status: Value = app
+        .get(&format!(
+            "/token/status?token={}",
+            field(&again, "access_token")
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["scope"], "read write");
+    // …and cannot be widened beyond it.
+    let wide = app
+        .post_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &field(&again, "refresh_token")),
+            ("scope", "read write admin"),
+            ("client_id", &alice.client_id),
+            ("client_secret", &alice.client_secret),
+        ])
+        .await;
+    assert_eq!(oauth_error(wide).await, "invalid_scope");
+}
+
+#[tokio::test]
+async fn a_refresh_token_works_only_for_the_client_it_was_issued_to() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let first = app.token_json(&alice).await;
+    let response = app.refresh(&bob, &field(&first, "refresh_token")).await;
+    assert_eq!(oauth_error(response).await, "invalid_grant");
+    // The failed attempt by another client did not burn it.
+    assert_eq!(
+        app.refresh(&alice, &field(&first, "refresh_token"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unknown_refresh_tokens_are_invalid_grant() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let response = app.refresh(&alice, "hrt_unknown").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(oauth_error(response).await, "invalid_grant");
+}

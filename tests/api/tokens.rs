@@ -1,0 +1,230 @@
+//! API Access: `GET /user/tokens` (paged, never the token itself) and revocation.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, error_code, header};
+
+#[tokio::test]
+async fn api_access_lists_every_requested_token_without_its_value() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let token = app.access_token(&alice).await;
+    let response = app.get_with_token("/user/tokens", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for secret in [
+        &token,
+        first["access_token"].as_str().unwrap(),
+        first["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(!text.contains(secret), "the list shows a token value");
+    }
+    let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(list.len(), 2);
+    let item = &list[0];
+    for key in [
+        "id",
+        "grantType",
+        "scope",
+        "createdAt",
+        "expiresAt",
+        "lastUsedAt",
+        "status",
+    ] {
+        assert!(item.get(key).is_some(), "{key} in {item}");
+    }
+    assert_eq!(item["client"]["id"], alice.client_id.as_str());
+    assert_eq!(item["client"]["name"], "alice's client");
+    assert_eq!(item["grantType"], "password");
+    assert_eq!(item["status"], "active");
+}
+
+#[tokio::test]
+async fn other_accounts_tokens_are_not_listed() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    app.access_token(&bob).await;
+    let token = app.access_token(&alice).await;
+    let list: Vec<Value> = app
+        .get_with_token("/user/tokens", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+}
+
+#[tokio::test]
+async fn the_list_is_paged_with_a_link_header() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    for _ in 0..4 {
+        app.access_token(&alice).await;
+    }
+    let token = app.access_token(&alice).await;
+    let response = app.get_with_token("/user/tokens?per_page=2", &token).await;
+    let link = header(&response, "link");
+    assert!(
+        link.contains(&format!(
+            "<{}/user/tokens?page=2&per_page=2>; rel=\"next\"",
+            app.base
+        )),
+        "{link}"
+    );
+    assert!(link.contains("page=3&per_page=2>; rel=\"last\""), "{link}");
+    let mut seen = HashSet::new();
+    for page in 1..=3 {
+        let list: Vec<Value> = app
+            .get_with_token(&format!("/user/tokens?per_page=2&page={page}"), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        for item in list {
+            seen.insert(item["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    let response = app.get_with_token("/user/tokens", &token).await;
+    assert!(response.headers().get("link").is_none());
+    let response = app.get_with_token("/user/tokens?page=-1", &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "invalid_paging");
+    let list: Vec<Value> = app
+        .get_with_token("/user/tokens?per_page=500", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 5);
+}
+
+#[tokio::test]
+async fn revoking_one_token_takes_effect_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let victim = app.token_json(&alice).await;
+    let token = app.access_token(&alice).await;
+    let digest =
+        harmony::domain::PlainSecret::new(victim["access_token"].as_str().unwrap()).digest();
+    let victim_id = app
+        .state
+        .store
+        .access_token(&digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let response = app
+        .http
+        .delete(app.url(&format!("/user/tokens/{victim_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let victim_access = victim["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get_user(victim_access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Its refresh token went with it.
+    let refresh = app
+        .refresh(&alice, victim["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
+    // It stays listed, as revoked.
+    let list: Vec<Value> = app
+        .get_with_token("/user/tokens", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = list.iter().find(|t| t["id"] == victim_id.as_str()).unwrap();
+    assert_eq!(listed["status"], "revoked");
+    assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn another_accounts_token_cannot_be_revoked() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let bobs = app.access_token(&bob).await;
+    let bobs_list: Vec<Value> = app
+        .get_with_token("/user/tokens", &bobs)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bobs_id = bobs_list[0]["id"].as_str().unwrap();
+    let token = app.access_token(&alice).await;
+    for id in [bobs_id, "00000000-0000-0000-0000-000000000000", "nope"] {
+        let response = app
+            .http
+            .delete(app.url(&format!("/user/tokens/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(error_code(response).await, "not_found");
+    }
+    assert_eq!(app.get_user(&bobs).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoking_all_tokens_revokes_every_one_including_the_callers() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let other = app.access_token(&alice).await;
+    let bobs = app.access_token(&bob).await;
+    let token = app.access_token(&alice).await;
+    let response = app
+        .http
+        .delete(app.url("/user/tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_user(&token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_user(&other).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.get_user(&bobs).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn last_used_at_is_recorded() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.get_user(&token).await;
+    let mut used = Value::Null;
+    for _ in 0..50 {
+        let list: Vec<Value> = app
+            .get_with_token("/user/tokens", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        used = list[0]["lastUsedAt"].clone();
+        if !used.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(used.as_str().is_some_and(|s| s.ends_with('Z')), "{used}");
+}

@@ -35,6 +35,12 @@ pub struct DatabaseConfig {
         default_value_t = 10_000
     )]
     pub db_statement_timeout_ms: u64,
+
+    /// SQLite durability: `normal` survives a crash of the process (WAL), `full` also a
+    /// crash of the machine, at the cost of one fsync per write.
+    #[arg(long, env = "HARMONY_SQLITE_SYNCHRONOUS", default_value = "normal",
+          value_parser = ["normal", "full"])]
+    pub sqlite_synchronous: String,
 }
 
 impl DatabaseConfig {
@@ -45,6 +51,7 @@ impl DatabaseConfig {
             db_max_connections: 16,
             db_acquire_timeout: 5,
             db_statement_timeout_ms: 10_000,
+            sqlite_synchronous: "normal".to_owned(),
         }
     }
 }
@@ -232,8 +239,10 @@ pub struct LogConfig {
 pub fn init_tracing(log: &LogConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = if log.format == "json" {
         builder.json().try_init()

@@ -27,8 +27,12 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode loses nothing on a process crash; only an OS crash can
-            // roll back the last transactions.
-            .synchronous(SqliteSynchronous::Normal)
+            // roll back the last transactions. FULL closes that gap with an fsync a write.
+            .synchronous(if config.sqlite_synchronous == "full" {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let acquire = Duration::from_secs(config.db_acquire_timeout.max(1));

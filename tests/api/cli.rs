@@ -7,21 +7,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
 
 use crate::helpers::TestApp;
 
-const BIN: &str = env!("CARGO_BIN_EXE_harmony");
-
-fn harmony(database_url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("HARMONY_DATABASE_URL", database_url)
-        .env("HARMONY_ARGON2_MEMORY_KIB", "1024")
-        .env("HARMONY_ARGON2_ITERATIONS", "1")
-        .env("HARMONY_LOG", "warn")
-        .kill_on_drop(true);
-    cmd
-}
+use crate::process::command as harmony;
 
 async fn run(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, Value, String) {
     let mut cmd = harmony(database_url);

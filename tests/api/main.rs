@@ -3,7 +3,9 @@
 mod cli;
 mod conventions;
 mod helpers;
+mod multinode;
 mod presentation;
+mod process;
 mod refresh;
 mod token_endpoint;
 mod tokens;

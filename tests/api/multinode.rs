@@ -1,0 +1,235 @@
+//! Several stateless nodes on one database (PostgreSQL in CI's second run, a shared SQLite
+//! file in the first): tokens, revocation and refresh rotation hold across nodes, and a
+//! node killed under load loses no token it answered with.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::helpers::{Account, TestApp};
+use crate::process::Node;
+
+async fn password_token(http: &reqwest::Client, node: &Node, account: &Account) -> Value {
+    let response = http
+        .post(node.url("/oauth/v2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", account.user.username.as_str()),
+            ("password", account.password.as_str()),
+            ("client_id", account.client_id.as_str()),
+            ("client_secret", account.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn user_status(http: &reqwest::Client, node: &Node, token: &str) -> StatusCode {
+    http.get(node.url("/user"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (a, b) = tokio::join!(
+        Node::start(&app.database_url, &[]),
+        Node::start(&app.database_url, &[])
+    );
+    let http = reqwest::Client::new();
+
+    // Issued on A, works on B.
+    let token = password_token(&http, &a, &alice).await;
+    let access = token["access_token"].as_str().unwrap();
+    assert_eq!(user_status(&http, &b, access).await, StatusCode::OK);
+
+    // Revoked on A, refused by B on the very next request.
+    let list: Vec<Value> = http
+        .get(a.url("/user/tokens"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    let other = password_token(&http, &a, &alice).await;
+    let revoked = http
+        .delete(a.url(&format!("/user/tokens/{id}")))
+        .bearer_auth(other["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let started = Instant::now();
+    assert_eq!(
+        user_status(&http, &b, access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // One refresh token used at once on both nodes: exactly one winner.
+    for _ in 0..3 {
+        let grant = password_token(&http, &a, &alice).await;
+        let refresh = grant["refresh_token"].as_str().unwrap().to_owned();
+        let attempt = |node: &Node| {
+            let form = [
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", refresh.clone()),
+                ("client_id", alice.client_id.clone()),
+                ("client_secret", alice.client_secret.clone()),
+            ];
+            let request = http.post(node.url("/oauth/v2/token")).form(&form);
+            async move { request.send().await.unwrap().status() }
+        };
+        let (on_a, on_b) = tokio::join!(attempt(&a), attempt(&b));
+        let wins = [on_a, on_b]
+            .iter()
+            .filter(|s| **s == StatusCode::OK)
+            .count();
+        assert_eq!(wins, 1, "A: {on_a}, B: {on_b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_under_load_loses_no_token_it_answered_with() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let node = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_ANONYMOUS", "0")]).await;
+    let http = reqwest::Client::new();
+    let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+    let url = node.url("/oauth/v2/token");
+
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (http, url, issued, alice) =
+                (http.clone(), url.clone(), issued.clone(), alice.clone());
+            tokio::spawn(async move {
+                loop {
+                    let sent = http
+                        .post(&url)
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("client_id", alice.client_id.as_str()),
+                            ("client_secret", alice.client_secret.as_str()),
+                        ])
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { break };
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    if let Some(token) = body["access_token"].as_str() {
+                        issued.lock().await.push(token.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut node = node;
+    node.child.kill().await.unwrap(); // SIGKILL
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let issued = issued.lock().await.clone();
+    assert!(
+        issued.len() > 20,
+        "only {} tokens issued before the kill",
+        issued.len()
+    );
+
+    let restarted = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_TOKEN", "0")]).await;
+    for token in &issued {
+        let status: Value = http
+            .get(restarted.url("/token/status"))
+            .query(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            status["status"], "anon.",
+            "a token answered before the kill was lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_request_in_flight_before_exiting() {
+    let app = TestApp::spawn().await;
+    // An account whose password hash is costly makes its sign-in slow enough to be in
+    // flight when the signal lands (verification uses the stored hash's parameters).
+    let costly = harmony::domain::password::PasswordHasher::new(&harmony::config::HashingConfig {
+        argon2_memory_kib: 65536,
+        argon2_iterations: 12,
+        ..Default::default()
+    })
+    .unwrap();
+    let store = app.state.store.as_ref();
+    harmony::admin::create_user(
+        store,
+        &costly,
+        "slow",
+        "slow@example.com",
+        Some("slow password"),
+        false,
+    )
+    .await
+    .unwrap();
+    let spec = harmony::admin::ClientSpec {
+        name: "slow".into(),
+        ..Default::default()
+    };
+    let client = harmony::admin::create_client(store, "slow", &spec)
+        .await
+        .unwrap();
+    let secret = client.secret.unwrap().expose().to_owned();
+
+    let node = Node::start(&app.database_url, &[("HARMONY_SHUTDOWN_GRACE", "30")]).await;
+    let request = reqwest::Client::new()
+        .post(node.url("/oauth/v2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "slow"),
+            ("password", "slow password"),
+            ("client_id", client.client.id.as_str()),
+            ("client_secret", secret.as_str()),
+        ]);
+    let in_flight = tokio::spawn(async move {
+        let status = request.send().await.map(|r| r.status());
+        (status, Instant::now())
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    node.terminate();
+    let signalled = Instant::now();
+    let mut node = node;
+    let exit = tokio::time::timeout(Duration::from_secs(30), node.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let (status, answered) = in_flight.await.unwrap();
+    assert_eq!(
+        status.expect("the request in flight was answered"),
+        StatusCode::OK
+    );
+    assert!(
+        answered > signalled,
+        "the request was not in flight when the signal came"
+    );
+}

@@ -12,9 +12,9 @@ PGPORT=${PGPORT:-55432}
 PGTMP=$(mktemp -d /tmp/harmony-pg.XXXXXX)
 as_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$PGTMP"; runuser -u postgres -- "$@"; else "$@"; fi; }
 as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust --no-sync -E UTF8 >"$PGTMP/initdb.log"
-# fsync=off: a throwaway test cluster (the crash test turns it back on for itself).
+# fsync=off by default: a throwaway test cluster (the benchmark sets PG_FSYNC=on).
 as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/pg.log" -w -t 30 start \
-  -o "-h 127.0.0.1 -p $PGPORT -k $PGTMP -c fsync=off -c max_connections=300" >/dev/null
+  -o "-h 127.0.0.1 -p $PGPORT -k $PGTMP -c fsync=${PG_FSYNC:-off} -c max_connections=300" >/dev/null
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1; rm -rf "$PGTMP"; }
 trap pg_stop EXIT
 export HARMONY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"

@@ -1,8 +1,13 @@
-//! Password hashing with argon2id, always off the async runtime (`spawn_blocking`) and
-//! behind a semaphore that caps how many hashes run at once: argon2 is memory-hard, and
-//! a burst of logins must neither starve the request path nor exhaust memory.
+//! Password hashing with argon2id, always off the async runtime: on a small pool of
+//! dedicated threads at the lowest scheduling priority, behind a semaphore that caps how many
+//! hashes run at once. argon2 is memory-hard and slow by design; a burst of logins must
+//! neither starve the request path (the hashing threads yield the CPU to it) nor exhaust
+//! memory (a fixed set of threads reuses its allocations instead of growing the runtime's
+//! blocking pool).
 
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -23,9 +28,12 @@ pub struct PasswordHasher {
     inner: Arc<Inner>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 struct Inner {
     params: Params,
     permits: Semaphore,
+    jobs: Sender<Job>,
     /// A hash of a random password with the configured parameters: verified against when
     /// the username is unknown, so that timing does not reveal which accounts exist.
     dummy: OnceCell<String>,
@@ -50,9 +58,27 @@ impl PasswordHasher {
             inner: Arc::new(Inner {
                 params,
                 permits: Semaphore::new(permits),
+                jobs: start_workers(permits)?,
                 dummy: OnceCell::new(),
             }),
         })
+    }
+
+    /// Runs `f` on a hashing thread once a permit is free.
+    async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> anyhow::Result<R> {
+        let _permit = self.inner.permits.acquire().await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner
+            .jobs
+            .send(Box::new(move || {
+                let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+            }))
+            .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+        rx.await?
+            .map_err(|_| anyhow::anyhow!("password hashing panicked"))
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
@@ -61,10 +87,9 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
-        let _permit = self.inner.permits.acquire().await?;
         let params = self.inner.params.clone();
         let password = password.as_bytes().to_vec();
-        tokio::task::spawn_blocking(move || {
+        self.run(move || {
             Self::argon2(params)
                 .hash_password(&password)
                 .map(|h| h.to_string())
@@ -83,20 +108,20 @@ impl PasswordHasher {
         if password.len() > MAX_PASSWORD_BYTES {
             return Ok(false);
         }
-        let _permit = self.inner.permits.acquire().await?;
         let password = password.as_bytes().to_vec();
-        let matches = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash)
-                .map_err(|e| anyhow::anyhow!("stored password hash does not parse: {e}"))?;
-            // The stored hash's own parameters are used, so older hashes keep working
-            // after the configured cost changes.
-            Ok::<_, anyhow::Error>(
-                Argon2::default()
-                    .verify_password(&password, &parsed)
-                    .is_ok(),
-            )
-        })
-        .await??;
+        let matches = self
+            .run(move || {
+                let parsed = PasswordHash::new(&hash)
+                    .map_err(|e| anyhow::anyhow!("stored password hash does not parse: {e}"))?;
+                // The stored hash's own parameters are used, so older hashes keep working
+                // after the configured cost changes.
+                Ok::<_, anyhow::Error>(
+                    Argon2::default()
+                        .verify_password(&password, &parsed)
+                        .is_ok(),
+                )
+            })
+            .await??;
         Ok(matches && real)
     }
 
@@ -110,6 +135,34 @@ impl PasswordHasher {
             .await
             .map(String::as_str)
     }
+}
+
+/// Starts `n` hashing threads at the lowest priority; they end when the sender is dropped.
+fn start_workers(n: usize) -> anyhow::Result<Sender<Job>> {
+    let (tx, rx) = channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("harmony-hash-{i}"))
+            .spawn(move || {
+                // Best effort: a container may forbid it, and hashing still works.
+                let _ = thread_priority::set_current_thread_priority(
+                    thread_priority::ThreadPriority::Min,
+                );
+                loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })?;
+    }
+    Ok(tx)
 }
 
 #[cfg(test)]

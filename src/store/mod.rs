@@ -323,6 +323,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_client(&self, client: &NewClient) -> StoreResult<Client>;
     /// A client by its public id.
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client>;
+    /// A client and its owner, in one read.
+    async fn client_with_owner(&self, client_id: &str) -> StoreResult<(Client, User)>;
 
     /// Stores freshly issued tokens.
     async fn insert_tokens(&self, tokens: &NewTokens) -> StoreResult<()>;

@@ -106,6 +106,41 @@ impl ClientRow {
     }
 }
 
+/// A client with its owner, in one read (the token endpoint needs both).
+pub(super) const CLIENT_WITH_OWNER_SELECT: &str = "SELECT c.id, c.owner_id, c.name, \
+     c.secret_digest, c.redirect_uris, c.grant_types, c.scopes, c.trusted, c.created_at, \
+     u.username AS o_username, u.email AS o_email, u.name AS o_name, u.is_admin AS o_is_admin, \
+     u.disabled AS o_disabled, u.created_at AS o_created_at \
+     FROM clients c JOIN users u ON u.id = c.owner_id WHERE c.id = $1";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ClientWithOwnerRow {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    o_username: String,
+    o_email: String,
+    o_name: Option<String>,
+    o_is_admin: bool,
+    o_disabled: bool,
+    o_created_at: i64,
+}
+
+impl ClientWithOwnerRow {
+    pub(super) fn into_pair(self) -> StoreResult<(Client, User)> {
+        let client = self.client.into_client()?;
+        let owner = User {
+            id: client.owner_id,
+            username: self.o_username,
+            email: self.o_email,
+            name: self.o_name,
+            is_admin: self.o_is_admin,
+            disabled: self.o_disabled,
+            created_at: self.o_created_at,
+        };
+        Ok((client, owner))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct AccessTokenRow {
     id: String,
@@ -472,10 +507,28 @@ macro_rules! impl_sql_store {
                     .into_client()
             }
 
+            async fn client_with_owner(
+                &self,
+                client_id: &str,
+            ) -> $crate::store::StoreResult<($crate::store::Client, $crate::store::User)> {
+                sqlx::query_as::<_, $crate::store::sql::ClientWithOwnerRow>(
+                    $crate::store::sql::CLIENT_WITH_OWNER_SELECT,
+                )
+                .bind(client_id)
+                .fetch_one(self.reader())
+                .await?
+                .into_pair()
+            }
+
             async fn insert_tokens(
                 &self,
                 tokens: &$crate::store::NewTokens,
             ) -> $crate::store::StoreResult<()> {
+                if tokens.refresh.is_none() {
+                    // One statement: autocommit, no transaction round trips.
+                    let mut conn = self.writer().acquire().await?;
+                    return Self::insert_tokens_in(&mut conn, tokens).await;
+                }
                 let mut tx = self.writer().begin().await?;
                 Self::insert_tokens_in(&mut tx, tokens).await?;
                 tx.commit().await?;

@@ -3,26 +3,25 @@
 
 use uuid::Uuid;
 
-use super::{GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest};
+use super::{
+    AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest,
+};
 use crate::domain::Scope;
-use crate::store::{Client, now};
+use crate::store::now;
 
-/// confidential client? → owner enabled? → scope ok? → issue.
+/// confidential client? → scope ok (admin only for an administrator's client)? → issue.
 pub async fn grant(
     ctx: GrantContext<'_>,
-    client: &Client,
+    authenticated: &AuthenticatedClient,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, GrantError> {
+    let AuthenticatedClient { client, owner } = authenticated;
     if client.secret_digest.is_none() {
         return Err(GrantError::UnauthorizedClient(
             "a public client cannot use client_credentials".into(),
         ));
     }
-    let owner = ctx.store.user_by_id(client.owner_id).await?;
-    if owner.disabled {
-        return Err(GrantError::InvalidClient);
-    }
-    let allowed = super::scopes_for_user(client, &owner);
+    let allowed = super::scopes_for_user(client, owner);
     let default = allowed.without(Scope::Admin);
     let scope = super::requested_scope(request.scope.as_deref(), allowed, default)?;
     super::issue_new(

@@ -144,15 +144,25 @@ pub struct IssuedTokens {
     pub refresh_token: Option<PlainSecret>,
 }
 
+/// A client that authenticated, with its owner.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    /// The client.
+    pub client: Client,
+    /// The account that registered it.
+    pub owner: User,
+}
+
 /// Authenticates the client of a token request (RFC 6749 §2.3.1). A confidential client
-/// must present its secret; a public client must not have one to present.
+/// must present its secret; a public client must not have one to present. A client whose
+/// owner is disabled cannot authenticate.
 pub async fn authenticate_client(
     store: &dyn Store,
     client_id: &str,
     secret: Option<&PlainSecret>,
-) -> Result<Client, GrantError> {
-    let client = match store.client_by_id(client_id).await {
-        Ok(c) => c,
+) -> Result<AuthenticatedClient, GrantError> {
+    let (client, owner) = match store.client_with_owner(client_id).await {
+        Ok(pair) => pair,
         Err(StoreError::NotFound) => {
             // Same work as a real check, so that timing does not reveal valid client ids.
             if let Some(s) = secret {
@@ -162,11 +172,15 @@ pub async fn authenticate_client(
         }
         Err(e) => return Err(e.into()),
     };
-    match (&client.secret_digest, secret) {
-        (Some(stored), Some(given)) if stored.ct_eq(&given.digest()) => Ok(client),
-        (None, None) => Ok(client),
-        _ => Err(GrantError::InvalidClient),
+    let authenticated = match (&client.secret_digest, secret) {
+        (Some(stored), Some(given)) => stored.ct_eq(&given.digest()),
+        (None, None) => true,
+        _ => false,
+    };
+    if !authenticated || owner.disabled {
+        return Err(GrantError::InvalidClient);
     }
+    Ok(AuthenticatedClient { client, owner })
 }
 
 /// Parses the `scope` parameter and checks it against what `allowed` permits. With no

@@ -3,15 +3,18 @@
 
 use uuid::Uuid;
 
-use super::{GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest};
-use crate::store::{Client, StoreError, now};
+use super::{
+    AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest,
+};
+use crate::store::{StoreError, now};
 
 /// find user → password ok? → enabled? → client may sign this user in? → scope ok? → issue.
 pub async fn grant(
     ctx: GrantContext<'_>,
-    client: &Client,
+    authenticated: &AuthenticatedClient,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, GrantError> {
+    let client = &authenticated.client;
     let (Some(username), Some(password)) = (&request.username, &request.password) else {
         return Err(GrantError::InvalidRequest(
             "the password grant needs username and password".into(),

@@ -4,16 +4,19 @@
 //! token descended from the same original grant. Two concurrent uses are indistinguishable
 //! from a stolen token racing its owner, so the loser's use counts as a replay too.
 
-use super::{GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest};
-use crate::store::{Client, StoreError, now};
+use super::{
+    AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest,
+};
+use crate::store::{StoreError, now};
 
 /// known? → this client's? → unused (else revoke family)? → alive? → scope narrower or
 /// equal? → user enabled? → rotate (CAS) → issue in the same family.
 pub async fn grant(
     ctx: GrantContext<'_>,
-    client: &Client,
+    authenticated: &AuthenticatedClient,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, GrantError> {
+    let client = &authenticated.client;
     let Some(presented) = &request.refresh_token else {
         return Err(GrantError::InvalidRequest(
             "the refresh_token grant needs refresh_token".into(),

@@ -184,7 +184,7 @@ pub async fn issue_token(
                 return Err(OAuthError::from_grant(e, client.basic));
             }
         };
-    if !registered.grant_types.contains(&grant_type) {
+    if !registered.client.grant_types.contains(&grant_type) {
         return Err(OAuthError::new(
             "unauthorized_client",
             format!("this client may not use the {grant_type} grant"),

@@ -1,5 +1,7 @@
 //! HTTP tests against a real server on port 0 with a fresh database per test.
 
+mod authorize;
+mod browser;
 mod cli;
 mod conventions;
 mod helpers;

@@ -3,10 +3,12 @@
 mod authorize;
 mod browser;
 mod cli;
+mod clients;
 mod conventions;
 mod helpers;
 mod presentation;
 mod refresh;
+mod revocation;
 mod token_endpoint;
 mod tokens;
 mod user;

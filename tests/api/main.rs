@@ -1,5 +1,6 @@
 //! HTTP tests against a real server on port 0 with a fresh database per test.
 
+mod admin;
 mod authorize;
 mod browser;
 mod cli;
@@ -9,6 +10,8 @@ mod helpers;
 mod presentation;
 mod refresh;
 mod revocation;
+mod scopes;
+mod switches;
 mod token_endpoint;
 mod tokens;
 mod user;

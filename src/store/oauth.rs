@@ -101,7 +101,7 @@ pub trait OAuthStore: Send + Sync {
     /// Deletes a client with its tokens, codes and consents; `NotFound` when unknown.
     async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
 
-    /// A page of every account, oldest first, and the total count.
+    /// A page of every account, oldest first (then by name), and the total count.
     async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, u64)>;
     /// Applies an administrator's change; `NotFound` when the account does not exist.
     async fn change_account(&self, user_id: Uuid, changes: &AccountChanges) -> StoreResult<User>;
@@ -290,7 +290,7 @@ macro_rules! impl_oauth_store {
                 page: $crate::store::Page,
             ) -> $crate::store::StoreResult<(Vec<$crate::store::User>, u64)> {
                 let sql = format!(
-                    "SELECT {} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                    "SELECT {} FROM users ORDER BY created_at, lower(username) LIMIT $1 OFFSET $2",
                     $crate::store::sql::USER_COLUMNS
                 );
                 let rows =

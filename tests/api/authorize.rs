@@ -601,3 +601,48 @@ async fn the_session_cookie_is_secure_under_an_https_public_url() {
     let page = response.text().await.unwrap();
     assert!(page.contains("action=\"https://harmony.example/oauth/v2/auth?"));
 }
+
+#[tokio::test]
+async fn two_concurrent_exchanges_of_one_code_have_at_most_one_winner() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", false).await;
+    let pkce = Pkce::new();
+    let code = obtain_code(&app, &alice, &pkce).await;
+    let (a, b) = tokio::join!(
+        exchange(&app, &alice, &code, &pkce.verifier),
+        exchange(&app, &alice, &code, &pkce.verifier)
+    );
+    let statuses = [a.status(), b.status()];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    let (winner, loser) = if a.status() == StatusCode::OK {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert_eq!(oauth_error(loser).await, "invalid_grant");
+    // The loser's use is a replay: what the winner got is revoked as well.
+    let won: Value = winner.json().await.unwrap();
+    assert_eq!(
+        app.get_user(won["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_cleanup_removes_expired_codes_and_sessions() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", false).await;
+    let pkce = Pkce::new();
+    let code = obtain_code(&app, &alice, &pkce).await;
+    let far_future = harmony::store::now() + 365 * 24 * 3600;
+    let purged = app.state.store.purge_oauth(far_future).await.unwrap();
+    assert_eq!(purged, 2, "one code and one session");
+    let response = exchange(&app, &alice, &code, &pkce.verifier).await;
+    assert_eq!(oauth_error(response).await, "invalid_grant");
+}

@@ -25,8 +25,14 @@ use crate::store::{StoreError, User, now};
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/users", get(list_users).post(create_user))
-        .route("/admin/users/{id}", patch(update_user).delete(delete_user))
+        .route(
+            "/admin/users",
+            get(list_admin_users).post(create_admin_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            patch(update_admin_user).delete(delete_admin_user),
+        )
 }
 
 /// An account as administrators see it.
@@ -91,7 +97,7 @@ fn store_error(id: &str, e: StoreError) -> ApiError {
 }
 
 /// `GET /admin/users`: every account, paged, oldest first.
-pub async fn list_users(
+pub async fn list_admin_users(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
     paging: Paging,
@@ -108,7 +114,7 @@ pub async fn list_users(
 }
 
 /// `POST /admin/users`: `201`; with no `password`, one is generated and shown once.
-pub async fn create_user(
+pub async fn create_admin_user(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
     ApiJson(body): ApiJson<NewUserBody>,
@@ -136,7 +142,7 @@ pub async fn create_user(
 
 /// `PATCH /admin/users/{id}`: `disabled`, `admin`, `password`. An administrator cannot
 /// disable or demote their own account (`409`), so that a server keeps an administrator.
-pub async fn update_user(
+pub async fn update_admin_user(
     State(state): State<AppState>,
     caller: UserCaller<Admin>,
     Path(id): Path<String>,
@@ -173,7 +179,7 @@ pub async fn update_user(
 }
 
 /// `DELETE /admin/users/{id}`: the account and everything it owns (clients, tokens).
-pub async fn delete_user(
+pub async fn delete_admin_user(
     State(state): State<AppState>,
     caller: UserCaller<Admin>,
     Path(id): Path<String>,

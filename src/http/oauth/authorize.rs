@@ -213,7 +213,7 @@ async fn code_redirect(
 }
 
 /// `GET /oauth/v2/auth`.
-pub async fn authorize(
+pub async fn get_authorization(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,

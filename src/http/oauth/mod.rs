@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/oauth/v2/auth",
-            get(authorize::authorize).post(authorize::submit_authorization),
+            get(authorize::get_authorization).post(authorize::submit_authorization),
         )
         .route("/oauth/v2/revoke", post(revoke::revoke_token))
         .route("/oauth/v2/introspect", post(introspect::introspect_token))

@@ -597,7 +597,11 @@ async fn the_session_cookie_is_secure_under_an_https_public_url() {
         .await
         .unwrap();
     let cookie = header(&response, "set-cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-harmony_session="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/;"),
+        "{cookie}"
+    );
     let page = response.text().await.unwrap();
     assert!(page.contains("action=\"https://harmony.example/oauth/v2/auth?"));
 }

@@ -4,8 +4,9 @@
 //! code at once. The forms post back to the same URL (the request travels in its query)
 //! with a CSRF token bound to the browser cookie.
 //!
-//! The cookie `harmony_session` (`HttpOnly`, `SameSite=Lax`, `Secure` under an https
-//! public URL, path limited to this endpoint) holds a random value. Before sign-in it is
+//! The cookie `harmony_session` (`HttpOnly`, `SameSite=Lax`, path limited to this
+//! endpoint; under an https public URL `__Host-harmony_session`, `Secure`, `Path=/`) holds
+//! a random value. Before sign-in it is
 //! stored nowhere and only binds the CSRF token; sign-in replaces it by a fresh session id
 //! whose SHA-256 digest is stored (so every node shares sessions). The CSRF token is
 //! `base64url(SHA-256("harmony-csrf:" ‖ cookie))`, compared in constant time.
@@ -31,8 +32,21 @@ use crate::http::AppState;
 use crate::http::extract::ClientAddr;
 use crate::store::{StoreError, User, now};
 
-/// The cookie's name.
+/// The cookie's name under an http public URL (development, loopback).
 pub const COOKIE: &str = "harmony_session";
+
+/// The cookie's name under an https public URL: the `__Host-` prefix makes browsers
+/// refuse it unless it is `Secure`, `Path=/` and without `Domain`, so a sibling subdomain
+/// cannot plant one (which would let it know the CSRF token).
+pub const SECURE_COOKIE: &str = "__Host-harmony_session";
+
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.public_url.starts_with("https://") {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 
 /// Lifetime of a signed-in browser session, in seconds.
 pub const SESSION_TTL: i64 = 8 * 3600;
@@ -46,14 +60,14 @@ struct Browser {
     set_cookie: Option<HeaderValue>,
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
         .filter(|v| {
             (32..=64).contains(&v.len())
@@ -70,13 +84,14 @@ fn csrf_token(cookie: &str) -> String {
 }
 
 fn set_cookie(state: &AppState, value: &str, max_age: Option<i64>) -> Option<HeaderValue> {
-    let path = url::Url::parse(&state.public_url)
-        .map(|u| u.path().trim_end_matches('/').to_owned())
-        .unwrap_or_default();
-    let mut cookie = format!("{COOKIE}={value}; Path={path}/oauth/v2/auth; HttpOnly; SameSite=Lax");
-    if state.public_url.starts_with("https://") {
-        cookie.push_str("; Secure");
-    }
+    let mut cookie = if state.public_url.starts_with("https://") {
+        format!("{SECURE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Secure")
+    } else {
+        let prefix = url::Url::parse(&state.public_url)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        format!("{COOKIE}={value}; Path={prefix}/oauth/v2/auth; HttpOnly; SameSite=Lax")
+    };
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={age}"));
     }
@@ -85,7 +100,7 @@ fn set_cookie(state: &AppState, value: &str, max_age: Option<i64>) -> Option<Hea
 
 impl Browser {
     fn of(state: &AppState, headers: &HeaderMap) -> Browser {
-        match cookie_value(headers) {
+        match cookie_value(headers, cookie_name(state)) {
             Some(value) => Browser {
                 value,
                 set_cookie: None,
@@ -280,7 +295,7 @@ pub async fn submit_authorization(
     }
 
     // CSRF: the token must be the one derived from this browser's cookie.
-    let Some(cookie) = cookie_value(&headers) else {
+    let Some(cookie) = cookie_value(&headers, cookie_name(&state)) else {
         return pages::respond(
             StatusCode::FORBIDDEN,
             pages::error("Your browser sent no session cookie; enable cookies and start again."),
@@ -444,12 +459,13 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_str(&format!("x=1; {COOKIE}={value}; y=2")).unwrap(),
         );
-        assert_eq!(cookie_value(&h), Some(value));
+        assert_eq!(cookie_value(&h, COOKIE), Some(value));
+        assert_eq!(cookie_value(&h, SECURE_COOKIE), None);
         h.insert(
             header::COOKIE,
             HeaderValue::from_str(&format!("{COOKIE}=short")).unwrap(),
         );
-        assert_eq!(cookie_value(&h), None);
+        assert_eq!(cookie_value(&h, COOKIE), None);
     }
 
     #[test]

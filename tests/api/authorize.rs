@@ -650,3 +650,30 @@ async fn the_cleanup_removes_expired_codes_and_sessions() {
     let response = exchange(&app, &alice, &code, &pkce.verifier).await;
     assert_eq!(oauth_error(response).await, "invalid_grant");
 }
+
+#[tokio::test]
+async fn the_code_exchange_must_be_posted() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", false).await;
+    let pkce = Pkce::new();
+    let code = obtain_code(&app, &alice, &pkce).await;
+    let get = app
+        .http
+        .get(app.url("/oauth/v2/token"))
+        .query(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", pkce.verifier.as_str()),
+            ("client_id", alice.client_id.as_str()),
+            ("client_secret", alice.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(get).await, "invalid_request");
+    assert_eq!(
+        exchange(&app, &alice, &code, &pkce.verifier).await.status(),
+        StatusCode::OK
+    );
+}

@@ -1,7 +1,10 @@
 //! `GET|POST /oauth/v2/token`: parses the request (query for GET, form body for POST),
 //! authenticates the client ([`super::client_auth`]: parameters or HTTP Basic, never both,
-//! behind the failed-credentials limiter), dispatches to the grant and renders the documented answer:
-//! `{"access_token", "expires_in", "token_type", "scope", "refresh_token"}` in that order.
+//! behind the failed-credentials limiter), dispatches to the grant and renders the
+//! documented answer: `{"access_token", "expires_in", "token_type", "scope",
+//! "refresh_token"}` in that order. GET is the documented legacy form; the
+//! authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2), so that
+//! codes and verifiers stay out of URLs.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -48,6 +51,11 @@ pub async fn issue_token(
     let grant_type = GrantType::parse(grant_type)
         .ok_or_else(|| OAuthError::from_grant(GrantError::UnsupportedGrantType, client.basic))?;
 
+    if grant_type == GrantType::AuthorizationCode && method != Method::POST {
+        return Err(OAuthError::invalid_request(
+            "the authorization_code grant must be sent with POST",
+        ));
+    }
     if grant_type == GrantType::Password && !state.config.oauth.password_grant {
         return Err(OAuthError::new(
             "unsupported_grant_type",

@@ -677,3 +677,49 @@ async fn the_code_exchange_must_be_posted() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_consent_page_lets_another_person_sign_in_instead() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", false).await;
+    let bob = app.account("bob").await;
+    let browser = Browser::new();
+    let pkce = Pkce::new();
+    let url = authorize_url(&app, &alice.client_id, &pkce, &[]);
+    let page = browser.get(&url).await.text().await.unwrap();
+    let consent = browser
+        .submit(
+            &page,
+            &[
+                ("action", "login"),
+                ("username", "alice"),
+                ("password", &alice.password),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(consent.contains("Not alice?"));
+    let login = browser.submit(&consent, &[("action", "switch")]).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let login = login.text().await.unwrap();
+    assert!(login.contains("Sign in"));
+    // Alice's session is over: the old page's approval no longer works.
+    let stale = browser.submit(&consent, &[("action", "approve")]).await;
+    assert_ne!(stale.status(), StatusCode::SEE_OTHER);
+    let bobs = browser
+        .submit(
+            &login,
+            &[
+                ("action", "login"),
+                ("username", "bob"),
+                ("password", &bob.password),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(bobs.contains("Signed in as <strong>bob</strong>"), "{bobs}");
+}

@@ -323,6 +323,27 @@ pub async fn submit_authorization(
             )
             .await
         }
+        Some("switch") => {
+            // Sign out here, then sign in again (with a fresh anonymous cookie).
+            if let Err(e) = state.store.delete_session(&browser.digest()).await {
+                return server_error(e);
+            }
+            let value = random_id(32);
+            let fresh = Browser {
+                set_cookie: set_cookie(&state, &value, None),
+                value,
+            };
+            let page = pages::respond(
+                StatusCode::OK,
+                pages::login(
+                    &action_url(&state, &query),
+                    &fresh.csrf(),
+                    &request.client.name,
+                    None,
+                ),
+            );
+            fresh.finish(page)
+        }
         Some(choice @ ("approve" | "deny")) => {
             let user = match browser.user(&state).await {
                 Ok(Some(u)) => u,

@@ -113,6 +113,13 @@ pub fn consent(
                 button type="submit" name="action" value="approve" { "Authorize" }
                 button type="submit" name="action" value="deny" { "Deny" }
             }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                p.muted {
+                    "Not " (username) "? "
+                    button type="submit" name="action" value="switch" { "Sign in as someone else" }
+                }
+            }
         },
     )
 }

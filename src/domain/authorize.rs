@@ -1,7 +1,7 @@
 //! The authorization endpoint's rules (RFC 6749 §4.1.1–4.1.2, RFC 7636 §4.3–4.4),
 //! independent of HTML and cookies: which requests are valid, which errors may be sent
 //! back to the client's redirect URI and which must be shown to the person instead, the
-//! scope a user grants, and the issuance of a code.
+//! sign-in check, the scope a user grants, remembered consent, and the issuance of a code.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::grants::authorization_code::{CODE_TTL, valid_s256_challenge};
 use super::grants::{GrantType, scopes_for_user};
+use super::password::PasswordHasher;
 use super::{PlainSecret, ScopeSet};
 use crate::store::oauth::NewAuthorizationCode;
 use crate::store::{Client, Store, StoreError, StoreResult, User, now};
@@ -208,6 +209,39 @@ pub async fn parse_request(
         request.scope_param = Some(parsed);
     }
     Ok(request)
+}
+
+/// The outcome of a sign-in on the authorization page.
+#[derive(Debug)]
+pub enum SignIn {
+    /// The password is right and the account enabled.
+    Verified(User),
+    /// Unknown username or wrong password (indistinguishable, also in timing).
+    WrongCredentials,
+    /// The password is right but the account is disabled.
+    Disabled,
+}
+
+/// Checks a username and password: an unknown username is verified against a dummy hash
+/// so that timing reveals nothing.
+pub async fn sign_in(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    username: &str,
+    password: &PlainSecret,
+) -> anyhow::Result<SignIn> {
+    let credentials = match store.credentials_by_username(username).await {
+        Ok(c) => Some(c),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
+    let verified = hasher.verify(password.expose(), stored).await?;
+    Ok(match credentials.filter(|_| verified).map(|c| c.user) {
+        None => SignIn::WrongCredentials,
+        Some(user) if user.disabled => SignIn::Disabled,
+        Some(user) => SignIn::Verified(user),
+    })
 }
 
 /// The consent `user` already gave covers `scope`.

@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 use super::client_auth::{check_failures, record_failure};
 use super::pages;
 use crate::domain::authorize::{
-    self, AuthorizationRequest, AuthorizeError, consent_covers, error_url, issue_code,
+    self, AuthorizationRequest, AuthorizeError, SignIn, consent_covers, error_url, issue_code,
 };
 use crate::domain::secret::random_id;
 use crate::domain::{PlainSecret, ScopeSet};
@@ -421,23 +421,17 @@ async fn sign_in(
         }
         return response;
     }
-    let credentials = match state.store.credentials_by_username(username).await {
-        Ok(c) => Some(c),
-        Err(StoreError::NotFound) => None,
+    let user = match authorize::sign_in(state.store.as_ref(), &state.hasher, username, password)
+        .await
+    {
+        Ok(SignIn::Verified(user)) => user,
+        Ok(SignIn::WrongCredentials) => {
+            record_failure(state, &key, addr);
+            return again(StatusCode::UNAUTHORIZED, "Wrong username or password.");
+        }
+        Ok(SignIn::Disabled) => return again(StatusCode::FORBIDDEN, "This account is disabled."),
         Err(e) => return server_error(e),
     };
-    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let verified = match state.hasher.verify(password.expose(), stored).await {
-        Ok(v) => v,
-        Err(e) => return server_error(e),
-    };
-    let Some(user) = credentials.filter(|_| verified).map(|c| c.user) else {
-        record_failure(state, &key, addr);
-        return again(StatusCode::UNAUTHORIZED, "Wrong username or password.");
-    };
-    if user.disabled {
-        return again(StatusCode::FORBIDDEN, "This account is disabled.");
-    }
 
     let store = state.store.as_ref();
     if let Err(e) = store.delete_session(&browser.digest()).await {

@@ -257,6 +257,19 @@ pub async fn consent_covers(
         .is_some_and(|granted| scope.is_subset_of(granted)))
 }
 
+/// Records that `user` approved `scope` for the client, keeping what was approved before
+/// (the remembered consent is the union).
+pub async fn remember_consent(
+    store: &dyn Store,
+    user: &User,
+    client_id: &str,
+    scope: ScopeSet,
+) -> StoreResult<()> {
+    let before = store.consent(user.id, client_id).await?.unwrap_or_default();
+    let union = scope.iter().fold(before, ScopeSet::with);
+    store.save_consent(user.id, client_id, union, now()).await
+}
+
 /// Issues a code for an approved request and returns the URL to send the browser to.
 pub async fn issue_code(
     store: &dyn Store,

@@ -25,6 +25,7 @@ use super::client_auth::{check_failures, record_failure};
 use super::pages;
 use crate::domain::authorize::{
     self, AuthorizationRequest, AuthorizeError, SignIn, consent_covers, error_url, issue_code,
+    remember_consent,
 };
 use crate::domain::secret::random_id;
 use crate::domain::{PlainSecret, ScopeSet};
@@ -368,15 +369,8 @@ pub async fn submit_authorization(
                 Ok(s) => s,
                 Err(e) => return fail(&state, e, StatusCode::SEE_OTHER),
             };
-            let store = state.store.as_ref();
-            let remembered = match store.consent(user.id, &request.client.id).await {
-                Ok(s) => s.unwrap_or_default(),
-                Err(e) => return server_error(e),
-            };
-            let union = ScopeSet::parse(&format!("{remembered} {scope}")).unwrap_or(scope);
-            if let Err(e) = store
-                .save_consent(user.id, &request.client.id, union, now())
-                .await
+            if let Err(e) =
+                remember_consent(state.store.as_ref(), &user, &request.client.id, scope).await
             {
                 return server_error(e);
             }

@@ -22,6 +22,14 @@ pub enum AdminError {
     /// An argument is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// One field of a request is invalid (the API answers 422 with `fields`).
+    #[error("{field} {message}")]
+    Field {
+        /// The field, as the API names it (`redirectUris`).
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Something the operation needs does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -51,13 +59,13 @@ pub async fn create_user(
     password: Option<&str>,
     is_admin: bool,
 ) -> Result<CreatedUser, AdminError> {
-    validate_username(username).map_err(|m| AdminError::Invalid(format!("username {m}")))?;
-    validate_email(email).map_err(|m| AdminError::Invalid(format!("email {m}")))?;
+    validate_username(username).map_err(|m| field("username", m))?;
+    validate_email(email).map_err(|m| field("email", m))?;
     let generated = password.is_none().then(|| PlainSecret::new(random_id(18)));
     let password = password
         .or(generated.as_ref().map(PlainSecret::expose))
         .unwrap_or("");
-    validate_password(password).map_err(|m| AdminError::Invalid(format!("password {m}")))?;
+    validate_password(password).map_err(|m| field("password", m))?;
     let new = NewUser {
         username: username.to_owned(),
         email: email.to_owned(),
@@ -67,7 +75,7 @@ pub async fn create_user(
     };
     let user = store.create_user(&new).await.map_err(|e| match e {
         StoreError::Conflict { .. } => {
-            AdminError::Invalid("an account with this username or email already exists".into())
+            field("username", "or email is already used by another account")
         }
         e => e.into(),
     })?;
@@ -103,53 +111,106 @@ pub struct CreatedClient {
     pub secret: Option<PlainSecret>,
 }
 
+fn field(field: &'static str, message: impl Into<String>) -> AdminError {
+    AdminError::Field {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A client's validated settings.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Grants.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes.
+    pub scopes: ScopeSet,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+}
+
+/// Checks a client's settings as a whole (the API's create and change, the command line):
+/// known grant types that fit the kind of client, known scopes (`admin` only for an
+/// administrator's client), valid redirect URIs. No grant types: the defaults; no scopes:
+/// `read write`.
+pub fn client_settings(
+    owner: &User,
+    confidential: bool,
+    grant_types: &[String],
+    scopes: &[String],
+    redirect_uris: &[String],
+) -> Result<ClientSettings, AdminError> {
+    for uri in redirect_uris {
+        validate_redirect_uri(uri).map_err(|m| field("redirectUris", format!("{uri:?} {m}")))?;
+    }
+    let grant_types = if grant_types.is_empty() {
+        default_grant_types(confidential, !redirect_uris.is_empty())
+    } else {
+        let mut parsed = Vec::new();
+        for g in grant_types {
+            let g = GrantType::parse(g)
+                .ok_or_else(|| field("grantTypes", format!("has an unknown grant type {g:?}")))?;
+            if !parsed.contains(&g) {
+                parsed.push(g);
+            }
+        }
+        parsed
+    };
+    validate_grant_types(&grant_types, confidential, redirect_uris)
+        .map_err(|m| field("grantTypes", m))?;
+    let scopes = if scopes.is_empty() {
+        ScopeSet::of(&[Scope::Read, Scope::Write])
+    } else {
+        ScopeSet::parse(&scopes.join(" ")).map_err(|e| field("scopes", e.to_string()))?
+    };
+    if scopes.is_empty() {
+        return Err(field("scopes", "must name at least one scope"));
+    }
+    if scopes.contains(Scope::Admin) && !owner.is_admin {
+        return Err(field(
+            "scopes",
+            "may include admin only for an administrator's client",
+        ));
+    }
+    Ok(ClientSettings {
+        grant_types,
+        scopes,
+        redirect_uris: redirect_uris.to_vec(),
+    })
+}
+
 /// Validates a registration and turns it into a row to store (with a fresh id and
-/// secret); shared by the command line and the bootstrap.
+/// secret); shared by the API, the command line and the bootstrap.
 pub fn new_client(
     owner: &User,
     spec: &ClientSpec,
 ) -> Result<(NewClient, Option<PlainSecret>), AdminError> {
-    validate_client_name(&spec.name).map_err(|m| AdminError::Invalid(format!("name {m}")))?;
+    validate_client_name(&spec.name).map_err(|m| field("name", m))?;
     let confidential = !spec.public;
-    let grant_types = if spec.grant_types.is_empty() {
-        default_grant_types(confidential)
-    } else {
-        spec.grant_types
-            .iter()
-            .map(|g| {
-                GrantType::parse(g)
-                    .ok_or_else(|| AdminError::Invalid(format!("unknown grant type {g:?}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    validate_grant_types(&grant_types, confidential)
-        .map_err(|m| AdminError::Invalid(format!("grant types: {m}")))?;
-    let scopes = if spec.scopes.is_empty() {
-        ScopeSet::of(&[Scope::Read, Scope::Write])
-    } else {
-        ScopeSet::parse(&spec.scopes.join(" ")).map_err(|e| AdminError::Invalid(e.to_string()))?
-    };
-    if scopes.contains(Scope::Admin) && !owner.is_admin {
-        return Err(AdminError::Invalid(
-            "only an administrator's client may have the admin scope".into(),
-        ));
-    }
-    for uri in &spec.redirect_uris {
-        validate_redirect_uri(uri)
-            .map_err(|m| AdminError::Invalid(format!("redirect URI {uri:?} {m}")))?;
-    }
-    let secret = confidential.then(|| PlainSecret::generate("hcs_", 32));
+    let settings = client_settings(
+        owner,
+        confidential,
+        &spec.grant_types,
+        &spec.scopes,
+        &spec.redirect_uris,
+    )?;
+    let secret = confidential.then(new_client_secret);
     let row = NewClient {
         id: random_id(16),
         owner_id: owner.id,
         name: spec.name.trim().to_owned(),
         secret_digest: secret.as_ref().map(PlainSecret::digest),
-        redirect_uris: spec.redirect_uris.clone(),
-        grant_types,
-        scopes,
+        redirect_uris: settings.redirect_uris,
+        grant_types: settings.grant_types,
+        scopes: settings.scopes,
         trusted: spec.trusted,
     };
     Ok((row, secret))
+}
+
+/// A fresh client secret (`hcs_` + 256 bits).
+pub fn new_client_secret() -> PlainSecret {
+    PlainSecret::generate("hcs_", 32)
 }
 
 /// Registers a client for the account `owner`.

@@ -94,8 +94,9 @@ pub struct ClientCreate {
     /// The client's name.
     #[arg(long)]
     pub name: String,
-    /// A grant type it may use (repeatable; default: password, refresh_token and, for
-    /// confidential clients, client_credentials).
+    /// A grant type it may use (repeatable: authorization_code, password, refresh_token,
+    /// client_credentials; default: authorization_code when a redirect URI is given,
+    /// password, refresh_token and, for confidential clients, client_credentials).
     #[arg(long = "grant-type")]
     pub grant_types: Vec<String>,
     /// A scope it may ask for (repeatable; default: read, write).

@@ -103,6 +103,29 @@ pub struct OAuthConfig {
     /// Days that revoked and expired tokens stay listed in API Access before cleanup.
     #[arg(long, env = "HARMONY_TOKEN_RETENTION_DAYS", default_value_t = 30)]
     pub token_retention_days: i64,
+
+    /// Allow the password grant (the documented HarmonyCMS flow; RFC 9700 §2.4 says it
+    /// must not be used). `--password-grant false` answers `unsupported_grant_type`.
+    #[arg(
+        long,
+        env = "HARMONY_PASSWORD_GRANT",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub password_grant: bool,
+
+    /// Accept access tokens in the `access_token` query parameter (documented, but URLs
+    /// leak into logs and histories; RFC 6750 §2.3). `--query-tokens false` answers such
+    /// requests `400 invalid_request`.
+    #[arg(
+        long,
+        env = "HARMONY_QUERY_TOKENS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub query_tokens: bool,
 }
 
 impl Default for OAuthConfig {
@@ -111,6 +134,8 @@ impl Default for OAuthConfig {
             access_token_ttl: 3600,
             refresh_token_ttl: 30 * 24 * 3600,
             token_retention_days: 30,
+            password_grant: true,
+            query_tokens: true,
         }
     }
 }

@@ -135,6 +135,20 @@ impl ApiError {
         )
     }
 
+    /// 400: `?access_token=` while the server accepts tokens only in headers.
+    pub fn query_token_refused() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "this server does not accept access tokens in the URL; \
+             send Authorization: Bearer TOKEN",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer realm=\"{REALM}\", error=\"invalid_request\""),
+        )
+    }
+
     /// 403: the token lacks a scope.
     pub fn insufficient_scope(scope: &str) -> Self {
         Self::new(
@@ -322,6 +336,14 @@ impl OAuthError {
         e
     }
 
+    /// 500 `server_error`, logging the cause.
+    pub fn server_error(source: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new("server_error", "the server failed");
+        e.status = StatusCode::INTERNAL_SERVER_ERROR;
+        e.source = Some(source.into());
+        e
+    }
+
     /// Maps a grant's failure; `basic` tells whether the client authenticated by Basic.
     pub fn from_grant(e: GrantError, basic: bool) -> Self {
         match e {
@@ -334,7 +356,7 @@ impl OAuthError {
             GrantError::UnauthorizedClient(m) => Self::new("unauthorized_client", m),
             GrantError::UnsupportedGrantType => Self::new(
                 "unsupported_grant_type",
-                "grant_type must be password, refresh_token or client_credentials",
+                "grant_type must be authorization_code, password, refresh_token or client_credentials",
             ),
             GrantError::InvalidScope(m) => Self::new("invalid_scope", m),
             GrantError::Unexpected(source) => {

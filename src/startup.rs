@@ -98,7 +98,8 @@ impl Application {
     }
 }
 
-/// Deletes tokens that ended more than the retention period ago, once an hour.
+/// Deletes tokens that ended more than the retention period ago, and expired browser
+/// sessions and authorization codes, once an hour.
 async fn cleanup_loop(state: AppState) {
     let retention = state.config.oauth.token_retention_days.max(0) * 24 * 3600;
     let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
@@ -108,6 +109,11 @@ async fn cleanup_loop(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "removed ended tokens"),
             Err(e) => tracing::warn!(error = %e, "token cleanup failed"),
+        }
+        match state.store.purge_oauth(store::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "removed expired sessions and codes"),
+            Err(e) => tracing::warn!(error = %e, "session and code cleanup failed"),
         }
     }
 }

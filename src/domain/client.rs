@@ -45,28 +45,36 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
 }
 
 /// Checks that a client of this kind may use these grants: `client_credentials` needs
-/// a secret.
-pub fn validate_grant_types(grants: &[GrantType], confidential: bool) -> Result<(), &'static str> {
+/// a secret, `authorization_code` at least one redirect URI.
+pub fn validate_grant_types(
+    grants: &[GrantType],
+    confidential: bool,
+    redirect_uris: &[String],
+) -> Result<(), &'static str> {
     if grants.is_empty() {
         return Err("must name at least one grant type");
     }
     if !confidential && grants.contains(&GrantType::ClientCredentials) {
         return Err("client_credentials needs a confidential client");
     }
+    if redirect_uris.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
+        return Err("authorization_code needs at least one redirect URI");
+    }
     Ok(())
 }
 
-/// The grants of a client registered without naming any.
-pub fn default_grant_types(confidential: bool) -> Vec<GrantType> {
-    if confidential {
-        vec![
-            GrantType::Password,
-            GrantType::RefreshToken,
-            GrantType::ClientCredentials,
-        ]
-    } else {
-        vec![GrantType::Password, GrantType::RefreshToken]
+/// The grants of a client registered without naming any: with redirect URIs, the
+/// authorization code grant comes first.
+pub fn default_grant_types(confidential: bool, has_redirect_uris: bool) -> Vec<GrantType> {
+    let mut grants = Vec::new();
+    if has_redirect_uris {
+        grants.push(GrantType::AuthorizationCode);
     }
+    grants.extend([GrantType::Password, GrantType::RefreshToken]);
+    if confidential {
+        grants.push(GrantType::ClientCredentials);
+    }
+    grants
 }
 
 #[cfg(test)]
@@ -96,8 +104,15 @@ mod tests {
 
     #[test]
     fn public_clients_cannot_use_client_credentials() {
-        assert!(validate_grant_types(&[GrantType::ClientCredentials], false).is_err());
-        assert!(validate_grant_types(&[GrantType::ClientCredentials], true).is_ok());
-        assert!(validate_grant_types(&[], true).is_err());
+        assert!(validate_grant_types(&[GrantType::ClientCredentials], false, &[]).is_err());
+        assert!(validate_grant_types(&[GrantType::ClientCredentials], true, &[]).is_ok());
+        assert!(validate_grant_types(&[], true, &[]).is_err());
+    }
+
+    #[test]
+    fn the_code_grant_needs_a_redirect_uri() {
+        let code = [GrantType::AuthorizationCode];
+        assert!(validate_grant_types(&code, false, &[]).is_err());
+        assert!(validate_grant_types(&code, false, &["https://a.example/cb".into()]).is_ok());
     }
 }

@@ -40,6 +40,11 @@ pub enum Authn {
     Ambiguous,
 }
 
+/// `access_token` is among the query's parameters.
+fn has_query_token(query: Option<&str>) -> bool {
+    query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token"))
+}
+
 /// What the request presented.
 #[derive(Debug, PartialEq, Eq)]
 enum Presented {
@@ -120,6 +125,9 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if !state.config.oauth.query_tokens && has_query_token(request.uri().query()) {
+        return ApiError::query_token_refused().into_response();
+    }
     let authn = match presented(request.headers(), request.uri().query()) {
         Presented::None => Authn::Anonymous,
         Presented::Many => Authn::Ambiguous,

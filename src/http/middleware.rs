@@ -23,11 +23,13 @@ pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal(anyhow::anyhow!("a handler panicked")).into_response()
 }
 
+/// The handler wrote its own error body: JSON, or an HTML page (the authorization
+/// endpoint speaks to browsers).
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
 }
 
 /// `Allow` as a list of the methods a path allows, without the implicit `HEAD`.

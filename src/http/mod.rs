@@ -1,7 +1,9 @@
 //! The HTTP face of the server: the application state, the router with its layers, and
 //! one module per endpoint family.
 
+pub mod admin;
 pub mod auth;
+pub mod clients;
 pub mod extract;
 pub mod middleware;
 pub mod oauth;
@@ -101,6 +103,8 @@ pub fn router(state: AppState) -> Router {
         .merge(root::router())
         .merge(user::router())
         .merge(tokens::router())
+        .merge(clients::router())
+        .merge(admin::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

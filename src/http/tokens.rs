@@ -99,7 +99,8 @@ pub async fn list_tokens(
     Ok(response)
 }
 
-/// `DELETE /user/tokens/{id}`: revokes the token and every token of its grant.
+/// `DELETE /user/tokens/{id}`: revokes the token and every token of its grant, and
+/// withdraws the account's consent to that client.
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -114,10 +115,17 @@ pub async fn revoke_token(
         Err(e) => return Err(e.into()),
     };
     state.store.revoke_family(record.family_id, now()).await?;
+    // Revoking an application's grant withdraws the consent it was given, so that the
+    // next authorization asks the user again.
+    state
+        .store
+        .delete_consents(caller.user.id, Some(&record.client_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /user/tokens`: revokes every token of the account, this one included.
+/// `DELETE /user/tokens`: revokes every token of the account, this one included, and
+/// withdraws every consent it gave.
 pub async fn revoke_all_tokens(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -126,5 +134,6 @@ pub async fn revoke_all_tokens(
         .store
         .revoke_user_tokens(caller.user.id, now())
         .await?;
+    state.store.delete_consents(caller.user.id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

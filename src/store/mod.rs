@@ -3,6 +3,7 @@
 //! the SQL itself is shared ([`sql`]), because both engines accept the same text for
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
+pub mod oauth;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
+pub use oauth::OAuthStore;
 
 /// What can go wrong in storage, in the three ways callers treat differently.
 #[derive(Debug, thiserror::Error)]
@@ -294,9 +296,10 @@ impl Page {
 }
 
 /// The storage every handler talks to. One implementation per database engine; handlers
-/// see only this trait, through `Arc<dyn Store>` in the application state.
+/// see only this trait, through `Arc<dyn Store>` in the application state. The storage of
+/// third-party applications is the supertrait [`OAuthStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: OAuthStore + Send + Sync + 'static {
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::oauth::impl_oauth_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -44,3 +45,4 @@ impl PostgresStore {
 }
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
+impl_oauth_store!(PostgresStore, sqlx::Postgres);

@@ -26,7 +26,7 @@ pub(super) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Other(anyhow::anyhow!("bad uuid {s:?}: {e}")))
 }
 
-fn parse_scope(s: &str) -> StoreResult<ScopeSet> {
+pub(super) fn parse_scope(s: &str) -> StoreResult<ScopeSet> {
     ScopeSet::parse(s).map_err(|e| StoreError::Other(anyhow::anyhow!("stored scope: {e}")))
 }
 
@@ -35,7 +35,7 @@ fn parse_grant(s: &str) -> StoreResult<GrantType> {
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored grant type {s:?} unknown")))
 }
 
-fn parse_digest(bytes: &[u8]) -> StoreResult<TokenDigest> {
+pub(super) fn parse_digest(bytes: &[u8]) -> StoreResult<TokenDigest> {
     TokenDigest::from_slice(bytes)
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored digest has a wrong length")))
 }

@@ -9,6 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::oauth::impl_oauth_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -65,3 +66,4 @@ impl SqliteStore {
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
+impl_oauth_store!(SqliteStore, sqlx::Sqlite);

@@ -1,12 +1,19 @@
 //! HTTP tests against a real server on port 0 with a fresh database per test.
 
+mod admin;
+mod authorize;
+mod browser;
 mod cli;
+mod clients;
 mod conventions;
 mod helpers;
 mod multinode;
 mod presentation;
 mod process;
 mod refresh;
+mod revocation;
+mod scopes;
+mod switches;
 mod token_endpoint;
 mod tokens;
 mod user;

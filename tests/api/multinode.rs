@@ -151,7 +151,7 @@ async fn a_node_killed_under_load_loses_no_token_it_answered_with() {
         issued.len()
     );
 
-    let restarted = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_TOKEN", "0")]).await;
+    let restarted = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_ANONYMOUS", "0")]).await;
     for token in &issued {
         let status: Value = http
             .get(restarted.url("/token/status"))

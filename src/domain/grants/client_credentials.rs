@@ -9,7 +9,8 @@ use super::{
 use crate::domain::Scope;
 use crate::store::now;
 
-/// confidential client? → scope ok (admin only for an administrator's client)? → issue.
+/// confidential client? → owner enabled? → scope ok (admin only for an administrator's
+/// client)? → issue.
 pub async fn grant(
     ctx: GrantContext<'_>,
     authenticated: &AuthenticatedClient,
@@ -20,6 +21,9 @@ pub async fn grant(
         return Err(GrantError::UnauthorizedClient(
             "a public client cannot use client_credentials".into(),
         ));
+    }
+    if owner.disabled {
+        return Err(GrantError::InvalidClient);
     }
     let allowed = super::scopes_for_user(client, owner);
     let default = allowed.without(Scope::Admin);

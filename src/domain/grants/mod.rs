@@ -2,6 +2,7 @@
 //! authentication and token issuance. Each grant reads like a checklist; the HTTP layer
 //! ([`crate::http::oauth::token`]) only parses the request and renders the outcome.
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
 pub mod refresh;
@@ -25,11 +26,14 @@ pub enum GrantType {
     RefreshToken,
     /// Client credentials (RFC 6749 §4.4): a token for the client alone.
     ClientCredentials,
+    /// Authorization code with PKCE S256 (RFC 6749 §4.1, RFC 7636): third-party apps.
+    AuthorizationCode,
 }
 
 impl GrantType {
     /// Every grant type.
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
@@ -41,6 +45,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
         }
     }
 
@@ -118,6 +123,12 @@ pub struct TokenRequest {
     pub refresh_token: Option<PlainSecret>,
     /// `scope`, if the request named one.
     pub scope: Option<String>,
+    /// `code` (authorization_code grant).
+    pub code: Option<PlainSecret>,
+    /// `redirect_uri` (authorization_code grant).
+    pub redirect_uri: Option<String>,
+    /// `code_verifier` (authorization_code grant, RFC 7636 §4.5).
+    pub code_verifier: Option<PlainSecret>,
 }
 
 /// What the grants need from the application.
@@ -154,8 +165,8 @@ pub struct AuthenticatedClient {
 }
 
 /// Authenticates the client of a token request (RFC 6749 §2.3.1). A confidential client
-/// must present its secret; a public client must not have one to present. A client whose
-/// owner is disabled cannot authenticate.
+/// must present its secret; a public client must not have one to present. Whether the
+/// owner's state matters is the grant's business (client_credentials acts as the owner).
 pub async fn authenticate_client(
     store: &dyn Store,
     client_id: &str,
@@ -177,7 +188,7 @@ pub async fn authenticate_client(
         (None, None) => true,
         _ => false,
     };
-    if !authenticated || owner.disabled {
+    if !authenticated {
         return Err(GrantError::InvalidClient);
     }
     Ok(AuthenticatedClient { client, owner })

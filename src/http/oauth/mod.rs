@@ -2,17 +2,34 @@
 //! envelope, and sit outside the request rate limits: failed credentials have their own
 //! limiter ([`super::Limiters::failures`]).
 
+pub mod authorize;
+pub mod client_auth;
+pub mod introspect;
+pub mod metadata;
+pub mod pages;
+pub mod revoke;
 pub mod token;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::AppState;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/oauth/v2/token",
-        get(token::issue_token).post(token::issue_token),
-    )
+    Router::new()
+        .route(
+            "/oauth/v2/token",
+            get(token::issue_token).post(token::issue_token),
+        )
+        .route(
+            "/oauth/v2/auth",
+            get(authorize::get_authorization).post(authorize::submit_authorization),
+        )
+        .route("/oauth/v2/revoke", post(revoke::revoke_token))
+        .route("/oauth/v2/introspect", post(introspect::introspect_token))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::get_metadata),
+        )
 }

@@ -1,0 +1,197 @@
+//! Server administration (`admin` scope and an administrator account):
+//! `GET/POST /admin/users`, `PATCH/DELETE /admin/users/{id}`. Disabling an account or
+//! resetting its password revokes every token it has and ends its browser sessions;
+//! deleting it removes everything it owns.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::{Admin, UserCaller};
+use super::clients::admin_error;
+use super::extract::ApiJson;
+use super::paging::Paging;
+use super::user::rfc3339;
+use crate::domain::user::validate_password;
+use crate::error::ApiError;
+use crate::store::oauth::AccountChanges;
+use crate::store::{StoreError, User, now};
+
+/// Routes of this family.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/users",
+            get(list_admin_users).post(create_admin_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            patch(update_admin_user).delete(delete_admin_user),
+        )
+}
+
+/// An account as administrators see it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserView {
+    id: String,
+    username: String,
+    email: String,
+    name: Option<String>,
+    is_admin: bool,
+    disabled: bool,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+}
+
+impl AdminUserView {
+    fn new(u: &User) -> AdminUserView {
+        AdminUserView {
+            id: u.id.to_string(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            is_admin: u.is_admin,
+            disabled: u.disabled,
+            created_at: rfc3339(u.created_at),
+            password: None,
+        }
+    }
+}
+
+/// The body of `POST /admin/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    username: String,
+    email: String,
+    password: Option<String>,
+    #[serde(default)]
+    admin: bool,
+}
+
+/// The body of `PATCH /admin/users/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserAdminPatch {
+    disabled: Option<bool>,
+    admin: Option<bool>,
+    password: Option<String>,
+}
+
+fn user_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("user {id} not found")))
+}
+
+fn store_error(id: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found(format!("user {id} not found")),
+        e => e.into(),
+    }
+}
+
+/// `GET /admin/users`: every account, paged, oldest first.
+pub async fn list_admin_users(
+    State(state): State<AppState>,
+    _caller: UserCaller<Admin>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    let (users, total) = state.store.list_users(paging.page).await?;
+    let views: Vec<AdminUserView> = users.iter().map(AdminUserView::new).collect();
+    let mut response = Json(views).into_response();
+    if let Some(link) = paging.link_header(&state.url("/admin/users"), total)
+        && let Ok(v) = HeaderValue::from_str(&link)
+    {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    Ok(response)
+}
+
+/// `POST /admin/users`: `201`; with no `password`, one is generated and shown once.
+pub async fn create_admin_user(
+    State(state): State<AppState>,
+    _caller: UserCaller<Admin>,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> Result<Response, ApiError> {
+    let created = crate::admin::create_user(
+        state.store.as_ref(),
+        &state.hasher,
+        body.username.trim(),
+        body.email.trim(),
+        body.password.as_deref(),
+        body.admin,
+    )
+    .await
+    .map_err(admin_error)?;
+    let mut view = AdminUserView::new(&created.user);
+    view.password = created.generated_password.map(|p| p.expose().to_owned());
+    let mut response = (StatusCode::CREATED, Json(view)).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&state.url(&format!("/admin/users/{}", created.user.id))) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `PATCH /admin/users/{id}`: `disabled`, `admin`, `password`. An administrator cannot
+/// disable or demote their own account (`409`), so that a server keeps an administrator.
+pub async fn update_admin_user(
+    State(state): State<AppState>,
+    caller: UserCaller<Admin>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<UserAdminPatch>,
+) -> Result<Json<AdminUserView>, ApiError> {
+    let uid = user_id(&id)?;
+    if uid == caller.user.id && (patch.disabled == Some(true) || patch.admin == Some(false)) {
+        return Err(ApiError::conflict(
+            "you cannot disable or demote your own account",
+        ));
+    }
+    let password_hash = match &patch.password {
+        Some(p) => {
+            validate_password(p).map_err(|m| ApiError::invalid_field("password", m))?;
+            Some(state.hasher.hash(p).await?)
+        }
+        None => None,
+    };
+    let changes = AccountChanges {
+        disabled: patch.disabled,
+        is_admin: patch.admin,
+        password_hash,
+    };
+    let user = state
+        .store
+        .change_account(uid, &changes)
+        .await
+        .map_err(|e| store_error(&id, e))?;
+    if changes.disabled == Some(true) || changes.password_hash.is_some() {
+        // Re-enabling an account must not bring its old tokens back to life.
+        state.store.revoke_user_tokens(uid, now()).await?;
+    }
+    Ok(Json(AdminUserView::new(&user)))
+}
+
+/// `DELETE /admin/users/{id}`: the account and everything it owns (clients, tokens).
+pub async fn delete_admin_user(
+    State(state): State<AppState>,
+    caller: UserCaller<Admin>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let uid = user_id(&id)?;
+    if uid == caller.user.id {
+        return Err(ApiError::conflict("you cannot delete your own account"));
+    }
+    state
+        .store
+        .delete_user(uid)
+        .await
+        .map_err(|e| store_error(&id, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}

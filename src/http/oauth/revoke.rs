@@ -1,0 +1,57 @@
+//! `POST /oauth/v2/revoke` (RFC 7009): a client revokes one of its own tokens. Revoking an
+//! access or a refresh token revokes its whole grant (the family: every token descended
+//! from the same authorization). The answer is `200` whether or not the token was known
+//! or belonged to the client, so that it reveals nothing (RFC 7009 §2.2).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::client_auth;
+use crate::domain::PlainSecret;
+use crate::domain::tokens::{FoundToken, find_token};
+use crate::error::OAuthError;
+use crate::http::AppState;
+use crate::http::extract::ClientAddr;
+use crate::store::now;
+
+/// `POST /oauth/v2/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let mut params = client_auth::request_params(&method, &headers, query.as_deref(), body)?;
+    let auth = client_auth::client_auth(&headers, &mut params)?;
+    let client = client_auth::authenticate(&state, addr, &auth).await?;
+    let token = params
+        .remove("token")
+        .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
+    let hint = params.get("token_type_hint").map(String::as_str);
+    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
+        .await
+        .map_err(OAuthError::server_error)?;
+    if let Some(found) = found
+        && found.client_id() == client.client.id
+    {
+        let family = match &found {
+            FoundToken::Access(t) => t.family_id,
+            FoundToken::Refresh(t, _) => t.family_id,
+        };
+        state
+            .store
+            .revoke_family(family, now())
+            .await
+            .map_err(OAuthError::server_error)?;
+    }
+    let mut response = StatusCode::OK.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

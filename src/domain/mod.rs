@@ -1,12 +1,17 @@
-//! The vocabulary of the server: validated newtypes, secrets and the OAuth2 grants.
+//! The vocabulary of the server: validated newtypes, secrets, the OAuth2 grants, and the
+//! marketplace's names, versions, constraints, dist archives and git sync.
 //! Nothing here knows about HTTP or SQL.
 
+pub mod archive;
 pub mod client;
 pub mod grants;
+pub mod package;
 pub mod password;
+pub mod project;
 pub mod scope;
 pub mod secret;
 pub mod user;
+pub mod version;
 
 pub use grants::GrantType;
 pub use scope::{Scope, ScopeSet};

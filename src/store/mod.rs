@@ -3,9 +3,14 @@
 //! the SQL itself is shared ([`sql`]), because both engines accept the same text for
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
+pub mod packages;
 pub mod postgres;
+pub mod projects;
 mod sql;
 pub mod sqlite;
+
+pub use packages::PackageStore;
+pub use projects::ProjectStore;
 
 use std::sync::Arc;
 
@@ -296,7 +301,7 @@ impl Page {
 /// The storage every handler talks to. One implementation per database engine; handlers
 /// see only this trait, through `Arc<dyn Store>` in the application state.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ProjectStore + PackageStore + Send + Sync + 'static {
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

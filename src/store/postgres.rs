@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::packages::impl_package_store;
+use super::projects::impl_project_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -44,3 +46,5 @@ impl PostgresStore {
 }
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
+impl_project_store!(PostgresStore, sqlx::Postgres);
+impl_package_store!(PostgresStore, sqlx::Postgres);

@@ -9,6 +9,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::packages::impl_package_store;
+use super::projects::impl_project_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -61,3 +63,5 @@ impl SqliteStore {
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
+impl_project_store!(SqliteStore, sqlx::Sqlite);
+impl_package_store!(SqliteStore, sqlx::Sqlite);

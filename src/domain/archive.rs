@@ -75,12 +75,43 @@ fn check_path(name: &str) -> Result<(), ArchiveError> {
         || name.starts_with('/')
         || name.contains('\\')
         || name.contains('\0')
-        || name.split('/').next().is_some_and(|first| first.contains(':'))
+        || name
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains(':'))
         || name.split('/').any(|c| c == "..");
     if bad {
         return Err(refuse(format!("unsafe path in the zip: {name:?}")));
     }
     Ok(())
+}
+
+/// The entry count the end-of-central-directory record declares. The zip reader keys
+/// entries by name, so a duplicate name would silently hide an entry from inspection that
+/// an extractor (Composer's) would still write; comparing the counts catches it.
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
+    const SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    let len = bytes.len();
+    if len < 22 {
+        return None;
+    }
+    let floor = len.saturating_sub(22 + 65_535);
+    let mut at = len - 22;
+    loop {
+        if bytes[at..at + 4] == SIG {
+            let comment = u16::from_le_bytes([bytes[at + 20], bytes[at + 21]]) as usize;
+            if at + 22 + comment == len {
+                return Some(u64::from(u16::from_le_bytes([
+                    bytes[at + 10],
+                    bytes[at + 11],
+                ])));
+            }
+        }
+        if at == floor {
+            return None;
+        }
+        at -= 1;
+    }
 }
 
 /// Checks a dist zip and returns its manifest. `name` and `version` are the URL's.
@@ -98,6 +129,15 @@ pub fn inspect(
             archive.len(),
             limits.max_entries
         )));
+    }
+    match declared_entries(bytes) {
+        Some(0xFFFF) => {
+            return Err(refuse(
+                "zip64 archives with that many entries are not accepted",
+            ));
+        }
+        Some(n) if n == archive.len() as u64 => {}
+        _ => return Err(refuse("the zip has duplicate or hidden entries")),
     }
     let mut seen = HashSet::new();
     let mut total: u64 = 0;

@@ -290,12 +290,27 @@ mod tests {
 
     #[test]
     fn package_names_follow_composers_rules() {
-        for ok in ["acme/theme", "a/b", "my-vendor/my_pkg.x", "acme/a--b", "a1/2b"] {
+        for ok in [
+            "acme/theme",
+            "a/b",
+            "my-vendor/my_pkg.x",
+            "acme/a--b",
+            "a1/2b",
+        ] {
             assert!(PackageName::parse(ok).is_some(), "{ok}");
         }
         for bad in [
-            "acme", "Acme/theme", "acme/", "/x", "acme/-x", "acme/x-", "a--b/c", "a/b/c", "a/b c",
-            "a/..", "a/b..c",
+            "acme",
+            "Acme/theme",
+            "acme/",
+            "/x",
+            "acme/-x",
+            "acme/x-",
+            "a--b/c",
+            "a/b/c",
+            "a/b c",
+            "a/..",
+            "a/b..c",
         ] {
             assert!(PackageName::parse(bad).is_none(), "{bad}");
         }

@@ -132,10 +132,7 @@ impl Version {
         }
         // Build metadata and aliases are not part of the version.
         let s = s.split('+').next().unwrap_or(s);
-        if let Some(branch) = s
-            .strip_prefix("dev-")
-            .or_else(|| s.strip_prefix("DEV-"))
-        {
+        if let Some(branch) = s.strip_prefix("dev-").or_else(|| s.strip_prefix("DEV-")) {
             if branch.is_empty()
                 || !branch
                     .chars()
@@ -517,7 +514,10 @@ fn fill(given: &[u64]) -> [u64; 4] {
 }
 
 fn ge(v: Version) -> Bound {
-    Bound { op: Op::Ge, version: v }
+    Bound {
+        op: Op::Ge,
+        version: v,
+    }
 }
 
 fn lt_dev(parts: [u64; 4]) -> Bound {
@@ -657,7 +657,15 @@ mod tests {
             assert_eq!(norm(input), expected, "{input}");
         }
         for bad in [
-            "", "abc", "1.2.3.4.5", "1..2", "-1", "1.0-gamma", "dev-", "1.0.0-", "v",
+            "",
+            "abc",
+            "1.2.3.4.5",
+            "1..2",
+            "-1",
+            "1.0-gamma",
+            "dev-",
+            "1.0.0-",
+            "v",
         ] {
             assert!(Version::parse(bad).is_err(), "{bad:?}");
         }
@@ -746,7 +754,16 @@ mod tests {
     #[test]
     fn malformed_constraints_are_errors() {
         for bad in [
-            "", "^", ">=", "1.0 -", "^1.0@bogus", "foo", "||", "^1.0 ||", ">dev-main", "1.2.3.4.*",
+            "",
+            "^",
+            ">=",
+            "1.0 -",
+            "^1.0@bogus",
+            "foo",
+            "||",
+            "^1.0 ||",
+            ">dev-main",
+            "1.2.3.4.*",
             "é",
         ] {
             assert!(Constraint::parse(bad).is_err(), "{bad:?}");

@@ -2,10 +2,13 @@
 //! one module per endpoint family.
 
 pub mod auth;
+pub mod composer;
 pub mod extract;
 pub mod middleware;
 pub mod oauth;
+pub mod packages;
 pub mod paging;
+pub mod projects;
 pub mod ratelimit;
 pub mod root;
 pub mod tokens;
@@ -24,6 +27,7 @@ use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
+use crate::domain::package::DistStore;
 use crate::domain::password::PasswordHasher;
 use crate::store::Store;
 use ratelimit::WindowLimiter;
@@ -42,6 +46,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The rate limiters.
     pub limits: Arc<Limiters>,
+    /// Where add-on dists are stored.
+    pub dists: DistStore,
 }
 
 /// Key of the request limiter: the token when there is a valid one, else the address.
@@ -77,7 +83,9 @@ impl AppState {
             anonymous: WindowLimiter::new(l.rate_limit_anonymous, l.rate_limit_window),
             failures: WindowLimiter::new(l.failed_auth_limit, l.failed_auth_window),
         };
+        let dists = DistStore::new(&config.packages.data_dir);
         AppState {
+            dists,
             store,
             hasher,
             public_url: public_url.trim_end_matches('/').into(),
@@ -101,6 +109,9 @@ pub fn router(state: AppState) -> Router {
         .merge(root::router())
         .merge(user::router())
         .merge(tokens::router())
+        .merge(projects::router())
+        .merge(packages::router(state.config.packages.package_upload_limit))
+        .merge(composer::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -266,9 +266,7 @@ pub(super) fn rows<T>(
     rows: Vec<PackageRow>,
     f: impl Fn(Package) -> T,
 ) -> Result<Vec<T>, StoreError> {
-    rows.into_iter()
-        .map(|r| r.into_package().map(&f))
-        .collect()
+    rows.into_iter().map(|r| r.into_package().map(&f)).collect()
 }
 
 /// Implements [`PackageStore`] for `$store`, whose pools are of database `$db`.

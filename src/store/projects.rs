@@ -107,8 +107,7 @@ pub trait ProjectStore: Send + Sync {
     /// One project of an owner.
     async fn project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Project>;
     /// A page of an owner's projects, oldest first, and the total count.
-    async fn list_projects(&self, owner_id: Uuid, page: Page)
-    -> StoreResult<(Vec<Project>, u64)>;
+    async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)>;
     /// Changes a project; `Conflict` on a slug clash.
     async fn update_project(
         &self,

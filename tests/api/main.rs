@@ -3,7 +3,10 @@
 mod cli;
 mod conventions;
 mod helpers;
+mod market;
+mod packages;
 mod presentation;
+mod projects;
 mod refresh;
 mod token_endpoint;
 mod tokens;

@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod client;
+pub mod git;
 pub mod grants;
 pub mod package;
 pub mod password;

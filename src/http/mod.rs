@@ -13,6 +13,7 @@ pub mod ratelimit;
 pub mod root;
 pub mod tokens;
 pub mod user;
+pub mod webhook;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::router())
         .merge(packages::router(state.config.packages.package_upload_limit))
         .merge(composer::router())
+        .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -11,3 +11,4 @@ mod refresh;
 mod token_endpoint;
 mod tokens;
 mod user;
+mod webhook;

@@ -109,6 +109,9 @@ async fn cleanup_loop(state: AppState) {
             Ok(n) => tracing::info!(purged = n, "removed ended tokens"),
             Err(e) => tracing::warn!(error = %e, "token cleanup failed"),
         }
+        if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
+            tracing::warn!(error = %e, "webhook delivery cleanup failed");
+        }
     }
 }
 

@@ -155,7 +155,10 @@ pub async fn fetch_tags(
     options: &GitOptions,
 ) -> Result<Vec<String>, GitError> {
     check_url(url, options)?;
-    if !mirror.join("HEAD").exists() {
+    if !tokio::fs::try_exists(mirror.join("HEAD"))
+        .await
+        .unwrap_or(false)
+    {
         tokio::fs::create_dir_all(mirror)
             .await
             .map_err(|e| GitError(format!("cannot create the mirror: {e}")))?;

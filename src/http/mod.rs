@@ -49,6 +49,9 @@ pub struct AppState {
     pub limits: Arc<Limiters>,
     /// Where add-on dists are stored.
     pub dists: DistStore,
+    /// Held while the webhook synchronises an add-on from git: one sync at a time per
+    /// process, so that two pushes never fetch into the same mirror at once.
+    pub git_sync: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Key of the request limiter: the token when there is a valid one, else the address.
@@ -87,6 +90,7 @@ impl AppState {
         let dists = DistStore::new(&config.packages.data_dir);
         AppState {
             dists,
+            git_sync: Arc::new(tokio::sync::Mutex::new(())),
             store,
             hasher,
             public_url: public_url.trim_end_matches('/').into(),

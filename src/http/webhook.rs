@@ -157,6 +157,7 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
         max_archive: cfg.package_upload_limit,
     };
     let mirror = git::mirror_dir(&cfg.data_dir, &name);
+    let _one_at_a_time = state.git_sync.lock().await;
     let tags = git::fetch_tags(&mirror, &url, &options).await?;
     let have: HashSet<String> = state
         .store

@@ -174,6 +174,8 @@ pub trait PackageStore: Send + Sync {
     async fn webhook_secret(&self, name: &str) -> StoreResult<Option<String>>;
     /// Records a webhook delivery id; `false` when it was seen before (a replay).
     async fn record_delivery(&self, delivery_id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 pub(super) const PACKAGE_SELECT: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
@@ -552,6 +554,19 @@ macro_rules! impl_package_store {
                 .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn purge_deliveries(
+                &self,
+                before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(
+                    sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
+                        .bind(before)
+                        .execute(self.writer())
+                        .await?
+                        .rows_affected(),
+                )
             }
         }
     };

@@ -594,3 +594,91 @@ async fn private_composer_files_accept_bearer_and_basic_credentials() {
     let r = app.http.get(&url).bearer_auth(&ta).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn another_spelling_of_a_published_version_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
+    let r = app.publish(&token, "acme/lib", "v1.0", dist("acme/lib", "library")).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let files = walk(&app.state.config.packages.data_dir.join("dists"));
+    assert_eq!(files.len(), 1, "the refused dist was removed: {files:?}");
+}
+
+#[tokio::test]
+async fn concurrent_publishes_of_one_version_store_exactly_one() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let requests = (0..4).map(|i| {
+        let zip = zip_of(&[
+            ("composer.json", &manifest("acme/lib", "library", json!({}))),
+            ("n", format!("{i}").as_bytes()),
+        ]);
+        app.publish(&token, "acme/lib", "1.0.0", zip)
+    });
+    let statuses: Vec<u16> = futures_statuses(requests).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    let files = walk(&app.state.config.packages.data_dir.join("dists"));
+    assert_eq!(files.len(), 1, "{files:?}");
+}
+
+async fn futures_statuses(
+    requests: impl Iterator<Item = impl std::future::Future<Output = reqwest::Response>>,
+) -> Vec<u16> {
+    let handles: Vec<_> = requests.collect();
+    let mut out = Vec::new();
+    let joined = join_all(handles).await;
+    for r in joined {
+        out.push(r.status().as_u16());
+    }
+    out
+}
+
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("ready")).collect()
+}
+
+#[tokio::test]
+async fn the_repository_root_revalidates_with_if_modified_since() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
+    let r = app.get("/packages.json").await;
+    assert_eq!(header(&r, "vary"), "Authorization");
+    let last_modified = header(&r, "last-modified");
+    let r = app
+        .http
+        .get(app.url("/packages.json"))
+        .header("If-Modified-Since", &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    let r = app.http.post(app.url("/packages.json")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&r, "allow"), "GET");
+}

@@ -343,6 +343,22 @@ mod tests {
         assert!(inspect(&z, &name(), &v(), &limits).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = inspect(&bytes, &name(), &v(), &ArchiveLimits::default());
+            let _ = manifest(&bytes, &name(), &v());
+        }
+
+        #[test]
+        fn corrupted_zips_never_panic(index in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let mut z = zip_of(&[("composer.json", MANIFEST), ("src/a.php", b"<?php echo 1;")]);
+            let i = index % z.len();
+            z[i] = byte;
+            let _ = inspect(&z, &name(), &v(), &ArchiveLimits::default());
+        }
+    }
+
     #[test]
     fn manifests_must_match_the_url() {
         let other = br#"{"name": "acme/other"}"#;

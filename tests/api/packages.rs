@@ -601,7 +601,9 @@ async fn another_spelling_of_a_published_version_is_a_conflict() {
     let alice = app.account("alice").await;
     let token = app.access_token(&alice).await;
     app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
-    let r = app.publish(&token, "acme/lib", "v1.0", dist("acme/lib", "library")).await;
+    let r = app
+        .publish(&token, "acme/lib", "v1.0", dist("acme/lib", "library"))
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let files = walk(&app.state.config.packages.data_dir.join("dists"));
     assert_eq!(files.len(), 1, "the refused dist was removed: {files:?}");
@@ -620,8 +622,15 @@ async fn concurrent_publishes_of_one_version_store_exactly_one() {
         app.publish(&token, "acme/lib", "1.0.0", zip)
     });
     let statuses: Vec<u16> = futures_statuses(requests).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     let files = walk(&app.state.config.packages.data_dir.join("dists"));
     assert_eq!(files.len(), 1, "{files:?}");
 }
@@ -678,7 +687,12 @@ async fn the_repository_root_revalidates_with_if_modified_since() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
-    let r = app.http.post(app.url("/packages.json")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/packages.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(header(&r, "allow"), "GET");
 }

@@ -30,7 +30,7 @@ use crate::store::packages::Package;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/update-package", post(update_package))
+    Router::new().route("/update-package", post(receive_webhook))
 }
 
 fn not_acceptable(message: &str) -> ApiError {
@@ -67,7 +67,7 @@ fn repository_keys(payload: &Value) -> HashSet<String> {
 }
 
 /// `POST /update-package`.
-pub async fn update_package(
+pub async fn receive_webhook(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
     headers: HeaderMap,

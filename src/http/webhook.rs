@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -28,9 +28,15 @@ use crate::error::ApiError;
 use crate::store::now;
 use crate::store::packages::Package;
 
+/// GitHub caps webhook payloads at 25 MB; a big push must not be a 413.
+const PAYLOAD_LIMIT: usize = 25 * 1024 * 1024;
+
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/update-package", post(receive_webhook))
+    Router::new().route(
+        "/update-package",
+        post(receive_webhook).layer(DefaultBodyLimit::max(PAYLOAD_LIMIT)),
+    )
 }
 
 fn not_acceptable(message: &str) -> ApiError {

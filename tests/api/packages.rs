@@ -696,3 +696,41 @@ async fn the_repository_root_revalidates_with_if_modified_since() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(header(&r, "allow"), "GET");
 }
+
+#[tokio::test]
+async fn malformed_paths_are_4xx_envelopes_never_5xx() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for path in [
+        "/packages/%FF/x",
+        "/packages/a/%00",
+        "/packages/..%2F..%2Fetc/passwd",
+        "/packages/a/b/versions/%2e%2e",
+        "/packages/a/b/versions/1.0.0/dist",
+        "/p2/%FF/x.json",
+        "/p2/a/b~dev~dev.json",
+        "/projects/%FF",
+        "/projects/00000000-0000-0000-0000-000000000000/addons/a/b",
+    ] {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+        ] {
+            let r = app
+                .http
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&token)
+                .header("Content-Type", "application/zip")
+                .body(vec![0u8; 10])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            assert!(status.is_client_error(), "{method} {path}: {status}");
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(body["error"]["code"].is_string(), "{method} {path}: {body}");
+        }
+    }
+}

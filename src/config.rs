@@ -188,6 +188,63 @@ impl Default for LimitsConfig {
     }
 }
 
+/// The add-on marketplace: where dists live and how uploads are bounded.
+#[derive(Debug, Clone, Args)]
+pub struct PackagesConfig {
+    /// Folder for uploaded dists and git mirrors (created when missing).
+    #[arg(long, env = "HARMONY_DATA_DIR", default_value = "./harmony-data")]
+    pub data_dir: std::path::PathBuf,
+
+    /// Largest add-on upload (the zip) in bytes; 413 beyond it.
+    #[arg(long, env = "HARMONY_PACKAGE_UPLOAD_LIMIT", default_value_t = 32 * 1024 * 1024)]
+    pub package_upload_limit: usize,
+
+    /// Most bytes an uploaded zip may expand to, all entries together.
+    #[arg(long, env = "HARMONY_PACKAGE_MAX_UNCOMPRESSED", default_value_t = 256 * 1024 * 1024)]
+    pub package_max_uncompressed: u64,
+
+    /// Most entries (files and folders) in an uploaded zip.
+    #[arg(long, env = "HARMONY_PACKAGE_MAX_ENTRIES", default_value_t = 10_000)]
+    pub package_max_entries: usize,
+
+    /// Largest expansion ratio of one zip entry (entries under 64 KiB are exempt).
+    #[arg(long, env = "HARMONY_PACKAGE_MAX_RATIO", default_value_t = 100)]
+    pub package_max_ratio: u64,
+
+    /// Let add-ons name a git repository on this machine (a path or `file://` URL) for the
+    /// push webhook. Off by default: it lets users read any repository the server can.
+    #[arg(long, env = "HARMONY_ALLOW_LOCAL_REPOSITORIES")]
+    pub allow_local_repositories: bool,
+
+    /// Seconds a git command of the webhook may run.
+    #[arg(long, env = "HARMONY_GIT_TIMEOUT", default_value_t = 120)]
+    pub git_timeout: u64,
+}
+
+impl PackagesConfig {
+    /// Defaults with the given data folder.
+    pub fn new(data_dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            package_upload_limit: 32 * 1024 * 1024,
+            package_max_uncompressed: 256 * 1024 * 1024,
+            package_max_entries: 10_000,
+            package_max_ratio: 100,
+            allow_local_repositories: false,
+            git_timeout: 120,
+        }
+    }
+
+    /// The zip limits.
+    pub fn archive_limits(&self) -> crate::domain::archive::ArchiveLimits {
+        crate::domain::archive::ArchiveLimits {
+            max_entries: self.package_max_entries,
+            max_uncompressed: self.package_max_uncompressed,
+            max_ratio: self.package_max_ratio.max(1),
+        }
+    }
+}
+
 /// Everything `harmony serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -215,6 +272,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub limits: LimitsConfig,
+
+    #[command(flatten)]
+    pub packages: PackagesConfig,
 }
 
 impl ServeConfig {
@@ -228,6 +288,7 @@ impl ServeConfig {
             hashing: HashingConfig::default(),
             oauth: OAuthConfig::default(),
             limits: LimitsConfig::default(),
+            packages: PackagesConfig::new("./harmony-data"),
         }
     }
 

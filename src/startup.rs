@@ -115,6 +115,9 @@ async fn cleanup_loop(state: AppState) {
             Ok(n) => tracing::info!(purged = n, "removed expired sessions and codes"),
             Err(e) => tracing::warn!(error = %e, "session and code cleanup failed"),
         }
+        if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
+            tracing::warn!(error = %e, "webhook delivery cleanup failed");
+        }
     }
 }
 

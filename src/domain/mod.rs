@@ -1,14 +1,20 @@
-//! The vocabulary of the server: validated newtypes, secrets and the OAuth2 grants.
+//! The vocabulary of the server: validated newtypes, secrets, the OAuth2 grants, and the
+//! marketplace's names, versions, constraints, dist archives and git sync.
 //! Nothing here knows about HTTP or SQL.
 
+pub mod archive;
 pub mod authorize;
 pub mod client;
+pub mod git;
 pub mod grants;
+pub mod package;
 pub mod password;
+pub mod project;
 pub mod scope;
 pub mod secret;
 pub mod tokens;
 pub mod user;
+pub mod version;
 
 pub use grants::GrantType;
 pub use scope::{Scope, ScopeSet};

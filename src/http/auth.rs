@@ -19,6 +19,7 @@ use super::ratelimit::Quota;
 use super::{AppState, RateKey};
 use crate::domain::{PlainSecret, Scope};
 use crate::error::ApiError;
+use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};
 
 /// Longest token worth looking up; longer ones cannot be ours.
@@ -245,6 +246,44 @@ impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {
             token,
             user,
             _scope: PhantomData,
+        })
+    }
+}
+
+/// A caller on an endpoint that is public but shows more to a signed-in user (the
+/// marketplace, the Composer repository): no token is fine, an invalid one is still `401`.
+pub struct OptionalCaller {
+    /// The user, when a valid user token with `read` was presented.
+    pub user: Option<User>,
+    /// What the caller may see.
+    pub viewer: Viewer,
+}
+
+impl<St: Send + Sync> FromRequestParts<St> for OptionalCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, ApiError> {
+        let anonymous = OptionalCaller {
+            user: None,
+            viewer: Viewer::Anonymous,
+        };
+        let token = match parts.extensions.get::<Authn>() {
+            Some(Authn::Anonymous) | None => return Ok(anonymous),
+            _ => valid_token(parts)?,
+        };
+        let Some(user) = token.user.clone() else {
+            return Ok(anonymous);
+        };
+        let viewer = if user.is_admin && token.scope.allows(Scope::Admin) {
+            Viewer::Admin(user.id)
+        } else if token.scope.allows(Scope::Read) {
+            Viewer::User(user.id)
+        } else {
+            return Err(ApiError::insufficient_scope(Scope::Read.as_str()));
+        };
+        Ok(OptionalCaller {
+            user: Some(user),
+            viewer,
         })
     }
 }

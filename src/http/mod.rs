@@ -4,14 +4,18 @@
 pub mod admin;
 pub mod auth;
 pub mod clients;
+pub mod composer;
 pub mod extract;
 pub mod middleware;
 pub mod oauth;
+pub mod packages;
 pub mod paging;
+pub mod projects;
 pub mod ratelimit;
 pub mod root;
 pub mod tokens;
 pub mod user;
+pub mod webhook;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -26,6 +30,7 @@ use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
+use crate::domain::package::DistStore;
 use crate::domain::password::PasswordHasher;
 use crate::store::Store;
 use ratelimit::WindowLimiter;
@@ -44,6 +49,11 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The rate limiters.
     pub limits: Arc<Limiters>,
+    /// Where add-on dists are stored.
+    pub dists: DistStore,
+    /// Held while the webhook synchronises an add-on from git: one sync at a time per
+    /// process, so that two pushes never fetch into the same mirror at once.
+    pub git_sync: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Key of the request limiter: the token when there is a valid one, else the address.
@@ -79,7 +89,10 @@ impl AppState {
             anonymous: WindowLimiter::new(l.rate_limit_anonymous, l.rate_limit_window),
             failures: WindowLimiter::new(l.failed_auth_limit, l.failed_auth_window),
         };
+        let dists = DistStore::new(&config.packages.data_dir);
         AppState {
+            dists,
+            git_sync: Arc::new(tokio::sync::Mutex::new(())),
             store,
             hasher,
             public_url: public_url.trim_end_matches('/').into(),
@@ -105,6 +118,10 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(clients::router())
         .merge(admin::router())
+        .merge(projects::router())
+        .merge(packages::router(state.config.packages.package_upload_limit))
+        .merge(composer::router())
+        .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

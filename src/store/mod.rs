@@ -4,9 +4,14 @@
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
 pub mod oauth;
+pub mod packages;
 pub mod postgres;
+pub mod projects;
 mod sql;
 pub mod sqlite;
+
+pub use packages::PackageStore;
+pub use projects::ProjectStore;
 
 use std::sync::Arc;
 
@@ -299,7 +304,7 @@ impl Page {
 /// see only this trait, through `Arc<dyn Store>` in the application state. The storage of
 /// third-party applications is the supertrait [`OAuthStore`].
 #[async_trait]
-pub trait Store: OAuthStore + Send + Sync + 'static {
+pub trait Store: OAuthStore + ProjectStore + PackageStore + Send + Sync + 'static {
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

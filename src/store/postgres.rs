@@ -7,6 +7,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::oauth::impl_oauth_store;
+use super::packages::impl_package_store;
+use super::projects::impl_project_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -46,3 +48,5 @@ impl PostgresStore {
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
 impl_oauth_store!(PostgresStore, sqlx::Postgres);
+impl_project_store!(PostgresStore, sqlx::Postgres);
+impl_package_store!(PostgresStore, sqlx::Postgres);

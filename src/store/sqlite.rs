@@ -10,6 +10,8 @@ use sqlx::sqlite::{
 };
 
 use super::oauth::impl_oauth_store;
+use super::packages::impl_package_store;
+use super::projects::impl_project_store;
 use super::sql::impl_sql_store;
 use crate::config::DatabaseConfig;
 
@@ -67,3 +69,5 @@ impl SqliteStore {
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
 impl_oauth_store!(SqliteStore, sqlx::Sqlite);
+impl_project_store!(SqliteStore, sqlx::Sqlite);
+impl_package_store!(SqliteStore, sqlx::Sqlite);

@@ -72,6 +72,7 @@ impl TestApp {
         config.hashing.argon2_memory_kib = 1024;
         config.hashing.argon2_iterations = 1;
         config.database.db_max_connections = 4;
+        config.packages.data_dir = dir.path().join("data");
         tune(&mut config);
         let app = Application::build(config).await.expect("build the app");
         let base = format!("http://{}", app.local_addr());

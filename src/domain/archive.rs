@@ -1,0 +1,373 @@
+//! Inspection of an uploaded add-on dist zip, which is hostile until proven otherwise:
+//! bounded entry count, declared and *actual* uncompressed sizes (a zip bomb lies in its
+//! headers, so every entry is decompressed through a counting reader), compression ratio,
+//! no path traversal, absolute paths, drive letters, backslashes, duplicates, symlinks or
+//! encrypted entries; and a `composer.json` at the root whose `name` (and `version`, if
+//! any) match the URL. Synchronous: call it from `spawn_blocking`.
+
+use std::collections::HashSet;
+use std::io::{Cursor, Read};
+
+use serde_json::{Map, Value};
+
+use super::package::{PackageName, PackageType};
+use super::version::Version;
+
+/// Limits applied to every uploaded zip.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveLimits {
+    /// Most entries (files and folders).
+    pub max_entries: usize,
+    /// Most bytes all entries may expand to, together.
+    pub max_uncompressed: u64,
+    /// Largest expansion ratio of one entry (uncompressed / compressed).
+    pub max_ratio: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_entries: 10_000,
+            max_uncompressed: 256 * 1024 * 1024,
+            max_ratio: 100,
+        }
+    }
+}
+
+/// Entries smaller than this are not held to the ratio (tiny text files compress well).
+const RATIO_FLOOR: u64 = 64 * 1024;
+
+/// Largest `composer.json` read.
+const MAX_MANIFEST: u64 = 1024 * 1024;
+
+/// What a valid dist declares.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The `composer.json` object, minus the keys only a root package uses.
+    pub composer: Map<String, Value>,
+    /// Its `type`.
+    pub package_type: PackageType,
+    /// Its `description`, if any.
+    pub description: Option<String>,
+}
+
+/// Why a zip was refused; the message is for the uploader.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArchiveError(pub String);
+
+fn refuse(msg: impl Into<String>) -> ArchiveError {
+    ArchiveError(msg.into())
+}
+
+/// Keys of `composer.json` that only mean something for a root package.
+const ROOT_ONLY_KEYS: [&str; 6] = [
+    "repositories",
+    "config",
+    "minimum-stability",
+    "prefer-stable",
+    "scripts",
+    "version",
+];
+
+fn check_path(name: &str) -> Result<(), ArchiveError> {
+    let bad = name.is_empty()
+        || name.starts_with('/')
+        || name.contains('\\')
+        || name.contains('\0')
+        || name
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains(':'))
+        || name.split('/').any(|c| c == "..");
+    if bad {
+        return Err(refuse(format!("unsafe path in the zip: {name:?}")));
+    }
+    Ok(())
+}
+
+/// The entry count the end-of-central-directory record declares. The zip reader keys
+/// entries by name, so a duplicate name would silently hide an entry from inspection that
+/// an extractor (Composer's) would still write; comparing the counts catches it.
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
+    const SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    let len = bytes.len();
+    if len < 22 {
+        return None;
+    }
+    let floor = len.saturating_sub(22 + 65_535);
+    let mut at = len - 22;
+    loop {
+        if bytes[at..at + 4] == SIG {
+            let comment = u16::from_le_bytes([bytes[at + 20], bytes[at + 21]]) as usize;
+            if at + 22 + comment == len {
+                return Some(u64::from(u16::from_le_bytes([
+                    bytes[at + 10],
+                    bytes[at + 11],
+                ])));
+            }
+        }
+        if at == floor {
+            return None;
+        }
+        at -= 1;
+    }
+}
+
+/// Checks a dist zip and returns its manifest. `name` and `version` are the URL's.
+pub fn inspect(
+    bytes: &[u8],
+    name: &PackageName,
+    version: &Version,
+    limits: &ArchiveLimits,
+) -> Result<Manifest, ArchiveError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| refuse(format!("the body is not a readable zip: {e}")))?;
+    if archive.len() > limits.max_entries {
+        return Err(refuse(format!(
+            "the zip has {} entries; at most {} are allowed",
+            archive.len(),
+            limits.max_entries
+        )));
+    }
+    match declared_entries(bytes) {
+        Some(0xFFFF) => {
+            return Err(refuse(
+                "zip64 archives with that many entries are not accepted",
+            ));
+        }
+        Some(n) if n == archive.len() as u64 => {}
+        _ => return Err(refuse("the zip has duplicate or hidden entries")),
+    }
+    let mut seen = HashSet::new();
+    let mut total: u64 = 0;
+    let mut manifest_bytes: Option<Vec<u8>> = None;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| refuse(format!("entry {index} cannot be read: {e}")))?;
+        let entry_name = entry
+            .name()
+            .map_err(|_| refuse(format!("entry {index} has an unreadable name")))?
+            .into_owned();
+        check_path(&entry_name)?;
+        if entry.enclosed_name().is_none() {
+            return Err(refuse(format!("unsafe path in the zip: {entry_name:?}")));
+        }
+        if entry.is_symlink() {
+            return Err(refuse(format!(
+                "symbolic links are not allowed: {entry_name:?}"
+            )));
+        }
+        if entry.encrypted() {
+            return Err(refuse(format!(
+                "encrypted entries are not allowed: {entry_name:?}"
+            )));
+        }
+        if !seen.insert(entry_name.trim_end_matches('/').to_owned()) {
+            return Err(refuse(format!("duplicate entry {entry_name:?}")));
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        let declared = entry.size();
+        let compressed = entry.compressed_size();
+        if declared > RATIO_FLOOR
+            && (compressed == 0 || declared / compressed.max(1) > limits.max_ratio)
+        {
+            return Err(refuse(format!(
+                "{entry_name:?} expands {declared} bytes from {compressed}: more than {}:1",
+                limits.max_ratio
+            )));
+        }
+        if total.saturating_add(declared) > limits.max_uncompressed {
+            return Err(refuse(format!(
+                "the zip expands to more than {} bytes",
+                limits.max_uncompressed
+            )));
+        }
+        // Decompress for real, never past what the header declared: a lying header is a
+        // bomb. Reading to the end also checks the CRC.
+        let is_manifest = entry_name == "composer.json";
+        let mut buffer = Vec::new();
+        let read = if is_manifest {
+            if declared > MAX_MANIFEST {
+                return Err(refuse("composer.json is larger than 1 MiB"));
+            }
+            (&mut entry)
+                .take(declared + 1)
+                .read_to_end(&mut buffer)
+                .map_err(|e| refuse(format!("{entry_name:?} is corrupt: {e}")))? as u64
+        } else {
+            std::io::copy(&mut (&mut entry).take(declared + 1), &mut std::io::sink())
+                .map_err(|e| refuse(format!("{entry_name:?} is corrupt: {e}")))?
+        };
+        if read != declared {
+            return Err(refuse(format!(
+                "{entry_name:?} does not expand to the size its header declares"
+            )));
+        }
+        total += read;
+        if is_manifest {
+            manifest_bytes = Some(buffer);
+        }
+    }
+    let bytes = manifest_bytes.ok_or_else(|| refuse("composer.json is missing at the zip root"))?;
+    manifest(&bytes, name, version)
+}
+
+/// Validates the `composer.json` of a dist.
+pub fn manifest(
+    bytes: &[u8],
+    name: &PackageName,
+    version: &Version,
+) -> Result<Manifest, ArchiveError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| refuse(format!("composer.json is not valid JSON: {e}")))?;
+    let Value::Object(mut composer) = value else {
+        return Err(refuse("composer.json must be a JSON object"));
+    };
+    match composer.get("name") {
+        Some(Value::String(n)) if n == name.as_str() => {}
+        Some(Value::String(n)) => {
+            return Err(refuse(format!(
+                "composer.json names {n:?}, but the URL names {:?}",
+                name.as_str()
+            )));
+        }
+        _ => return Err(refuse("composer.json must have a name")),
+    }
+    if let Some(v) = composer.get("version") {
+        let declared = v
+            .as_str()
+            .and_then(|s| Version::parse(s).ok())
+            .ok_or_else(|| refuse("composer.json has an invalid version"))?;
+        if declared != *version {
+            return Err(refuse(format!(
+                "composer.json declares version {v}, but the URL says {}",
+                version.normalized()
+            )));
+        }
+    }
+    let package_type = match composer.get("type") {
+        None => PackageType::Library,
+        Some(Value::String(t)) => PackageType::parse(t).ok_or_else(|| {
+            refuse(format!(
+                "type {t:?} is not one of harmony-extension, harmony-theme, \
+                 harmony-translation, library"
+            ))
+        })?,
+        Some(_) => return Err(refuse("composer.json type must be a string")),
+    };
+    let description = match composer.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(d.chars().take(1000).collect()),
+        Some(_) => return Err(refuse("composer.json description must be a string")),
+    };
+    for key in ["require", "require-dev", "conflict", "replace", "provide"] {
+        if let Some(links) = composer.get(key) {
+            let Some(links) = links.as_object() else {
+                return Err(refuse(format!("composer.json {key} must be an object")));
+            };
+            if links.values().any(|v| !v.is_string()) {
+                return Err(refuse(format!(
+                    "composer.json {key} must map names to constraint strings"
+                )));
+            }
+        }
+    }
+    for key in ROOT_ONLY_KEYS {
+        composer.remove(key);
+    }
+    Ok(Manifest {
+        composer,
+        package_type,
+        description,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    fn name() -> PackageName {
+        PackageName::parse("acme/theme").unwrap()
+    }
+
+    fn v() -> Version {
+        Version::parse("1.0.0").unwrap()
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default();
+        for (n, data) in entries {
+            w.start_file(*n, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    const MANIFEST: &[u8] = br#"{"name": "acme/theme", "type": "harmony-theme"}"#;
+
+    #[test]
+    fn a_plain_dist_passes() {
+        let z = zip_of(&[("composer.json", MANIFEST), ("src/a.php", b"<?php")]);
+        let m = inspect(&z, &name(), &v(), &ArchiveLimits::default()).unwrap();
+        assert_eq!(m.package_type, PackageType::Theme);
+    }
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "C:/x", "a\\..\\x"] {
+            let z = zip_of(&[("composer.json", MANIFEST), (bad, b"x")]);
+            assert!(
+                inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bombs_and_too_many_entries_are_refused() {
+        let big = vec![0u8; 1024 * 1024];
+        let z = zip_of(&[("composer.json", MANIFEST), ("zeros", &big)]);
+        assert!(inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_err());
+        let limits = ArchiveLimits {
+            max_entries: 2,
+            ..ArchiveLimits::default()
+        };
+        let z = zip_of(&[("composer.json", MANIFEST), ("a", b"1"), ("b", b"2")]);
+        assert!(inspect(&z, &name(), &v(), &limits).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = inspect(&bytes, &name(), &v(), &ArchiveLimits::default());
+            let _ = manifest(&bytes, &name(), &v());
+        }
+
+        #[test]
+        fn corrupted_zips_never_panic(index in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let mut z = zip_of(&[("composer.json", MANIFEST), ("src/a.php", b"<?php echo 1;")]);
+            let i = index % z.len();
+            z[i] = byte;
+            let _ = inspect(&z, &name(), &v(), &ArchiveLimits::default());
+        }
+    }
+
+    #[test]
+    fn manifests_must_match_the_url() {
+        let other = br#"{"name": "acme/other"}"#;
+        assert!(manifest(other, &name(), &v()).is_err());
+        let wrong_version = br#"{"name": "acme/theme", "version": "2.0.0"}"#;
+        assert!(manifest(wrong_version, &name(), &v()).is_err());
+        let same_version = br#"{"name": "acme/theme", "version": "v1.0"}"#;
+        assert!(manifest(same_version, &name(), &v()).is_ok());
+        assert!(manifest(b"{", &name(), &v()).is_err());
+        assert!(manifest(br#"{"name":"acme/theme","type":"x"}"#, &name(), &v()).is_err());
+    }
+}

@@ -1,0 +1,575 @@
+//! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL, stamped
+//! out for both engines by [`impl_package_store!`] (see [`super::sql`]). Visibility is
+//! decided in SQL, from a [`Viewer`], so that every listing shows each caller exactly what
+//! it may see.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{Page, StoreError, StoreResult, Timestamp};
+
+/// Who is looking: decides which private add-ons are visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// No user: public add-ons only.
+    Anonymous,
+    /// A user: public add-ons and their own.
+    User(Uuid),
+    /// An administrator (with an `admin`-scoped token): everything.
+    Admin(Uuid),
+}
+
+impl Viewer {
+    /// The SQL parameters of the visibility filter: user id (or `""`) and "sees all".
+    pub(super) fn params(self) -> (String, bool) {
+        match self {
+            Viewer::Anonymous => (String::new(), false),
+            Viewer::User(id) => (id.to_string(), false),
+            Viewer::Admin(id) => (id.to_string(), true),
+        }
+    }
+
+    /// May this viewer see an add-on of `owner` with this visibility?
+    pub fn can_see(self, owner: Uuid, private: bool) -> bool {
+        match self {
+            Viewer::Admin(_) => true,
+            Viewer::User(id) => !private || id == owner,
+            Viewer::Anonymous => !private,
+        }
+    }
+}
+
+/// An add-on.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// `vendor/name`.
+    pub name: String,
+    /// Owner.
+    pub owner_id: Uuid,
+    /// Owner's username.
+    pub owner_username: String,
+    /// Composer type.
+    pub package_type: String,
+    /// Description.
+    pub description: Option<String>,
+    /// `public` or `private`.
+    pub visibility: String,
+    /// Git repository the webhook reads tags from.
+    pub repository_url: Option<String>,
+    /// Whether a webhook secret is set (the secret itself is read only by the webhook).
+    pub has_webhook_secret: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change (a publish or an edit): the `Last-Modified` of its Composer file.
+    pub updated_at: Timestamp,
+}
+
+impl Package {
+    /// Is it private?
+    pub fn is_private(&self) -> bool {
+        self.visibility != "public"
+    }
+}
+
+/// A published version.
+#[derive(Debug, Clone)]
+pub struct PackageVersion {
+    /// `vendor/name`.
+    pub package: String,
+    /// As published (`1.2.3`).
+    pub version: String,
+    /// Composer's normalization (`1.2.3.0`).
+    pub version_normalized: String,
+    /// The `composer.json` object (root-only keys removed), as JSON text.
+    pub manifest: String,
+    /// SHA-256 of the dist, hex.
+    pub sha256: String,
+    /// SHA-1 of the dist, hex (Composer's `shasum`).
+    pub shasum: String,
+    /// Dist size in bytes.
+    pub size: i64,
+    /// Path of the dist under the data folder's `dists/`.
+    pub dist_path: String,
+    /// Publication time.
+    pub created_at: Timestamp,
+}
+
+/// A version to publish; creates the add-on when it does not exist yet.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    /// The publisher (owner of a new add-on).
+    pub owner_id: Uuid,
+    /// Type from `composer.json`.
+    pub package_type: String,
+    /// Description from `composer.json` (set on the add-on if it has none).
+    pub description: Option<String>,
+    /// The version row.
+    pub version: PackageVersion,
+}
+
+/// The outcome of [`PackageStore::publish_version`].
+#[derive(Debug)]
+pub enum PublishOutcome {
+    /// Stored.
+    Published(Package, PackageVersion),
+    /// The add-on belongs to someone else.
+    NotOwner(Package),
+    /// This version (or its normalization) exists already.
+    VersionExists,
+    /// The add-on has another type.
+    TypeMismatch(String),
+}
+
+/// A change to an add-on; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct PackageChanges {
+    /// `public` or `private`.
+    pub visibility: Option<String>,
+    /// `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub repository_url: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub webhook_secret: Option<Option<String>>,
+}
+
+/// Filters of the marketplace list.
+#[derive(Debug, Clone, Default)]
+pub struct PackageFilter {
+    /// One Composer type.
+    pub package_type: Option<String>,
+    /// Words to find in the name or description (case-insensitive substring).
+    pub query: Option<String>,
+}
+
+/// Storage of the marketplace.
+#[async_trait]
+pub trait PackageStore: Send + Sync {
+    /// An add-on by name, whoever may see it (callers apply [`Viewer::can_see`]).
+    async fn package(&self, name: &str) -> StoreResult<Package>;
+    /// A page of the add-ons a viewer may see, by name, and the total count.
+    async fn list_packages(
+        &self,
+        viewer: Viewer,
+        filter: &PackageFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<Package>, u64)>;
+    /// Every add-on a viewer may see (the Composer repository's `available-packages`),
+    /// with the latest change among *all* add-ons (its `Last-Modified`).
+    async fn visible_package_names(
+        &self,
+        viewer: Viewer,
+    ) -> StoreResult<(Vec<String>, Option<Timestamp>)>;
+    /// The add-ons of an owner that name a repository (the webhook's candidates).
+    async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>>;
+    /// The versions of an add-on, oldest first.
+    async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>>;
+    /// One version.
+    async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion>;
+    /// Publishes a version, creating the add-on on first publish, in one transaction.
+    async fn publish_version(&self, new: &NewVersion) -> StoreResult<PublishOutcome>;
+    /// Changes an add-on.
+    async fn update_package(&self, name: &str, changes: &PackageChanges) -> StoreResult<Package>;
+    /// The webhook secret of an add-on, if it has one.
+    async fn webhook_secret(&self, name: &str) -> StoreResult<Option<String>>;
+    /// Records a webhook delivery id; `false` when it was seen before (a replay).
+    async fn record_delivery(&self, delivery_id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+pub(super) const PACKAGE_SELECT: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
+     p.package_type, p.description, p.visibility, p.repository_url, \
+     (p.webhook_secret IS NOT NULL) AS has_webhook_secret, p.created_at, p.updated_at \
+     FROM packages p JOIN users u ON u.id = p.owner_id";
+
+pub(super) const VERSION_COLUMNS: &str = "package, version, version_normalized, manifest, sha256, \
+     shasum, size, dist_path, created_at";
+
+/// `(visibility = 'public' OR owner_id = $a OR $b)`, with the two parameter numbers.
+pub(super) fn visible_sql(user: usize, all: usize) -> String {
+    format!("(p.visibility = 'public' OR p.owner_id = ${user} OR ${all})")
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'` and wraps in `%…%`, lower case.
+pub(super) fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PackageRow {
+    name: String,
+    owner_id: String,
+    owner_username: String,
+    package_type: String,
+    description: Option<String>,
+    visibility: String,
+    repository_url: Option<String>,
+    has_webhook_secret: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl PackageRow {
+    pub(super) fn into_package(self) -> StoreResult<Package> {
+        Ok(Package {
+            name: self.name,
+            owner_id: super::sql::parse_uuid(&self.owner_id)?,
+            owner_username: self.owner_username,
+            package_type: self.package_type,
+            description: self.description,
+            visibility: self.visibility,
+            repository_url: self.repository_url,
+            has_webhook_secret: self.has_webhook_secret,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionRow {
+    package: String,
+    version: String,
+    version_normalized: String,
+    manifest: String,
+    sha256: String,
+    shasum: String,
+    size: i64,
+    dist_path: String,
+    created_at: i64,
+}
+
+impl VersionRow {
+    pub(super) fn into_version(self) -> PackageVersion {
+        PackageVersion {
+            package: self.package,
+            version: self.version,
+            version_normalized: self.version_normalized,
+            manifest: self.manifest,
+            sha256: self.sha256,
+            shasum: self.shasum,
+            size: self.size,
+            dist_path: self.dist_path,
+            created_at: self.created_at,
+        }
+    }
+}
+
+pub(super) fn rows<T>(
+    rows: Vec<PackageRow>,
+    f: impl Fn(Package) -> T,
+) -> Result<Vec<T>, StoreError> {
+    rows.into_iter().map(|r| r.into_package().map(&f)).collect()
+}
+
+/// Implements [`PackageStore`] for `$store`, whose pools are of database `$db`.
+macro_rules! impl_package_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::packages::PackageStore for $store {
+            async fn package(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<$crate::store::packages::Package> {
+                let sql = format!(
+                    "{} WHERE p.name = $1",
+                    $crate::store::packages::PACKAGE_SELECT
+                );
+                sqlx::query_as::<_, $crate::store::packages::PackageRow>(sqlx::AssertSqlSafe(
+                    sql,
+                ))
+                .bind(name)
+                .fetch_one(self.reader())
+                .await?
+                .into_package()
+            }
+
+            async fn list_packages(
+                &self,
+                viewer: $crate::store::packages::Viewer,
+                filter: &$crate::store::packages::PackageFilter,
+                page: $crate::store::Page,
+            ) -> $crate::store::StoreResult<(Vec<$crate::store::packages::Package>, u64)> {
+                let (user, all) = viewer.params();
+                let pattern = filter
+                    .query
+                    .as_deref()
+                    .map($crate::store::packages::like_pattern);
+                let condition = format!(
+                    "WHERE {} AND ($3 IS NULL OR p.package_type = $3) \
+                     AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+                          OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
+                    $crate::store::packages::visible_sql(1, 2)
+                );
+                let sql = format!(
+                    "{} {condition} ORDER BY p.name LIMIT $5 OFFSET $6",
+                    $crate::store::packages::PACKAGE_SELECT
+                );
+                let rows = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(&user)
+                .bind(all)
+                .bind(&filter.package_type)
+                .bind(&pattern)
+                .bind(i64::from(page.size))
+                .bind(page.offset())
+                .fetch_all(self.reader())
+                .await?;
+                let count = format!("SELECT COUNT(*) FROM packages p {condition}");
+                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+                    .bind(&user)
+                    .bind(all)
+                    .bind(&filter.package_type)
+                    .bind(&pattern)
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok((
+                    $crate::store::packages::rows(rows, |p| p)?,
+                    u64::try_from(total).unwrap_or(0),
+                ))
+            }
+
+            async fn visible_package_names(
+                &self,
+                viewer: $crate::store::packages::Viewer,
+            ) -> $crate::store::StoreResult<(Vec<String>, Option<$crate::store::Timestamp>)> {
+                let (user, all) = viewer.params();
+                let sql = format!(
+                    "SELECT p.name FROM packages p WHERE {} ORDER BY p.name",
+                    $crate::store::packages::visible_sql(1, 2)
+                );
+                let names: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(&user)
+                    .bind(all)
+                    .fetch_all(self.reader())
+                    .await?;
+                let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(updated_at) FROM packages")
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok((names, latest))
+            }
+
+            async fn packages_with_repository(
+                &self,
+                owner_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::packages::Package>> {
+                let sql = format!(
+                    "{} WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
+                    $crate::store::packages::PACKAGE_SELECT
+                );
+                let rows = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(owner_id.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                $crate::store::packages::rows(rows, |p| p)
+            }
+
+            async fn package_versions(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::packages::PackageVersion>> {
+                let sql = format!(
+                    "SELECT {} FROM package_versions WHERE package = $1 \
+                     ORDER BY created_at, version",
+                    $crate::store::packages::VERSION_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::packages::VersionRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(name)
+                .fetch_all(self.reader())
+                .await?
+                .into_iter()
+                .map(|r| r.into_version())
+                .collect())
+            }
+
+            async fn package_version(
+                &self,
+                name: &str,
+                version: &str,
+            ) -> $crate::store::StoreResult<$crate::store::packages::PackageVersion> {
+                let sql = format!(
+                    "SELECT {} FROM package_versions WHERE package = $1 AND version = $2",
+                    $crate::store::packages::VERSION_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::store::packages::VersionRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(name)
+                .bind(version)
+                .fetch_one(self.reader())
+                .await?
+                .into_version())
+            }
+
+            async fn publish_version(
+                &self,
+                new: &$crate::store::packages::NewVersion,
+            ) -> $crate::store::StoreResult<$crate::store::packages::PublishOutcome> {
+                use $crate::store::packages::PublishOutcome;
+                let v = &new.version;
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(
+                    "INSERT INTO packages (name, owner_id, package_type, description, \
+                     visibility, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'public', $5, $5) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&v.package)
+                .bind(new.owner_id.to_string())
+                .bind(&new.package_type)
+                .bind(&new.description)
+                .bind(v.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "{} WHERE p.name = $1",
+                    $crate::store::packages::PACKAGE_SELECT
+                );
+                let package = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
+                    sqlx::AssertSqlSafe(sql.clone()),
+                )
+                .bind(&v.package)
+                .fetch_one(&mut *tx)
+                .await?
+                .into_package()?;
+                if package.owner_id != new.owner_id {
+                    return Ok(PublishOutcome::NotOwner(package));
+                }
+                if package.package_type != new.package_type {
+                    return Ok(PublishOutcome::TypeMismatch(package.package_type));
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO package_versions (package, version, version_normalized, \
+                     manifest, sha256, shasum, size, dist_path, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&v.package)
+                .bind(&v.version)
+                .bind(&v.version_normalized)
+                .bind(&v.manifest)
+                .bind(&v.sha256)
+                .bind(&v.shasum)
+                .bind(v.size)
+                .bind(&v.dist_path)
+                .bind(v.created_at)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) => {
+                        return match $crate::store::StoreError::from(e) {
+                            $crate::store::StoreError::Conflict { .. } => {
+                                Ok(PublishOutcome::VersionExists)
+                            }
+                            other => Err(other),
+                        };
+                    }
+                }
+                sqlx::query(
+                    "UPDATE packages SET updated_at = $2, \
+                     description = COALESCE(description, $3) WHERE name = $1",
+                )
+                .bind(&v.package)
+                .bind(v.created_at)
+                .bind(&new.description)
+                .execute(&mut *tx)
+                .await?;
+                let package = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(&v.package)
+                .fetch_one(&mut *tx)
+                .await?
+                .into_package()?;
+                tx.commit().await?;
+                Ok(PublishOutcome::Published(package, v.clone()))
+            }
+
+            async fn update_package(
+                &self,
+                name: &str,
+                c: &$crate::store::packages::PackageChanges,
+            ) -> $crate::store::StoreResult<$crate::store::packages::Package> {
+                let done = sqlx::query(
+                    "UPDATE packages SET \
+                     visibility = COALESCE($2, visibility), \
+                     description = CASE WHEN $3 THEN $4 ELSE description END, \
+                     repository_url = CASE WHEN $5 THEN $6 ELSE repository_url END, \
+                     webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
+                     updated_at = $9 WHERE name = $1",
+                )
+                .bind(name)
+                .bind(&c.visibility)
+                .bind(c.description.is_some())
+                .bind(c.description.clone().flatten())
+                .bind(c.repository_url.is_some())
+                .bind(c.repository_url.clone().flatten())
+                .bind(c.webhook_secret.is_some())
+                .bind(c.webhook_secret.clone().flatten())
+                .bind($crate::store::now())
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                $crate::store::packages::PackageStore::package(self, name).await
+            }
+
+            async fn webhook_secret(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(
+                    sqlx::query_scalar("SELECT webhook_secret FROM packages WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(self.reader())
+                        .await?,
+                )
+            }
+
+            async fn record_delivery(
+                &self,
+                delivery_id: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO webhook_deliveries (delivery_id, received_at) VALUES ($1, $2) \
+                     ON CONFLICT (delivery_id) DO NOTHING",
+                )
+                .bind(delivery_id)
+                .bind(at)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn purge_deliveries(
+                &self,
+                before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(
+                    sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
+                        .bind(before)
+                        .execute(self.writer())
+                        .await?
+                        .rows_affected(),
+                )
+            }
+        }
+    };
+}
+
+pub(crate) use impl_package_store;

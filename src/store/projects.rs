@@ -1,0 +1,439 @@
+//! Projects: the [`ProjectStore`] trait, its row types and its SQL, stamped out for both
+//! engines by [`impl_project_store!`] like the rest of the store (see [`super::sql`]).
+//! A project's add-ons live in `project_addons`, joined to `packages` for their type.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{Page, StoreError, StoreResult, Timestamp};
+
+/// One database connection of a project, stored as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProjectDatabase {
+    /// `mysql`, `pgsql`, `sqlite` or `mongodb`.
+    pub scheme: String,
+    /// Host name.
+    pub host: Option<String>,
+    /// TCP port, 1–65535.
+    pub port: Option<u16>,
+    /// Database name.
+    pub name: Option<String>,
+    /// User name.
+    pub user: Option<String>,
+    /// Password (shown to the owner only).
+    pub pass: Option<String>,
+    /// File path (SQLite).
+    pub path: Option<String>,
+    /// In-memory database (SQLite).
+    pub memory: bool,
+    /// Extra DSN query string.
+    pub query: Option<String>,
+}
+
+/// An add-on bound to a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectAddon {
+    /// `vendor/name`.
+    pub package: String,
+    /// Its Composer type (decides the map it shows in).
+    pub package_type: String,
+    /// The version constraint.
+    pub constraint: String,
+}
+
+/// A project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub owner_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// URL-safe name, unique per owner.
+    pub slug: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The site's public URL.
+    pub url: Option<String>,
+    /// Database connections.
+    pub databases: Vec<ProjectDatabase>,
+    /// Bound add-ons, by name.
+    pub addons: Vec<ProjectAddon>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A new project (already validated).
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// Owner.
+    pub owner_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// Description.
+    pub description: Option<String>,
+    /// URL.
+    pub url: Option<String>,
+    /// Databases.
+    pub databases: Vec<ProjectDatabase>,
+}
+
+/// A change to a project; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New slug.
+    pub slug: Option<String>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New URL (`Some(None)` clears it).
+    pub url: Option<Option<String>>,
+    /// New databases.
+    pub databases: Option<Vec<ProjectDatabase>>,
+}
+
+/// Storage of projects. Every call is scoped to the owner: another account's project is
+/// `NotFound`.
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Creates a project; `Conflict` when the owner already has the slug.
+    async fn create_project(&self, project: &NewProject) -> StoreResult<Project>;
+    /// One project of an owner.
+    async fn project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Project>;
+    /// A page of an owner's projects, oldest first, and the total count.
+    async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)>;
+    /// Changes a project; `Conflict` on a slug clash.
+    async fn update_project(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        changes: &ProjectChanges,
+    ) -> StoreResult<Project>;
+    /// Deletes a project (and its bindings).
+    async fn delete_project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// Binds (or re-binds) an add-on with a constraint.
+    async fn bind_addon(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        package: &str,
+        constraint: &str,
+    ) -> StoreResult<Project>;
+    /// Unbinds an add-on; `NotFound` when it was not bound.
+    async fn unbind_addon(&self, owner_id: Uuid, id: Uuid, package: &str) -> StoreResult<()>;
+}
+
+pub(super) const PROJECT_COLUMNS: &str =
+    "id, owner_id, name, slug, description, url, databases, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ProjectRow {
+    pub(super) id: String,
+    owner_id: String,
+    name: String,
+    slug: String,
+    description: Option<String>,
+    url: Option<String>,
+    databases: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AddonRow {
+    pub(super) project_id: String,
+    package: String,
+    package_type: String,
+    version_constraint: String,
+}
+
+impl AddonRow {
+    pub(super) fn into_addon(self) -> ProjectAddon {
+        ProjectAddon {
+            package: self.package,
+            package_type: self.package_type,
+            constraint: self.version_constraint,
+        }
+    }
+}
+
+impl ProjectRow {
+    pub(super) fn into_project(self, addons: Vec<ProjectAddon>) -> StoreResult<Project> {
+        Ok(Project {
+            id: super::sql::parse_uuid(&self.id)?,
+            owner_id: super::sql::parse_uuid(&self.owner_id)?,
+            name: self.name,
+            slug: self.slug,
+            description: self.description,
+            url: self.url,
+            databases: serde_json::from_str(&self.databases)
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("stored databases: {e}")))?,
+            addons,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub(super) fn databases_json(d: &[ProjectDatabase]) -> StoreResult<String> {
+    serde_json::to_string(d).map_err(|e| StoreError::Other(e.into()))
+}
+
+pub(super) const ADDON_SELECT: &str = "SELECT a.project_id, a.package, p.package_type, \
+     a.version_constraint FROM project_addons a JOIN packages p ON p.name = a.package";
+
+/// Implements [`ProjectStore`] for `$store`, whose pools are of database `$db`.
+macro_rules! impl_project_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn project_addons(
+                &self,
+                ids: &[String],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::projects::AddonRow>> {
+                let mut all = Vec::new();
+                for id in ids {
+                    let sql = format!(
+                        "{} WHERE a.project_id = $1 ORDER BY a.package",
+                        $crate::store::projects::ADDON_SELECT
+                    );
+                    let rows = sqlx::query_as::<_, $crate::store::projects::AddonRow>(
+                        sqlx::AssertSqlSafe(sql),
+                    )
+                    .bind(id)
+                    .fetch_all(self.reader())
+                    .await?;
+                    all.extend(rows);
+                }
+                Ok(all)
+            }
+
+            async fn projects_with_addons(
+                &self,
+                rows: Vec<$crate::store::projects::ProjectRow>,
+                ids: Vec<String>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::projects::Project>> {
+                let mut addons = self.project_addons(&ids).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (row, id) in rows.into_iter().zip(ids) {
+                    let (mine, rest): (Vec<_>, Vec<_>) =
+                        addons.into_iter().partition(|a| a.project_id == id);
+                    addons = rest;
+                    out.push(row.into_project(mine.into_iter().map(|a| a.into_addon()).collect())?);
+                }
+                Ok(out)
+            }
+
+            async fn fetch_project(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
+                let sql = format!(
+                    "SELECT {} FROM projects WHERE id = $1 AND owner_id = $2",
+                    $crate::store::projects::PROJECT_COLUMNS
+                );
+                let row = sqlx::query_as::<_, $crate::store::projects::ProjectRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(id.to_string())
+                .bind(owner_id.to_string())
+                .fetch_one(self.reader())
+                .await?;
+                let mut v = self
+                    .projects_with_addons(vec![row], vec![id.to_string()])
+                    .await?;
+                v.pop().ok_or($crate::store::StoreError::NotFound)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::projects::ProjectStore for $store {
+            async fn create_project(
+                &self,
+                p: &$crate::store::projects::NewProject,
+            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
+                let id = uuid::Uuid::new_v4();
+                let now = $crate::store::now();
+                sqlx::query(
+                    "INSERT INTO projects (id, owner_id, name, slug, description, url, \
+                     databases, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                )
+                .bind(id.to_string())
+                .bind(p.owner_id.to_string())
+                .bind(&p.name)
+                .bind(&p.slug)
+                .bind(&p.description)
+                .bind(&p.url)
+                .bind($crate::store::projects::databases_json(&p.databases)?)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                self.fetch_project(p.owner_id, id).await
+            }
+
+            async fn project(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
+                self.fetch_project(owner_id, id).await
+            }
+
+            async fn list_projects(
+                &self,
+                owner_id: uuid::Uuid,
+                page: $crate::store::Page,
+            ) -> $crate::store::StoreResult<(Vec<$crate::store::projects::Project>, u64)> {
+                let sql = format!(
+                    "SELECT {} FROM projects WHERE owner_id = $1 \
+                     ORDER BY created_at, id LIMIT $2 OFFSET $3",
+                    $crate::store::projects::PROJECT_COLUMNS
+                );
+                let rows = sqlx::query_as::<_, $crate::store::projects::ProjectRow>(
+                    sqlx::AssertSqlSafe(sql),
+                )
+                .bind(owner_id.to_string())
+                .bind(i64::from(page.size))
+                .bind(page.offset())
+                .fetch_all(self.reader())
+                .await?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let total: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE owner_id = $1")
+                        .bind(owner_id.to_string())
+                        .fetch_one(self.reader())
+                        .await?;
+                let projects = self.projects_with_addons(rows, ids).await?;
+                Ok((projects, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn update_project(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+                c: &$crate::store::projects::ProjectChanges,
+            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
+                let databases = c
+                    .databases
+                    .as_deref()
+                    .map($crate::store::projects::databases_json)
+                    .transpose()?;
+                let done = sqlx::query(
+                    "UPDATE projects SET \
+                     name = COALESCE($3, name), \
+                     slug = COALESCE($4, slug), \
+                     description = CASE WHEN $5 THEN $6 ELSE description END, \
+                     url = CASE WHEN $7 THEN $8 ELSE url END, \
+                     databases = COALESCE($9, databases), \
+                     updated_at = $10 \
+                     WHERE id = $1 AND owner_id = $2",
+                )
+                .bind(id.to_string())
+                .bind(owner_id.to_string())
+                .bind(&c.name)
+                .bind(&c.slug)
+                .bind(c.description.is_some())
+                .bind(c.description.clone().flatten())
+                .bind(c.url.is_some())
+                .bind(c.url.clone().flatten())
+                .bind(databases)
+                .bind($crate::store::now())
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                self.fetch_project(owner_id, id).await
+            }
+
+            async fn delete_project(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM projects WHERE id = $1 AND owner_id = $2")
+                    .bind(id.to_string())
+                    .bind(owner_id.to_string())
+                    .execute(self.writer())
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn bind_addon(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+                package: &str,
+                constraint: &str,
+            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
+                let now = $crate::store::now();
+                let mut tx = self.writer().begin().await?;
+                let touched = sqlx::query(
+                    "UPDATE projects SET updated_at = $3 WHERE id = $1 AND owner_id = $2",
+                )
+                .bind(id.to_string())
+                .bind(owner_id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if touched.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                sqlx::query(
+                    "INSERT INTO project_addons (project_id, package, version_constraint, \
+                     created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (project_id, package) \
+                     DO UPDATE SET version_constraint = excluded.version_constraint",
+                )
+                .bind(id.to_string())
+                .bind(package)
+                .bind(constraint)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                self.fetch_project(owner_id, id).await
+            }
+
+            async fn unbind_addon(
+                &self,
+                owner_id: uuid::Uuid,
+                id: uuid::Uuid,
+                package: &str,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query(
+                    "DELETE FROM project_addons WHERE package = $2 AND project_id IN \
+                     (SELECT id FROM projects WHERE id = $1 AND owner_id = $3)",
+                )
+                .bind(id.to_string())
+                .bind(package)
+                .bind(owner_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                sqlx::query("UPDATE projects SET updated_at = $2 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind($crate::store::now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_project_store;

@@ -257,6 +257,12 @@ pub struct ServeConfig {
     #[arg(long, env = "HARMONY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Milliseconds that token and client lookups are remembered (0: not at all). This
+    /// node sees its own revocations at once; it bounds how long a token revoked on
+    /// another node still works here.
+    #[arg(long, env = "HARMONY_AUTH_CACHE_MS", default_value_t = 500)]
+    pub auth_cache_ms: u64,
+
     /// Seconds that shutdown waits for requests in flight before it closes them.
     #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
@@ -283,6 +289,7 @@ impl ServeConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
+            auth_cache_ms: 500,
             shutdown_grace: 30,
             database: DatabaseConfig::new(url),
             hashing: HashingConfig::default(),

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::cache::CachedToken;
 use super::extract::ClientAddr;
 use super::ratelimit::Quota;
 use super::{AppState, RateKey};
@@ -104,19 +105,26 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
     }
 }
 
+/// Looks a token string up (through the cache); `None` when it cannot be ours.
+async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<CachedToken>>, ApiError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Ok(None);
+    }
+    let digest = PlainSecret::new(token).digest();
+    Ok(Some(
+        state.cache.token(state.store.as_ref(), &digest).await?,
+    ))
+}
+
 /// Resolves a token string to its record, if it is active now.
 pub async fn resolve_token(
     state: &AppState,
     token: &str,
-) -> Result<Option<AccessTokenInfo>, ApiError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Ok(None);
-    }
-    let info = state
-        .store
-        .access_token(&PlainSecret::new(token).digest())
-        .await?;
-    Ok(info.filter(|i| i.is_active(now())))
+) -> Result<Option<Arc<AccessTokenInfo>>, ApiError> {
+    let entry = lookup(state, token).await?;
+    Ok(entry
+        .and_then(|e| e.info.clone())
+        .filter(|i| i.is_active(now())))
 }
 
 /// The middleware: authenticate, rate-limit, run the handler, add the quota headers.
@@ -129,13 +137,20 @@ pub async fn authenticate(
     if !state.config.oauth.query_tokens && has_query_token(request.uri().query()) {
         return ApiError::query_token_refused().into_response();
     }
+    let now = now();
+    let mut entry = None;
     let authn = match presented(request.headers(), request.uri().query()) {
         Presented::None => Authn::Anonymous,
         Presented::Many => Authn::Ambiguous,
         Presented::Malformed => Authn::Invalid,
-        Presented::One(token) => match resolve_token(&state, &token).await {
-            Ok(Some(info)) => Authn::Token(Arc::new(info)),
-            Ok(None) => Authn::Invalid,
+        Presented::One(token) => match lookup(&state, &token).await {
+            Ok(found) => {
+                entry = found;
+                match entry.as_ref().and_then(|e| e.info.clone()) {
+                    Some(info) if info.is_active(now) => Authn::Token(info),
+                    _ => Authn::Invalid,
+                }
+            }
             Err(e) => return e.into_response(),
         },
     };
@@ -151,17 +166,16 @@ pub async fn authenticate(
         return response;
     }
 
-    if let Authn::Token(info) = &authn {
-        let now = now();
-        if info.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
-            let store = state.store.clone();
-            let id = info.id;
-            tokio::spawn(async move {
-                if let Err(e) = store.touch_access_token(id, now).await {
-                    tracing::warn!(error = %e, "could not record token use");
-                }
-            });
-        }
+    if let (Authn::Token(info), Some(entry)) = (&authn, &entry)
+        && entry.claim_touch(now, TOUCH_INTERVAL)
+    {
+        let store = state.store.clone();
+        let id = info.id;
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_access_token(id, now).await {
+                tracing::warn!(error = %e, "could not record token use");
+            }
+        });
     }
 
     request.extensions_mut().insert(authn);

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cache;
 pub mod clients;
 pub mod composer;
 pub mod extract;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The rate limiters.
     pub limits: Arc<Limiters>,
+    /// Token and client lookups, briefly remembered.
+    pub cache: Arc<cache::AuthCache>,
     /// Where add-on dists are stored.
     pub dists: DistStore,
     /// Held while the webhook synchronises an add-on from git: one sync at a time per
@@ -96,6 +99,7 @@ impl AppState {
             store,
             hasher,
             public_url: public_url.trim_end_matches('/').into(),
+            cache: Arc::new(cache::AuthCache::new(config.auth_cache_ms)),
             config: Arc::new(config),
             limits: Arc::new(limits),
         }

@@ -238,7 +238,9 @@ macro_rules! impl_oauth_store {
                      updated_at = $6 WHERE id = $1 RETURNING {}",
                     $crate::store::sql::CLIENT_COLUMNS
                 );
-                sqlx::query_as::<_, $crate::store::sql::ClientRow>(sqlx::AssertSqlSafe(sql))
+                let row = sqlx::query_as::<_, $crate::store::sql::ClientRow>(sqlx::AssertSqlSafe(
+                    sql,
+                ))
                     .bind(client_id)
                     .bind(changes.name.clone())
                     .bind(uris)
@@ -251,8 +253,9 @@ macro_rules! impl_oauth_store {
                     .bind(changes.scopes.map(|s| s.to_string()))
                     .bind($crate::store::now())
                     .fetch_one(self.writer())
-                    .await?
-                    .into_client()
+                    .await;
+                self.bump();
+                row?.into_client()
             }
 
             async fn set_client_secret(
@@ -268,6 +271,7 @@ macro_rules! impl_oauth_store {
                 .bind($crate::store::now())
                 .execute(self.writer())
                 .await?;
+                self.bump();
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::NotFound);
                 }
@@ -279,6 +283,7 @@ macro_rules! impl_oauth_store {
                     .bind(client_id)
                     .execute(self.writer())
                     .await?;
+                self.bump();
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::NotFound);
                 }
@@ -340,6 +345,7 @@ macro_rules! impl_oauth_store {
                         .await?;
                 }
                 tx.commit().await?;
+                self.bump();
                 Ok(user)
             }
 
@@ -348,6 +354,7 @@ macro_rules! impl_oauth_store {
                     .bind(user_id.to_string())
                     .execute(self.writer())
                     .await?;
+                self.bump();
                 if done.rows_affected() == 0 {
                     return Err($crate::store::StoreError::NotFound);
                 }

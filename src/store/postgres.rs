@@ -4,6 +4,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::oauth::impl_oauth_store;
@@ -15,6 +17,7 @@ use crate::config::DatabaseConfig;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: PgPool,
+    generation: AtomicU64,
 }
 
 impl PostgresStore {
@@ -34,11 +37,26 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(config.db_acquire_timeout.max(1)))
             .connect_with(options)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            generation: AtomicU64::new(0),
+        })
     }
 
+    /// The pool for writes that may change what a cached token or client means (see
+    /// [`Store::generation`](super::Store::generation)): bumps the generation first.
     fn writer(&self) -> &PgPool {
+        self.bump();
         &self.pool
+    }
+
+    /// The pool for writes that only add rows nobody has cached (new tokens, `lastUsedAt`).
+    fn appender(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     fn reader(&self) -> &PgPool {

@@ -388,6 +388,10 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            fn generation(&self) -> u64 {
+                self.generation.load(std::sync::atomic::Ordering::Acquire)
+            }
+
             async fn close(&self) {
                 self.writer().close().await;
                 self.reader().close().await;
@@ -473,15 +477,16 @@ macro_rules! impl_sql_store {
                      email = COALESCE($4, email), updated_at = $5 WHERE id = $1 RETURNING {}",
                     $crate::store::sql::USER_COLUMNS
                 );
-                sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
+                let user = sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
                     .bind(id.to_string())
                     .bind(changes.name.is_some())
                     .bind(changes.name.clone().flatten())
                     .bind(changes.email.clone())
                     .bind($crate::store::now())
                     .fetch_one(self.writer())
-                    .await?
-                    .into_user()
+                    .await;
+                self.bump();
+                user?.into_user()
             }
 
             async fn create_client(
@@ -526,10 +531,10 @@ macro_rules! impl_sql_store {
             ) -> $crate::store::StoreResult<()> {
                 if tokens.refresh.is_none() {
                     // One statement: autocommit, no transaction round trips.
-                    let mut conn = self.writer().acquire().await?;
+                    let mut conn = self.appender().acquire().await?;
                     return Self::insert_tokens_in(&mut conn, tokens).await;
                 }
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.appender().begin().await?;
                 Self::insert_tokens_in(&mut tx, tokens).await?;
                 tx.commit().await?;
                 Ok(())
@@ -557,7 +562,7 @@ macro_rules! impl_sql_store {
                 sqlx::query("UPDATE access_tokens SET last_used_at = $2 WHERE id = $1")
                     .bind(id.to_string())
                     .bind(at)
-                    .execute(self.writer())
+                    .execute(self.appender())
                     .await?;
                 Ok(())
             }
@@ -583,7 +588,8 @@ macro_rules! impl_sql_store {
                 at: $crate::store::Timestamp,
                 new: &$crate::store::NewTokens,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
+                // Refresh tokens are never cached; the access tokens it adds are new.
+                let mut tx = self.appender().begin().await?;
                 let swapped = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $2 \
                      WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
@@ -622,6 +628,7 @@ macro_rules! impl_sql_store {
                         .await?;
                 }
                 tx.commit().await?;
+                self.bump();
                 Ok(())
             }
 
@@ -692,6 +699,7 @@ macro_rules! impl_sql_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
+                self.bump();
                 Ok(revoked)
             }
 

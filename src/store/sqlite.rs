@@ -5,6 +5,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -19,6 +21,7 @@ use crate::config::DatabaseConfig;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    generation: AtomicU64,
 }
 
 impl SqliteStore {
@@ -55,11 +58,27 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            generation: AtomicU64::new(0),
+        })
     }
 
+    /// The pool for writes that may change what a cached token or client means (see
+    /// [`Store::generation`](super::Store::generation)): bumps the generation first.
     fn writer(&self) -> &SqlitePool {
+        self.bump();
         &self.writer
+    }
+
+    /// The pool for writes that only add rows nobody has cached (new tokens, `lastUsedAt`).
+    fn appender(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     fn reader(&self) -> &SqlitePool {

@@ -233,3 +233,20 @@ pub fn header(response: &Response, name: &str) -> String {
         .expect("ascii header")
         .to_owned()
 }
+
+/// Polls `check` every 20 ms until it is true; returns how long that took, or panics after
+/// `bound`. For what another process changes, which this one sees within the cache bound.
+pub async fn within<F, Fut>(bound: std::time::Duration, mut check: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < bound, "not within {bound:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

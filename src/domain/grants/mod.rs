@@ -172,16 +172,25 @@ pub async fn authenticate_client(
     client_id: &str,
     secret: Option<&PlainSecret>,
 ) -> Result<AuthenticatedClient, GrantError> {
-    let (client, owner) = match store.client_with_owner(client_id).await {
-        Ok(pair) => pair,
-        Err(StoreError::NotFound) => {
-            // Same work as a real check, so that timing does not reveal valid client ids.
-            if let Some(s) = secret {
-                let _ = s.digest().ct_eq(&s.digest());
-            }
-            return Err(GrantError::InvalidClient);
-        }
+    let found = match store.client_with_owner(client_id).await {
+        Ok(pair) => Some(pair),
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
+    };
+    verify_client(found, secret)
+}
+
+/// Checks a presented secret against a client found (or not) by its id.
+pub fn verify_client(
+    found: Option<(Client, User)>,
+    secret: Option<&PlainSecret>,
+) -> Result<AuthenticatedClient, GrantError> {
+    let Some((client, owner)) = found else {
+        // Same work as a real check, so that timing does not reveal valid client ids.
+        if let Some(s) = secret {
+            let _ = s.digest().ct_eq(&s.digest());
+        }
+        return Err(GrantError::InvalidClient);
     };
     let authenticated = match (&client.secret_digest, secret) {
         (Some(stored), Some(given)) => stored.ct_eq(&given.digest()),

@@ -161,7 +161,12 @@ pub async fn authenticate(
 ) -> Result<grants::AuthenticatedClient, OAuthError> {
     let key = format!("client:{}", auth.id);
     check_failures(state, &key, addr)?;
-    match grants::authenticate_client(state.store.as_ref(), &auth.id, auth.secret.as_ref()).await {
+    let found = state
+        .cache
+        .client(state.store.as_ref(), &auth.id)
+        .await
+        .map_err(|e| OAuthError::from_grant(e.into(), auth.basic))?;
+    match grants::verify_client(found, auth.secret.as_ref()) {
         Ok(c) => Ok(c),
         Err(e) => {
             if matches!(e, GrantError::InvalidClient) {

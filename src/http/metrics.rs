@@ -98,9 +98,23 @@ impl Metrics {
             "Password hashes and verifications finished",
         );
         recorder.describe_counter(n, u, d);
-        Metrics {
+        let metrics = Metrics {
             recorder: Arc::new(recorder),
+        };
+        // Every grant's series exists from the start at 0, so that `rate()` and alerts see
+        // the first token rather than a series appearing out of nothing.
+        for grant in GrantType::ALL {
+            metrics.token_counter(grant);
         }
+        metrics
+    }
+
+    fn token_counter(&self, grant: GrantType) -> metrics::Counter {
+        let key = Key::from_parts(
+            TOKENS_ISSUED,
+            vec![Label::from_static_parts("grant_type", grant.as_str())],
+        );
+        self.recorder.register_counter(&key, &METADATA)
     }
 
     /// Counts an answered request and its duration.
@@ -123,11 +137,7 @@ impl Metrics {
 
     /// Counts an access token issued by `grant`.
     pub fn token_issued(&self, grant: GrantType) {
-        let key = Key::from_parts(
-            TOKENS_ISSUED,
-            vec![Label::from_static_parts("grant_type", grant.as_str())],
-        );
-        self.recorder.register_counter(&key, &METADATA).increment(1);
+        self.token_counter(grant).increment(1);
     }
 
     /// Counts a refused token request by its RFC 6749 error code (a fixed set of

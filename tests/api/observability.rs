@@ -125,7 +125,7 @@ async fn metrics_count_tokens_issued_by_grant_type_and_refusals_by_error() {
     let issued = |grant| sample(&body, "oauth_tokens_issued_total", &[("grant_type", grant)]);
     assert_eq!(issued("password"), Some(1.0));
     assert_eq!(issued("refresh_token"), Some(1.0));
-    assert_eq!(issued("client_credentials"), None);
+    assert_eq!(issued("client_credentials"), Some(0.0));
     let errors = |error| sample(&body, "oauth_token_errors_total", &[("error", error)]);
     assert_eq!(errors("invalid_grant"), Some(1.0));
     assert_eq!(errors("unsupported_grant_type"), Some(1.0));

@@ -212,7 +212,7 @@ fn operations() -> Vec<Op> {
             .auth(User("write"))
             .json_body("UserPatch")
             .ok("200", "the user", Some(schema_ref("User")))
-            .err(&["400", "401", "403", "409", "422"]),
+            .err(&["400", "401", "403", "422"]),
         // API Access.
         op("get", "/user/tokens", "list_tokens", "The user's access tokens")
             .auth(User("read"))
@@ -259,7 +259,7 @@ fn operations() -> Vec<Op> {
             .auth(User("write"))
             .params(&[client_id()])
             .ok("200", "the client with its new `secret`", Some(schema_ref("Client")))
-            .err(&["401", "403", "404", "422"]),
+            .err(&["401", "403", "404", "409"]),
         // Administration.
         op("get", "/admin/users", "list_admin_users", "Every account")
             .auth(Admin)
@@ -276,12 +276,12 @@ fn operations() -> Vec<Op> {
             .params(&[id()])
             .json_body("AdminUserPatch")
             .ok("200", "the account", Some(schema_ref("AdminUser")))
-            .err(&["400", "401", "403", "404", "422"]),
+            .err(&["400", "401", "403", "404", "409", "422"]),
         op("delete", "/admin/users/{id}", "delete_admin_user", "Delete an account")
             .auth(Admin)
             .params(&[id()])
             .ok("204", "deleted", None)
-            .err(&["401", "403", "404"]),
+            .err(&["401", "403", "404", "409"]),
         // OAuth 2.
         op("get", "/oauth/v2/token", "issue_token", "Token request in the query (the documented legacy form)")
             .auth(Client)
@@ -341,7 +341,7 @@ fn operations() -> Vec<Op> {
             .auth(User("write"))
             .json_body("NewProject")
             .ok("201", "the project", Some(schema_ref("Project")))
-            .err(&["400", "401", "403", "409", "422"]),
+            .err(&["400", "401", "403", "422"]),
         op("get", "/projects/{id}", "get_project", "One project")
             .auth(User("read"))
             .params(&[id()])
@@ -352,7 +352,7 @@ fn operations() -> Vec<Op> {
             .params(&[id()])
             .json_body("ProjectPatch")
             .ok("200", "the project", Some(schema_ref("Project")))
-            .err(&["400", "401", "403", "404", "409", "422"]),
+            .err(&["400", "401", "403", "404", "422"]),
         op("delete", "/projects/{id}", "delete_project", "Delete a project")
             .auth(User("write"))
             .params(&[id()])

@@ -104,7 +104,7 @@ impl Metrics {
         // Every grant's series exists from the start at 0, so that `rate()` and alerts see
         // the first token rather than a series appearing out of nothing.
         for grant in GrantType::ALL {
-            metrics.token_counter(grant);
+            metrics.token_counter(grant).absolute(0);
         }
         metrics
     }

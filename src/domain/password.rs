@@ -6,6 +6,7 @@
 //! blocking pool).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +38,28 @@ struct Inner {
     /// A hash of a random password with the configured parameters: verified against when
     /// the username is unknown, so that timing does not reveal which accounts exist.
     dummy: OnceCell<String>,
+    /// Hashes and verifications waiting for a permit or running (for `/metrics`).
+    in_flight: AtomicU64,
+    /// Hashes and verifications finished (for `/metrics`).
+    done: AtomicU64,
+}
+
+/// Counts one job in flight while alive, and as done when dropped (also when the waiting
+/// request is cancelled, so that the gauge cannot drift).
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn start(inner: &'a Inner) -> Self {
+        inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.done.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl PasswordHasher {
@@ -60,6 +83,8 @@ impl PasswordHasher {
                 permits: Semaphore::new(permits),
                 jobs: start_workers(permits)?,
                 dummy: OnceCell::new(),
+                in_flight: AtomicU64::new(0),
+                done: AtomicU64::new(0),
             }),
         })
     }
@@ -69,6 +94,7 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> anyhow::Result<R> {
+        let _in_flight = InFlight::start(&self.inner);
         let _permit = self.inner.permits.acquire().await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.inner
@@ -79,6 +105,16 @@ impl PasswordHasher {
             .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
         rx.await?
             .map_err(|_| anyhow::anyhow!("password hashing panicked"))
+    }
+
+    /// Hashes and verifications now waiting for a hashing thread or running on one.
+    pub fn in_flight(&self) -> u64 {
+        self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Hashes and verifications finished (or abandoned) since start.
+    pub fn done(&self) -> u64 {
+        self.inner.done.load(Ordering::Relaxed)
     }
 
     fn argon2(params: Params) -> Argon2<'static> {

@@ -6,9 +6,12 @@ pub mod auth;
 pub mod cache;
 pub mod clients;
 pub mod composer;
+pub mod docs;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
+pub mod openapi;
 pub mod packages;
 pub mod paging;
 pub mod projects;
@@ -57,6 +60,8 @@ pub struct AppState {
     /// Held while the webhook synchronises an add-on from git: one sync at a time per
     /// process, so that two pushes never fetch into the same mirror at once.
     pub git_sync: Arc<tokio::sync::Mutex<()>>,
+    /// This application's metrics (its own recorder, not a process-wide one).
+    pub metrics: metrics::Metrics,
 }
 
 /// Key of the request limiter: the token when there is a valid one, else the address.
@@ -96,6 +101,7 @@ impl AppState {
         AppState {
             dists,
             git_sync: Arc::new(tokio::sync::Mutex::new(())),
+            metrics: metrics::Metrics::new(),
             store,
             hasher,
             public_url: public_url.trim_end_matches('/').into(),
@@ -114,6 +120,7 @@ impl AppState {
 /// The whole application: every route and every layer.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
+    let metrics = state.metrics.clone();
 
     // Resource endpoints: token presentation, rate limits.
     let api = Router::new()
@@ -135,7 +142,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(root::unmetered_router())
         .merge(oauth::router())
+        .merge(docs::router())
         .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(metrics::tag_route))
         .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
         .with_state(state);
 
@@ -143,6 +152,10 @@ pub fn router(state: AppState) -> Router {
     // `Router::layer` would), so that they see the `Allow` header axum adds to a 405.
     Router::new().fallback_service(inner).layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::record,
+            ))
             .layer(SetRequestIdLayer::new(
                 x_request_id.clone(),
                 MakeRequestUuid,

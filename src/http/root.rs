@@ -1,4 +1,5 @@
-//! The root endpoint (the map of the API), `/ping`, `/token/status` and `/health`.
+//! The root endpoint (the map of the API), `/ping`, `/token/status`, `/health` and the
+//! route of `/metrics` (whose handler lives in [`super::metrics`]).
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -22,7 +23,9 @@ pub fn router() -> Router<AppState> {
 
 /// Routes for load balancers and monitoring, outside the rate limits.
 pub fn unmetered_router() -> Router<AppState> {
-    Router::new().route("/health", get(get_health))
+    Router::new()
+        .route("/health", get(get_health))
+        .route("/metrics", get(super::metrics::get_metrics))
 }
 
 /// `GET /`: every endpoint family, as absolute URL templates (RFC 6570).
@@ -53,6 +56,9 @@ pub async fn get_root(State(state): State<AppState>) -> Response {
         "updatePackageUrl": u("/update-package{?access_token}"),
         "pingUrl": u("/ping"),
         "healthUrl": u("/health"),
+        "metricsUrl": u("/metrics"),
+        "openapiUrl": u("/openapi.json"),
+        "docsUrl": u("/docs"),
     });
     let mut response = Json(body).into_response();
     response

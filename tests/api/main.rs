@@ -9,6 +9,7 @@ mod conventions;
 mod helpers;
 mod market;
 mod multinode;
+mod observability;
 mod packages;
 mod presentation;
 mod process;

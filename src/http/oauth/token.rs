@@ -42,6 +42,23 @@ pub async fn issue_token(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
+    let outcome = issue(state.clone(), addr, method, headers, query, body).await;
+    match &outcome {
+        Ok((grant_type, _)) => state.metrics.token_issued(*grant_type),
+        Err(e) => state.metrics.token_error(e.error),
+    }
+    outcome.map(|(_, response)| response)
+}
+
+/// The token request proper; answers the grant type with the tokens for the metrics.
+async fn issue(
+    state: AppState,
+    addr: std::net::IpAddr,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(GrantType, Response), OAuthError> {
     let mut params = client_auth::request_params(&method, &headers, query.as_deref(), body)?;
     let client = client_auth::client_auth(&headers, &mut params)?;
 
@@ -107,7 +124,7 @@ pub async fn issue_token(
         }
     };
     let issued = outcome.map_err(|e| OAuthError::from_grant(e, client.basic))?;
-    Ok(token_response(&issued))
+    Ok((grant_type, token_response(&issued)))
 }
 
 fn token_response(issued: &IssuedTokens) -> Response {

@@ -1,0 +1,223 @@
+//! `GET /metrics`: Prometheus text exposition of this process, and the layers that record
+//! every request into it.
+//!
+//! Each [`AppState`] owns its own [`PrometheusRecorder`], which is never installed as the
+//! process-wide `metrics` recorder: we record through it directly ([`Metrics`]). So a
+//! process (a test binary) can build any number of apps, each with counts of its own, and
+//! there is no global singleton to race on. The cost per request is two registry look-ups
+//! (a hash and a sharded read lock inside `metrics-util`) and two atomic updates; nothing
+//! takes a process-wide lock.
+//!
+//! Label values come from bounded sets only: the HTTP method (unknown methods are `other`),
+//! the matched route *template* (`/user/tokens/{id}`, never the raw path; `unmatched` when
+//! no route matched), the status code, a grant type the server knows, an RFC 6749 error
+//! code. No secret and no user-controlled string ever becomes a label.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+
+use super::AppState;
+use crate::domain::grants::GrantType;
+
+/// The `Content-Type` of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Seconds: from a cached answer to a slow password grant.
+const DURATION_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+const REQUESTS: &str = "http_requests_total";
+const DURATION: &str = "http_request_duration_seconds";
+const TOKENS_ISSUED: &str = "oauth_tokens_issued_total";
+const TOKEN_ERRORS: &str = "oauth_token_errors_total";
+const HASHES_IN_FLIGHT: &str = "password_hashes_in_flight";
+const HASHES_DONE: &str = "password_hashes_total";
+
+/// The metrics of one application. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh recorder with our histogram buckets and descriptions.
+    pub fn new() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &DURATION_BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let describe = |name: &'static str, unit: Option<Unit>, text: &'static str| {
+            (
+                KeyName::from_const_str(name),
+                unit,
+                SharedString::const_str(text),
+            )
+        };
+        let (n, u, d) = describe(REQUESTS, None, "HTTP requests answered, by route template");
+        recorder.describe_counter(n, u, d);
+        let (n, u, d) = describe(
+            DURATION,
+            Some(Unit::Seconds),
+            "Time to answer an HTTP request, by route template",
+        );
+        recorder.describe_histogram(n, u, d);
+        let (n, u, d) = describe(TOKENS_ISSUED, None, "Access tokens issued, by grant type");
+        recorder.describe_counter(n, u, d);
+        let (n, u, d) = describe(
+            TOKEN_ERRORS,
+            None,
+            "Token requests refused, by RFC 6749 error code",
+        );
+        recorder.describe_counter(n, u, d);
+        let (n, u, d) = describe(
+            HASHES_IN_FLIGHT,
+            None,
+            "Password hashes and verifications waiting for or running on a hashing thread",
+        );
+        recorder.describe_gauge(n, u, d);
+        let (n, u, d) = describe(
+            HASHES_DONE,
+            None,
+            "Password hashes and verifications finished",
+        );
+        recorder.describe_counter(n, u, d);
+        let metrics = Metrics {
+            recorder: Arc::new(recorder),
+        };
+        // Every grant's series exists from the start at 0, so that `rate()` and alerts see
+        // the first token rather than a series appearing out of nothing.
+        for grant in GrantType::ALL {
+            metrics.token_counter(grant).absolute(0);
+        }
+        metrics
+    }
+
+    fn token_counter(&self, grant: GrantType) -> metrics::Counter {
+        let key = Key::from_parts(
+            TOKENS_ISSUED,
+            vec![Label::from_static_parts("grant_type", grant.as_str())],
+        );
+        self.recorder.register_counter(&key, &METADATA)
+    }
+
+    /// Counts an answered request and its duration.
+    pub fn record_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+        let route = SharedString::from_owned(route.to_owned());
+        let key = Key::from_parts(
+            REQUESTS,
+            vec![
+                Label::from_static_parts("method", method_label(method)),
+                Label::new("route", route.clone()),
+                Label::new("status", status.to_string()),
+            ],
+        );
+        self.recorder.register_counter(&key, &METADATA).increment(1);
+        let key = Key::from_parts(DURATION, vec![Label::new("route", route)]);
+        self.recorder
+            .register_histogram(&key, &METADATA)
+            .record(seconds);
+    }
+
+    /// Counts an access token issued by `grant`.
+    pub fn token_issued(&self, grant: GrantType) {
+        self.token_counter(grant).increment(1);
+    }
+
+    /// Counts a refused token request by its RFC 6749 error code (a fixed set of
+    /// `&'static str`, never text from the request).
+    pub fn token_error(&self, error: &'static str) {
+        let key = Key::from_parts(TOKEN_ERRORS, vec![Label::from_static_parts("error", error)]);
+        self.recorder.register_counter(&key, &METADATA).increment(1);
+    }
+
+    /// The text exposition, with the password hasher's numbers read at this moment.
+    pub fn render(&self, state: &AppState) -> String {
+        let gauge = Key::from_static_name(HASHES_IN_FLIGHT);
+        self.recorder
+            .register_gauge(&gauge, &METADATA)
+            .set(state.hasher.in_flight() as f64);
+        let done = Key::from_static_name(HASHES_DONE);
+        self.recorder
+            .register_counter(&done, &METADATA)
+            .absolute(state.hasher.done());
+        let handle = self.recorder.handle();
+        handle.run_upkeep();
+        handle.render()
+    }
+}
+
+/// The method as a label: the standard ones by name, any extension method as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The matched route template, carried from inside the router (where axum knows it) out to
+/// [`record`] (which sees the final status, after every layer).
+#[derive(Clone)]
+struct Route(MatchedPath);
+
+/// Inner layer (on the router, after routing): hands the matched template outwards.
+pub async fn tag_route(request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(Route(matched));
+    }
+    response
+}
+
+/// Outermost layer: times the request and counts it under its route template.
+pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map_or("unmatched", |r| r.0.as_str());
+    metrics.record_request(
+        &method,
+        route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// `GET /metrics`: no authentication, outside the rate limits.
+pub async fn get_metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(&state);
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}

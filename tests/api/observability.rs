@@ -1,0 +1,443 @@
+//! `GET /metrics`, `GET /openapi.json` and `GET /docs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, header, oauth_error};
+
+/// The metrics text, checked for its content type.
+async fn metrics(app: &TestApp) -> String {
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        header(&response, "content-type").starts_with("text/plain; version=0.0.4"),
+        "{}",
+        header(&response, "content-type")
+    );
+    response.text().await.unwrap()
+}
+
+/// The value of the sample whose line starts with `name{` and has every one of `labels`.
+fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_a_request_under_its_route_template_not_its_raw_id() {
+    let app = TestApp::spawn().await;
+    let account = app.account("metrics-route").await;
+    let token = app.access_token(&account).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let response = app
+        .http
+        .delete(app.url(&format!("/user/tokens/{id}")))
+        .header("Authorization", format!("token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no-such-page-xyzzy").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for _ in 0..2 {
+        app.get("/ping").await;
+    }
+
+    let body = metrics(&app).await;
+    let labels = [
+        ("method", "DELETE"),
+        ("route", "/user/tokens/{id}"),
+        ("status", "404"),
+    ];
+    assert_eq!(sample(&body, "http_requests_total", &labels), Some(1.0));
+    assert_eq!(
+        sample(
+            &body,
+            "http_requests_total",
+            &[("method", "GET"), ("route", "/ping"), ("status", "200")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "http_request_duration_seconds_count",
+            &[("route", "/user/tokens/{id}")]
+        ),
+        Some(1.0)
+    );
+    assert!(body.contains("http_request_duration_seconds_bucket{"));
+    assert!(!body.contains(&id), "the raw id is a label:\n{body}");
+    assert!(!body.contains("xyzzy"), "the raw path is a label:\n{body}");
+}
+
+#[tokio::test]
+async fn metrics_count_tokens_issued_by_grant_type_and_refusals_by_error() {
+    let app = TestApp::spawn().await;
+    let account = app.account("metrics-grants").await;
+    let tokens = app.token_json(&account).await;
+    let refreshed = app
+        .refresh(&account, tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let wrong = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", &account.client_id),
+            ("client_secret", &account.client_secret),
+            ("username", &account.user.username),
+            ("password", "not the password"),
+        ])
+        .await;
+    assert_eq!(oauth_error(wrong).await, "invalid_grant");
+    let unknown = app
+        .post_token(&[
+            ("grant_type", "telepathy"),
+            ("client_id", &account.client_id),
+        ])
+        .await;
+    assert_eq!(oauth_error(unknown).await, "unsupported_grant_type");
+
+    let body = metrics(&app).await;
+    let issued = |grant| sample(&body, "oauth_tokens_issued_total", &[("grant_type", grant)]);
+    assert_eq!(issued("password"), Some(1.0));
+    assert_eq!(issued("refresh_token"), Some(1.0));
+    assert_eq!(issued("client_credentials"), Some(0.0));
+    let errors = |error| sample(&body, "oauth_token_errors_total", &[("error", error)]);
+    assert_eq!(errors("invalid_grant"), Some(1.0));
+    assert_eq!(errors("unsupported_grant_type"), Some(1.0));
+    assert!(!body.contains("telepathy"));
+    // Two password checks ran (the good one and the bad one) and none is left running.
+    assert!(sample(&body, "password_hashes_total", &[]).unwrap() >= 2.0);
+    assert_eq!(sample(&body, "password_hashes_in_flight", &[]), Some(0.0));
+    assert!(body.contains("# TYPE http_requests_total counter"));
+    assert!(body.contains("# TYPE http_request_duration_seconds histogram"));
+}
+
+#[tokio::test]
+async fn the_metrics_body_never_contains_a_token_or_secret_even_after_requests_carried_them_in_the_query()
+ {
+    let app = TestApp::spawn().await;
+    let account = app.account("metrics-secret-holder").await;
+    let tokens = app.token_json(&account).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/user?access_token={access}"),
+        format!("/token/status?token={access}"),
+        format!("/projects?access_token={access}&page=1"),
+        format!("/no/such/{access}?access_token={access}"),
+        format!("/user/tokens/{access}?access_token={access}"),
+        format!(
+            "/oauth/v2/token?grant_type=refresh_token&refresh_token={refresh}&client_id={}&client_secret={}",
+            account.client_id, account.client_secret
+        ),
+    ] {
+        app.get(&path).await;
+    }
+    app.http
+        .request(
+            Method::from_bytes(format!("X{}", &access[4..20]).as_bytes()).unwrap(),
+            app.url(&format!("/user?access_token={access}")),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let body = metrics(&app).await;
+    for secret in [
+        access.as_str(),
+        &access[4..20],
+        refresh.as_str(),
+        account.client_secret.as_str(),
+        account.password.as_str(),
+        "metrics-secret-holder",
+    ] {
+        assert!(!body.contains(secret), "{secret} in\n{body}");
+    }
+    assert!(body.contains("method=\"other\""), "{body}");
+}
+
+#[tokio::test]
+async fn metrics_need_no_token_and_sit_outside_the_rate_limits() {
+    let app = TestApp::spawn_with(|c| c.limits.rate_limit_anonymous = 1).await;
+    for _ in 0..3 {
+        let response = app.get("/metrics").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get("x-ratelimit-remaining").is_none());
+        assert_eq!(header(&response, "cache-control"), "no-cache, private");
+    }
+    let response = app.http.post(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&response, "allow"), "GET");
+}
+
+#[tokio::test]
+async fn two_apps_in_one_process_keep_their_own_metrics() {
+    let one = TestApp::spawn().await;
+    let two = TestApp::spawn().await;
+    for _ in 0..3 {
+        one.get("/ping").await;
+    }
+    let route = [("route", "/ping")];
+    assert_eq!(
+        sample(&metrics(&one).await, "http_requests_total", &route),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&metrics(&two).await, "http_requests_total", &route),
+        None
+    );
+}
+
+async fn openapi(app: &TestApp) -> Value {
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(header(&response, "content-type").starts_with("application/json"));
+    response.json().await.expect("openapi.json is JSON")
+}
+
+#[tokio::test]
+async fn openapi_json_is_an_openapi_3_1_document_that_declares_the_security_schemes() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    assert_eq!(doc["info"]["title"], "HarmonyCMS REST API");
+
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["accessTokenQuery"]["type"], "apiKey");
+    assert_eq!(schemes["accessTokenQuery"]["in"], "query");
+    assert_eq!(schemes["accessTokenQuery"]["name"], "access_token");
+    assert_eq!(schemes["clientBasic"]["type"], "http");
+    assert_eq!(schemes["clientBasic"]["scheme"], "basic");
+
+    let paths = &doc["paths"];
+    let list_tokens = &paths["/user/tokens"]["get"];
+    assert_eq!(list_tokens["operationId"], "list_tokens");
+    assert_eq!(
+        list_tokens["security"][0]["bearerAuth"],
+        serde_json::json!(["read"])
+    );
+    assert_eq!(
+        paths["/user/clients"]["post"]["operationId"],
+        "create_client"
+    );
+    assert_eq!(
+        paths["/user/clients"]["post"]["security"][1]["accessTokenQuery"],
+        serde_json::json!(["write"])
+    );
+    assert_eq!(
+        paths["/admin/users"]["get"]["security"][0]["bearerAuth"],
+        serde_json::json!(["admin"])
+    );
+    assert_eq!(
+        paths["/oauth/v2/token"]["post"]["security"][0]["clientBasic"],
+        serde_json::json!([])
+    );
+    assert_eq!(paths["/ping"]["get"]["security"], serde_json::json!([]));
+
+    // Every $ref points at a component that exists.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let pointer = r.strip_prefix('#').expect("local ref");
+        assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+    }
+    // Our envelope and the RFC 6749 error are described.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["Error"]["properties"]["error"]["properties"]["fields"].is_object());
+    assert_eq!(
+        schemas["TokenResponse"]["required"],
+        serde_json::json!(["access_token", "expires_in", "token_type", "scope"])
+    );
+    assert!(schemas["OAuthError"]["properties"]["error_description"].is_object());
+
+    // The conventions hold: an ETag that answers 304, no-cache.
+    let response = app.get("/openapi.json").await;
+    assert_eq!(header(&response, "cache-control"), "no-cache, private");
+    let etag = header(&response, "etag");
+    let again = app
+        .http
+        .get(app.url("/openapi.json"))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
+
+/// Every path literal registered with `.route("…", …)` under `src/http/`.
+fn routes_in_source() -> BTreeSet<String> {
+    fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices(".route(") {
+                    let rest = text[i + ".route(".len()..].trim_start();
+                    if let Some(literal) = rest.strip_prefix('"') {
+                        let end = literal.find('"').unwrap();
+                        out.insert(literal[..end].to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"),
+        &mut out,
+    );
+    out
+}
+
+#[tokio::test]
+async fn openapi_json_covers_every_route() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let paths = doc["paths"].as_object().unwrap();
+
+    // Every route the source registers is documented…
+    let source = routes_in_source();
+    assert!(source.len() > 30, "the route scan found {source:?}");
+    for route in &source {
+        assert!(
+            paths.contains_key(route),
+            "{route} is served but missing from openapi.json"
+        );
+    }
+
+    // …with exactly the methods the running router allows there, and every operation has
+    // the handler's name as its id.
+    let mut ids = BTreeMap::new();
+    for (path, item) in paths {
+        let documented: BTreeSet<String> = item
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(method, op)| {
+                let id = op["operationId"].as_str().expect("operationId");
+                ids.insert((path.clone(), method.clone()), id.to_owned());
+                method.to_uppercase()
+            })
+            .collect();
+        let concrete: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let response = app
+            .http
+            .request(Method::OPTIONS, app.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "OPTIONS {path}");
+        let allowed: BTreeSet<String> = header(&response, "allow")
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        assert_eq!(allowed, documented, "methods of {path}");
+    }
+    assert_eq!(
+        ids[&("/user/tokens/{id}".to_owned(), "delete".to_owned())],
+        "revoke_token"
+    );
+    assert_eq!(
+        ids[&("/oauth/v2/token".to_owned(), "get".to_owned())],
+        "issue_token"
+    );
+}
+
+#[tokio::test]
+async fn docs_answer_an_html_page_that_loads_nothing_from_another_host() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/docs").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "an absolute URL in the page:\n{html}"
+    );
+
+    // Every script and style it names is served here.
+    let mut assets = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        for (i, _) in html.match_indices(attr) {
+            let rest = &html[i + attr.len()..];
+            let url = &rest[..rest.find('"').unwrap()];
+            if url != "docs/" {
+                assets.push(url.trim_start_matches("./").to_owned());
+            }
+        }
+    }
+    assert!(
+        assets.iter().any(|a| a.ends_with(".js")),
+        "no script in {html}"
+    );
+    for asset in &assets {
+        let response = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert!(init.text().await.unwrap().contains("../openapi.json"));
+
+    let missing = app.get("/docs/no-such-file.js").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let response = app.http.delete(app.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&response, "allow"), "GET");
+}
+
+#[tokio::test]
+async fn the_root_endpoint_links_the_metrics_the_document_and_its_page() {
+    let app = TestApp::spawn().await;
+    let root: Value = app.get("/").await.json().await.unwrap();
+    assert_eq!(root["metricsUrl"], app.url("/metrics"));
+    assert_eq!(root["openapiUrl"], app.url("/openapi.json"));
+    assert_eq!(root["docsUrl"], app.url("/docs"));
+}

@@ -39,10 +39,21 @@ use crate::domain::password::PasswordHasher;
 use crate::store::Store;
 use ratelimit::WindowLimiter;
 
-/// Everything a handler may need, built once at startup and cloned per request (cheap:
-/// every field is shared).
+/// Everything a handler may need, built once at startup. Cloned per request and per
+/// extractor, so it is one shared pointer ([`AppInner`] holds the parts).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppInner {
     /// Storage.
     pub store: Arc<dyn Store>,
     /// Password hashing.
@@ -98,7 +109,7 @@ impl AppState {
             failures: WindowLimiter::new(l.failed_auth_limit, l.failed_auth_window),
         };
         let dists = DistStore::new(&config.packages.data_dir);
-        AppState {
+        AppState(Arc::new(AppInner {
             dists,
             git_sync: Arc::new(tokio::sync::Mutex::new(())),
             metrics: metrics::Metrics::new(),
@@ -108,7 +119,7 @@ impl AppState {
             cache: Arc::new(cache::AuthCache::new(config.auth_cache_ms)),
             config: Arc::new(config),
             limits: Arc::new(limits),
-        }
+        }))
     }
 
     /// An absolute URL for a path of this server.

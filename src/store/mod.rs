@@ -191,6 +191,24 @@ pub struct NewTokens {
     pub refresh: Option<NewRefreshToken>,
 }
 
+/// A write of issued tokens: the hot path of the token endpoint, which an engine may
+/// group with others into one transaction (SQLite does; see `sqlite.rs`).
+#[derive(Debug, Clone)]
+pub enum TokenWrite {
+    /// Store new tokens.
+    Insert(NewTokens),
+    /// Retire refresh token `old` if it is still unused and unrevoked, and only then store
+    /// `new` (the compare-and-swap of refresh rotation).
+    Rotate {
+        /// The refresh token presented.
+        old: Uuid,
+        /// When.
+        at: Timestamp,
+        /// Its replacements.
+        new: NewTokens,
+    },
+}
+
 /// A refresh token to store with [`NewTokens`].
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {

@@ -12,6 +12,7 @@ use super::oauth::impl_oauth_store;
 use super::packages::impl_package_store;
 use super::projects::impl_project_store;
 use super::sql::impl_sql_store;
+use super::{StoreResult, TokenWrite};
 use crate::config::DatabaseConfig;
 
 /// The PostgreSQL store.
@@ -53,6 +54,12 @@ impl PostgresStore {
     /// The pool for writes that only add rows nobody has cached (new tokens, `lastUsedAt`).
     fn appender(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Token writes go straight to PostgreSQL, which commits concurrent transactions well.
+    async fn write_tokens(&self, write: TokenWrite) -> StoreResult<bool> {
+        let applied = Self::apply_token_writes(self.appender(), &[&write]).await?;
+        Ok(applied.first().copied().unwrap_or(false))
     }
 
     fn bump(&self) {

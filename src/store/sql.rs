@@ -299,6 +299,50 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            /// Applies one token write on a connection (inside the caller's transaction):
+            /// `true` when it took effect, `false` when a rotation lost its compare-and-swap.
+            async fn apply_token_write(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                write: &$crate::store::TokenWrite,
+            ) -> $crate::store::StoreResult<bool> {
+                match write {
+                    $crate::store::TokenWrite::Insert(tokens) => {
+                        Self::insert_tokens_in(conn, tokens).await?;
+                        Ok(true)
+                    }
+                    $crate::store::TokenWrite::Rotate { old, at, new } => {
+                        let swapped = sqlx::query(
+                            "UPDATE refresh_tokens SET used_at = $2 \
+                             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+                        )
+                        .bind(old.to_string())
+                        .bind(*at)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected()
+                            == 1;
+                        if swapped {
+                            Self::insert_tokens_in(conn, new).await?;
+                        }
+                        Ok(swapped)
+                    }
+                }
+            }
+
+            /// Applies writes in one transaction, in order.
+            async fn apply_token_writes(
+                pool: &sqlx::Pool<$db>,
+                writes: &[&$crate::store::TokenWrite],
+            ) -> $crate::store::StoreResult<Vec<bool>> {
+                let mut tx = pool.begin().await?;
+                let mut applied = Vec::with_capacity(writes.len());
+                for write in writes {
+                    applied.push(Self::apply_token_write(&mut tx, write).await?);
+                }
+                tx.commit().await?;
+                Ok(applied)
+            }
+
             async fn insert_user_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 u: &$crate::store::NewUser,
@@ -529,15 +573,9 @@ macro_rules! impl_sql_store {
                 &self,
                 tokens: &$crate::store::NewTokens,
             ) -> $crate::store::StoreResult<()> {
-                if tokens.refresh.is_none() {
-                    // One statement: autocommit, no transaction round trips.
-                    let mut conn = self.appender().acquire().await?;
-                    return Self::insert_tokens_in(&mut conn, tokens).await;
-                }
-                let mut tx = self.appender().begin().await?;
-                Self::insert_tokens_in(&mut tx, tokens).await?;
-                tx.commit().await?;
-                Ok(())
+                self.write_tokens($crate::store::TokenWrite::Insert(tokens.clone()))
+                    .await
+                    .map(|_| ())
             }
 
             async fn access_token(
@@ -588,25 +626,12 @@ macro_rules! impl_sql_store {
                 at: $crate::store::Timestamp,
                 new: &$crate::store::NewTokens,
             ) -> $crate::store::StoreResult<bool> {
-                // Refresh tokens are never cached; the access tokens it adds are new.
-                let mut tx = self.appender().begin().await?;
-                let swapped = sqlx::query(
-                    "UPDATE refresh_tokens SET used_at = $2 \
-                     WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(old.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !swapped {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                Self::insert_tokens_in(&mut tx, new).await?;
-                tx.commit().await?;
-                Ok(true)
+                self.write_tokens($crate::store::TokenWrite::Rotate {
+                    old,
+                    at,
+                    new: new.clone(),
+                })
+                .await
             }
 
             async fn revoke_family(

@@ -273,6 +273,8 @@ pub struct RefreshTokenInfo {
     pub used_at: Option<Timestamp>,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
+    /// Whether its user is disabled (`None`: no user, or the user is gone).
+    pub user_disabled: Option<bool>,
 }
 
 /// One line of API Access: an access token, never its value.

@@ -204,6 +204,7 @@ pub(super) struct RefreshTokenRow {
     expires_at: i64,
     used_at: Option<i64>,
     revoked_at: Option<i64>,
+    user_disabled: Option<bool>,
 }
 
 impl RefreshTokenRow {
@@ -217,6 +218,7 @@ impl RefreshTokenRow {
             expires_at: self.expires_at,
             used_at: self.used_at,
             revoked_at: self.revoked_at,
+            user_disabled: self.user_disabled,
         })
     }
 }
@@ -610,8 +612,10 @@ macro_rules! impl_sql_store {
                 digest: &$crate::domain::TokenDigest,
             ) -> $crate::store::StoreResult<Option<$crate::store::RefreshTokenInfo>> {
                 sqlx::query_as::<_, $crate::store::sql::RefreshTokenRow>(
-                    "SELECT id, family_id, client_id, user_id, scope, expires_at, used_at, \
-                     revoked_at FROM refresh_tokens WHERE digest = $1",
+                    "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
+                     r.used_at, r.revoked_at, u.disabled AS user_disabled \
+                     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
+                     WHERE r.digest = $1",
                 )
                 .bind(digest.0.to_vec())
                 .fetch_optional(self.reader())

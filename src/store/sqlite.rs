@@ -55,6 +55,11 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
+            // Token tables grow to millions of rows with random keys: a larger page cache
+            // (per connection) and memory-mapped reads (shared through the OS page cache)
+            // keep their indexes in memory.
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "268435456")
             .busy_timeout(Duration::from_secs(10));
         let acquire = Duration::from_secs(config.db_acquire_timeout.max(1));
         let writer = SqlitePoolOptions::new()

@@ -7,7 +7,7 @@
 use super::{
     AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest,
 };
-use crate::store::{StoreError, now};
+use crate::store::now;
 
 /// known? → this client's? → unused (else revoke family)? → alive? → scope narrower or
 /// equal? → user enabled? → rotate (CAS) → issue in the same family.
@@ -41,12 +41,11 @@ pub async fn grant(
     }
 
     let scope = super::requested_scope(request.scope.as_deref(), old.scope, old.scope)?;
-    if let Some(user_id) = old.user_id {
-        match ctx.store.user_by_id(user_id).await {
-            Ok(user) if !user.disabled => {}
-            Ok(_) => return Err(GrantError::InvalidGrant("this account is disabled".into())),
-            Err(StoreError::NotFound) => return Err(invalid()),
-            Err(e) => return Err(e.into()),
+    if old.user_id.is_some() {
+        match old.user_disabled {
+            Some(false) => {}
+            Some(true) => return Err(GrantError::InvalidGrant("this account is disabled".into())),
+            None => return Err(invalid()),
         }
     }
 

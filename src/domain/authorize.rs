@@ -283,7 +283,7 @@ pub async fn issue_code(
     store
         .insert_code(&NewAuthorizationCode {
             digest: code.digest(),
-            family_id: Uuid::new_v4(),
+            family_id: Uuid::now_v7(),
             client_id: request.client.id.clone(),
             user_id: user.id,
             redirect_uri: request.redirect_uri.clone(),

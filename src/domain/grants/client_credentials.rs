@@ -36,7 +36,7 @@ pub async fn grant(
             grant_type: GrantType::ClientCredentials,
             scope,
             refresh_scope: None,
-            family_id: Uuid::new_v4(),
+            family_id: Uuid::now_v7(),
             now: now(),
         },
         request.scope.as_deref(),

@@ -264,7 +264,7 @@ impl Issue<'_> {
             .refresh_scope
             .map(|scope| (PlainSecret::generate("hrt_", 32), scope));
         let rows = NewTokens {
-            access_id: Uuid::new_v4(),
+            access_id: Uuid::now_v7(),
             access_digest: access.digest(),
             family_id: self.family_id,
             client_id: self.client_id.to_owned(),
@@ -274,7 +274,7 @@ impl Issue<'_> {
             created_at: self.now,
             expires_at: self.now + oauth.access_token_ttl,
             refresh: refresh.as_ref().map(|(r, scope)| NewRefreshToken {
-                id: Uuid::new_v4(),
+                id: Uuid::now_v7(),
                 digest: r.digest(),
                 scope: *scope,
                 expires_at: self.now + oauth.refresh_token_ttl,

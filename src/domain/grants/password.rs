@@ -54,7 +54,7 @@ pub async fn grant(
             grant_type: GrantType::Password,
             scope,
             refresh_scope: with_refresh.then_some(scope),
-            family_id: Uuid::new_v4(),
+            family_id: Uuid::now_v7(),
             now: now(),
         },
         request.scope.as_deref(),

@@ -3,11 +3,11 @@
 # stops and deletes the cluster when the calling script exits.
 # `initdb` refuses to run as root, so the cluster runs as the `postgres` user.
 
-if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "installing PostgreSQL (Debian package postgresql)…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PGBIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
 PGPORT=${PGPORT:-55432}
 PGTMP=$(mktemp -d /tmp/harmony-pg.XXXXXX)
 as_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$PGTMP"; runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -55,17 +55,17 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
-            // Token tables grow to millions of rows with random keys: a larger page cache
-            // (per connection) and memory-mapped reads (shared through the OS page cache)
-            // keep their indexes in memory.
-            .pragma("cache_size", "-32768")
+            // Token tables grow to millions of rows: memory-mapped reads (shared by every
+            // connection through the OS page cache) keep their indexes in memory.
             .pragma("mmap_size", "268435456")
             .busy_timeout(Duration::from_secs(10));
         let acquire = Duration::from_secs(config.db_acquire_timeout.max(1));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire)
-            .connect_with(options.clone())
+            // The one writer gets a larger page cache (32 MiB) for index maintenance;
+            // readers keep SQLite's default, as each connection has its own.
+            .connect_with(options.clone().pragma("cache_size", "-32768"))
             .await?;
         let in_memory = config.url.contains(":memory:") || config.url.contains("mode=memory");
         let reader = if in_memory {

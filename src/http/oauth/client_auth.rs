@@ -13,9 +13,45 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::PlainSecret;
-use crate::domain::grants::{self, GrantError};
+use crate::domain::grants::{self, AuthenticatedClient, GrantError};
+use crate::domain::tokens::{FoundToken, find_token};
 use crate::error::OAuthError;
 use crate::http::AppState;
+
+/// A client's request about one token (revocation, introspection).
+pub struct TokenQuery {
+    /// The client that asked, authenticated.
+    pub client: AuthenticatedClient,
+    /// The token it named, if it exists (of any client: the caller checks ownership).
+    pub found: Option<FoundToken>,
+}
+
+/// Reads a revocation or introspection request: parameters, client authentication
+/// (`confidential_only`: a public client is refused), the `token` and its lookup.
+pub async fn token_query(
+    state: &AppState,
+    addr: IpAddr,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Result<Bytes, BytesRejection>,
+    confidential_only: bool,
+) -> Result<TokenQuery, OAuthError> {
+    let mut params = request_params(method, headers, query, body)?;
+    let auth = client_auth(headers, &mut params)?;
+    if confidential_only && auth.secret.is_none() {
+        return Err(OAuthError::invalid_client(auth.basic));
+    }
+    let client = authenticate(state, addr, &auth).await?;
+    let token = params
+        .remove("token")
+        .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
+    let hint = params.get("token_type_hint").map(String::as_str);
+    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
+        .await
+        .map_err(OAuthError::server_error)?;
+    Ok(TokenQuery { client, found })
+}
 
 /// How the client identified itself.
 pub struct ClientAuth {

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth;
-use crate::domain::PlainSecret;
-use crate::domain::tokens::{FoundToken, find_token};
+use crate::domain::tokens::FoundToken;
 use crate::error::OAuthError;
 use crate::http::AppState;
 use crate::http::extract::ClientAddr;
@@ -28,20 +27,17 @@ pub async fn introspect_token(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let mut params = client_auth::request_params(&method, &headers, query.as_deref(), body)?;
-    let auth = client_auth::client_auth(&headers, &mut params)?;
-    if auth.secret.is_none() {
-        // A public client cannot authenticate, so it may not introspect (RFC 7662 §4).
-        return Err(OAuthError::invalid_client(auth.basic));
-    }
-    let client = client_auth::authenticate(&state, addr, &auth).await?;
-    let token = params
-        .remove("token")
-        .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
-    let hint = params.get("token_type_hint").map(String::as_str);
-    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
-        .await
-        .map_err(OAuthError::server_error)?;
+    // A public client cannot authenticate, so it may not introspect (RFC 7662 §4).
+    let client_auth::TokenQuery { client, found } = client_auth::token_query(
+        &state,
+        addr,
+        &method,
+        &headers,
+        query.as_deref(),
+        body,
+        true,
+    )
+    .await?;
     let now = now();
     let body = match found {
         Some(found) if found.client_id() == client.client.id && found.is_active(now) => {

@@ -10,8 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
-use crate::domain::PlainSecret;
-use crate::domain::tokens::{FoundToken, find_token};
+use crate::domain::tokens::FoundToken;
 use crate::error::OAuthError;
 use crate::http::AppState;
 use crate::http::extract::ClientAddr;
@@ -26,16 +25,16 @@ pub async fn revoke_token(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let mut params = client_auth::request_params(&method, &headers, query.as_deref(), body)?;
-    let auth = client_auth::client_auth(&headers, &mut params)?;
-    let client = client_auth::authenticate(&state, addr, &auth).await?;
-    let token = params
-        .remove("token")
-        .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
-    let hint = params.get("token_type_hint").map(String::as_str);
-    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
-        .await
-        .map_err(OAuthError::server_error)?;
+    let client_auth::TokenQuery { client, found } = client_auth::token_query(
+        &state,
+        addr,
+        &method,
+        &headers,
+        query.as_deref(),
+        body,
+        false,
+    )
+    .await?;
     if let Some(found) = found
         && found.client_id() == client.client.id
     {

@@ -176,6 +176,44 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `POST /oauth/v2/token` with a form, the client authenticated by HTTP Basic as
+    /// `id:secret`.
+    pub async fn post_token_basic(
+        &self,
+        id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        self.http
+            .post(self.url("/oauth/v2/token"))
+            .header("Authorization", format!("Basic {basic}"))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET /user/tokens` (first page), parsed.
+    pub async fn list_tokens(&self, token: &str) -> Vec<Value> {
+        self.get_with_token("/user/tokens", token)
+            .await
+            .json()
+            .await
+            .expect("a JSON list")
+    }
+
+    /// `DELETE path` with a bearer token.
+    pub async fn delete_with_token(&self, path: &str, token: &str) -> Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// A refresh grant with the client's parameters.
     pub async fn refresh(&self, account: &Account, refresh_token: &str) -> Response {
         self.post_token(&[

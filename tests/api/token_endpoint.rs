@@ -1,8 +1,6 @@
 //! `GET|POST /oauth/v2/token`: the documented answer, client authentication, the password
 //! and client_credentials grants, scopes, RFC 6749 errors, the failed-credentials limiter.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use harmony::admin::ClientSpec;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -57,19 +55,17 @@ async fn the_documented_get_request_answers_the_documented_json_in_key_order() {
 async fn post_with_a_form_and_http_basic_issues_a_token() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let basic = STANDARD.encode(format!("{}:{}", alice.client_id, alice.client_secret));
     let response = app
-        .http
-        .post(app.url("/oauth/v2/token"))
-        .header("Authorization", format!("Basic {basic}"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_token_basic(
+            &alice.client_id,
+            &alice.client_secret,
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", &alice.password),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert!(body["refresh_token"].is_string());
@@ -87,19 +83,17 @@ async fn usernames_are_case_insensitive_at_sign_in() {
 async fn authenticating_the_client_both_ways_is_invalid_request() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let basic = STANDARD.encode(format!("{}:{}", alice.client_id, alice.client_secret));
     let response = app
-        .http
-        .post(app.url("/oauth/v2/token"))
-        .header("Authorization", format!("Basic {basic}"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", alice.client_id.as_str()),
-            ("client_secret", alice.client_secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_token_basic(
+            &alice.client_id,
+            &alice.client_secret,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", alice.client_id.as_str()),
+                ("client_secret", alice.client_secret.as_str()),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(oauth_error(response).await, "invalid_request");
 }
@@ -121,15 +115,13 @@ async fn a_wrong_client_secret_is_invalid_client_400_with_parameters_and_401_wit
     assert_eq!(body["error"], "invalid_client");
     assert!(body["error_description"].is_string());
 
-    let basic = STANDARD.encode(format!("{}:wrong", alice.client_id));
     let response = app
-        .http
-        .post(app.url("/oauth/v2/token"))
-        .header("Authorization", format!("Basic {basic}"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+        .post_token_basic(
+            &alice.client_id,
+            "wrong",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&response, "www-authenticate").starts_with("Basic"));
     assert_eq!(oauth_error(response).await, "invalid_client");

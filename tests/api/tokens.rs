@@ -50,12 +50,7 @@ async fn other_accounts_tokens_are_not_listed() {
     let bob = app.account("bob").await;
     app.access_token(&bob).await;
     let token = app.access_token(&alice).await;
-    let list: Vec<Value> = app
-        .get_with_token("/user/tokens", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.list_tokens(&token).await;
     assert_eq!(list.len(), 1);
 }
 
@@ -122,12 +117,8 @@ async fn revoking_one_token_takes_effect_on_the_next_request() {
         .id
         .to_string();
     let response = app
-        .http
-        .delete(app.url(&format!("/user/tokens/{victim_id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .delete_with_token(&format!("/user/tokens/{victim_id}"), &token)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let victim_access = victim["access_token"].as_str().unwrap();
     assert_eq!(
@@ -140,12 +131,7 @@ async fn revoking_one_token_takes_effect_on_the_next_request() {
         .await;
     assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
     // It stays listed, as revoked.
-    let list: Vec<Value> = app
-        .get_with_token("/user/tokens", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = app.list_tokens(&token).await;
     let listed = list.iter().find(|t| t["id"] == victim_id.as_str()).unwrap();
     assert_eq!(listed["status"], "revoked");
     assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
@@ -157,22 +143,13 @@ async fn another_accounts_token_cannot_be_revoked() {
     let alice = app.account("alice").await;
     let bob = app.account("bob").await;
     let bobs = app.access_token(&bob).await;
-    let bobs_list: Vec<Value> = app
-        .get_with_token("/user/tokens", &bobs)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bobs_list: Vec<Value> = app.list_tokens(&bobs).await;
     let bobs_id = bobs_list[0]["id"].as_str().unwrap();
     let token = app.access_token(&alice).await;
     for id in [bobs_id, "00000000-0000-0000-0000-000000000000", "nope"] {
         let response = app
-            .http
-            .delete(app.url(&format!("/user/tokens/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+            .delete_with_token(&format!("/user/tokens/{id}"), &token)
+            .await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
         assert_eq!(error_code(response).await, "not_found");
     }
@@ -187,13 +164,7 @@ async fn revoking_all_tokens_revokes_every_one_including_the_callers() {
     let other = app.access_token(&alice).await;
     let bobs = app.access_token(&bob).await;
     let token = app.access_token(&alice).await;
-    let response = app
-        .http
-        .delete(app.url("/user/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete_with_token("/user/tokens", &token).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get_user(&token).await.status(),
@@ -214,12 +185,7 @@ async fn last_used_at_is_recorded() {
     app.get_user(&token).await;
     let mut used = Value::Null;
     for _ in 0..50 {
-        let list: Vec<Value> = app
-            .get_with_token("/user/tokens", &token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list: Vec<Value> = app.list_tokens(&token).await;
         used = list[0]["lastUsedAt"].clone();
         if !used.is_null() {
             break;

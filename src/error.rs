@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::grants::GrantError;
@@ -257,20 +258,35 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// The envelope as written (typed, so that an error answer builds no JSON tree).
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: EnvelopeBody<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvelopeBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<String, String>>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(source) = &self.source {
             tracing::error!(status = self.status.as_u16(), error = ?source, "request failed");
         }
-        let mut body = json!({
-            "code": self.code,
-            "message": self.message,
-            "status": self.status.as_u16(),
-        });
-        if let Some(fields) = self.fields {
-            body["fields"] = json!(fields);
-        }
-        let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        let envelope = Envelope {
+            error: EnvelopeBody {
+                code: self.code,
+                message: &self.message,
+                status: self.status.as_u16(),
+                fields: self.fields.as_ref(),
+            },
+        };
+        let mut response = (self.status, axum::Json(envelope)).into_response();
         let headers = response.headers_mut();
         for (name, value) in self.headers {
             headers.append(name, value);

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::Request;
 use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
@@ -72,7 +73,9 @@ impl Application {
         let cleanup = tokio::spawn(cleanup_loop(state.clone()));
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
+            http::router(state.clone()),
+        );
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: draining requests in flight");

@@ -4,9 +4,10 @@
 //! rate limits, and leaves an [`Authn`] for the extractors that guard each endpoint.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -127,13 +128,21 @@ pub async fn resolve_token(
         .filter(|i| i.is_active(now())))
 }
 
-/// The middleware: authenticate, rate-limit, run the handler, add the quota headers.
+/// The middleware: authenticate, rate-limit, run the handler, add the quota headers; and
+/// tag the response with its route for the metrics (see [`super::metrics::tag_route`]).
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = admit(state, addr, request, next).await;
+    super::metrics::tag(&mut response, matched);
+    response
+}
+
+async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) -> Response {
     if !state.config.oauth.query_tokens && has_query_token(request.uri().query()) {
         return ApiError::query_token_refused().into_response();
     }

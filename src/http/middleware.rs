@@ -1,17 +1,69 @@
-//! Layers that hold for every response: the error envelope for bare statuses (404, 405,
-//! 413…), `OPTIONS` and `Allow`, `Cache-Control`, `ETag`/`304`, panics as JSON, and the
-//! redaction of secrets from logged URLs.
+//! The edge of the server: one layer, [`edge`], does what holds for every response — the
+//! request id and the log span, the error envelope for bare statuses (404, 405, 413…),
+//! `OPTIONS` and `Allow`, `Cache-Control`, `ETag`/`304`, and the request metrics — plus
+//! panics as JSON and the redaction of secrets from logged URLs.
+//!
+//! These were six layers (three `from_fn` and three of `tower-http`); as one they cost a
+//! single boxed future per request instead of six (docs/benchmarks.md measures it).
 
 use std::any::Any;
+use std::time::Instant;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
+use tracing::Instrument as _;
 
+use super::metrics::{Metrics, Route};
 use crate::error::ApiError;
+
+/// The request id header: the client's own when it sends one, else a fresh UUID.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The outermost layer (see the module's documentation).
+pub async fn edge(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let request_id = match request.headers().get(&X_REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let mut buf = uuid::Uuid::encode_buffer();
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            let id = HeaderValue::from_str(id).expect("a UUID is a valid header value");
+            request.headers_mut().insert(X_REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let method = request.method().clone();
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        uri = %redact_uri(request.uri()),
+        request_id = request_id.to_str().unwrap_or(""),
+    );
+
+    let response = next.run(request).instrument(span.clone()).await;
+    let route = response.extensions().get::<Route>().cloned();
+    let response = etag(&method, if_none_match, response).await;
+    let mut response = normalize(&method, response);
+    response.headers_mut().insert(X_REQUEST_ID, request_id);
+
+    let status = response.status();
+    let elapsed = start.elapsed();
+    if status.is_server_error() {
+        span.in_scope(|| tracing::error!(status = status.as_u16(), ?elapsed, "request failed"));
+    }
+    metrics.record_request(
+        &method,
+        route.as_ref().map_or("unmatched", Route::as_str),
+        status.as_u16(),
+        elapsed.as_secs_f64(),
+    );
+    response
+}
 
 /// The fallback: an unknown path.
 pub async fn not_found() -> ApiError {
@@ -49,9 +101,8 @@ fn tidy_allow(headers: &mut HeaderMap) {
 
 /// Every response: the envelope on bare errors, `OPTIONS` → 204 with `Allow`, and
 /// `Cache-Control: no-cache, private` unless the handler chose otherwise.
-pub async fn normalize(request: Request, next: Next) -> Response {
-    let is_options = request.method() == Method::OPTIONS;
-    let response = next.run(request).await;
+fn normalize(method: &Method, response: Response) -> Response {
+    let is_options = method == Method::OPTIONS;
     let (mut parts, body) = response.into_parts();
 
     let mut response = if parts.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -105,10 +156,8 @@ const ETAG_MAX_BODY: u64 = 4 * 1024 * 1024;
 
 /// `ETag` on successful GETs (a digest of the body), and `304` when `If-None-Match`
 /// names it (weak comparison, RFC 9110 §13.1.2).
-pub async fn etag(request: Request, next: Next) -> Response {
-    let conditional = matches!(*request.method(), Method::GET | Method::HEAD);
-    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    let response = next.run(request).await;
+async fn etag(method: &Method, if_none_match: Option<HeaderValue>, response: Response) -> Response {
+    let conditional = matches!(*method, Method::GET | Method::HEAD);
     let no_store = response
         .headers()
         .get(header::CACHE_CONTROL)

@@ -24,13 +24,15 @@ pub mod webhook;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use std::convert::Infallible;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::extract::Request;
+use axum::response::Response;
+use tower::Service;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
@@ -128,9 +130,18 @@ impl AppState {
     }
 }
 
-/// The whole application: every route and every layer.
-pub fn router(state: AppState) -> Router {
-    let x_request_id = HeaderName::from_static("x-request-id");
+/// The whole application: every route and every layer, as one service.
+pub fn router(
+    state: AppState,
+) -> impl Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
++ Send
++ Sync
++ 'static {
     let metrics = state.metrics.clone();
 
     // Resource endpoints: token presentation, rate limits.
@@ -149,46 +160,27 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ));
 
-    let inner = Router::new()
-        .merge(api)
+    let unauthenticated = Router::new()
         .merge(root::unmetered_router())
         .merge(oauth::router())
         .merge(docs::router())
+        .route_layer(axum::middleware::from_fn(metrics::tag_route));
+
+    let inner = Router::new()
+        .merge(api)
+        .merge(unauthenticated)
         .fallback(middleware::not_found)
-        .layer(axum::middleware::from_fn(metrics::tag_route))
         .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
         .with_state(state);
 
-    // The layers wrap the whole router as one service (not each route, as
-    // `Router::layer` would), so that they see the `Allow` header axum adds to a 405.
-    Router::new().fallback_service(inner).layer(
-        ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(
-                metrics,
-                metrics::record,
-            ))
-            .layer(SetRequestIdLayer::new(
-                x_request_id.clone(),
-                MakeRequestUuid,
-            ))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                    let request_id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        uri = %middleware::redact_uri(req.uri()),
-                        request_id,
-                    )
-                }),
-            )
-            .layer(PropagateRequestIdLayer::new(x_request_id))
-            .layer(CatchPanicLayer::custom(middleware::panic_response))
-            .layer(axum::middleware::from_fn(middleware::normalize))
-            .layer(axum::middleware::from_fn(middleware::etag)),
-    )
+    // The edge wraps the whole router as one service (not each route, as `Router::layer`
+    // would), so that it sees the `Allow` header axum adds to a 405. No outer `Router`:
+    // that would match every request a second time.
+    ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            middleware::edge,
+        ))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .service(inner)
 }

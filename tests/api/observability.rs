@@ -57,8 +57,34 @@ async fn metrics_count_a_request_under_its_route_template_not_its_raw_id() {
     for _ in 0..2 {
         app.get("/ping").await;
     }
+    let refused = app
+        .http
+        .get(app.url("/user"))
+        .header("Authorization", "token hat_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
     let body = metrics(&app).await;
+    // Routes outside the authenticated API are tagged too (the token request above).
+    assert!(
+        sample(
+            &body,
+            "http_request_duration_seconds_count",
+            &[("route", "/oauth/v2/token")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "http_requests_total",
+            &[("method", "GET"), ("route", "/user"), ("status", "401")]
+        ),
+        Some(1.0)
+    );
     let labels = [
         ("method", "DELETE"),
         ("route", "/user/tokens/{id}"),

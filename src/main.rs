@@ -3,11 +3,6 @@
 
 use clap::Parser;
 
-/// mimalloc rather than glibc's malloc: a request allocates and frees dozens of small
-/// blocks, and the profile of `GET /user` spent ~10 % of the server's time in glibc's
-/// allocator (see docs/benchmarks.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = harmony::cli::Cli::parse();

@@ -3,7 +3,6 @@
 
 use clap::Parser;
 
-
 fn main() -> std::process::ExitCode {
     let cli = harmony::cli::Cli::parse();
     harmony::config::init_tracing(&cli.log);

@@ -193,20 +193,55 @@ pub struct NewTokens {
 
 /// A write of issued tokens: the hot path of the token endpoint, which an engine may
 /// group with others into one transaction (SQLite does; see `sqlite.rs`).
-#[derive(Debug, Clone)]
 pub enum TokenWrite {
     /// Store new tokens.
     Insert(NewTokens),
-    /// Retire refresh token `old` if it is still unused and unrevoked, and only then store
-    /// `new` (the compare-and-swap of refresh rotation).
-    Rotate {
-        /// The refresh token presented.
-        old: Uuid,
+    /// Exchange the refresh token with this digest (see
+    /// [`OAuthStore::exchange_refresh_token`]).
+    Exchange {
+        /// SHA-256 of the refresh token presented.
+        digest: TokenDigest,
         /// When.
         at: Timestamp,
-        /// Its replacements.
-        new: NewTokens,
+        /// What to do with it, given what is stored.
+        decide: RefreshDecider,
     },
+}
+
+/// The grant's rule for a refresh token exchange: given the stored token (or `None`),
+/// what to do. Called inside the store's transaction, so it must not block; it may be
+/// called more than once (a retried transaction) and must then decide the same way.
+pub type RefreshDecider = Arc<dyn Fn(Option<&RefreshTokenInfo>) -> RefreshDecision + Send + Sync>;
+
+/// What a [`RefreshDecider`] chose.
+#[derive(Debug)]
+pub enum RefreshDecision {
+    /// Retire the presented token and store its replacements.
+    Rotate(NewTokens),
+    /// The token was already used: revoke its whole family (RFC 9700 §4.14.2).
+    RevokeFamily,
+    /// Refuse, changing nothing (unknown, expired, another client's…).
+    Refuse,
+}
+
+/// What an exchange did, and the stored token it was decided on.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The refresh token as stored before the exchange (`None`: unknown).
+    pub found: Option<RefreshTokenInfo>,
+    /// The outcome.
+    pub outcome: ExchangeOutcome,
+}
+
+/// The outcome of an [`Exchange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeOutcome {
+    /// Rotated: the replacements are stored.
+    Rotated,
+    /// The family was revoked: a replay, or a concurrent use that lost the race.
+    FamilyRevoked,
+    /// Nothing changed.
+    Refused,
 }
 
 /// A refresh token to store with [`NewTokens`].
@@ -368,15 +403,17 @@ pub trait Store: OAuthStore + ProjectStore + PackageStore + Send + Sync + 'stati
     async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
     /// The refresh token with this digest; `None` if unknown.
     async fn refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenInfo>>;
-    /// Exchanges a refresh token: in one transaction, marks `old` used if and only if it
-    /// is still unused and unrevoked (compare-and-swap), and stores `new`. Returns `false`
-    /// (and stores nothing) when another request exchanged or revoked it first.
-    async fn rotate_refresh_token(
+    /// Exchanges the refresh token with this digest, atomically: reads it, asks `decide`,
+    /// and applies the decision before any other exchange of the same token can — so of
+    /// concurrent exchanges exactly one rotates, and the others see a used token (or, on
+    /// engines that detect it only at write time, lose a compare-and-swap) and revoke the
+    /// family.
+    async fn exchange_refresh_token(
         &self,
-        old: Uuid,
+        digest: &TokenDigest,
         at: Timestamp,
-        new: &NewTokens,
-    ) -> StoreResult<bool>;
+        decide: RefreshDecider,
+    ) -> StoreResult<Exchange>;
     /// Revokes every access and refresh token of a family.
     async fn revoke_family(&self, family_id: Uuid, at: Timestamp) -> StoreResult<()>;
 

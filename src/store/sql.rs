@@ -194,6 +194,12 @@ impl AccessTokenRow {
     }
 }
 
+/// A refresh token with its user's state, by digest.
+pub(super) const REFRESH_TOKEN_SELECT: &str = "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
+     r.used_at, r.revoked_at, u.disabled AS user_disabled \
+     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
+     WHERE r.digest = $1";
+
 #[derive(sqlx::FromRow)]
 pub(super) struct RefreshTokenRow {
     id: String,
@@ -301,48 +307,25 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            /// Applies one token write on a connection (inside the caller's transaction):
-            /// `true` when it took effect, `false` when a rotation lost its compare-and-swap.
-            async fn apply_token_write(
+            /// Revokes every token of a family on `conn`.
+            async fn revoke_family_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                write: &$crate::store::TokenWrite,
-            ) -> $crate::store::StoreResult<bool> {
-                match write {
-                    $crate::store::TokenWrite::Insert(tokens) => {
-                        Self::insert_tokens_in(conn, tokens).await?;
-                        Ok(true)
-                    }
-                    $crate::store::TokenWrite::Rotate { old, at, new } => {
-                        let swapped = sqlx::query(
-                            "UPDATE refresh_tokens SET used_at = $2 \
-                             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-                        )
-                        .bind(old.to_string())
-                        .bind(*at)
+                family_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                for sql in [
+                    "UPDATE access_tokens SET revoked_at = $2 \
+                     WHERE family_id = $1 AND revoked_at IS NULL",
+                    "UPDATE refresh_tokens SET revoked_at = $2 \
+                     WHERE family_id = $1 AND revoked_at IS NULL",
+                ] {
+                    sqlx::query(sql)
+                        .bind(family_id.to_string())
+                        .bind(at)
                         .execute(&mut *conn)
-                        .await?
-                        .rows_affected()
-                            == 1;
-                        if swapped {
-                            Self::insert_tokens_in(conn, new).await?;
-                        }
-                        Ok(swapped)
-                    }
+                        .await?;
                 }
-            }
-
-            /// Applies writes in one transaction, in order.
-            async fn apply_token_writes(
-                pool: &sqlx::Pool<$db>,
-                writes: &[&$crate::store::TokenWrite],
-            ) -> $crate::store::StoreResult<Vec<bool>> {
-                let mut tx = pool.begin().await?;
-                let mut applied = Vec::with_capacity(writes.len());
-                for write in writes {
-                    applied.push(Self::apply_token_write(&mut tx, write).await?);
-                }
-                tx.commit().await?;
-                Ok(applied)
+                Ok(())
             }
 
             async fn insert_user_in(
@@ -612,10 +595,7 @@ macro_rules! impl_sql_store {
                 digest: &$crate::domain::TokenDigest,
             ) -> $crate::store::StoreResult<Option<$crate::store::RefreshTokenInfo>> {
                 sqlx::query_as::<_, $crate::store::sql::RefreshTokenRow>(
-                    "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-                     r.used_at, r.revoked_at, u.disabled AS user_disabled \
-                     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
-                     WHERE r.digest = $1",
+                    $crate::store::sql::REFRESH_TOKEN_SELECT,
                 )
                 .bind(digest.0.to_vec())
                 .fetch_optional(self.reader())
@@ -624,18 +604,29 @@ macro_rules! impl_sql_store {
                 .transpose()
             }
 
-            async fn rotate_refresh_token(
+            async fn exchange_refresh_token(
                 &self,
-                old: uuid::Uuid,
+                digest: &$crate::domain::TokenDigest,
                 at: $crate::store::Timestamp,
-                new: &$crate::store::NewTokens,
-            ) -> $crate::store::StoreResult<bool> {
-                self.write_tokens($crate::store::TokenWrite::Rotate {
-                    old,
-                    at,
-                    new: new.clone(),
-                })
-                .await
+                decide: $crate::store::RefreshDecider,
+            ) -> $crate::store::StoreResult<$crate::store::Exchange> {
+                let exchange = self
+                    .write_tokens($crate::store::TokenWrite::Exchange {
+                        digest: *digest,
+                        at,
+                        decide,
+                    })
+                    .await?
+                    .ok_or_else(|| {
+                        $crate::store::StoreError::Other(anyhow::anyhow!(
+                            "a refresh token exchange had no outcome"
+                        ))
+                    })?;
+                if exchange.outcome == $crate::store::ExchangeOutcome::FamilyRevoked {
+                    // After the commit: a lookup cached meanwhile is now stale.
+                    self.bump();
+                }
+                Ok(exchange)
             }
 
             async fn revoke_family(
@@ -644,18 +635,7 @@ macro_rules! impl_sql_store {
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                for sql in [
-                    "UPDATE access_tokens SET revoked_at = $2 \
-                     WHERE family_id = $1 AND revoked_at IS NULL",
-                    "UPDATE refresh_tokens SET revoked_at = $2 \
-                     WHERE family_id = $1 AND revoked_at IS NULL",
-                ] {
-                    sqlx::query(sql)
-                        .bind(family_id.to_string())
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::revoke_family_in(&mut tx, family_id, at).await?;
                 tx.commit().await?;
                 self.bump();
                 Ok(())

@@ -78,12 +78,16 @@ async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
             ("client_id", alice.client_id.clone()),
             ("client_secret", alice.client_secret.clone()),
         ];
-        tokio::spawn(async move { http.post(url).form(&form).send().await.unwrap().status() })
+        tokio::spawn(async move {
+            let response = http.post(url).form(&form).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        })
     });
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for attempt in attempts {
-        statuses.push(attempt.await.unwrap());
+        answers.push(attempt.await.unwrap());
     }
+    let statuses: Vec<StatusCode> = answers.iter().map(|(s, _)| *s).collect();
     let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(wins, 1, "{statuses:?}");
     assert!(
@@ -91,6 +95,15 @@ async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
             .iter()
             .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
     );
+    // The losers count as replays: the winner's new tokens are revoked with the family.
+    let (_, body) = answers.iter().find(|(s, _)| *s == StatusCode::OK).unwrap();
+    let winner: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        app.get_user(&field(&winner, "access_token")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let again = app.refresh(&alice, &field(&winner, "refresh_token")).await;
+    assert_eq!(oauth_error(again).await, "invalid_grant");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::scope::{Scope, ScopeSet};
-use super::secret::PlainSecret;
+use super::secret::{PlainSecret, TokenDigest};
 use crate::config::OAuthConfig;
 use crate::domain::password::PasswordHasher;
 use crate::store::{Client, NewRefreshToken, NewTokens, Store, StoreError, Timestamp, User};
@@ -259,13 +259,29 @@ pub struct Issue<'a> {
 impl Issue<'_> {
     /// Generates the secrets and the rows that store their digests.
     pub fn build(self, oauth: &OAuthConfig) -> (NewTokens, PlainSecret, Option<PlainSecret>) {
-        let access = PlainSecret::generate("hat_", 32);
+        let access = PlainSecret::generate(ACCESS_PREFIX, 32);
         let refresh = self
             .refresh_scope
-            .map(|scope| (PlainSecret::generate("hrt_", 32), scope));
-        let rows = NewTokens {
+            .map(|_| PlainSecret::generate(REFRESH_PREFIX, 32));
+        let rows = self.rows(
+            oauth,
+            access.digest(),
+            refresh.as_ref().map(PlainSecret::digest),
+        );
+        (rows, access, refresh)
+    }
+
+    /// The rows that store tokens whose digests are given (a refresh digest is used only
+    /// when `refresh_scope` asks for a refresh token).
+    pub fn rows(
+        self,
+        oauth: &OAuthConfig,
+        access: TokenDigest,
+        refresh: Option<TokenDigest>,
+    ) -> NewTokens {
+        NewTokens {
             access_id: Uuid::now_v7(),
-            access_digest: access.digest(),
+            access_digest: access,
             family_id: self.family_id,
             client_id: self.client_id.to_owned(),
             user_id: self.user_id,
@@ -273,16 +289,23 @@ impl Issue<'_> {
             scope: self.scope,
             created_at: self.now,
             expires_at: self.now + oauth.access_token_ttl,
-            refresh: refresh.as_ref().map(|(r, scope)| NewRefreshToken {
-                id: Uuid::now_v7(),
-                digest: r.digest(),
-                scope: *scope,
-                expires_at: self.now + oauth.refresh_token_ttl,
-            }),
-        };
-        (rows, access, refresh.map(|(r, _)| r))
+            refresh: self
+                .refresh_scope
+                .zip(refresh)
+                .map(|(scope, digest)| NewRefreshToken {
+                    id: Uuid::now_v7(),
+                    digest,
+                    scope,
+                    expires_at: self.now + oauth.refresh_token_ttl,
+                }),
+        }
     }
 }
+
+/// The prefix of access tokens.
+pub const ACCESS_PREFIX: &str = "hat_";
+/// The prefix of refresh tokens.
+pub const REFRESH_PREFIX: &str = "hrt_";
 
 /// Issues a fresh grant (a new family) and stores it.
 pub(crate) async fn issue_new(

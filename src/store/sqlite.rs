@@ -7,7 +7,7 @@
 //! transaction, so that a burst of token requests costs one commit rather than one each
 //! (group commit). Each caller is answered only after the commit, so an answered token is
 //! stored. A group costs a fixed handful of statements whatever its size (rows travel as
-//! JSON arrays that `json_each` expands), and a refresh exchange reads its token inside
+//! JSON arrays that `jsonb_each` expands), and a refresh exchange reads its token inside
 //! the group's transaction: one round trip to the database thread per request, not four.
 
 use std::collections::HashMap;
@@ -209,27 +209,27 @@ async fn checkpoints(pool: SqlitePool) {
 const REFRESH_TOKENS_BY_DIGEST: &str = "SELECT r.digest, r.id, r.family_id, r.client_id, \
      r.user_id, r.scope, r.expires_at, r.used_at, r.revoked_at, u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
-     WHERE r.digest IN (SELECT unhex(value) FROM json_each($1))";
+     WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
 const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
-     FROM json_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0";
+     FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0";
 
 const INSERT_ACCESS: &str = "INSERT INTO access_tokens (id, digest, family_id, client_id, \
      user_id, grant_type, scope, created_at, expires_at) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
-     value ->> 'created_at', value ->> 'expires_at' FROM json_each($1)";
+     value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($1)";
 
 const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, digest, family_id, \
      access_token_id, client_id, user_id, scope, created_at, expires_at) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
-     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM json_each($1)";
+     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($1)";
 
 const REVOKE_FAMILIES: [&str; 2] = [
-    "UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM json_each($1) AS j \
+    "UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($1) AS j \
      WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL",
-    "UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM json_each($1) AS j \
+    "UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($1) AS j \
      WHERE refresh_tokens.family_id = j.value ->> 0 AND refresh_tokens.revoked_at IS NULL",
 ];
 

@@ -135,6 +135,46 @@ async fn own_client(state: &AppState, owner: &User, client_id: &str) -> Result<C
     }
 }
 
+/// Registers a client for `owner` as `spec` says (validated like every registration; an
+/// API-registered client is never trusted) and returns it with its secret, if
+/// confidential. Shared by the API and the settings page.
+pub async fn register_client(
+    state: &AppState,
+    owner: &User,
+    spec: &ClientSpec,
+) -> Result<(Client, Option<PlainSecret>), ApiError> {
+    let spec = ClientSpec {
+        trusted: false,
+        ..spec.clone()
+    };
+    let (row, secret) = admin::new_client(owner, &spec).map_err(admin_error)?;
+    let client = state.store.create_client(&row).await?;
+    Ok((client, secret))
+}
+
+/// Gives `owner`'s confidential client a new secret; the old one stops working at once.
+/// `404` for another account's client, `409` for a public one. Shared by the API and the
+/// settings page.
+pub async fn rotate_secret(
+    state: &AppState,
+    owner: &User,
+    client_id: &str,
+) -> Result<(Client, PlainSecret), ApiError> {
+    let client = own_client(state, owner, client_id).await?;
+    if client.secret_digest.is_none() {
+        return Err(ApiError::conflict(
+            "a public client has no secret to rotate",
+        ));
+    }
+    let secret = admin::new_client_secret();
+    state
+        .store
+        .set_client_secret(&client.id, &secret.digest())
+        .await?;
+    let client = state.store.client_by_id(&client.id).await?;
+    Ok((client, secret))
+}
+
 /// `GET /user/clients`: paged, oldest first.
 pub async fn list_clients(
     State(state): State<AppState>,
@@ -169,8 +209,7 @@ pub async fn create_client(
         public: !body.confidential,
         trusted: false,
     };
-    let (row, secret) = admin::new_client(&caller.user, &spec).map_err(admin_error)?;
-    let client = state.store.create_client(&row).await?;
+    let (client, secret) = register_client(&state, &caller.user, &spec).await?;
     let mut response = (
         StatusCode::CREATED,
         Json(ClientView::new(&client, secret.as_ref())),
@@ -274,18 +313,7 @@ pub async fn rotate_client_secret(
     caller: UserCaller<Write>,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let client = own_client(&state, &caller.user, &client_id).await?;
-    if client.secret_digest.is_none() {
-        return Err(ApiError::conflict(
-            "a public client has no secret to rotate",
-        ));
-    }
-    let secret = admin::new_client_secret();
-    state
-        .store
-        .set_client_secret(&client.id, &secret.digest())
-        .await?;
-    let client = state.store.client_by_id(&client.id).await?;
+    let (client, secret) = rotate_secret(&state, &caller.user, &client_id).await?;
     let mut response = Json(ClientView::new(&client, Some(&secret))).into_response();
     response
         .headers_mut()

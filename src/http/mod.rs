@@ -17,6 +17,8 @@ pub mod paging;
 pub mod projects;
 pub mod ratelimit;
 pub mod root;
+pub mod session;
+pub mod settings;
 pub mod tokens;
 pub mod user;
 pub mod webhook;
@@ -163,6 +165,7 @@ pub fn router(
     let unauthenticated = Router::new()
         .merge(root::unmetered_router())
         .merge(oauth::router())
+        .merge(settings::router())
         .merge(docs::router())
         .route_layer(axum::middleware::from_fn(metrics::tag_route));
 

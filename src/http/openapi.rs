@@ -32,6 +32,8 @@ enum Auth {
     Optional,
     /// Client authentication at an OAuth endpoint (RFC 6749 §2.3).
     Client,
+    /// A browser session cookie plus the form's CSRF token (the settings page).
+    Session,
 }
 
 /// One operation: method, path, id, summary, tag, auth, parameters, body, responses.
@@ -59,6 +61,7 @@ fn op(method: &'static str, path: &'static str, id: &'static str, summary: &'sta
             "packages"
         }
         p if p.starts_with("/p2") || p == "/packages.json" => "composer",
+        p if p.starts_with("/settings") => "settings",
         _ => "meta",
     };
     Op {
@@ -156,9 +159,27 @@ fn form_or_query_body(schema: &str) -> Value {
     })
 }
 
+/// A form of the settings page: `csrf_token` and these fields.
+fn settings_form(fields: &[&str]) -> Value {
+    let mut properties = Map::new();
+    properties.insert(
+        "csrf_token".to_owned(),
+        json!({ "type": "string", "description": "the token the page's forms carry, bound to the session cookie" }),
+    );
+    for f in fields {
+        properties.insert((*f).to_owned(), json!({ "type": "string" }));
+    }
+    json!({
+        "required": true,
+        "content": { "application/x-www-form-urlencoded": { "schema": {
+            "type": "object", "required": ["csrf_token"], "properties": properties
+        } } }
+    })
+}
+
 /// Every operation the router serves.
 fn operations() -> Vec<Op> {
-    use Auth::{Admin, Client, Optional, User};
+    use Auth::{Admin, Client, Optional, Session, User};
     let id = || path_param("id", "the resource's UUID");
     let client_id = || path_param("client_id", "the client's `id`");
     let vendor = || path_param("vendor", "the add-on's vendor");
@@ -319,6 +340,46 @@ fn operations() -> Vec<Op> {
             .ok("200", "the next page (HTML)", None)
             .ok("303", "a redirect to the client", None)
             .ok("400", "an error page (HTML)", None),
+        // The API Access page (HTML for a browser; a session cookie, not a token).
+        op("get", "/settings/api", "get_settings", "The API Access page (HTML)")
+            .auth(Session)
+            .ok("200", "the page with the account's tokens and clients, or the sign-in form without a session", None),
+        op("post", "/settings/api/login", "sign_in_settings", "Sign in to the API Access page")
+            .auth(Session)
+            .body(settings_form(&["username", "password"]))
+            .ok("303", "signed in: to `/settings/api`, with the session cookie", None)
+            .ok("401", "wrong username or password: the sign-in form again (HTML)", None)
+            .ok("403", "the CSRF check failed, or the account is disabled (HTML)", None)
+            .ok("429", "too many failed attempts (`Retry-After`; HTML)", None),
+        op("post", "/settings/api/logout", "sign_out_settings", "Sign out of the API Access page")
+            .auth(Session)
+            .body(settings_form(&[]))
+            .ok("303", "the session ended: to `/settings/api`", None)
+            .ok("403", "the CSRF check failed (HTML)", None),
+        op("post", "/settings/api/tokens/{id}/revoke", "revoke_settings_token", "Revoke a token (as `DELETE /user/tokens/{id}`)")
+            .auth(Session)
+            .params(&[path_param("id", "the token's id")])
+            .body(settings_form(&[]))
+            .ok("303", "revoked: to `/settings/api`", None)
+            .ok("401", "no session: the sign-in form (HTML)", None)
+            .ok("403", "the CSRF check failed (HTML)", None)
+            .ok("404", "no such token of this account (HTML)", None),
+        op("post", "/settings/api/clients", "create_settings_client", "Create a client (as `POST /user/clients`)")
+            .auth(Session)
+            .body(settings_form(&["name", "redirect_uris", "grant_type", "scope", "confidential"]))
+            .ok("201", "the page with the new client's secret, shown once (HTML)", None)
+            .ok("401", "no session: the sign-in form (HTML)", None)
+            .ok("403", "the CSRF check failed (HTML)", None)
+            .ok("422", "invalid registration: the page with the error (HTML)", None),
+        op("post", "/settings/api/clients/{client_id}/secret", "rotate_settings_client_secret", "Rotate a client's secret (as `POST /user/clients/{clientId}/secret`)")
+            .auth(Session)
+            .params(&[path_param("client_id", "the client's id")])
+            .body(settings_form(&[]))
+            .ok("200", "the page with the new secret, shown once (HTML)", None)
+            .ok("401", "no session: the sign-in form (HTML)", None)
+            .ok("403", "the CSRF check failed (HTML)", None)
+            .ok("404", "no such client of this account (HTML)", None)
+            .ok("409", "a public client has no secret (HTML)", None),
         op("post", "/oauth/v2/revoke", "revoke_token", "Token revocation (RFC 7009)")
             .auth(Client)
             .body(form_or_query_body("RevocationRequest"))
@@ -443,6 +504,7 @@ fn security(auth: Auth) -> Option<Value> {
             Some(options)
         }
         Auth::Client => Some(json!([{ "clientBasic": [] }, {}])),
+        Auth::Session => Some(json!([{ "sessionCookie": [] }, {}])),
     }
 }
 
@@ -455,6 +517,7 @@ fn description(op: &Op) -> String {
         ),
         Auth::Admin => "Needs an access token with the `admin` scope acting for an administrator (`403 forbidden` otherwise).".to_owned(),
         Auth::Optional => "No authentication needed; a user token with `read` also shows the user's private add-ons (an administrator's needs `admin`).".to_owned(),
+        Auth::Session => "A browser session: the `harmony_session` cookie (`__Host-harmony_session` under https) set by signing in on the page; every form POST also carries the page's `csrf_token` (`403` without it). No access token.".to_owned(),
         Auth::Client => "Client authentication (RFC 6749 §2.3): HTTP Basic, or `client_id`/`client_secret` parameters (never both). No access token.".to_owned(),
     }
 }
@@ -507,6 +570,7 @@ pub fn document() -> Value {
             { "name": "projects", "description": "Projects and the add-ons they require" },
             { "name": "packages", "description": "The add-on marketplace" },
             { "name": "composer", "description": "The Composer v2 repository" },
+            { "name": "settings", "description": "The API Access page for a browser (HTML, session cookie, CSRF-checked forms)" },
         ],
         "paths": paths,
         "components": components(),
@@ -538,6 +602,12 @@ fn components() -> Value {
                 "in": "query",
                 "name": "access_token",
                 "description": "`?access_token=T` (the documented form). Never combine it with the header (`400 invalid_request`).",
+            },
+            "sessionCookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "harmony_session",
+                "description": "The browser session of the settings page and the authorization endpoint (`__Host-harmony_session` under an https public URL).",
             },
             "clientBasic": {
                 "type": "http",

@@ -14,7 +14,7 @@ use super::auth::{Read, UserCaller, Write};
 use super::paging::Paging;
 use super::user::rfc3339;
 use crate::error::ApiError;
-use crate::store::{StoreError, Timestamp, TokenRecord, now};
+use crate::store::{StoreError, Timestamp, TokenRecord, User, now};
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -106,10 +106,18 @@ pub async fn revoke_token(
     caller: UserCaller<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    revoke_user_token(&state, &caller.user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes `user`'s token `id` with its whole family and withdraws the consent to its
+/// client; `404` for an unknown or malformed id and for another account's token. Shared
+/// by the API and the settings page.
+pub async fn revoke_user_token(state: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::not_found(format!("token {id} not found"));
-    let token_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let token_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let record = match state.store.token_record(token_id).await {
-        Ok(r) if r.user_id == Some(caller.user.id) => r,
+        Ok(r) if r.user_id == Some(user.id) => r,
         Ok(_) => return Err(not_found()),
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(e.into()),
@@ -119,9 +127,9 @@ pub async fn revoke_token(
     // next authorization asks the user again.
     state
         .store
-        .delete_consents(caller.user.id, Some(&record.client_id))
+        .delete_consents(user.id, Some(&record.client_id))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `DELETE /user/tokens`: revokes every token of the account, this one included, and

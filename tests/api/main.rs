@@ -17,6 +17,7 @@ mod projects;
 mod refresh;
 mod revocation;
 mod scopes;
+mod settings;
 mod switches;
 mod token_endpoint;
 mod tokens;

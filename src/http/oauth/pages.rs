@@ -1,6 +1,7 @@
 //! The authorization endpoint's HTML (maud): the sign-in page, the consent page and the
 //! error page. Every value is escaped by maud; pages carry headers that forbid framing,
-//! caching and referrers.
+//! caching and referrers. The settings page ([`crate::http::settings`]) reuses the
+//! layout, the sign-in form and [`respond`].
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,8 @@ padding:0 1rem;color:#222}h1{font-size:1.4rem}label{display:block;margin:.8rem 0
 input[type=text],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}\
 button{margin:1rem .5rem 0 0;padding:.5rem 1rem}.error{color:#a00}.muted{color:#666}";
 
-fn layout(title: &str, body: Markup) -> Markup {
+/// The page frame every browser page shares (the settings page too).
+pub fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -1,0 +1,538 @@
+//! The API Access page (`/settings/api`) in a scripted browser: sign-in, the lists, the
+//! CSRF-checked actions (revoke, create, rotate, sign out) and their effect on the API.
+
+use harmony::store::oauth::AccountChanges;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::browser::{Browser, input_value};
+use crate::helpers::{Account, TestApp, header, oauth_error};
+
+const SIGN_IN_ACTION: &str = "/settings/api/login\"";
+const SIGNED_IN: &str = "Signed in as";
+
+/// Posts a form with `csrf` (when given) and `fields` to `path`.
+async fn post(
+    app: &TestApp,
+    browser: &Browser,
+    path: &str,
+    csrf: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Response {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    if let Some(csrf) = csrf {
+        form.push(("csrf_token", csrf));
+    }
+    browser
+        .http
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The page's HTML.
+async fn page(app: &TestApp, browser: &Browser) -> String {
+    let response = browser.get(&app.url("/settings/api")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+/// A browser signed in as `account`, and the settings page it then sees.
+async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
+    let browser = Browser::new();
+    let login = page(app, &browser).await;
+    let csrf = input_value(&login, "csrf_token");
+    let response = post(
+        app,
+        &browser,
+        "/settings/api/login",
+        Some(&csrf),
+        &[
+            ("username", &account.user.username),
+            ("password", &account.password),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&response, "location"), app.url("/settings/api"));
+    let html = page(app, &browser).await;
+    assert!(html.contains(SIGNED_IN), "{html}");
+    (browser, html)
+}
+
+/// The text of `<code id="…">` on a page.
+fn code_by_id(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {id} in {html}"))
+        + marker.len();
+    let end = html[start..].find('<').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Response {
+    app.post_token_basic(id, secret, &[("grant_type", "client_credentials")])
+        .await
+}
+
+async fn client_ids(app: &TestApp, token: &str) -> Vec<String> {
+    let list: Vec<Value> = app
+        .get_with_token("/user/clients", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    list.iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn without_a_session_the_page_is_the_sign_in_form() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new();
+    let response = browser.get(&app.url("/settings/api")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    assert_eq!(header(&response, "x-frame-options"), "DENY");
+    assert!(header(&response, "content-security-policy").contains("frame-ancestors 'none'"));
+    let cookie = header(&response, "set-cookie");
+    assert!(cookie.starts_with("harmony_session="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/;")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // The cookie an earlier version limited to the authorization endpoint is expired, so
+    // that it cannot shadow this one there.
+    assert!(
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.starts_with("harmony_session=;")
+                && c.contains("Path=/oauth/v2/auth;")
+                && c.contains("Max-Age=0")),
+        "{:?}",
+        response.headers()
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains(SIGN_IN_ACTION), "{html}");
+    assert!(!input_value(&html, "csrf_token").is_empty());
+    assert!(!html.contains(SIGNED_IN));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let browser = Browser::new();
+    let login = page(&app, &browser).await;
+    let csrf = input_value(&login, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/settings/api/login",
+        Some(&csrf),
+        &[("username", "alice"), ("password", "wrong password")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("set-cookie").is_none());
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Wrong username or password"), "{html}");
+    let again = page(&app, &browser).await;
+    assert!(again.contains(SIGN_IN_ACTION) && !again.contains(SIGNED_IN));
+    // The right password still works afterwards.
+    signed_in(&app, &alice).await;
+}
+
+#[tokio::test]
+async fn signed_in_the_page_lists_the_accounts_tokens_and_clients_but_no_token_value() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let tokens = app.token_json(&alice).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let id = app.list_tokens(access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (_, html) = signed_in(&app, &alice).await;
+    assert!(html.contains("alice&#39;s client") || html.contains("alice's client"));
+    assert!(html.contains(&alice.client_id));
+    assert!(html.contains(&format!("/settings/api/tokens/{id}/revoke")));
+    assert!(html.contains(&format!("/settings/api/clients/{}/secret", alice.client_id)));
+    assert!(html.contains("Revoke") && html.contains("Rotate secret"));
+    assert!(html.contains("Create client") && html.contains("Sign out"));
+    assert!(html.contains("client_credentials") && html.contains("read write"));
+    assert!(!html.contains(access) && !html.contains(refresh));
+    assert!(!html.contains(&alice.client_secret));
+}
+
+#[tokio::test]
+async fn revoking_a_token_on_the_page_makes_it_fail_on_the_api() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let tokens = app.token_json(&alice).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let id = app.list_tokens(&access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
+
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        &format!("/settings/api/tokens/{id}/revoke"),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&response, "location"), app.url("/settings/api"));
+    assert_eq!(header(&response, "cache-control"), "no-store");
+
+    assert_eq!(
+        app.get_user(&access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Its whole family goes, as with DELETE /user/tokens/{id}.
+    assert_eq!(
+        oauth_error(app.refresh(&alice, &refresh).await).await,
+        "invalid_grant"
+    );
+    let html = page(&app, &browser).await;
+    assert!(html.contains("revoked"), "{html}");
+    assert!(!html.contains(&format!("/settings/api/tokens/{id}/revoke")));
+}
+
+#[tokio::test]
+async fn a_client_created_on_the_page_shows_its_secret_once_and_the_secret_works() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/settings/api/clients",
+        Some(&csrf),
+        &[
+            ("name", "Deploy bot"),
+            ("redirect_uris", ""),
+            ("grant_type", "client_credentials"),
+            ("scope", "read"),
+            ("confidential", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let html = response.text().await.unwrap();
+    let id = code_by_id(&html, "new-client-id");
+    let secret = code_by_id(&html, "new-client-secret");
+    assert!(secret.len() >= 43, "{secret}");
+
+    let token = client_credentials(&app, &id, &secret).await;
+    assert_eq!(token.status(), StatusCode::OK);
+
+    // Registered as the JSON API would have it.
+    let access = app.access_token(&alice).await;
+    let client: Value = app
+        .get_with_token(&format!("/user/clients/{id}"), &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(client["name"], "Deploy bot");
+    assert_eq!(
+        client["grantTypes"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(client["scopes"], serde_json::json!(["read"]));
+    assert_eq!(client["confidential"], true);
+
+    // Shown once: the page lists the client, never its secret again.
+    let again = page(&app, &browser).await;
+    assert!(again.contains(&id) && again.contains("Deploy bot"));
+    assert!(!again.contains(&secret));
+}
+
+#[tokio::test]
+async fn an_invalid_client_is_refused_with_the_apis_validation_and_nothing_is_created() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let access = app.access_token(&alice).await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/settings/api/clients",
+        Some(&csrf),
+        &[
+            ("name", "Bad"),
+            ("redirect_uris", "ftp://example.com/cb"),
+            ("grant_type", "authorization_code"),
+            ("confidential", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("class=\"error\""), "{html}");
+    assert_eq!(
+        client_ids(&app, &access).await,
+        vec![alice.client_id.clone()]
+    );
+}
+
+#[tokio::test]
+async fn rotating_a_secret_on_the_page_retires_the_old_one() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        &format!("/settings/api/clients/{}/secret", alice.client_id),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let html = response.text().await.unwrap();
+    assert_eq!(code_by_id(&html, "new-client-id"), alice.client_id);
+    let secret = code_by_id(&html, "new-client-secret");
+    assert_ne!(secret, alice.client_secret);
+
+    let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(oauth_error(old).await, "invalid_client");
+    let new = client_credentials(&app, &alice.client_id, &secret).await;
+    assert_eq!(new.status(), StatusCode::OK);
+    assert!(!page(&app, &browser).await.contains(&secret));
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let access = app.access_token(&alice).await;
+    let id = app.list_tokens(&access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (browser, _) = signed_in(&app, &alice).await;
+    // A token from another browser's page does not fit this browser's cookie.
+    let other = page(&app, &Browser::new()).await;
+    let stolen = input_value(&other, "csrf_token");
+    let revoke = format!("/settings/api/tokens/{id}/revoke");
+    let rotate = format!("/settings/api/clients/{}/secret", alice.client_id);
+    let create: &[(&str, &str)] = &[("name", "Sneaky"), ("confidential", "1")];
+
+    for csrf in [
+        None,
+        Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        Some(stolen.as_str()),
+    ] {
+        for (path, fields) in [
+            (revoke.as_str(), &[][..]),
+            (rotate.as_str(), &[][..]),
+            ("/settings/api/clients", create),
+            ("/settings/api/logout", &[][..]),
+        ] {
+            let response = post(&app, &browser, path, csrf, fields).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {csrf:?}");
+            assert!(response.text().await.unwrap().contains("CSRF"));
+        }
+    }
+    // Without any cookie at all.
+    let cookieless = app
+        .http
+        .post(app.url(&revoke))
+        .form(&[("csrf_token", stolen.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookieless.status(), StatusCode::FORBIDDEN);
+
+    assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
+    let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
+    assert_eq!(old.status(), StatusCode::OK);
+    assert_eq!(
+        client_ids(&app, &access).await,
+        vec![alice.client_id.clone()]
+    );
+    assert!(
+        page(&app, &browser).await.contains(SIGNED_IN),
+        "still signed in"
+    );
+
+    // Sign-in is CSRF-checked too.
+    let fresh = Browser::new();
+    page(&app, &fresh).await;
+    let response = post(
+        &app,
+        &fresh,
+        "/settings/api/login",
+        None,
+        &[("username", "alice"), ("password", &alice.password)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(page(&app, &fresh).await.contains(SIGN_IN_ACTION));
+}
+
+#[tokio::test]
+async fn another_accounts_token_and_client_cannot_be_touched_through_the_page() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let bobs_token = app.access_token(&bob).await;
+    let bobs_id = app.list_tokens(&bobs_token).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (browser, html) = signed_in(&app, &alice).await;
+    assert!(!html.contains(&bob.client_id) && !html.contains(&bobs_id));
+    let csrf = input_value(&html, "csrf_token");
+    let revoke = post(
+        &app,
+        &browser,
+        &format!("/settings/api/tokens/{bobs_id}/revoke"),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
+    let rotate = post(
+        &app,
+        &browser,
+        &format!("/settings/api/clients/{}/secret", bob.client_id),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(rotate.status(), StatusCode::NOT_FOUND);
+    let html = rotate.text().await.unwrap();
+    assert!(!html.contains("new-client-secret"));
+
+    assert_eq!(app.get_user(&bobs_token).await.status(), StatusCode::OK);
+    let bobs = client_credentials(&app, &bob.client_id, &bob.client_secret).await;
+    assert_eq!(bobs.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let browser = Browser::new();
+    let login = page(&app, &browser).await;
+    let csrf = input_value(&login, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/settings/api/login",
+        Some(&csrf),
+        &[("username", "alice"), ("password", &alice.password)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session_cookie = header(&response, "set-cookie");
+    let session_cookie = session_cookie.split(';').next().unwrap().to_owned();
+    let html = page(&app, &browser).await;
+    assert!(html.contains(SIGNED_IN));
+
+    let csrf = input_value(&html, "csrf_token");
+    let out = post(&app, &browser, "/settings/api/logout", Some(&csrf), &[]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&out, "location"), app.url("/settings/api"));
+    let html = page(&app, &browser).await;
+    assert!(html.contains(SIGN_IN_ACTION) && !html.contains(SIGNED_IN));
+
+    // The old session id is dead on the server, not just forgotten by the browser.
+    let replay = app
+        .http
+        .get(app.url("/settings/api"))
+        .header("Cookie", &session_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(replay.contains(SIGN_IN_ACTION) && !replay.contains(SIGNED_IN));
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_session_stops_working_and_it_cannot_sign_in() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    app.state
+        .store
+        .change_account(
+            alice.user.id,
+            &AccountChanges {
+                disabled: Some(true),
+                is_admin: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    let html = page(&app, &browser).await;
+    assert!(html.contains(SIGN_IN_ACTION) && !html.contains(SIGNED_IN));
+    let rotate = post(
+        &app,
+        &browser,
+        &format!("/settings/api/clients/{}/secret", alice.client_id),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(rotate.status(), StatusCode::UNAUTHORIZED);
+
+    let csrf = input_value(&html, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/settings/api/login",
+        Some(&csrf),
+        &[("username", "alice"), ("password", &alice.password)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn the_session_is_shared_with_the_authorization_endpoint() {
+    let app = TestApp::spawn().await;
+    let alice = crate::browser::code_client(&app, "alice", false).await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let pkce = crate::browser::Pkce::new();
+    let url = crate::browser::authorize_url(&app, &alice.client_id, &pkce, &[]);
+    let html = browser.get(&url).await.text().await.unwrap();
+    // Signed in already: the consent page, not the sign-in form.
+    assert!(html.contains("Signed in as"), "{html}");
+    assert!(html.contains("value=\"approve\""), "{html}");
+}

@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 
@@ -94,17 +94,7 @@ fn message_page(message: &str, back: &str) -> Markup {
 }
 
 fn see_settings(state: &AppState) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&state.url("/settings/api")) {
-        h.insert(header::LOCATION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+    session::redirect(StatusCode::SEE_OTHER, &state.url("/settings/api"))
 }
 
 fn login_page(state: &AppState, csrf: &str, status: StatusCode, error: Option<&str>) -> Response {
@@ -337,6 +327,20 @@ async fn signed_in(state: &AppState, browser: &Browser) -> Result<User, Response
     }
 }
 
+/// A form POST of a signed-in user: the checks of [`checked_form`], then the session's
+/// user; any failure as the response to send.
+async fn signed_in_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    single: &[&str],
+) -> Result<(Browser, Vec<(String, String)>, User), Response> {
+    let (browser, form) =
+        checked_form(state, headers, body, single).map_err(|r| r.respond(state))?;
+    let user = signed_in(state, &browser).await?;
+    Ok((browser, form, user))
+}
+
 /// Renders a failed action on the page with the API error's status.
 async fn failed(state: &AppState, browser: &Browser, user: &User, e: ApiError) -> Response {
     if e.status.is_server_error() {
@@ -411,12 +415,8 @@ pub async fn revoke_settings_token(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (browser, _) = match checked_form(&state, &headers, body, &["csrf_token"]) {
+    let (browser, _, user) = match signed_in_form(&state, &headers, body, &["csrf_token"]).await {
         Ok(f) => f,
-        Err(r) => return r.respond(&state),
-    };
-    let user = match signed_in(&state, &browser).await {
-        Ok(u) => u,
         Err(r) => return r,
     };
     match revoke_user_token(&state, &user, &id).await {
@@ -432,17 +432,9 @@ pub async fn create_settings_client(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (browser, form) = match checked_form(
-        &state,
-        &headers,
-        body,
-        &["csrf_token", "name", "redirect_uris", "confidential"],
-    ) {
+    let single = ["csrf_token", "name", "redirect_uris", "confidential"];
+    let (browser, form, user) = match signed_in_form(&state, &headers, body, &single).await {
         Ok(f) => f,
-        Err(r) => return r.respond(&state),
-    };
-    let user = match signed_in(&state, &browser).await {
-        Ok(u) => u,
         Err(r) => return r,
     };
     let all = |name: &str| -> Vec<String> {
@@ -487,12 +479,8 @@ pub async fn rotate_settings_client_secret(
     Path(client_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (browser, _) = match checked_form(&state, &headers, body, &["csrf_token"]) {
+    let (browser, _, user) = match signed_in_form(&state, &headers, body, &["csrf_token"]).await {
         Ok(f) => f,
-        Err(r) => return r.respond(&state),
-    };
-    let user = match signed_in(&state, &browser).await {
-        Ok(u) => u,
         Err(r) => return r,
     };
     match rotate_secret(&state, &user, &client_id).await {

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::pages;
 use crate::domain::authorize::{
@@ -32,26 +32,12 @@ fn server_error(e: impl Into<anyhow::Error>) -> Response {
     )
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
-    let mut response = status.into_response();
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        h.insert(header::LOCATION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
 fn fail(state: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
     match e {
         AuthorizeError::Page(message) => {
             pages::respond(StatusCode::BAD_REQUEST, pages::error(&message))
         }
-        AuthorizeError::Redirect(r) => redirect(status, &error_url(&r, &state.public_url)),
+        AuthorizeError::Redirect(r) => session::redirect(status, &error_url(&r, &state.public_url)),
         AuthorizeError::Store(e) => server_error(e),
     }
 }
@@ -106,7 +92,7 @@ async fn code_redirect(
     )
     .await
     {
-        Ok(location) => redirect(status, &location),
+        Ok(location) => session::redirect(status, &location),
         Err(e) => server_error(e),
     }
 }

@@ -52,7 +52,7 @@ type ClientPair = Option<(Client, User)>;
 
 /// The cache (one per application).
 pub struct AuthCache {
-    tokens: Option<Cache<[u8; 32], Arc<CachedToken>>>,
+    tokens: Option<Cache<TokenDigest, Arc<CachedToken>>>,
     clients: Option<Cache<String, (u64, Arc<ClientPair>)>>,
 }
 
@@ -92,7 +92,7 @@ impl AuthCache {
         // and the entry is then already stale.
         let generation = store.generation();
         if let Some(cache) = &self.tokens
-            && let Some(hit) = cache.get(&digest.0)
+            && let Some(hit) = cache.get(digest)
             && hit.generation == generation
         {
             return Ok(hit);
@@ -104,7 +104,7 @@ impl AuthCache {
             info: info.map(Arc::new),
         });
         if let Some(cache) = &self.tokens {
-            cache.insert(digest.0, entry.clone());
+            cache.insert(*digest, entry.clone());
         }
         Ok(entry)
     }

@@ -217,7 +217,7 @@ pub type RefreshDecider = Arc<dyn Fn(Option<&RefreshTokenInfo>) -> RefreshDecisi
 #[derive(Debug)]
 pub enum RefreshDecision {
     /// Retire the presented token and store its replacements.
-    Rotate(NewTokens),
+    Rotate(Box<NewTokens>),
     /// The token was already used: revoke its whole family (RFC 9700 §4.14.2).
     RevokeFamily,
     /// Refuse, changing nothing (unknown, expired, another client's…).

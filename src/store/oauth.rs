@@ -267,7 +267,7 @@ macro_rules! impl_oauth_store {
                     "UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1",
                 )
                 .bind(client_id)
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .bind($crate::store::now())
                 .execute(self.writer())
                 .await?;
@@ -372,7 +372,7 @@ macro_rules! impl_oauth_store {
                     "INSERT INTO auth_sessions (digest, user_id, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4)",
                 )
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .bind(user_id.to_string())
                 .bind(created_at)
                 .bind(expires_at)
@@ -392,7 +392,7 @@ macro_rules! impl_oauth_store {
                     $crate::store::sql::USER_COLUMNS
                 );
                 sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(digest.0.to_vec())
+                    .bind(digest.as_bytes().to_vec())
                     .bind(now)
                     .fetch_optional(self.reader())
                     .await?
@@ -405,7 +405,7 @@ macro_rules! impl_oauth_store {
                 digest: &$crate::domain::TokenDigest,
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM auth_sessions WHERE digest = $1")
-                    .bind(digest.0.to_vec())
+                    .bind(digest.as_bytes().to_vec())
                     .execute(self.writer())
                     .await?;
                 Ok(())
@@ -420,7 +420,7 @@ macro_rules! impl_oauth_store {
                      redirect_uri, scope, scope_named, code_challenge, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
-                .bind(c.digest.0.to_vec())
+                .bind(c.digest.as_bytes().to_vec())
                 .bind(c.family_id.to_string())
                 .bind(&c.client_id)
                 .bind(c.user_id.to_string())
@@ -445,7 +445,7 @@ macro_rules! impl_oauth_store {
                      code_challenge, expires_at, used_at \
                      FROM authorization_codes WHERE digest = $1",
                 )
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .fetch_optional(self.reader())
                 .await?
                 .map(|r| r.into_code())
@@ -463,7 +463,7 @@ macro_rules! impl_oauth_store {
                     "UPDATE authorization_codes SET used_at = $2 \
                      WHERE digest = $1 AND used_at IS NULL",
                 )
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .bind(at)
                 .execute(&mut *tx)
                 .await?

@@ -84,7 +84,7 @@ impl PostgresStore {
         digest: &TokenDigest,
     ) -> StoreResult<Option<RefreshTokenInfo>> {
         sqlx::query_as::<_, super::sql::RefreshTokenRow>(super::sql::REFRESH_TOKEN_SELECT)
-            .bind(digest.0.to_vec())
+            .bind(digest.as_bytes().to_vec())
             .fetch_optional(&mut *conn)
             .await?
             .map(|row| row.into_info())

@@ -276,7 +276,7 @@ macro_rules! impl_sql_store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(t.access_id.to_string())
-                .bind(t.access_digest.0.to_vec())
+                .bind(t.access_digest.as_bytes().to_vec())
                 .bind(t.family_id.to_string())
                 .bind(&t.client_id)
                 .bind(t.user_id.map(|u| u.to_string()))
@@ -293,7 +293,7 @@ macro_rules! impl_sql_store {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(r.id.to_string())
-                    .bind(r.digest.0.to_vec())
+                    .bind(r.digest.as_bytes().to_vec())
                     .bind(t.family_id.to_string())
                     .bind(t.access_id.to_string())
                     .bind(&t.client_id)
@@ -381,7 +381,7 @@ macro_rules! impl_sql_store {
                 .bind(&c.id)
                 .bind(c.owner_id.to_string())
                 .bind(&c.name)
-                .bind(c.secret_digest.map(|d| d.0.to_vec()))
+                .bind(c.secret_digest.map(|d| d.as_bytes().to_vec()))
                 .bind(uris)
                 .bind($crate::domain::GrantType::join(&c.grant_types))
                 .bind(c.scopes.to_string())
@@ -570,7 +570,7 @@ macro_rules! impl_sql_store {
                 sqlx::query_as::<_, $crate::store::sql::AccessTokenRow>(
                     $crate::store::sql::ACCESS_TOKEN_SELECT,
                 )
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .fetch_optional(self.reader())
                 .await?
                 .map(|row| row.into_info())
@@ -597,7 +597,7 @@ macro_rules! impl_sql_store {
                 sqlx::query_as::<_, $crate::store::sql::RefreshTokenRow>(
                     $crate::store::sql::REFRESH_TOKEN_SELECT,
                 )
-                .bind(digest.0.to_vec())
+                .bind(digest.as_bytes().to_vec())
                 .fetch_optional(self.reader())
                 .await?
                 .map(|row| row.into_info())

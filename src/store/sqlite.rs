@@ -302,7 +302,7 @@ impl GroupRows {
         if let Some(r) = &t.refresh {
             self.refresh.push(RefreshJson {
                 id: r.id.to_string(),
-                digest: hex(&r.digest.0),
+                digest: hex(r.digest.as_bytes()),
                 family_id: family_id.clone(),
                 access_token_id: access_id.clone(),
                 client_id: t.client_id.clone(),
@@ -314,7 +314,7 @@ impl GroupRows {
         }
         self.access.push(AccessJson {
             id: access_id,
-            digest: hex(&t.access_digest.0),
+            digest: hex(t.access_digest.as_bytes()),
             family_id,
             client_id: t.client_id.clone(),
             user_id,
@@ -369,7 +369,7 @@ async fn apply_group_on(
     let digests: Vec<String> = writes
         .iter()
         .filter_map(|w| match w {
-            TokenWrite::Exchange { digest, .. } => Some(hex(&digest.0)),
+            TokenWrite::Exchange { digest, .. } => Some(hex(digest.as_bytes())),
             TokenWrite::Insert(_) => None,
         })
         .collect();
@@ -395,10 +395,10 @@ async fn apply_group_on(
             }
             TokenWrite::Exchange { digest, at, decide } => (digest, *at, decide),
         };
-        let found = stored.get(digest.0.as_slice()).cloned();
+        let found = stored.get(digest.as_bytes()).cloned();
         let outcome = match (&found, decide(found.as_ref())) {
             (Some(old), RefreshDecision::Rotate(new)) => {
-                if let Some(t) = stored.get_mut(digest.0.as_slice()) {
+                if let Some(t) = stored.get_mut(digest.as_bytes()) {
                     t.used_at = Some(at);
                 }
                 rows.used.push((old.id.to_string(), at));
@@ -466,7 +466,7 @@ mod tests {
     fn tokens(client: &str, user: Uuid, family: Uuid, refresh: TokenDigest) -> NewTokens {
         NewTokens {
             access_id: Uuid::now_v7(),
-            access_digest: PlainSecret::generate("hat_", 32).digest(),
+            access_digest: PlainSecret::generate_token("hat_").digest(),
             family_id: family,
             client_id: client.into(),
             user_id: Some(user),
@@ -487,12 +487,12 @@ mod tests {
     fn rotate_once(client: String, user: Uuid) -> RefreshDecider {
         Arc::new(move |old| match old {
             Some(o) if o.used_at.is_some() => RefreshDecision::RevokeFamily,
-            Some(o) if o.revoked_at.is_none() => RefreshDecision::Rotate(tokens(
+            Some(o) if o.revoked_at.is_none() => RefreshDecision::Rotate(Box::new(tokens(
                 &client,
                 user,
                 o.family_id,
-                PlainSecret::generate("hrt_", 32).digest(),
-            )),
+                PlainSecret::generate_token("hrt_").digest(),
+            ))),
             _ => RefreshDecision::Refuse,
         })
     }
@@ -526,7 +526,7 @@ mod tests {
     async fn one_group_decides_its_exchanges_in_order_and_revokes_what_it_issued() {
         let (_dir, store, user) = bootstrapped().await;
         let family = Uuid::now_v7();
-        let refresh = PlainSecret::generate("hrt_", 32).digest();
+        let refresh = PlainSecret::generate_token("hrt_").digest();
         store
             .insert_tokens(&tokens("c1", user, family, refresh))
             .await
@@ -537,7 +537,7 @@ mod tests {
             "c1",
             user,
             Uuid::now_v7(),
-            PlainSecret::generate("hrt_", 32).digest(),
+            PlainSecret::generate_token("hrt_").digest(),
         );
         let writes = [
             TokenWrite::Insert(other.clone()),
@@ -552,7 +552,7 @@ mod tests {
                 decide: rotate_once("c1".into(), user),
             },
             TokenWrite::Exchange {
-                digest: PlainSecret::generate("hrt_", 32).digest(),
+                digest: PlainSecret::generate_token("hrt_").digest(),
                 at: 202,
                 decide: rotate_once("c1".into(), user),
             },
@@ -587,7 +587,7 @@ mod tests {
         assert_eq!(revoked, 2);
         let used: Option<i64> =
             sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
-                .bind(refresh.0.to_vec())
+                .bind(refresh.as_bytes().to_vec())
                 .fetch_one(&store.writer)
                 .await
                 .unwrap();
@@ -603,7 +603,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_group_leaves_nothing_behind_and_the_writer_usable() {
         let (_dir, store, user) = bootstrapped().await;
-        let refresh = PlainSecret::generate("hrt_", 32).digest();
+        let refresh = PlainSecret::generate_token("hrt_").digest();
         let first = tokens("c1", user, Uuid::now_v7(), refresh);
         store.insert_tokens(&first).await.unwrap();
 
@@ -612,7 +612,7 @@ mod tests {
             "c1",
             user,
             Uuid::now_v7(),
-            PlainSecret::generate("hrt_", 32).digest(),
+            PlainSecret::generate_token("hrt_").digest(),
         );
         clash.access_digest = first.access_digest;
         let writes = [
@@ -627,7 +627,7 @@ mod tests {
         assert!(apply_group(&store.writer, &refs).await.is_err());
         let used: Option<i64> =
             sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
-                .bind(refresh.0.to_vec())
+                .bind(refresh.as_bytes().to_vec())
                 .fetch_one(&store.writer)
                 .await
                 .unwrap();
@@ -643,7 +643,7 @@ mod tests {
             "c1",
             user,
             Uuid::now_v7(),
-            PlainSecret::generate("hrt_", 32).digest(),
+            PlainSecret::generate_token("hrt_").digest(),
         );
         let done = apply_group(&store.writer, &[&TokenWrite::Insert(fresh.clone())])
             .await

@@ -259,10 +259,10 @@ pub struct Issue<'a> {
 impl Issue<'_> {
     /// Generates the secrets and the rows that store their digests.
     pub fn build(self, oauth: &OAuthConfig) -> (NewTokens, PlainSecret, Option<PlainSecret>) {
-        let access = PlainSecret::generate(ACCESS_PREFIX, 32);
+        let access = PlainSecret::generate_token(ACCESS_PREFIX);
         let refresh = self
             .refresh_scope
-            .map(|_| PlainSecret::generate(REFRESH_PREFIX, 32));
+            .map(|_| PlainSecret::generate_token(REFRESH_PREFIX));
         let rows = self.rows(
             oauth,
             access.digest(),
@@ -302,10 +302,7 @@ impl Issue<'_> {
     }
 }
 
-/// The prefix of access tokens.
-pub const ACCESS_PREFIX: &str = "hat_";
-/// The prefix of refresh tokens.
-pub const REFRESH_PREFIX: &str = "hrt_";
+pub use super::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
 
 /// Issues a fresh grant (a new family) and stores it.
 pub(crate) async fn issue_new(

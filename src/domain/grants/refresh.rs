@@ -32,8 +32,8 @@ pub async fn grant(
         ));
     };
     // The replacements are generated up front: the exchange stores only their digests.
-    let access = PlainSecret::generate(ACCESS_PREFIX, 32);
-    let refresh = PlainSecret::generate(REFRESH_PREFIX, 32);
+    let access = PlainSecret::generate_token(ACCESS_PREFIX);
+    let refresh = PlainSecret::generate_token(REFRESH_PREFIX);
     let rules = Arc::new(Rules {
         client_id: authenticated.client.id.clone(),
         scope: request.scope.clone(),
@@ -127,7 +127,7 @@ impl Rules {
 
     fn decide(&self, old: Option<&RefreshTokenInfo>) -> RefreshDecision {
         match (self.verdict(old), old) {
-            (Verdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(
+            (Verdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(Box::new(
                 Issue {
                     client_id: &self.client_id,
                     user_id: old.user_id,
@@ -140,7 +140,7 @@ impl Rules {
                     now: self.now,
                 }
                 .rows(&self.oauth, self.access, Some(self.refresh)),
-            ),
+            )),
             (Verdict::Replay, _) => RefreshDecision::RevokeFamily,
             _ => RefreshDecision::Refuse,
         }

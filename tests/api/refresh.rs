@@ -188,3 +188,66 @@ async fn unknown_refresh_tokens_are_invalid_grant() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(oauth_error(response).await, "invalid_grant");
 }
+
+#[tokio::test]
+async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_ones() {
+    use harmony::domain::{GrantType, PlainSecret, Scope, ScopeSet};
+    use harmony::store::{NewRefreshToken, NewTokens};
+
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    // Tokens of the earlier form: 32 random bytes, stored under their plain SHA-256.
+    let (access, refresh) = (
+        PlainSecret::generate("hat_", 32),
+        PlainSecret::generate("hrt_", 32),
+    );
+    assert_eq!(access.digest().as_bytes().len(), 32);
+    let now = harmony::store::now();
+    let scope = ScopeSet::of(&[Scope::Read]);
+    app.state
+        .store
+        .insert_tokens(&NewTokens {
+            access_id: uuid::Uuid::now_v7(),
+            access_digest: access.digest(),
+            family_id: uuid::Uuid::now_v7(),
+            client_id: alice.client_id.clone(),
+            user_id: Some(alice.user.id),
+            grant_type: GrantType::Password,
+            scope,
+            created_at: now,
+            expires_at: now + 3600,
+            refresh: Some(NewRefreshToken {
+                id: uuid::Uuid::now_v7(),
+                digest: refresh.digest(),
+                scope,
+                expires_at: now + 86_400,
+            }),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(app.get_user(access.expose()).await.status(), StatusCode::OK);
+    let response = app.refresh(&alice, refresh.expose()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rotated: Value = response.json().await.unwrap();
+    // The new pair is of the ordered form (40 bytes after the prefix) and works.
+    for (key, prefix) in [("access_token", "hat_"), ("refresh_token", "hrt_")] {
+        let token = field(&rotated, key);
+        assert_eq!(
+            token.strip_prefix(prefix).map(str::len),
+            Some(54),
+            "{token}"
+        );
+        assert_eq!(PlainSecret::new(token).digest().as_bytes().len(), 40);
+    }
+    let new_access = field(&rotated, "access_token");
+    assert_eq!(app.get_user(&new_access).await.status(), StatusCode::OK);
+    // The old refresh token is spent, as any other.
+    let replay = app.refresh(&alice, refresh.expose()).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get_user(&new_access).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a replay revokes the family"
+    );
+}

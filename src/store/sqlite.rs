@@ -103,7 +103,7 @@ impl SqliteStore {
                 .await?
         };
         if !in_memory {
-            tokio::spawn(checkpoints(reader.clone()));
+            tokio::spawn(checkpoints(reader.clone(), writer.clone()));
         }
         let (token_writes, jobs) = mpsc::channel(4 * MAX_GROUP);
         tokio::spawn(group_token_writes(writer.clone(), jobs));
@@ -183,30 +183,61 @@ async fn group_token_writes(pool: SqlitePool, mut jobs: mpsc::Receiver<TokenJob>
 /// How often the WAL is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on a reader
-/// connection (a passive checkpoint never blocks the writer or readers). SQLite's default
-/// runs one inside the commit that crosses 1,000 WAL pages, so the token request that
-/// commits waits for the copy and its fsync; under a burst of refreshes that made a tenth
-/// of the writer's time. Less frequent checkpoints also copy a page rewritten by many
-/// commits once. Ends when the pool closes.
-async fn checkpoints(pool: SqlitePool) {
+/// WAL frames (pages) past which the writer itself finishes a checkpoint, so that the WAL
+/// starts over (64 MiB of 4 KiB pages, the `journal_size_limit`).
+const RESTART_AFTER_FRAMES: i64 = 16_384;
+
+/// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], in two steps.
+///
+/// 1. A passive checkpoint on a reader connection copies what the WAL holds, off the write
+///    path (it never blocks the writer or readers). SQLite's default runs one inside the
+///    commit that crosses 1,000 WAL pages, so the token request that commits waits for the
+///    copy and its fsync; under a burst of refreshes that made a tenth of the writer's
+///    time. Less frequent checkpoints also copy a page rewritten by many commits once.
+/// 2. The WAL starts over only when a writer begins after a checkpoint that copied every
+///    frame, which under a steady stream of commits a checkpoint beside the writer never
+///    does: the WAL grew by gigabytes in a minute of refreshes, until the kernel throttled
+///    the writer's writes for seconds. So when the WAL is past [`RESTART_AFTER_FRAMES`],
+///    a second passive checkpoint runs on the writer's own connection, between two of its
+///    transactions: it copies only the frames committed since step 1, and the next
+///    write transaction then starts the WAL over (truncated to `journal_size_limit`).
+///
+/// Ends when the pools close.
+async fn checkpoints(reader: SqlitePool, writer: SqlitePool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if pool.is_closed() {
+        if reader.is_closed() || writer.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            if pool.is_closed() {
+        if let Err(e) = checkpoint(&reader, &writer, RESTART_AFTER_FRAMES).await {
+            if reader.is_closed() || writer.is_closed() {
                 return;
             }
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
+}
+
+/// One round of [`checkpoints`]; returns the frames the WAL held at step 1.
+async fn checkpoint(
+    reader: &SqlitePool,
+    writer: &SqlitePool,
+    restart_after_frames: i64,
+) -> sqlx::Result<i64> {
+    let passive = async |pool: &SqlitePool| -> sqlx::Result<i64> {
+        let (_busy, frames, _copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(pool)
+                .await?;
+        Ok(frames)
+    };
+    let frames = passive(reader).await?;
+    if frames >= restart_after_frames {
+        passive(writer).await?;
+    }
+    Ok(frames)
 }
 
 /// A group that exchanges refresh tokens takes two trips to the connection's thread:

@@ -514,6 +514,15 @@ mod tests {
         }
     }
 
+    /// When the refresh token with this digest was used.
+    async fn used_at(store: &SqliteStore, digest: &TokenDigest) -> Option<i64> {
+        sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
+            .bind(digest.as_bytes().to_vec())
+            .fetch_one(&store.writer)
+            .await
+            .unwrap()
+    }
+
     /// Rotates whatever is unused, revokes on reuse: the grant's rule, reduced.
     fn rotate_once(client: String, user: Uuid) -> RefreshDecider {
         Arc::new(move |old| match old {
@@ -616,12 +625,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(revoked, 2);
-        let used: Option<i64> =
-            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
-                .bind(refresh.as_bytes().to_vec())
-                .fetch_one(&store.writer)
-                .await
-                .unwrap();
+        let used = used_at(&store, &refresh).await;
         assert_eq!(used, Some(200));
         let fresh = store
             .access_token(&other.access_digest)
@@ -656,12 +660,7 @@ mod tests {
         ];
         let refs: Vec<&TokenWrite> = writes.iter().collect();
         assert!(apply_group(&store.writer, &refs).await.is_err());
-        let used: Option<i64> =
-            sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
-                .bind(refresh.as_bytes().to_vec())
-                .fetch_one(&store.writer)
-                .await
-                .unwrap();
+        let used = used_at(&store, &refresh).await;
         assert_eq!(used, None, "the rotation was rolled back");
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM access_tokens")
             .fetch_one(&store.writer)

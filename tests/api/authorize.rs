@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::browser::{
-    Browser, Pkce, REDIRECT, authorize_url, code_client, code_tokens, exchange, execute_sql,
-    obtain_code, param, redirect_params, sign_in_and_approve,
+    Browser, Pkce, REDIRECT, authorize_url, code_client, code_tokens, consent_page, exchange,
+    execute_sql, obtain_code, param, redirect_params, sign_in_and_approve,
 };
 use crate::helpers::{TestApp, header, oauth_error};
 
@@ -193,20 +193,7 @@ async fn denying_redirects_with_access_denied_and_the_state() {
     let browser = Browser::new();
     let pkce = Pkce::new();
     let url = authorize_url(&app, &alice.client_id, &pkce, &[("state", "s1")]);
-    let page = browser.get(&url).await.text().await.unwrap();
-    let consent = browser
-        .submit(
-            &page,
-            &[
-                ("action", "login"),
-                ("username", "alice"),
-                ("password", &alice.password),
-            ],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let consent = consent_page(&browser, &url, &alice).await;
     let denied = browser.submit(&consent, &[("action", "deny")]).await;
     let params = redirect_params(&denied);
     assert_eq!(param(&params, "error").as_deref(), Some("access_denied"));
@@ -221,16 +208,7 @@ async fn a_wrong_password_shows_the_sign_in_page_again_without_a_session() {
     let browser = Browser::new();
     let url = authorize_url(&app, &alice.client_id, &Pkce::new(), &[]);
     let page = browser.get(&url).await.text().await.unwrap();
-    let again = browser
-        .submit(
-            &page,
-            &[
-                ("action", "login"),
-                ("username", "alice"),
-                ("password", "wrong password"),
-            ],
-        )
-        .await;
+    let again = browser.sign_in(&page, "alice", "wrong password").await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
     let text = again.text().await.unwrap();
     assert!(text.contains("Wrong username or password"));
@@ -573,16 +551,7 @@ async fn a_disabled_account_cannot_sign_in_and_its_session_ends() {
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Sign in"), "the session no longer counts");
-    let again = browser
-        .submit(
-            &page,
-            &[
-                ("action", "login"),
-                ("username", "alice"),
-                ("password", &alice.password),
-            ],
-        )
-        .await;
+    let again = browser.sign_in(&page, "alice", &alice.password).await;
     assert_eq!(again.status(), StatusCode::FORBIDDEN);
 }
 
@@ -686,20 +655,7 @@ async fn the_consent_page_lets_another_person_sign_in_instead() {
     let browser = Browser::new();
     let pkce = Pkce::new();
     let url = authorize_url(&app, &alice.client_id, &pkce, &[]);
-    let page = browser.get(&url).await.text().await.unwrap();
-    let consent = browser
-        .submit(
-            &page,
-            &[
-                ("action", "login"),
-                ("username", "alice"),
-                ("password", &alice.password),
-            ],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let consent = consent_page(&browser, &url, &alice).await;
     assert!(consent.contains("Not alice?"));
     let login = browser.submit(&consent, &[("action", "switch")]).await;
     assert_eq!(login.status(), StatusCode::OK);
@@ -709,14 +665,7 @@ async fn the_consent_page_lets_another_person_sign_in_instead() {
     let stale = browser.submit(&consent, &[("action", "approve")]).await;
     assert_ne!(stale.status(), StatusCode::SEE_OTHER);
     let bobs = browser
-        .submit(
-            &login,
-            &[
-                ("action", "login"),
-                ("username", "bob"),
-                ("password", &bob.password),
-            ],
-        )
+        .sign_in(&login, "bob", &bob.password)
         .await
         .text()
         .await

@@ -64,6 +64,19 @@ impl Browser {
             .await
             .expect("request")
     }
+
+    /// Submits the sign-in form on `page` as `username` with `password`.
+    pub async fn sign_in(&self, page: &str, username: &str, password: &str) -> Response {
+        self.submit(
+            page,
+            &[
+                ("action", "login"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
 }
 
 /// The `value` of the input named `name`.
@@ -152,19 +165,23 @@ pub async fn sign_in_and_approve(browser: &Browser, url: &str, account: &Account
     let page = page.text().await.unwrap();
     assert!(page.contains("Sign in"), "{page}");
     let consent = browser
-        .submit(
-            &page,
-            &[
-                ("action", "login"),
-                ("username", &account.user.username),
-                ("password", &account.password),
-            ],
-        )
+        .sign_in(&page, &account.user.username, &account.password)
         .await;
     assert_eq!(consent.status(), StatusCode::OK);
     let consent = consent.text().await.unwrap();
     assert!(consent.contains("Authorize"), "{consent}");
     browser.submit(&consent, &[("action", "approve")]).await
+}
+
+/// Opens `url` and signs in as `account`: the text of the page that follows (the consent page).
+pub async fn consent_page(browser: &Browser, url: &str, account: &Account) -> String {
+    let page = browser.get(url).await.text().await.unwrap();
+    browser
+        .sign_in(&page, &account.user.username, &account.password)
+        .await
+        .text()
+        .await
+        .unwrap()
 }
 
 /// A whole flow up to the code: sign in, approve, read the code from the redirect.

@@ -39,22 +39,24 @@ async fn page(app: &TestApp, browser: &Browser) -> String {
     response.text().await.unwrap()
 }
 
+/// Opens the sign-in form in `browser` and submits it with its CSRF token.
+async fn sign_in(app: &TestApp, browser: &Browser, username: &str, password: &str) -> Response {
+    let login = page(app, browser).await;
+    let csrf = input_value(&login, "csrf_token");
+    post(
+        app,
+        browser,
+        "/settings/api/login",
+        Some(&csrf),
+        &[("username", username), ("password", password)],
+    )
+    .await
+}
+
 /// A browser signed in as `account`, and the settings page it then sees.
 async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
     let browser = Browser::new();
-    let login = page(app, &browser).await;
-    let csrf = input_value(&login, "csrf_token");
-    let response = post(
-        app,
-        &browser,
-        "/settings/api/login",
-        Some(&csrf),
-        &[
-            ("username", &account.user.username),
-            ("password", &account.password),
-        ],
-    )
-    .await;
+    let response = sign_in(app, &browser, &account.user.username, &account.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&response, "location"), app.url("/settings/api"));
     let html = page(app, &browser).await;
@@ -133,16 +135,7 @@ async fn a_wrong_password_is_refused() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let browser = Browser::new();
-    let login = page(&app, &browser).await;
-    let csrf = input_value(&login, "csrf_token");
-    let response = post(
-        &app,
-        &browser,
-        "/settings/api/login",
-        Some(&csrf),
-        &[("username", "alice"), ("password", "wrong password")],
-    )
-    .await;
+    let response = sign_in(&app, &browser, "alice", "wrong password").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().get("set-cookie").is_none());
     let html = response.text().await.unwrap();
@@ -444,16 +437,7 @@ async fn signing_out_ends_the_session() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let browser = Browser::new();
-    let login = page(&app, &browser).await;
-    let csrf = input_value(&login, "csrf_token");
-    let response = post(
-        &app,
-        &browser,
-        "/settings/api/login",
-        Some(&csrf),
-        &[("username", "alice"), ("password", &alice.password)],
-    )
-    .await;
+    let response = sign_in(&app, &browser, "alice", &alice.password).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let session_cookie = header(&response, "set-cookie");
     let session_cookie = session_cookie.split(';').next().unwrap().to_owned();

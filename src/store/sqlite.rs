@@ -211,7 +211,7 @@ async fn checkpoints(reader: SqlitePool, writer: SqlitePool) {
         if reader.is_closed() || writer.is_closed() {
             return;
         }
-        if let Err(e) = checkpoint(&reader, &writer, RESTART_AFTER_FRAMES).await {
+        if let Err(e) = checkpoint(&reader, &writer).await {
             if reader.is_closed() || writer.is_closed() {
                 return;
             }
@@ -220,12 +220,8 @@ async fn checkpoints(reader: SqlitePool, writer: SqlitePool) {
     }
 }
 
-/// One round of [`checkpoints`]; returns the frames the WAL held at step 1.
-async fn checkpoint(
-    reader: &SqlitePool,
-    writer: &SqlitePool,
-    restart_after_frames: i64,
-) -> sqlx::Result<i64> {
+/// One round of [`checkpoints`].
+async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()> {
     let passive = async |pool: &SqlitePool| -> sqlx::Result<i64> {
         let (_busy, frames, _copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
@@ -233,11 +229,10 @@ async fn checkpoint(
                 .await?;
         Ok(frames)
     };
-    let frames = passive(reader).await?;
-    if frames >= restart_after_frames {
+    if passive(reader).await? >= RESTART_AFTER_FRAMES {
         passive(writer).await?;
     }
-    Ok(frames)
+    Ok(())
 }
 
 /// A group that exchanges refresh tokens takes two trips to the connection's thread:

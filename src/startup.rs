@@ -17,6 +17,10 @@ use crate::store::{self, Store};
 /// How often ended tokens are purged.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// Composer document stamps are kept at least this long (seconds): longer than the day
+/// new stamps are taken from, so that a forgotten stamp is never given to other content.
+const STAMP_RETENTION: i64 = 7 * 24 * 3600;
+
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
@@ -101,8 +105,9 @@ impl Application {
     }
 }
 
-/// Deletes tokens that ended more than the retention period ago, and expired browser
-/// sessions and authorization codes, once an hour.
+/// Deletes tokens that ended more than the retention period ago, expired browser
+/// sessions and authorization codes, old webhook deliveries and old Composer document
+/// stamps, once an hour.
 async fn cleanup_loop(state: AppState) {
     let retention = state.config.oauth.token_retention_days.max(0) * 24 * 3600;
     let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
@@ -120,6 +125,10 @@ async fn cleanup_loop(state: AppState) {
         }
         if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
             tracing::warn!(error = %e, "webhook delivery cleanup failed");
+        }
+        let stamps = store::now() - retention.max(STAMP_RETENTION);
+        if let Err(e) = state.store.purge_document_stamps(stamps).await {
+            tracing::warn!(error = %e, "Composer document stamp cleanup failed");
         }
     }
 }

@@ -2,8 +2,10 @@
 //! bounded entry count, declared and *actual* uncompressed sizes (a zip bomb lies in its
 //! headers, so every entry is decompressed through a counting reader), compression ratio,
 //! no path traversal, absolute paths, drive letters, backslashes, duplicates, symlinks or
-//! encrypted entries; and a `composer.json` at the root whose `name` (and `version`, if
-//! any) match the URL. Synchronous: call it from `spawn_blocking`.
+//! encrypted entries, and no entry whose local header names another file than the central
+//! directory does; and a `composer.json` at the root whose `name` (and `version`, if any)
+//! match the URL, reduced to the keys harmony serves. Synchronous: call it from
+//! `spawn_blocking`.
 
 use std::collections::HashSet;
 use std::io::{Cursor, Read};
@@ -43,7 +45,7 @@ const MAX_MANIFEST: u64 = 1024 * 1024;
 /// What a valid dist declares.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    /// The `composer.json` object, minus the keys only a root package uses.
+    /// The `composer.json` object, reduced to the keys harmony serves.
     pub composer: Map<String, Value>,
     /// Its `type`.
     pub package_type: PackageType,
@@ -60,15 +62,96 @@ fn refuse(msg: impl Into<String>) -> ArchiveError {
     ArchiveError(msg.into())
 }
 
-/// Keys of `composer.json` that only mean something for a root package.
-const ROOT_ONLY_KEYS: [&str; 6] = [
-    "repositories",
-    "config",
-    "minimum-stability",
-    "prefer-stable",
-    "scripts",
-    "version",
+/// The JSON shape a served key must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    String,
+    Array,
+    Object,
+    StringOrArray,
+    ObjectOrArray,
+    /// An object mapping package names to strings (`require`, `suggest`…).
+    Links,
+}
+
+impl Shape {
+    fn fits(self, v: &Value) -> bool {
+        match self {
+            Shape::String => v.is_string(),
+            Shape::Array => v.is_array(),
+            Shape::Object => v.is_object(),
+            Shape::StringOrArray => v.is_string() || v.is_array(),
+            Shape::ObjectOrArray => v.is_object() || v.is_array(),
+            Shape::Links => v
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string)),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Shape::String => "a string",
+            Shape::Array => "an array",
+            Shape::Object => "an object",
+            Shape::StringOrArray => "a string or an array",
+            Shape::ObjectOrArray => "an object or an array",
+            Shape::Links => "an object mapping names to constraint strings",
+        }
+    }
+}
+
+/// The keys of an uploaded `composer.json` that reach the served metadata (an allow-list:
+/// anything else — `source`, `dist`, `notification-url`, `repositories`, `scripts`,
+/// `config`, `version`, `time`… — is dropped, since harmony serves dists only and sets the
+/// rest itself). `name`, `type` and `description` are checked on their own.
+const SERVED_KEYS: [(&str, Shape); 22] = [
+    ("name", Shape::String),
+    ("type", Shape::String),
+    ("description", Shape::String),
+    ("keywords", Shape::Array),
+    ("homepage", Shape::String),
+    ("readme", Shape::String),
+    ("license", Shape::StringOrArray),
+    ("authors", Shape::Array),
+    ("support", Shape::Object),
+    ("funding", Shape::Array),
+    ("require", Shape::Links),
+    ("require-dev", Shape::Links),
+    ("conflict", Shape::Links),
+    ("replace", Shape::Links),
+    ("provide", Shape::Links),
+    ("suggest", Shape::Links),
+    ("autoload", Shape::Object),
+    ("autoload-dev", Shape::Object),
+    ("include-path", Shape::Array),
+    ("target-dir", Shape::String),
+    ("bin", Shape::StringOrArray),
+    ("extra", Shape::ObjectOrArray),
 ];
+
+/// The names of the keys that reach the served metadata (see the API documentation).
+pub fn served_keys() -> impl Iterator<Item = &'static str> {
+    SERVED_KEYS.iter().map(|(k, _)| *k)
+}
+
+/// Keeps only the served keys of a stored manifest (versions published before the
+/// allow-list may carry others).
+pub fn retain_served_keys(manifest: &mut Map<String, Value>) {
+    manifest.retain(|k, _| SERVED_KEYS.iter().any(|(served, _)| served == k));
+}
+
+/// The name a zip entry has in its local file header: the one an extractor that reads the
+/// zip front to back writes, which must be the one checked (in the central directory).
+fn local_name(bytes: &[u8], header_start: u64) -> Option<&[u8]> {
+    const SIG: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
+    let start = usize::try_from(header_start).ok()?;
+    let header = bytes.get(start..start.checked_add(30)?)?;
+    if header[..4] != SIG {
+        return None;
+    }
+    let len = usize::from(u16::from_le_bytes([header[26], header[27]]));
+    bytes.get(start + 30..start + 30 + len)
+}
 
 fn check_path(name: &str) -> Result<(), ArchiveError> {
     let bad = name.is_empty()
@@ -151,6 +234,15 @@ pub fn inspect(
             .map_err(|_| refuse(format!("entry {index} has an unreadable name")))?
             .into_owned();
         check_path(&entry_name)?;
+        if local_name(bytes, entry.header_start()) != Some(entry.name_raw()) {
+            let local = local_name(bytes, entry.header_start())
+                .map(|n| format!("{:?}", String::from_utf8_lossy(n)))
+                .unwrap_or_else(|| "unreadable".to_owned());
+            return Err(refuse(format!(
+                "entry {entry_name:?} is named {local} in its local header; \
+                 the two names of an entry must be the same"
+            )));
+        }
         if entry.enclosed_name().is_none() {
             return Err(refuse(format!("unsafe path in the zip: {entry_name:?}")));
         }
@@ -264,20 +356,16 @@ pub fn manifest(
         Some(Value::String(d)) => Some(d.chars().take(1000).collect()),
         Some(_) => return Err(refuse("composer.json description must be a string")),
     };
-    for key in ["require", "require-dev", "conflict", "replace", "provide"] {
-        if let Some(links) = composer.get(key) {
-            let Some(links) = links.as_object() else {
-                return Err(refuse(format!("composer.json {key} must be an object")));
-            };
-            if links.values().any(|v| !v.is_string()) {
-                return Err(refuse(format!(
-                    "composer.json {key} must map names to constraint strings"
-                )));
-            }
+    composer.retain(|k, _| SERVED_KEYS.iter().any(|(served, _)| served == k));
+    for (key, shape) in SERVED_KEYS {
+        if let Some(v) = composer.get(key)
+            && !(shape.fits(v) || (key == "description" && v.is_null()))
+        {
+            return Err(refuse(format!(
+                "composer.json {key} must be {}",
+                shape.describe()
+            )));
         }
-    }
-    for key in ROOT_ONLY_KEYS {
-        composer.remove(key);
     }
     Ok(Manifest {
         composer,
@@ -357,6 +445,46 @@ mod tests {
             z[i] = byte;
             let _ = inspect(&z, &name(), &v(), &ArchiveLimits::default());
         }
+    }
+
+    #[test]
+    fn a_local_header_naming_another_file_is_refused() {
+        let z = zip_of(&[("composer.json", MANIFEST), ("src/legit1.php", b"<?php")]);
+        let inner = z.windows(14).position(|w| w == b"src/legit1.php").unwrap();
+        let mut hostile = z.clone();
+        // The first occurrence is the local header; the central directory keeps its name.
+        hostile[inner..inner + 14].copy_from_slice(b"../../evil.php");
+        let err = inspect(&hostile, &name(), &v(), &ArchiveLimits::default()).unwrap_err();
+        assert!(err.0.contains("local header"), "{err}");
+        assert!(inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_ok());
+    }
+
+    #[test]
+    fn only_the_served_keys_are_kept_and_they_have_their_shapes() {
+        let m = manifest(
+            br#"{"name": "acme/theme", "source": {"type": "git", "url": "https://evil"},
+                 "notification-url": "https://evil/notify", "dist": {"url": "https://evil"},
+                 "scripts": {"post-install-cmd": "x"}, "time": "2000-01-01",
+                 "autoload": {"psr-4": {"Acme\\": "src/"}}, "license": "MIT"}"#,
+            &name(),
+            &v(),
+        )
+        .unwrap();
+        let keys: Vec<&str> = m.composer.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["name", "autoload", "license"]);
+        for bad in [
+            br#"{"name": "acme/theme", "autoload": "src/"}"#.as_slice(),
+            br#"{"name": "acme/theme", "suggest": {"a/b": 1}}"#,
+            br#"{"name": "acme/theme", "bin": {"x": "y"}}"#,
+        ] {
+            assert!(manifest(bad, &name(), &v()).is_err());
+        }
+        let mut stored = serde_json::from_str::<Map<String, Value>>(
+            r#"{"name": "a/b", "source": {}, "notification-url": "x", "require": {}}"#,
+        )
+        .unwrap();
+        retain_served_keys(&mut stored);
+        assert_eq!(stored.keys().collect::<Vec<_>>(), ["name", "require"]);
     }
 
     #[test]

@@ -41,6 +41,11 @@ fn valid_part(s: &str, allow_double_dash: bool) -> bool {
     true
 }
 
+/// Is this a vendor (the part of a package name before `/`)?
+pub fn valid_vendor(s: &str) -> bool {
+    valid_part(s, false)
+}
+
 impl PackageName {
     /// Parses `vendor/name` from its two parts as they appear in a URL.
     pub fn from_parts(vendor: &str, name: &str) -> Option<PackageName> {

@@ -1,7 +1,8 @@
 //! Server administration (`admin` scope and an administrator account):
-//! `GET/POST /admin/users`, `PATCH/DELETE /admin/users/{id}`. Disabling an account or
-//! resetting its password revokes every token it has and ends its browser sessions;
-//! deleting it removes everything it owns.
+//! `GET/POST /admin/users`, `PATCH/DELETE /admin/users/{id}`, `GET/PATCH
+//! /admin/vendors/{vendor}`. Disabling an account or resetting its password revokes every
+//! token it has and ends its browser sessions; deleting it removes everything it owns,
+//! except that its vendors stay reserved and its deleted versions leave tombstones.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,9 +18,11 @@ use super::clients::admin_error;
 use super::extract::ApiJson;
 use super::paging::Paging;
 use super::user::rfc3339;
+use crate::domain::package::valid_vendor;
 use crate::domain::user::validate_password;
 use crate::error::ApiError;
 use crate::store::oauth::AccountChanges;
+use crate::store::packages::Vendor;
 use crate::store::{StoreError, User, now};
 
 /// Routes of this family.
@@ -32,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/users/{id}",
             patch(update_admin_user).delete(delete_admin_user),
+        )
+        .route(
+            "/admin/vendors/{vendor}",
+            get(get_admin_vendor).patch(update_admin_vendor),
         )
 }
 
@@ -178,7 +185,10 @@ pub async fn update_admin_user(
     Ok(Json(AdminUserView::new(&user)))
 }
 
-/// `DELETE /admin/users/{id}`: the account and everything it owns (clients, tokens).
+/// `DELETE /admin/users/{id}`: the account and everything it owns (clients, tokens,
+/// projects, add-ons with their versions and dist files). What was published stays
+/// claimed: each deleted version leaves a tombstone (the database writes it as the row
+/// goes) and the account's vendors stay reserved, owned by nobody.
 pub async fn delete_admin_user(
     State(state): State<AppState>,
     caller: UserCaller<Admin>,
@@ -188,10 +198,123 @@ pub async fn delete_admin_user(
     if uid == caller.user.id {
         return Err(ApiError::conflict("you cannot delete your own account"));
     }
+    let dists = state.store.owned_dist_paths(uid).await?;
     state
         .store
         .delete_user(uid)
         .await
         .map_err(|e| store_error(&id, e))?;
+    let store = state.dists.clone();
+    let removed = tokio::task::spawn_blocking(move || {
+        for path in &dists {
+            store.remove(path);
+        }
+        dists.len()
+    })
+    .await;
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "removing a deleted account's dists failed");
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An account that owns something, as `{"type": "user", "name": USERNAME}`: the shape
+/// organizations will share (`"type": "organization"`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRef {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+}
+
+/// A vendor as administrators see it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminVendorView {
+    name: String,
+    owner: Option<OwnerRef>,
+    created_at: String,
+}
+
+impl AdminVendorView {
+    fn new(v: &Vendor) -> AdminVendorView {
+        AdminVendorView {
+            name: v.name.clone(),
+            owner: v.owner_username.as_ref().map(|name| OwnerRef {
+                kind: "user".to_owned(),
+                name: name.clone(),
+            }),
+            created_at: rfc3339(v.created_at),
+        }
+    }
+}
+
+/// The body of `PATCH /admin/vendors/{vendor}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorAdminPatch {
+    owner: OwnerRef,
+}
+
+fn vendor_error(vendor: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found(format!("vendor {vendor} not found")),
+        e => e.into(),
+    }
+}
+
+/// `GET /admin/vendors/{vendor}`: who owns a vendor (`owner: null` once its account was
+/// deleted).
+pub async fn get_admin_vendor(
+    State(state): State<AppState>,
+    _caller: UserCaller<Admin>,
+    Path(vendor): Path<String>,
+) -> Result<Json<AdminVendorView>, ApiError> {
+    if !valid_vendor(&vendor) {
+        return Err(vendor_error(&vendor, StoreError::NotFound));
+    }
+    let v = state
+        .store
+        .vendor(&vendor)
+        .await
+        .map_err(|e| vendor_error(&vendor, e))?;
+    Ok(Json(AdminVendorView::new(&v)))
+}
+
+/// `PATCH /admin/vendors/{vendor}` with `{"owner": {"type": "user", "name": "bob"}}`: gives
+/// the vendor to that account, which alone publishes under it from then on. The add-ons
+/// already under the vendor keep their owners.
+pub async fn update_admin_vendor(
+    State(state): State<AppState>,
+    _caller: UserCaller<Admin>,
+    Path(vendor): Path<String>,
+    ApiJson(patch): ApiJson<VendorAdminPatch>,
+) -> Result<Json<AdminVendorView>, ApiError> {
+    if !valid_vendor(&vendor) {
+        return Err(vendor_error(&vendor, StoreError::NotFound));
+    }
+    if patch.owner.kind != "user" {
+        return Err(ApiError::invalid_field(
+            "owner.type",
+            "must be \"user\" (the only kind of owner there is)",
+        ));
+    }
+    let owner = match state.store.user_by_username(&patch.owner.name).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::invalid_field(
+                "owner.name",
+                format!("there is no account named {:?}", patch.owner.name),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let v = state
+        .store
+        .transfer_vendor(&vendor, owner.id)
+        .await
+        .map_err(|e| vendor_error(&vendor, e))?;
+    tracing::info!(vendor = %v.name, owner = %owner.username, "vendor transferred");
+    Ok(Json(AdminVendorView::new(&v)))
 }

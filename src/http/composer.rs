@@ -3,23 +3,33 @@
 //! non-minified (Composer 2 expands only files that say `"minified": "composer/2.0"`).
 //! Each caller sees exactly the add-ons it may see; credentials come as `Bearer` or HTTP
 //! Basic (the token as password), which the auth middleware already reads.
-//! `Last-Modified` / `If-Modified-Since` let Composer revalidate its cache.
+//!
+//! Revalidation: two callers may get different documents at one URL (their views), and
+//! Composer keeps one cache per repository, so a `304` is given only to a caller who holds
+//! exactly the document it would get now. `ETag` is a digest of the document;
+//! `Last-Modified` is the document's stamp, unique to its content (see
+//! [`PackageStore::document_stamp`](crate::store::PackageStore::document_stamp)), and an
+//! `If-Modified-Since` is honoured only when it is that very stamp — Composer sends back
+//! the date it was given, never one of its own.
 
+use axum::Router;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
 
 use super::AppState;
 use super::auth::OptionalCaller;
 use super::packages::{dist_url, sort_newest_first, visible_package};
 use super::user::rfc3339;
+use crate::domain::archive::retain_served_keys;
 use crate::domain::version::Version;
 use crate::error::ApiError;
-use crate::store::Timestamp;
+use crate::store::{Timestamp, now};
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -36,30 +46,57 @@ fn http_date(t: Timestamp) -> String {
         .to_string()
 }
 
-/// Was the resource, last changed at `t`, unchanged since the client's copy?
-fn not_modified_since(headers: &HeaderMap, t: Timestamp) -> bool {
+/// Does the client's `If-Modified-Since` name exactly this stamp? (Not "since": a date
+/// before or after it was given with another document, possibly another caller's view.)
+fn holds_stamp(headers: &HeaderMap, stamp: Timestamp) -> bool {
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| DateTime::parse_from_rfc2822(v.trim()).ok())
-        .is_some_and(|since| t <= since.timestamp())
+        .is_some_and(|since| since.timestamp() == stamp)
 }
 
-/// A JSON answer with `Last-Modified`, or `304` when `If-Modified-Since` covers it.
-fn conditional(headers: &HeaderMap, last_modified: Option<Timestamp>, body: Value) -> Response {
-    let mut response = match last_modified {
-        Some(t) if not_modified_since(headers, t) => StatusCode::NOT_MODIFIED.into_response(),
-        _ => Json(body).into_response(),
+/// A Composer document with its validators, or `304` when the caller holds exactly it.
+/// `document` names it among the stamps (`packages.json`, `p2/acme/lib.json`).
+async fn conditional(
+    state: &AppState,
+    headers: &HeaderMap,
+    document: &str,
+    body: &Value,
+) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("composer document: {e}")))?;
+    let digest: String = Sha256::digest(&bytes)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stamp = state.store.document_stamp(document, &digest, now()).await?;
+    // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
+    // layer compares the entity tag.
+    let not_modified = !headers.contains_key(header::IF_NONE_MATCH)
+        && stamp.is_some_and(|s| holds_stamp(headers, s));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
     };
     let h = response.headers_mut();
-    if let Some(t) = last_modified
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+        h.insert(header::ETAG, tag);
+    }
+    if let Some(t) = stamp
         && let Ok(v) = HeaderValue::from_str(&http_date(t))
     {
         h.insert(header::LAST_MODIFIED, v);
     }
-    // The answer depends on the credentials.
+    // The document depends on the credentials.
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
-    response
+    Ok(response)
 }
 
 /// The path prefix of the public URL (`https://h/harmony` → `/harmony`), for the
@@ -76,13 +113,13 @@ pub async fn get_repository(
     caller: OptionalCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (names, latest) = state.store.visible_package_names(caller.viewer).await?;
+    let names = state.store.visible_package_names(caller.viewer).await?;
     let body = json!({
         "packages": [],
         "metadata-url": format!("{}/p2/%package%.json", path_prefix(&state)),
         "available-packages": names,
     });
-    Ok(conditional(&headers, latest, body))
+    conditional(&state, &headers, "packages.json", &body).await
 }
 
 /// `GET /p2/{vendor}/{name}.json` (tagged versions) and `/p2/{vendor}/{name}~dev.json`
@@ -111,6 +148,7 @@ pub async fn get_package_metadata(
                 Ok(Value::Object(m)) => m,
                 _ => Map::new(),
             };
+            retain_served_keys(&mut entry);
             entry.insert("name".into(), json!(package.name));
             entry.insert("version".into(), json!(v.version));
             entry.insert("version_normalized".into(), json!(v.version_normalized));
@@ -128,7 +166,8 @@ pub async fn get_package_metadata(
         })
         .collect();
     let body = json!({ "packages": { package.name.clone(): entries } });
-    Ok(conditional(&headers, Some(package.updated_at), body))
+    let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
+    conditional(&state, &headers, &document, &body).await
 }
 
 #[cfg(test)]
@@ -136,7 +175,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_dates_round_trip_through_if_modified_since() {
+    fn only_the_exact_stamp_revalidates() {
         let t = 1_700_000_000;
         let date = http_date(t);
         assert_eq!(date, "Tue, 14 Nov 2023 22:13:20 GMT");
@@ -145,12 +184,13 @@ mod tests {
             header::IF_MODIFIED_SINCE,
             HeaderValue::from_str(&date).unwrap(),
         );
-        assert!(not_modified_since(&h, t));
-        assert!(!not_modified_since(&h, t + 1));
+        assert!(holds_stamp(&h, t));
+        assert!(!holds_stamp(&h, t + 1), "a later document");
+        assert!(!holds_stamp(&h, t - 1), "an earlier one: another content");
         h.insert(
             header::IF_MODIFIED_SINCE,
             HeaderValue::from_static("garbage"),
         );
-        assert!(!not_modified_since(&h, t));
+        assert!(!holds_stamp(&h, t));
     }
 }

@@ -298,11 +298,22 @@ fn operations() -> Vec<Op> {
             .json_body("AdminUserPatch")
             .ok("200", "the account", Some(schema_ref("AdminUser")))
             .err(&["400", "401", "403", "404", "409", "422"]),
-        op("delete", "/admin/users/{id}", "delete_admin_user", "Delete an account")
+        op("delete", "/admin/users/{id}", "delete_admin_user", "Delete an account (its vendors stay reserved, its versions tombstoned)")
             .auth(Admin)
             .params(&[id()])
             .ok("204", "deleted", None)
             .err(&["401", "403", "404", "409"]),
+        op("get", "/admin/vendors/{vendor}", "get_admin_vendor", "A vendor and its owner")
+            .auth(Admin)
+            .params(&[vendor()])
+            .ok("200", "the vendor (`owner: null` once its account was deleted)", Some(schema_ref("AdminVendor")))
+            .err(&["401", "403", "404"]),
+        op("patch", "/admin/vendors/{vendor}", "update_admin_vendor", "Give a vendor to another account")
+            .auth(Admin)
+            .params(&[vendor()])
+            .json_body("AdminVendorPatch")
+            .ok("200", "the vendor", Some(schema_ref("AdminVendor")))
+            .err(&["400", "401", "403", "404", "422"]),
         // OAuth 2.
         op("get", "/oauth/v2/token", "issue_token", "Token request in the query (the documented legacy form)")
             .auth(Client)
@@ -458,10 +469,15 @@ fn operations() -> Vec<Op> {
             .err(&["404"]),
         op("put", "/packages/{vendor}/{name}/versions/{version}", "publish_version", "Publish a version (a zip body)")
             .auth(User("write"))
-            .params(&[vendor(), name(), version()])
+            .params(&[
+                vendor(), name(), version(),
+                json!({ "name": "visibility", "in": "query", "required": false,
+                        "description": "`private` makes a new add-on private from its first version; on an existing add-on it must be its current visibility (`409 visibility_mismatch` otherwise)",
+                        "schema": { "enum": ["public", "private"] } }),
+            ])
             .body(json!({ "required": true, "content": { "application/zip": { "schema": { "type": "string", "contentMediaType": "application/zip" } } } }))
             .ok("201", "the version", Some(schema_ref("PackageVersion")))
-            .err(&["400", "401", "403", "409", "413", "422"]),
+            .err(&["400", "401", "403", "404", "409", "413", "415", "422"]),
         op("get", "/packages/{vendor}/{name}/versions/{version}/dist", "download_dist", "The version's zip")
             .auth(Optional)
             .params(&[vendor(), name(), version()])
@@ -590,7 +606,7 @@ fn components() -> Value {
         { "type": "string", "description": "space-separated" } ] });
     let addon_map = json!({ "type": "object", "additionalProperties": {
         "type": "object", "properties": { "version": { "type": "string" } } } });
-    json!({
+    let mut components = json!({
         "securitySchemes": {
             "bearerAuth": {
                 "type": "http",
@@ -625,11 +641,12 @@ fn components() -> Value {
         "responses": {
             "400": error_response("malformed request (bad JSON, bad paging numbers, more than one token)"),
             "401": error_response("no token, or an unknown, expired or revoked one (`WWW-Authenticate: Bearer …`)"),
-            "403": error_response("`insufficient_scope`, `user_token_required` or `forbidden`"),
+            "403": error_response("`insufficient_scope`, `user_token_required`, `forbidden` or (publishing) `vendor_owned`"),
             "404": error_response("not found"),
             "406": error_response("the payload is not acceptable"),
-            "409": error_response("conflicts with an existing resource"),
+            "409": error_response("conflicts with an existing resource (publishing: `conflict`, `version_tombstoned`, `visibility_mismatch`)"),
             "413": error_response("the body is over the limit"),
+            "415": error_response("the body is not of the type the operation takes"),
             "422": error_response("well-formed but invalid; `fields` names each problem"),
             "429": error_response("over a rate limit (`Retry-After`)"),
             "OAuthError": { "description": "RFC 6749 §5.2 error",
@@ -859,7 +876,29 @@ fn components() -> Value {
                 },
             },
         },
-    })
+    });
+    // Kept apart: one `json!` this large exceeds the macro recursion limit.
+    let schemas = &mut components["schemas"];
+    schemas["OwnerRef"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["type", "name"],
+        "properties": {
+            "type": { "enum": ["user"], "description": "organizations will be a second kind" },
+            "name": { "type": "string", "description": "the username" },
+        },
+    });
+    schemas["AdminVendor"] = json!({
+        "type": "object",
+        "properties": {
+            "name": { "type": "string" },
+            "owner": { "oneOf": [schema_ref("OwnerRef"), { "type": "null" }] },
+            "createdAt": { "type": "string", "format": "date-time" },
+        },
+    });
+    schemas["AdminVendorPatch"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["owner"],
+        "properties": { "owner": schema_ref("OwnerRef") },
+    });
+    components
 }
 
 /// `GET /openapi.json`: built once per process (it does not depend on the deployment).

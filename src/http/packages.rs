@@ -1,7 +1,8 @@
 //! The add-on marketplace: listing and search (`GET /packages`), one add-on with its
 //! versions, publishing a version by uploading its dist zip, changing an add-on (owner),
 //! and downloading a dist. Private add-ons are `404` to everyone but their owner and
-//! administrators.
+//! administrators. A vendor belongs to the account that first published under it; a
+//! deleted version leaves a tombstone and is never published again.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
@@ -255,6 +256,11 @@ pub async fn download_dist(
     if let Ok(d) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
         h.insert(header::CONTENT_DISPOSITION, d);
     }
+    // Uploaded bytes: a browser must not guess a type other than the one declared.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 
@@ -278,12 +284,14 @@ pub enum Published {
 }
 
 /// Checks, stores and records one dist: the shared path of the upload endpoint and the
-/// webhook. `bytes` is the zip; `owner` the publisher.
+/// webhook. `bytes` is the zip; `owner` the publisher; `visibility` the one asked for (a
+/// new add-on gets it, an existing one must have it).
 pub async fn publish_dist(
     state: &AppState,
     owner: uuid::Uuid,
     name: &PackageName,
     version_text: &str,
+    visibility: Option<Visibility>,
     bytes: Bytes,
 ) -> Result<Published, ApiError> {
     let version = Version::parse(version_text)
@@ -320,6 +328,7 @@ pub async fn publish_dist(
     composer.insert("type".into(), Value::from(package_type.as_str()));
     let new = NewVersion {
         owner_id: owner,
+        visibility: visibility.map(|v| v.as_str().to_owned()),
         package_type: package_type.as_str().to_owned(),
         description,
         version: PackageVersion {
@@ -341,6 +350,18 @@ pub async fn publish_dist(
         Ok(PublishOutcome::VersionExists) => {
             cleanup();
             Err(version_exists(name, version_text))
+        }
+        Ok(PublishOutcome::VendorOwned { orphaned }) => {
+            cleanup();
+            Err(vendor_owned(name.vendor(), orphaned))
+        }
+        Ok(PublishOutcome::Tombstoned) => {
+            cleanup();
+            Err(version_tombstoned(name, version_text))
+        }
+        Ok(PublishOutcome::VisibilityMismatch(current)) => {
+            cleanup();
+            Err(visibility_mismatch(name, &current))
         }
         Ok(PublishOutcome::NotOwner(_)) => {
             cleanup();
@@ -370,8 +391,69 @@ fn version_exists(name: &PackageName, version: &str) -> ApiError {
     ))
 }
 
-/// `PUT /packages/{vendor}/{name}/versions/{version}` with a zip body: `201` with the
-/// version. The first publish creates the add-on, owned by the caller.
+/// `403 vendor_owned`: the rule, never the owner (whose add-ons may all be private).
+fn vendor_owned(vendor: &str, orphaned: bool) -> ApiError {
+    let message = if orphaned {
+        format!(
+            "the vendor {vendor} is reserved: the account that owned it was deleted; \
+             only an administrator can give it to another account"
+        )
+    } else {
+        format!(
+            "the vendor {vendor} belongs to another account; only its owner may publish \
+             under it"
+        )
+    };
+    ApiError::new(StatusCode::FORBIDDEN, "vendor_owned", message)
+}
+
+/// `409 version_tombstoned`, whatever the bytes: a deleted version stays deleted.
+fn version_tombstoned(name: &PackageName, version: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "version_tombstoned",
+        format!(
+            "{name} {version} was published and then deleted; a deleted version is never \
+             published again, so publish a new version number"
+        ),
+    )
+}
+
+/// `409 visibility_mismatch`: publishing never changes an existing add-on's visibility.
+fn visibility_mismatch(name: &PackageName, current: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "visibility_mismatch",
+        format!(
+            "{name} is {current}; publishing does not change that (use PATCH \
+             /packages/{name} first)"
+        ),
+    )
+}
+
+/// The `visibility` query parameter of a publish, if any.
+fn requested_visibility(query: Option<&str>) -> Result<Option<Visibility>, ApiError> {
+    let mut found = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if k != "visibility" {
+            continue;
+        }
+        if found.is_some() {
+            return Err(ApiError::invalid_field("visibility", "must be given once"));
+        }
+        found =
+            Some(Visibility::parse(&v).ok_or_else(|| {
+                ApiError::invalid_field("visibility", "must be public or private")
+            })?);
+    }
+    Ok(found)
+}
+
+/// `PUT /packages/{vendor}/{name}/versions/{version}[?visibility=private]` with a zip
+/// body: `201` with the version. The first publish under a vendor gives the vendor to the
+/// caller; the first publish of a name creates the add-on, owned by the caller, with the
+/// visibility asked for (public by default). Everything refused here is refused again,
+/// atomically, where the version is stored; checking first spares reading the body.
 pub async fn publish_version(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -397,6 +479,15 @@ pub async fn publish_version(
             "the body must be a zip (Content-Type: application/zip)",
         ));
     }
+    let visibility = requested_visibility(request.uri().query())?;
+    // The vendor first: whether an add-on exists under someone else's vendor is not told.
+    match state.store.vendor(package_name.vendor()).await {
+        Ok(v) if v.owner_id != Some(caller.user.id) => {
+            return Err(vendor_owned(package_name.vendor(), v.owner_id.is_none()));
+        }
+        Ok(_) | Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     let viewer = Viewer::User(caller.user.id);
     match state.store.package(package_name.as_str()).await {
         Ok(p) if p.owner_id != caller.user.id => {
@@ -412,13 +503,29 @@ pub async fn publish_version(
                 unknown(package_name.as_str())
             });
         }
-        Ok(p) => match state.store.package_version(&p.name, &version).await {
-            Ok(_) => return Err(version_exists(&package_name, &version)),
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        },
+        Ok(p) => {
+            if visibility.is_some_and(|v| v.as_str() != p.visibility) {
+                return Err(visibility_mismatch(&package_name, &p.visibility));
+            }
+            match state.store.package_version(&p.name, &version).await {
+                Ok(_) => return Err(version_exists(&package_name, &version)),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
+    }
+    let normalized = Version::parse(&version)
+        .map_err(|e| ApiError::invalid_field("version", e.to_string()))?
+        .normalized();
+    if state
+        .store
+        .tombstone(package_name.as_str(), &normalized)
+        .await?
+        .is_some()
+    {
+        return Err(version_tombstoned(&package_name, &version));
     }
     let bytes = Bytes::from_request(request, &state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -430,8 +537,15 @@ pub async fn publish_version(
     if bytes.is_empty() {
         return Err(ApiError::invalid_field("archive", "the body is empty"));
     }
-    let Published::Created(p, v) =
-        publish_dist(&state, caller.user.id, &package_name, &version, bytes).await?;
+    let Published::Created(p, v) = publish_dist(
+        &state,
+        caller.user.id,
+        &package_name,
+        &version,
+        visibility,
+        bytes,
+    )
+    .await?;
     tracing::info!(package = %p.name, version = %v.version, "published");
     let mut response = (StatusCode::CREATED, Json(version_view(&state, &v))).into_response();
     let location = state.url(&format!("/packages/{}/versions/{}", p.name, v.version));

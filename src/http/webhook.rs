@@ -187,7 +187,7 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
                 continue;
             }
         };
-        match publish_dist(state, p.owner_id, &name, &tag, Bytes::from(zip)).await {
+        match publish_dist(state, p.owner_id, &name, &tag, None, Bytes::from(zip)).await {
             Ok(Published::Created(..)) => {
                 published += 1;
                 tracing::info!(package = %p.name, tag, "published from git");

@@ -94,11 +94,43 @@ pub struct PackageVersion {
     pub created_at: Timestamp,
 }
 
+/// A vendor namespace (`acme` of `acme/theme`) and the account that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vendor {
+    /// The vendor part of add-on names.
+    pub name: String,
+    /// The owner; `None` once its account is deleted (the vendor stays reserved until an
+    /// administrator transfers it).
+    pub owner_id: Option<Uuid>,
+    /// The owner's username.
+    pub owner_username: Option<String>,
+    /// When the first add-on was published under it (or, for vendors older than
+    /// ownership, when their oldest add-on was).
+    pub created_at: Timestamp,
+}
+
+/// A version that was published and then deleted: its `vendor/name version` is never
+/// published again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// `vendor/name`.
+    pub package: String,
+    /// As published.
+    pub version: String,
+    /// SHA-256 of the dist it had.
+    pub sha256: String,
+    /// When it was deleted.
+    pub deleted_at: Timestamp,
+}
+
 /// A version to publish; creates the add-on when it does not exist yet.
 #[derive(Debug, Clone)]
 pub struct NewVersion {
-    /// The publisher (owner of a new add-on).
+    /// The publisher (owner of a new add-on, and of a new vendor).
     pub owner_id: Uuid,
+    /// The visibility the publisher asked for (`public` or `private`): a new add-on gets
+    /// it; an existing one must already have it. `None`: a new add-on is public.
+    pub visibility: Option<String>,
     /// Type from `composer.json`.
     pub package_type: String,
     /// Description from `composer.json` (set on the add-on if it has none).
@@ -112,8 +144,17 @@ pub struct NewVersion {
 pub enum PublishOutcome {
     /// Stored.
     Published(Package, PackageVersion),
+    /// The vendor belongs to another account, or to none (its owner was deleted).
+    VendorOwned {
+        /// No account owns it: only an administrator's transfer reopens it.
+        orphaned: bool,
+    },
     /// The add-on belongs to someone else.
     NotOwner(Package),
+    /// This version (or its normalization) was published and deleted.
+    Tombstoned,
+    /// The add-on exists with another visibility than the one asked for.
+    VisibilityMismatch(String),
     /// This version (or its normalization) exists already.
     VersionExists,
     /// The add-on has another type.
@@ -154,20 +195,43 @@ pub trait PackageStore: Send + Sync {
         filter: &PackageFilter,
         page: Page,
     ) -> StoreResult<(Vec<Package>, u64)>;
-    /// Every add-on a viewer may see (the Composer repository's `available-packages`),
-    /// with the latest change among *all* add-ons (its `Last-Modified`).
-    async fn visible_package_names(
-        &self,
-        viewer: Viewer,
-    ) -> StoreResult<(Vec<String>, Option<Timestamp>)>;
+    /// Every add-on a viewer may see (the Composer repository's `available-packages`).
+    async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
     /// The add-ons of an owner that name a repository (the webhook's candidates).
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>>;
     /// The versions of an add-on, oldest first.
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>>;
     /// One version.
     async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion>;
-    /// Publishes a version, creating the add-on on first publish, in one transaction.
+    /// Publishes a version, in one transaction: claims the vendor for the publisher if
+    /// nobody has it yet (and refuses when another account, or none, has it), refuses a
+    /// tombstoned version, creates the add-on on first publish.
     async fn publish_version(&self, new: &NewVersion) -> StoreResult<PublishOutcome>;
+    /// A vendor.
+    async fn vendor(&self, name: &str) -> StoreResult<Vendor>;
+    /// Gives a vendor to another account (`NotFound` for an unknown vendor).
+    async fn transfer_vendor(&self, name: &str, owner_id: Uuid) -> StoreResult<Vendor>;
+    /// The tombstone of a version, by its normalized form, if it was deleted.
+    async fn tombstone(
+        &self,
+        package: &str,
+        version_normalized: &str,
+    ) -> StoreResult<Option<Tombstone>>;
+    /// The dist files of every version of an account's add-ons (relative paths).
+    async fn owned_dist_paths(&self, owner_id: Uuid) -> StoreResult<Vec<String>>;
+    /// The stamp (`Last-Modified`) of a Composer document with this exact content
+    /// (`digest`): the one it already has, or a new one, at most `now` and unique among the
+    /// stamps of `document`, so that a stamp names one content. `None` when no second of
+    /// the last day is free (a client then simply gets no date to revalidate with).
+    async fn document_stamp(
+        &self,
+        document: &str,
+        digest: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Timestamp>>;
+    /// Forgets stamps older than `before` (a client holding one downloads the document
+    /// once more).
+    async fn purge_document_stamps(&self, before: Timestamp) -> StoreResult<u64>;
     /// Changes an add-on.
     async fn update_package(&self, name: &str, changes: &PackageChanges) -> StoreResult<Package>;
     /// The webhook secret of an add-on, if it has one.
@@ -264,6 +328,74 @@ impl VersionRow {
     }
 }
 
+pub(super) const VENDOR_SELECT: &str = "SELECT v.name, v.owner_id, u.username AS owner_username, \
+     v.created_at FROM vendors v LEFT JOIN users u ON u.id = v.owner_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VendorRow {
+    name: String,
+    owner_id: Option<String>,
+    owner_username: Option<String>,
+    created_at: i64,
+}
+
+impl VendorRow {
+    pub(super) fn into_vendor(self) -> StoreResult<Vendor> {
+        Ok(Vendor {
+            name: self.name,
+            owner_id: self
+                .owner_id
+                .as_deref()
+                .map(super::sql::parse_uuid)
+                .transpose()?,
+            owner_username: self.owner_username,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TombstoneRow {
+    package: String,
+    version: String,
+    sha256: String,
+    deleted_at: i64,
+}
+
+impl TombstoneRow {
+    pub(super) fn into_tombstone(self) -> Tombstone {
+        Tombstone {
+            package: self.package,
+            version: self.version,
+            sha256: self.sha256,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+/// How far back a new document stamp may go when the current second is taken.
+pub(super) const STAMP_WINDOW: i64 = 24 * 3600;
+
+/// The latest second at or before `now`, within [`STAMP_WINDOW`], that is not in `taken`
+/// (sorted newest first).
+pub(super) fn free_stamp(now: Timestamp, taken: &[i64]) -> Option<Timestamp> {
+    let mut candidate = now;
+    for &t in taken {
+        if t < candidate {
+            break;
+        }
+        if t == candidate {
+            candidate -= 1;
+        }
+    }
+    (candidate > now - STAMP_WINDOW).then_some(candidate)
+}
+
+/// The vendor part of `vendor/name`.
+pub(super) fn vendor_of(package: &str) -> &str {
+    package.split_once('/').map_or(package, |(v, _)| v)
+}
+
 pub(super) fn rows<T>(
     rows: Vec<PackageRow>,
     f: impl Fn(Package) -> T,
@@ -284,13 +416,11 @@ macro_rules! impl_package_store {
                     "{} WHERE p.name = $1",
                     $crate::store::packages::PACKAGE_SELECT
                 );
-                sqlx::query_as::<_, $crate::store::packages::PackageRow>(sqlx::AssertSqlSafe(
-                    sql,
-                ))
-                .bind(name)
-                .fetch_one(self.reader())
-                .await?
-                .into_package()
+                sqlx::query_as::<_, $crate::store::packages::PackageRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(self.reader())
+                    .await?
+                    .into_package()
             }
 
             async fn list_packages(
@@ -342,21 +472,17 @@ macro_rules! impl_package_store {
             async fn visible_package_names(
                 &self,
                 viewer: $crate::store::packages::Viewer,
-            ) -> $crate::store::StoreResult<(Vec<String>, Option<$crate::store::Timestamp>)> {
+            ) -> $crate::store::StoreResult<Vec<String>> {
                 let (user, all) = viewer.params();
                 let sql = format!(
                     "SELECT p.name FROM packages p WHERE {} ORDER BY p.name",
                     $crate::store::packages::visible_sql(1, 2)
                 );
-                let names: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .bind(&user)
                     .bind(all)
                     .fetch_all(self.reader())
-                    .await?;
-                let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(updated_at) FROM packages")
-                    .fetch_one(self.reader())
-                    .await?;
-                Ok((names, latest))
+                    .await?)
             }
 
             async fn packages_with_repository(
@@ -385,15 +511,17 @@ macro_rules! impl_package_store {
                      ORDER BY created_at, version",
                     $crate::store::packages::VERSION_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::packages::VersionRow>(
-                    sqlx::AssertSqlSafe(sql),
+                Ok(
+                    sqlx::query_as::<_, $crate::store::packages::VersionRow>(sqlx::AssertSqlSafe(
+                        sql,
+                    ))
+                    .bind(name)
+                    .fetch_all(self.reader())
+                    .await?
+                    .into_iter()
+                    .map(|r| r.into_version())
+                    .collect(),
                 )
-                .bind(name)
-                .fetch_all(self.reader())
-                .await?
-                .into_iter()
-                .map(|r| r.into_version())
-                .collect())
             }
 
             async fn package_version(
@@ -405,14 +533,16 @@ macro_rules! impl_package_store {
                     "SELECT {} FROM package_versions WHERE package = $1 AND version = $2",
                     $crate::store::packages::VERSION_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::store::packages::VersionRow>(
-                    sqlx::AssertSqlSafe(sql),
+                Ok(
+                    sqlx::query_as::<_, $crate::store::packages::VersionRow>(sqlx::AssertSqlSafe(
+                        sql,
+                    ))
+                    .bind(name)
+                    .bind(version)
+                    .fetch_one(self.reader())
+                    .await?
+                    .into_version(),
                 )
-                .bind(name)
-                .bind(version)
-                .fetch_one(self.reader())
-                .await?
-                .into_version())
             }
 
             async fn publish_version(
@@ -421,17 +551,54 @@ macro_rules! impl_package_store {
             ) -> $crate::store::StoreResult<$crate::store::packages::PublishOutcome> {
                 use $crate::store::packages::PublishOutcome;
                 let v = &new.version;
+                let owner = new.owner_id.to_string();
                 let mut tx = self.writer().begin().await?;
+                // Claim the vendor, or find who has it, in the transaction that publishes:
+                // of two accounts racing for a new vendor, the second waits on the first's
+                // row (PostgreSQL) or its turn at the single writer (SQLite), then sees it.
+                let vendor = $crate::store::packages::vendor_of(&v.package);
+                sqlx::query(
+                    "INSERT INTO vendors (name, owner_id, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(vendor)
+                .bind(&owner)
+                .bind(v.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let vendor_owner: Option<String> =
+                    sqlx::query_scalar("SELECT owner_id FROM vendors WHERE name = $1")
+                        .bind(vendor)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if vendor_owner.as_deref() != Some(owner.as_str()) {
+                    return Ok(PublishOutcome::VendorOwned {
+                        orphaned: vendor_owner.is_none(),
+                    });
+                }
+                let tombstoned: Option<String> = sqlx::query_scalar(
+                    "SELECT version FROM version_tombstones \
+                     WHERE package = $1 AND version_normalized = $2",
+                )
+                .bind(&v.package)
+                .bind(&v.version_normalized)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if tombstoned.is_some() {
+                    return Ok(PublishOutcome::Tombstoned);
+                }
                 sqlx::query(
                     "INSERT INTO packages (name, owner_id, package_type, description, \
                      visibility, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'public', $5, $5) ON CONFLICT (name) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, COALESCE($6, 'public'), $5, $5) \
+                     ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(&v.package)
-                .bind(new.owner_id.to_string())
+                .bind(&owner)
                 .bind(&new.package_type)
                 .bind(&new.description)
                 .bind(v.created_at)
+                .bind(&new.visibility)
                 .execute(&mut *tx)
                 .await?;
                 let sql = format!(
@@ -450,6 +617,13 @@ macro_rules! impl_package_store {
                 }
                 if package.package_type != new.package_type {
                     return Ok(PublishOutcome::TypeMismatch(package.package_type));
+                }
+                if new
+                    .visibility
+                    .as_ref()
+                    .is_some_and(|asked| *asked != package.visibility)
+                {
+                    return Ok(PublishOutcome::VisibilityMismatch(package.visibility));
                 }
                 let inserted = sqlx::query(
                     "INSERT INTO package_versions (package, version, version_normalized, \
@@ -496,6 +670,139 @@ macro_rules! impl_package_store {
                 .into_package()?;
                 tx.commit().await?;
                 Ok(PublishOutcome::Published(package, v.clone()))
+            }
+
+            async fn vendor(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<$crate::store::packages::Vendor> {
+                let sql = format!(
+                    "{} WHERE v.name = $1",
+                    $crate::store::packages::VENDOR_SELECT
+                );
+                sqlx::query_as::<_, $crate::store::packages::VendorRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(self.reader())
+                    .await?
+                    .into_vendor()
+            }
+
+            async fn transfer_vendor(
+                &self,
+                name: &str,
+                owner_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<$crate::store::packages::Vendor> {
+                let done = sqlx::query("UPDATE vendors SET owner_id = $2 WHERE name = $1")
+                    .bind(name)
+                    .bind(owner_id.to_string())
+                    .execute(self.writer())
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::store::StoreError::NotFound);
+                }
+                let sql = format!(
+                    "{} WHERE v.name = $1",
+                    $crate::store::packages::VENDOR_SELECT
+                );
+                sqlx::query_as::<_, $crate::store::packages::VendorRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(self.writer())
+                    .await?
+                    .into_vendor()
+            }
+
+            async fn tombstone(
+                &self,
+                package: &str,
+                version_normalized: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::packages::Tombstone>> {
+                Ok(sqlx::query_as::<_, $crate::store::packages::TombstoneRow>(
+                    "SELECT package, version, sha256, deleted_at FROM version_tombstones \
+                     WHERE package = $1 AND version_normalized = $2",
+                )
+                .bind(package)
+                .bind(version_normalized)
+                .fetch_optional(self.reader())
+                .await?
+                .map(|r| r.into_tombstone()))
+            }
+
+            async fn owned_dist_paths(
+                &self,
+                owner_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT v.dist_path FROM package_versions v \
+                     JOIN packages p ON p.name = v.package WHERE p.owner_id = $1",
+                )
+                .bind(owner_id.to_string())
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn document_stamp(
+                &self,
+                document: &str,
+                digest: &str,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Timestamp>> {
+                let select = "SELECT stamp FROM document_stamps \
+                              WHERE document = $1 AND digest = $2";
+                let known: Option<i64> = sqlx::query_scalar(select)
+                    .bind(document)
+                    .bind(digest)
+                    .fetch_optional(self.reader())
+                    .await?;
+                if known.is_some() {
+                    return Ok(known);
+                }
+                // Another request (here or on another node) may take the chosen second, or
+                // stamp the same content, meanwhile: the insert then does nothing, and the
+                // content's stamp is read again or the next free second tried.
+                for _ in 0..8 {
+                    let taken: Vec<i64> = sqlx::query_scalar(
+                        "SELECT stamp FROM document_stamps \
+                         WHERE document = $1 AND stamp > $2 AND stamp <= $3 \
+                         ORDER BY stamp DESC",
+                    )
+                    .bind(document)
+                    .bind(now - $crate::store::packages::STAMP_WINDOW)
+                    .bind(now)
+                    .fetch_all(self.appender())
+                    .await?;
+                    let Some(stamp) = $crate::store::packages::free_stamp(now, &taken) else {
+                        return Ok(None);
+                    };
+                    sqlx::query(
+                        "INSERT INTO document_stamps (document, digest, stamp) \
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(document)
+                    .bind(digest)
+                    .bind(stamp)
+                    .execute(self.appender())
+                    .await?;
+                    let found: Option<i64> = sqlx::query_scalar(select)
+                        .bind(document)
+                        .bind(digest)
+                        .fetch_optional(self.appender())
+                        .await?;
+                    if found.is_some() {
+                        return Ok(found);
+                    }
+                }
+                Ok(None)
+            }
+
+            async fn purge_document_stamps(
+                &self,
+                before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM document_stamps WHERE stamp < $1")
+                    .bind(before)
+                    .execute(self.appender())
+                    .await?
+                    .rows_affected())
             }
 
             async fn update_package(
@@ -573,3 +880,20 @@ macro_rules! impl_package_store {
 }
 
 pub(crate) use impl_package_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_stamp_is_the_latest_free_second_within_the_window() {
+        assert_eq!(free_stamp(100_000, &[]), Some(100_000));
+        assert_eq!(free_stamp(100_000, &[99_990]), Some(100_000));
+        assert_eq!(
+            free_stamp(100_000, &[100_000, 99_999, 99_997]),
+            Some(99_998)
+        );
+        let full: Vec<i64> = (100_000 - STAMP_WINDOW + 1..=100_000).rev().collect();
+        assert_eq!(free_stamp(100_000, &full), None);
+    }
+}

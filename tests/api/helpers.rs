@@ -67,6 +67,27 @@ impl TestApp {
     pub async fn spawn_with(tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
+        Self::spawn_in(dir, database_url, tune).await
+    }
+
+    /// A server over a fresh database that `prepare` (given its URL) fills first, before
+    /// the server migrates it: data written under an earlier schema.
+    pub async fn spawn_over<F, Fut>(prepare: F) -> TestApp
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        prepare(database_url.clone()).await;
+        Self::spawn_in(dir, database_url, |_| {}).await
+    }
+
+    async fn spawn_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        tune: impl FnOnce(&mut ServeConfig),
+    ) -> TestApp {
         let mut config = ServeConfig::for_database(&database_url);
         // Tests exercise the logic, not argon2's cost; one test checks the real defaults.
         config.hashing.argon2_memory_kib = 1024;

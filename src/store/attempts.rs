@@ -7,7 +7,7 @@
 //! key's first attempt and lasts the configured seconds, as the request limiter's do.
 //! Taking a slot is one `INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING`, which the
 //! database applies atomically per row: of any number of concurrent attempts exactly
-//! `limit` get a slot in a window. Written once for both engines ([`impl_attempt_store!`]).
+//! `limit` get a slot in a window. Written once for both engines (`impl_attempt_store!`).
 
 use async_trait::async_trait;
 

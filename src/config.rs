@@ -163,8 +163,9 @@ pub struct LimitsConfig {
     pub failed_auth_limit: u32,
 
     /// Failed password checks tolerated per client address over all accounts within the
-    /// failure window (password spraying). High enough for an office behind one NAT
-    /// address; an IPv6 address counts by its /64.
+    /// failure window (password spraying); wrong client secrets per address are counted
+    /// apart against the same number. High enough for an office behind one NAT address;
+    /// an IPv6 address counts by its /64.
     #[arg(long, env = "HARMONY_FAILED_AUTH_ADDRESS_LIMIT", default_value_t = 300)]
     pub failed_auth_address_limit: u32,
 

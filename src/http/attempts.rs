@@ -9,7 +9,10 @@
 //!   `HARMONY_FAILED_AUTH_LIMIT` (30) per `HARMONY_FAILED_AUTH_WINDOW` (15 minutes);
 //! * `address` — per client address, over every account (password spraying):
 //!   `HARMONY_FAILED_AUTH_ADDRESS_LIMIT` (300) per window;
-//! * `client` — per client id and client address, for client secrets: the first limit.
+//! * `client` — per client id and client address, for client secrets: the first limit;
+//! * `client-address` — wrong client secrets per client address, over every client: the
+//!   second limit (apart from passwords', so a script with a wrong secret never locks people
+//!   out of signing in; it bounds the writes made-up client ids can cause).
 //!
 //! An IPv6 address counts by its /64 (one host usually has the whole prefix), an
 //! IPv4-mapped one as the IPv4 address.
@@ -109,32 +112,35 @@ impl CredentialLimiter {
         }
     }
 
-    fn counters(&self, username: &str, addr: IpAddr) -> Vec<([u8; 32], u32)> {
+    /// The counters of a kind of credential: per account (or client) and address, and per
+    /// address over all of that kind; those that are on.
+    fn counters(&self, kind: Kind, name: &str, addr: IpAddr) -> Vec<([u8; 32], u32)> {
+        let (one, all) = match kind {
+            Kind::Password => ("user", "address"),
+            Kind::ClientSecret => ("client", "client-address"),
+        };
         let mut counters = Vec::with_capacity(2);
         if self.account_limit > 0 {
-            let user = username.to_lowercase();
-            counters.push((counter_key("user", &user, addr), self.account_limit));
+            counters.push((counter_key(one, name, addr), self.account_limit));
         }
         if self.address_limit > 0 {
-            counters.push((counter_key("address", "", addr), self.address_limit));
+            counters.push((counter_key(all, "", addr), self.address_limit));
         }
         counters
     }
 
-    /// Before a password check for `username` from `addr`: one slot of each counter, or
-    /// [`Limited`]. Hash only after this succeeded.
-    pub async fn reserve_password(
+    /// One slot of each counter, all or none; [`Limited`] when one is full (known to this
+    /// node, or found so by the database).
+    async fn reserve(
         &self,
         store: &dyn Store,
-        username: &str,
-        addr: IpAddr,
-    ) -> Result<PasswordAttempt, Limited> {
-        let counters = self.counters(username, addr);
+        counters: &[([u8; 32], u32)],
+    ) -> Result<Vec<Slot>, Limited> {
         if counters.is_empty() {
-            return Ok(PasswordAttempt { slots: Vec::new() });
+            return Ok(Vec::new());
         }
         let now = now();
-        for (key, _) in &counters {
+        for (key, _) in counters {
             self.full.check(key, now)?;
         }
         let asked: Vec<Counter<'_>> = counters
@@ -147,12 +153,12 @@ impl CredentialLimiter {
             .map_err(Limited::Store)?
         {
             Reservation::Granted(slots) => {
-                for (slot, (_, limit)) in slots.iter().zip(&counters) {
+                for (slot, (_, limit)) in slots.iter().zip(counters) {
                     if slot.taken >= *limit {
                         self.full.mark(slot.key, slot.window_start + self.window);
                     }
                 }
-                Ok(PasswordAttempt { slots })
+                Ok(slots)
             }
             Reservation::Refused { index, until } => {
                 self.full.mark(counters[index].0, until);
@@ -163,8 +169,23 @@ impl CredentialLimiter {
         }
     }
 
-    /// Before a client-secret check: refuses only a counter this node knows is full (no
-    /// I/O, so that the token endpoint's busiest grants pay nothing for the limiter).
+    /// Before a password check for `username` from `addr`: one slot of each counter, or
+    /// [`Limited`]. Hash only after this succeeded.
+    pub async fn reserve_password(
+        &self,
+        store: &dyn Store,
+        username: &str,
+        addr: IpAddr,
+    ) -> Result<PasswordAttempt, Limited> {
+        let counters = self.counters(Kind::Password, &username.to_lowercase(), addr);
+        let slots = self.reserve(store, &counters).await?;
+        Ok(PasswordAttempt { slots })
+    }
+
+    /// Before a client-secret check: refuses only a client this node knows is full (no
+    /// I/O, so that the token endpoint's busiest grants pay nothing for the limiter). The
+    /// per-address counter of client secrets is not asked: a script with a wrong secret
+    /// must not lock the other clients of its address out.
     pub fn check_client(&self, client_id: &str, addr: IpAddr) -> Result<(), Limited> {
         if self.account_limit == 0 || self.full.is_empty() {
             return Ok(());
@@ -173,45 +194,25 @@ impl CredentialLimiter {
             .check(&counter_key("client", client_id, addr), now())
     }
 
-    /// After a wrong client secret: counts it, or answers [`Limited`] when the counter was
-    /// already full.
+    /// After a wrong client secret: counts it, or answers [`Limited`] when a counter was
+    /// already full. (The per-address counter bounds what one address can make the
+    /// database write with made-up client ids.)
     pub async fn client_failed(
         &self,
         store: &dyn Store,
         client_id: &str,
         addr: IpAddr,
     ) -> Result<(), Limited> {
-        if self.account_limit == 0 {
-            return Ok(());
-        }
-        let key = counter_key("client", client_id, addr);
-        let now = now();
-        self.full.check(&key, now)?;
-        let counter = Counter {
-            key: &key,
-            limit: self.account_limit,
-        };
-        match store
-            .reserve_attempts(&[counter], self.window, now)
-            .await
-            .map_err(Limited::Store)?
-        {
-            Reservation::Granted(slots) => {
-                if let Some(slot) = slots.first()
-                    && slot.taken >= self.account_limit
-                {
-                    self.full.mark(key, slot.window_start + self.window);
-                }
-                Ok(())
-            }
-            Reservation::Refused { until, .. } => {
-                self.full.mark(key, until);
-                Err(Limited::TooMany {
-                    retry_after: retry_after(until, now),
-                })
-            }
-        }
+        let counters = self.counters(Kind::ClientSecret, client_id, addr);
+        self.reserve(store, &counters).await.map(|_| ())
     }
+}
+
+/// What is being checked.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Password,
+    ClientSecret,
 }
 
 impl PasswordAttempt {

@@ -353,5 +353,49 @@ async fn right_client_secrets_leave_no_counter_behind() {
         ])
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.count_rows("auth_attempts").await, 3);
+    // The client's counter and its address's counter of client secrets.
+    assert_eq!(app.count_rows("auth_attempts").await, 4);
+}
+
+#[tokio::test]
+async fn made_up_client_ids_meet_the_address_cap_without_locking_anyone_out() {
+    let app = TestApp::spawn_with(|c| {
+        trusting(c);
+        c.limits.failed_auth_address_limit = 5;
+    })
+    .await;
+    let alice = app.account("alice").await;
+    let client = |id: &str, secret: &str| {
+        app.http
+            .post(app.url("/oauth/v2/token"))
+            .header("X-Forwarded-For", "203.0.113.9")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", secret),
+            ])
+            .send()
+    };
+    for i in 0..5 {
+        let response = client(&format!("made-up-{i}"), "hcs_guess").await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{i}");
+    }
+    let response = client("made-up-5", "hcs_guess").await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.count_rows("auth_attempts").await, 6);
+    // A right secret from that address still works, and so does a password.
+    let response = client(&alice.client_id, &alice.client_secret)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = password_grant(
+        app.http.clone(),
+        app.url("/oauth/v2/token"),
+        alice.clone(),
+        "alice".into(),
+        PASSWORD.into(),
+        "203.0.113.9",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
 }

@@ -25,11 +25,12 @@
 //! or an error of ours) gives its slots back.
 //!
 //! Client secrets are 256 random bits and cost one SHA-256 to check, so nothing is
-//! reserved for them: a wrong secret takes a slot of its `client` counter *after* the
-//! check (`429` instead of `invalid_client` once there is none), and a right secret costs
-//! no database access at all — `client_credentials` and `refresh_token` requests keep
-//! their speed. A right secret is refused only when this node already knows the counter is
-//! full (see below); it cannot have been guessed, so this is no weaker elsewhere.
+//! reserved for them: a wrong secret takes a slot of its `client` and `client-address`
+//! counters *after* the check (`429` instead of `invalid_client` once there is none), and
+//! a right secret costs no database access at all — `client_credentials` and
+//! `refresh_token` requests keep their speed. A right secret is refused only when this
+//! node already knows its `client` counter is full (see below); it cannot have been
+//! guessed, so this is no weaker elsewhere.
 //!
 //! Each node also remembers which counters it saw full, until their window ends, and
 //! refuses those at once without asking the database: a flood of attempts against a
@@ -253,6 +254,17 @@ struct Shard {
     next_sweep: i64,
 }
 
+impl Shard {
+    /// Drops ended windows, at most every [`SWEEP_EVERY`] seconds, so that the map holds
+    /// only what is full now and the common case (nothing full) stays lock-free.
+    fn sweep(&mut self, now: i64) {
+        if now >= self.next_sweep {
+            self.until.retain(|_, end| *end > now);
+            self.next_sweep = now + SWEEP_EVERY;
+        }
+    }
+}
+
 impl Default for KnownFull {
     fn default() -> Self {
         KnownFull {
@@ -289,16 +301,16 @@ impl KnownFull {
             return Ok(());
         }
         let mut shard = self.shard(key);
-        match shard.until.get(key).copied() {
+        let before = shard.until.len();
+        shard.sweep(now);
+        let found = shard.until.get(key).copied();
+        let after = shard.until.len();
+        self.resized(before, after);
+        match found {
             Some(until) if until > now => Err(Limited::TooMany {
                 retry_after: retry_after(until, now),
             }),
-            Some(_) => {
-                shard.until.remove(key);
-                self.entries.fetch_sub(1, Ordering::Relaxed);
-                Ok(())
-            }
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -307,10 +319,7 @@ impl KnownFull {
         let now = now();
         let mut shard = self.shard(&key);
         let before = shard.until.len();
-        if now >= shard.next_sweep {
-            shard.until.retain(|_, end| *end > now);
-            shard.next_sweep = now + SWEEP_EVERY;
-        }
+        shard.sweep(now);
         shard.until.insert(key, until);
         let after = shard.until.len();
         self.resized(before, after);

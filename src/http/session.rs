@@ -230,8 +230,8 @@ pub enum SignInRefused {
 
 /// Checks the password (behind the failed-credentials limiter, with the password grant's
 /// counters: a slot is reserved before the hash and given back unless the password was
-/// wrong), then starts a fresh session: a new id, so a cookie
-/// planted before sign-in is never promoted. The returned browser sets the new cookie.
+/// wrong), then starts a fresh session: a new id, so a cookie planted before sign-in is
+/// never promoted. The returned browser sets the new cookie.
 pub async fn sign_in(
     state: &AppState,
     addr: IpAddr,

@@ -2,9 +2,9 @@
 //! authenticates the client ([`super::client_auth`]: parameters or HTTP Basic, never both,
 //! behind the failed-credentials limiter, which the password grant shares), dispatches to
 //! the grant and renders the documented answer: `{"access_token", "expires_in",
-//! "token_type", "scope", "refresh_token"}` in that order. GET is the documented legacy form; the
-//! authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2), so that
-//! codes and verifiers stay out of URLs.
+//! "token_type", "scope", "refresh_token"}` in that order. GET is the documented legacy
+//! form; the authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2),
+//! so that codes and verifiers stay out of URLs.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

@@ -140,7 +140,8 @@ impl Default for OAuthConfig {
     }
 }
 
-/// Request rate limits (per node; see docs/api.md). `0` disables a limit.
+/// Request rate limits (per node) and the failed-credentials limiter (shared through the
+/// database); see docs/api.md. `0` disables a limit.
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
     /// Requests per window for each access token.
@@ -155,10 +156,18 @@ pub struct LimitsConfig {
     #[arg(long, env = "HARMONY_RATE_LIMIT_WINDOW", default_value_t = 3600)]
     pub rate_limit_window: u64,
 
-    /// Failed credential checks (password, client secret) tolerated per account and client
-    /// address within the failure window before answering 429.
+    /// Failed credential checks (password, client secret) tolerated per account (or client)
+    /// and client address within the failure window before answering 429. Counted in the
+    /// database, so the limit holds across nodes.
     #[arg(long, env = "HARMONY_FAILED_AUTH_LIMIT", default_value_t = 30)]
     pub failed_auth_limit: u32,
+
+    /// Failed password checks tolerated per client address over all accounts within the
+    /// failure window (password spraying); wrong client secrets per address are counted
+    /// apart against the same number. High enough for an office behind one NAT address;
+    /// an IPv6 address counts by its /64.
+    #[arg(long, env = "HARMONY_FAILED_AUTH_ADDRESS_LIMIT", default_value_t = 300)]
+    pub failed_auth_address_limit: u32,
 
     /// The failure window, in seconds.
     #[arg(long, env = "HARMONY_FAILED_AUTH_WINDOW", default_value_t = 900)]
@@ -181,6 +190,7 @@ impl Default for LimitsConfig {
             rate_limit_anonymous: 1000,
             rate_limit_window: 3600,
             failed_auth_limit: 30,
+            failed_auth_address_limit: 300,
             failed_auth_window: 900,
             body_limit: 1024 * 1024,
             trust_forwarded_for: false,

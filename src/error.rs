@@ -150,6 +150,15 @@ impl ApiError {
         )
     }
 
+    /// 400: the query string is not UTF-8 once percent-decoded (it is refused rather than
+    /// read with replacement characters, which would search or filter for something else).
+    pub fn invalid_query() -> Self {
+        Self::bad_request(
+            "invalid_query",
+            "the query string is not valid UTF-8 once percent-decoded",
+        )
+    }
+
     /// 403: the token lacks a scope.
     pub fn insufficient_scope(scope: &str) -> Self {
         Self::new(

@@ -106,8 +106,8 @@ impl Application {
 }
 
 /// Deletes tokens that ended more than the retention period ago, expired browser
-/// sessions and authorization codes, old webhook deliveries and old Composer document
-/// stamps, once an hour.
+/// sessions and authorization codes, old webhook deliveries, old Composer document stamps
+/// and the counters of ended failed-credentials windows, once an hour.
 async fn cleanup_loop(state: AppState) {
     let retention = state.config.oauth.token_retention_days.max(0) * 24 * 3600;
     let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
@@ -129,6 +129,14 @@ async fn cleanup_loop(state: AppState) {
         let stamps = store::now() - retention.max(STAMP_RETENTION);
         if let Err(e) = state.store.purge_document_stamps(stamps).await {
             tracing::warn!(error = %e, "Composer document stamp cleanup failed");
+        }
+        let window = i64::try_from(state.config.limits.failed_auth_window).unwrap_or(i64::MAX);
+        if let Err(e) = state
+            .store
+            .purge_attempts(store::now().saturating_sub(window))
+            .await
+        {
+            tracing::warn!(error = %e, "failed-credentials counter cleanup failed");
         }
     }
 }

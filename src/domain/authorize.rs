@@ -102,7 +102,10 @@ pub async fn parse_request(
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let mut params: HashMap<String, String> = HashMap::new();
     let mut repeated = Vec::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+    let pairs = super::form::pairs(query.as_bytes()).map_err(|_| {
+        AuthorizeError::Page("the request's query is not valid UTF-8 once percent-decoded".into())
+    })?;
+    for (k, v) in pairs {
         if v.is_empty() {
             continue;
         }

@@ -1,20 +1,24 @@
 //! Validation of OAuth client registrations: names, redirect URIs (RFC 6749 §3.1.2, RFC
 //! 8252 §7.3), and which grants fit a public or a confidential client.
 
+use std::borrow::Cow;
+
 use url::Url;
 
 use super::GrantType;
+use super::text::{hidden_character, hidden_character_message};
 
-/// Checks a client name: 1–100 characters, no control characters.
-pub fn validate_client_name(name: &str) -> Result<(), &'static str> {
+/// Checks a client name: 1–100 characters, no control or format characters (people read
+/// it on the consent page: see [`super::text`]).
+pub fn validate_client_name(name: &str) -> Result<(), Cow<'static, str>> {
     if name.trim().is_empty() {
-        return Err("must not be empty");
+        return Err("must not be empty".into());
     }
     if name.chars().count() > 100 {
-        return Err("must be at most 100 characters long");
+        return Err("must be at most 100 characters long".into());
     }
-    if name.chars().any(char::is_control) {
-        return Err("must not contain control characters");
+    if let Some(c) = hidden_character(name) {
+        return Err(hidden_character_message(c).into());
     }
     Ok(())
 }
@@ -99,6 +103,14 @@ mod tests {
             "ftp://x/",
         ] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_control_and_format_characters() {
+        assert!(validate_client_name("Official App").is_ok());
+        for bad in ["\u{202e}ppA laicifffO", "Off\u{200b}icial", "A\u{7}pp", " "] {
+            assert!(validate_client_name(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod authorize;
 pub mod client;
+pub mod form;
 pub mod git;
 pub mod grants;
 pub mod package;
@@ -12,6 +13,7 @@ pub mod password;
 pub mod project;
 pub mod scope;
 pub mod secret;
+pub mod text;
 pub mod tokens;
 pub mod user;
 pub mod version;

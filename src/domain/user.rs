@@ -1,6 +1,9 @@
 //! Validation of account fields: usernames, emails, display names, passwords.
 
+use std::borrow::Cow;
+
 use super::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use super::text::{hidden_character, hidden_character_message};
 
 /// Checks a username: 1–39 characters of ASCII letters, digits, `-`, `_` and `.`, starting
 /// with a letter or digit (GitHub's rule, plus `_` and `.`).
@@ -36,13 +39,14 @@ pub fn validate_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Checks a display name: at most 100 characters, no control characters.
-pub fn validate_display_name(name: &str) -> Result<(), &'static str> {
+/// Checks a display name: at most 100 characters, no control or format characters (others
+/// see it: see [`super::text`]).
+pub fn validate_display_name(name: &str) -> Result<(), Cow<'static, str>> {
     if name.chars().count() > 100 {
-        return Err("must be at most 100 characters long");
+        return Err("must be at most 100 characters long".into());
     }
-    if name.chars().any(char::is_control) {
-        return Err("must not contain control characters");
+    if let Some(c) = hidden_character(name) {
+        return Err(hidden_character_message(c).into());
     }
     Ok(())
 }
@@ -84,6 +88,14 @@ mod tests {
         assert!(validate_email("a@example.com").is_ok());
         for bad in ["", "a", "@x", "a@", "a b@x.y", "a@.x", "a@x."] {
             assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_names_refuse_control_and_format_characters() {
+        assert!(validate_display_name("Zoë Ångström").is_ok());
+        for bad in ["Zo\u{200b}e", "\u{2067}eve", "a\u{0}b"] {
+            assert!(validate_display_name(bad).is_err(), "{bad:?}");
         }
     }
 

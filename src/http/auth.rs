@@ -3,6 +3,7 @@
 //! HTTP Basic with the token as password (Composer), or `?access_token=T` — applies the
 //! rate limits, and leaves an [`Authn`] for the extractors that guard each endpoint.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use super::cache::CachedToken;
 use super::extract::ClientAddr;
 use super::ratelimit::Quota;
 use super::{AppState, RateKey};
-use crate::domain::{PlainSecret, Scope};
+use crate::domain::{PlainSecret, Scope, form};
 use crate::error::ApiError;
 use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};
@@ -43,9 +44,17 @@ pub enum Authn {
     Ambiguous,
 }
 
+/// The pairs of a query already checked by [`admit`] (nothing for one that is not UTF-8).
+fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query
+        .and_then(|q| form::pairs(q.as_bytes()).ok())
+        .into_iter()
+        .flatten()
+}
+
 /// `access_token` is among the query's parameters.
 fn has_query_token(query: Option<&str>) -> bool {
-    query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token"))
+    query_pairs(query).any(|(k, _)| k == "access_token")
 }
 
 /// What the request presented.
@@ -92,11 +101,9 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
             other => found.push(other),
         }
     }
-    if let Some(q) = query {
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            if k == "access_token" && !v.is_empty() {
-                found.push(Presented::One(v.into_owned()));
-            }
+    for (k, v) in query_pairs(query) {
+        if k == "access_token" && !v.is_empty() {
+            found.push(Presented::One(v.into_owned()));
         }
     }
     match found.len() {
@@ -143,6 +150,13 @@ pub async fn authenticate(
 }
 
 async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) -> Response {
+    // Every resource endpoint, before anything reads the query: one that is not UTF-8 is
+    // refused, never read with replacement characters.
+    if let Some(q) = request.uri().query()
+        && form::pairs(q.as_bytes()).is_err()
+    {
+        return ApiError::invalid_query().into_response();
+    }
     if !state.config.oauth.query_tokens && has_query_token(request.uri().query()) {
         return ApiError::query_token_refused().into_response();
     }

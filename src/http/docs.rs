@@ -5,6 +5,12 @@
 //! The page is answered at `/docs` itself (200, no redirect to `/docs/`): a `<base>` tag
 //! makes its relative asset URLs resolve under `/docs/`, and the assets are answered at
 //! `/docs/{file}` (unknown files are our JSON `404`).
+//!
+//! Nor does it send anything to another host: Swagger UI's validator, which by default
+//! posts the document's URL to validator.swagger.io, is off; and the page and its assets
+//! carry a Content-Security-Policy that allows only this server ([`CSP`]), so that nothing
+//! else could be loaded or called even if the UI tried, and `X-Frame-Options: DENY`
+//! (its "Try it out" sends requests with whatever token is typed in: no framing).
 
 use std::sync::{Arc, LazyLock};
 
@@ -27,14 +33,27 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The UI's configuration: our document, relative to the page (`/docs/` → `/openapi.json`),
-/// so that a deployment under a path prefix works too.
+/// so that a deployment under a path prefix works too; no validator (`"none"` is Swagger
+/// UI's documented value to switch it off).
 static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     Arc::new(
         Config::new(["../openapi.json"])
             .try_it_out_enabled(true)
-            .display_operation_id(true),
+            .display_operation_id(true)
+            .validator_url("none"),
     )
 });
+
+/// The policy of the page and its assets: scripts, styles, fonts and requests from this
+/// server only (the page has no inline script: its configuration is the served
+/// `swagger-initializer.js`). Two exceptions that load nothing: images as `data:` URLs,
+/// which Swagger UI's stylesheet uses for its icons, and the one `<style>` element its
+/// logo carries, allowed by its SHA-256 (a test checks it against the served scripts, so
+/// an upgrade of Swagger UI that changes it fails the suite).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
 
 fn asset(file: &str) -> Option<(String, Vec<u8>)> {
     match utoipa_swagger_ui::serve(file, CONFIG.clone()) {
@@ -49,9 +68,19 @@ fn asset(file: &str) -> Option<(String, Vec<u8>)> {
 
 fn respond(content_type: &str, bytes: Vec<u8>) -> Response {
     let mut response = bytes.into_response();
+    let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(content_type) {
-        response.headers_mut().insert(header::CONTENT_TYPE, v);
+        h.insert(header::CONTENT_TYPE, v);
     }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

@@ -2,6 +2,7 @@
 //! one module per endpoint family.
 
 pub mod admin;
+pub mod attempts;
 pub mod auth;
 pub mod cache;
 pub mod clients;
@@ -41,6 +42,7 @@ use crate::config::ServeConfig;
 use crate::domain::package::DistStore;
 use crate::domain::password::PasswordHasher;
 use crate::store::Store;
+use attempts::CredentialLimiter;
 use ratelimit::WindowLimiter;
 
 /// Everything a handler may need, built once at startup. Cloned per request and per
@@ -94,8 +96,8 @@ pub struct Limiters {
     pub token: WindowLimiter<RateKey>,
     /// Requests per client address without a valid token.
     pub anonymous: WindowLimiter<RateKey>,
-    /// Failed credential checks per (account or client, address).
-    pub failures: WindowLimiter<(String, IpAddr)>,
+    /// Failed credential checks (counted in the database, shared by every node).
+    pub credentials: CredentialLimiter,
 }
 
 impl AppState {
@@ -110,7 +112,7 @@ impl AppState {
         let limits = Limiters {
             token: WindowLimiter::new(l.rate_limit_token, l.rate_limit_window),
             anonymous: WindowLimiter::new(l.rate_limit_anonymous, l.rate_limit_window),
-            failures: WindowLimiter::new(l.failed_auth_limit, l.failed_auth_window),
+            credentials: CredentialLimiter::new(l),
         };
         let dists = DistStore::new(&config.packages.data_dir);
         AppState(Arc::new(AppInner {

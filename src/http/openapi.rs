@@ -345,12 +345,15 @@ fn operations() -> Vec<Op> {
             ])
             .ok("200", "the sign-in or consent page (HTML)", None)
             .ok("303", "a redirect to the client with a `code` or an `error`", None)
-            .ok("400", "an error page (HTML) when the client or redirect URI is wrong", None),
+            .ok("400", "an error page (HTML) when the client or redirect URI is wrong, or the query is not UTF-8", None),
         op("post", "/oauth/v2/auth", "submit_authorization", "The sign-in and consent forms")
             .body(json!({ "required": true, "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object" } } } }))
             .ok("200", "the next page (HTML)", None)
             .ok("303", "a redirect to the client", None)
-            .ok("400", "an error page (HTML)", None),
+            .ok("400", "an error page (HTML)", None)
+            .ok("401", "wrong username or password: the sign-in form again (HTML)", None)
+            .ok("403", "the CSRF check failed, or the account is disabled (HTML)", None)
+            .ok("429", "too many failed attempts (`Retry-After`; the sign-in form, HTML)", None),
         // The API Access page (HTML for a browser; a session cookie, not a token).
         op("get", "/settings/api", "get_settings", "The API Access page (HTML)")
             .auth(Session)
@@ -639,7 +642,7 @@ fn components() -> Value {
                           "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 30 } },
         },
         "responses": {
-            "400": error_response("malformed request (bad JSON, bad paging numbers, more than one token)"),
+            "400": error_response("malformed request (bad JSON, bad paging numbers, more than one token, a query string that is not UTF-8: `invalid_query`)"),
             "401": error_response("no token, or an unknown, expired or revoked one (`WWW-Authenticate: Bearer …`)"),
             "403": error_response("`insufficient_scope`, `user_token_required`, `forbidden` or (publishing) `vendor_owned`"),
             "404": error_response("not found"),

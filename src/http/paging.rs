@@ -3,6 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::domain::form;
 use crate::error::ApiError;
 use crate::store::Page;
 
@@ -36,7 +37,9 @@ impl Paging {
         let mut number = 1;
         let mut size = DEFAULT_PER_PAGE;
         let mut rest = Vec::new();
-        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let pairs =
+            form::pairs(query.unwrap_or("").as_bytes()).map_err(|_| ApiError::invalid_query())?;
+        for (k, v) in pairs {
             match k.as_ref() {
                 "page" => number = parse_number("page", &v)?.max(1),
                 "per_page" => {
@@ -106,7 +109,13 @@ mod tests {
         assert_eq!((p.page.number, p.page.size), (3, 100));
         let p = Paging::parse(Some("page=0&per_page=0")).unwrap();
         assert_eq!((p.page.number, p.page.size), (1, 30));
-        for bad in ["page=-1", "page=x", "per_page=1.5", "per_page=99999999999"] {
+        for bad in [
+            "page=-1",
+            "page=x",
+            "per_page=1.5",
+            "per_page=99999999999",
+            "q=%FF%FE",
+        ] {
             assert!(Paging::parse(Some(bad)).is_err(), "{bad}");
         }
     }

@@ -1,8 +1,8 @@
 //! Fixed-window rate limiting with GitHub's semantics: each key gets `limit` requests per
 //! window; the window starts with the key's first request and `X-RateLimit-Reset` is its
 //! end. Kept in this node's memory: with several nodes each enforces its own share (see
-//! docs/api.md). The same structure counts failed credential checks, keyed by account and
-//! client address.
+//! docs/api.md). Failed credential checks are counted elsewhere, in the database
+//! ([`super::attempts`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};

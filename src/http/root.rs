@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::resolve_token;
+use crate::domain::form;
 use crate::error::ApiError;
 use crate::http::user::rfc3339;
 
@@ -77,7 +78,8 @@ pub async fn get_token_status(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+    let token = form::pairs(query.unwrap_or_default().as_bytes())
+        .map_err(|_| ApiError::invalid_query())?
         .find(|(k, v)| k == "token" && !v.is_empty())
         .map(|(_, v)| v.into_owned())
         .ok_or_else(|| {

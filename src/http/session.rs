@@ -25,8 +25,9 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use super::oauth::client_auth::{check_failures, record_failure};
+use super::attempts::Limited;
 use crate::domain::authorize::{self, SignIn};
+use crate::domain::form;
 use crate::domain::secret::random_id;
 use crate::domain::{PlainSecret, TokenDigest};
 use crate::store::{StoreError, User, now};
@@ -227,9 +228,10 @@ pub enum SignInRefused {
     Failed(anyhow::Error),
 }
 
-/// Checks the password (behind the failed-credentials limiter, keyed by username and
-/// address like the password grant), then starts a fresh session: a new id, so a cookie
-/// planted before sign-in is never promoted. The returned browser sets the new cookie.
+/// Checks the password (behind the failed-credentials limiter, with the password grant's
+/// counters: a slot is reserved before the hash and given back unless the password was
+/// wrong), then starts a fresh session: a new id, so a cookie planted before sign-in is
+/// never promoted. The returned browser sets the new cookie.
 pub async fn sign_in(
     state: &AppState,
     addr: IpAddr,
@@ -238,34 +240,42 @@ pub async fn sign_in(
     password: &PlainSecret,
 ) -> Result<(Browser, User), SignInRefused> {
     use axum::http::StatusCode;
-    let key = format!("user:{}", username.to_lowercase());
-    if let Err(e) = check_failures(state, &key, addr) {
-        return Err(SignInRefused::Refused {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: "Too many failed attempts; try again later.",
-            retry_after: e.retry_after,
-        });
-    }
-    let user =
-        match authorize::sign_in(state.store.as_ref(), &state.hasher, username, password).await {
-            Ok(SignIn::Verified(user)) => user,
-            Ok(SignIn::WrongCredentials) => {
-                record_failure(state, &key, addr);
-                return Err(SignInRefused::Refused {
-                    status: StatusCode::UNAUTHORIZED,
-                    message: "Wrong username or password.",
-                    retry_after: None,
-                });
-            }
-            Ok(SignIn::Disabled) => {
-                return Err(SignInRefused::Refused {
-                    status: StatusCode::FORBIDDEN,
-                    message: "This account is disabled.",
-                    retry_after: None,
-                });
-            }
-            Err(e) => return Err(SignInRefused::Failed(e)),
-        };
+    let limiter = &state.limits.credentials;
+    let attempt = match limiter
+        .reserve_password(state.store.as_ref(), username, addr)
+        .await
+    {
+        Ok(attempt) => attempt,
+        Err(Limited::TooMany { retry_after }) => {
+            return Err(SignInRefused::Refused {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: "Too many failed attempts; try again later.",
+                retry_after: Some(retry_after),
+            });
+        }
+        Err(Limited::Store(e)) => return Err(SignInRefused::Failed(e.into())),
+    };
+    let checked = authorize::sign_in(state.store.as_ref(), &state.hasher, username, password).await;
+    let failed = matches!(checked, Ok(SignIn::WrongCredentials));
+    attempt.settle(limiter, state.store.as_ref(), failed).await;
+    let user = match checked {
+        Ok(SignIn::Verified(user)) => user,
+        Ok(SignIn::WrongCredentials) => {
+            return Err(SignInRefused::Refused {
+                status: StatusCode::UNAUTHORIZED,
+                message: "Wrong username or password.",
+                retry_after: None,
+            });
+        }
+        Ok(SignIn::Disabled) => {
+            return Err(SignInRefused::Refused {
+                status: StatusCode::FORBIDDEN,
+                message: "This account is disabled.",
+                retry_after: None,
+            });
+        }
+        Err(e) => return Err(SignInRefused::Failed(e)),
+    };
 
     let store = state.store.as_ref();
     store
@@ -292,7 +302,8 @@ pub fn read_form(
         return Err("the form is too large");
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(&body) {
+    let parsed = form::pairs(&body).map_err(|_| "the form is not valid UTF-8")?;
+    for (k, v) in parsed {
         if single.contains(&k.as_ref()) && pairs.iter().any(|(n, _)| *n == k) {
             return Err("a form field is repeated");
         }

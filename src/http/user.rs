@@ -88,7 +88,7 @@ pub async fn update_user(
     if let Some(Some(n)) = &name
         && let Err(m) = validate_display_name(n)
     {
-        fields.insert("name".to_owned(), m.to_owned());
+        fields.insert("name".to_owned(), m.into_owned());
     }
     let email = patch.email.map(|e| e.trim().to_owned());
     if let Some(e) = &email

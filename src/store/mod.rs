@@ -3,6 +3,7 @@
 //! the SQL itself is shared ([`sql`]), because both engines accept the same text for
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
+pub mod attempts;
 pub mod oauth;
 pub mod packages;
 pub mod postgres;
@@ -10,6 +11,7 @@ pub mod projects;
 mod sql;
 pub mod sqlite;
 
+pub use attempts::AttemptStore;
 pub use packages::PackageStore;
 pub use projects::ProjectStore;
 
@@ -357,9 +359,12 @@ impl Page {
 
 /// The storage every handler talks to. One implementation per database engine; handlers
 /// see only this trait, through `Arc<dyn Store>` in the application state. The storage of
-/// third-party applications is the supertrait [`OAuthStore`].
+/// third-party applications is the supertrait [`OAuthStore`]; the failed-credentials
+/// counters are [`AttemptStore`].
 #[async_trait]
-pub trait Store: OAuthStore + ProjectStore + PackageStore + Send + Sync + 'static {
+pub trait Store:
+    OAuthStore + ProjectStore + PackageStore + AttemptStore + Send + Sync + 'static
+{
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.

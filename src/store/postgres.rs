@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::attempts::impl_attempt_store;
 use super::oauth::impl_oauth_store;
 use super::packages::impl_package_store;
 use super::projects::impl_project_store;
@@ -140,3 +141,4 @@ impl_sql_store!(PostgresStore, sqlx::Postgres);
 impl_oauth_store!(PostgresStore, sqlx::Postgres);
 impl_project_store!(PostgresStore, sqlx::Postgres);
 impl_package_store!(PostgresStore, sqlx::Postgres);
+impl_attempt_store!(PostgresStore, sqlx::Postgres);

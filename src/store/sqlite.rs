@@ -23,6 +23,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::attempts::impl_attempt_store;
 use super::oauth::impl_oauth_store;
 use super::packages::impl_package_store;
 use super::projects::impl_project_store;
@@ -464,6 +465,7 @@ impl_sql_store!(SqliteStore, sqlx::Sqlite);
 impl_oauth_store!(SqliteStore, sqlx::Sqlite);
 impl_project_store!(SqliteStore, sqlx::Sqlite);
 impl_package_store!(SqliteStore, sqlx::Sqlite);
+impl_attempt_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

@@ -353,3 +353,45 @@ async fn the_client_list_is_paged_with_a_link_header() {
     let list: Vec<Value> = response.json().await.unwrap();
     assert_eq!(list.len(), 2);
 }
+
+#[tokio::test]
+async fn a_client_name_with_invisible_formatting_characters_is_422_on_create_and_patch() {
+    let app = TestApp::spawn().await;
+    let (alice, token) = owner(&app, "alice").await;
+    // Reads "Offficial App" once the right-to-left override has reversed it.
+    let spoof = "\u{202e}ppA laicifffO";
+    let created = create(&app, &token, json!({ "name": spoof })).await;
+    assert_eq!(created.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: Value = created.json().await.unwrap();
+    let message = err["error"]["fields"]["name"].as_str().unwrap();
+    assert!(message.contains("U+202E"), "{message}");
+
+    let path = format!("/user/clients/{}", alice.client_id);
+    for name in [spoof, "Official\u{200b}App", "\u{feff}App", "App\u{2066}"] {
+        let patched = app
+            .http
+            .patch(app.url(&path))
+            .bearer_auth(&token)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            patched.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}"
+        );
+        let err: Value = patched.json().await.unwrap();
+        assert!(err["error"]["fields"].get("name").is_some(), "{err}");
+    }
+    let kept: Value = app
+        .get_with_token(&path, &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept["name"], "alice's client");
+    // Other scripts and symbols are names like any other.
+    let fine = create(&app, &token, json!({ "name": "Zürich – 東京 🚀" })).await;
+    assert_eq!(fine.status(), StatusCode::CREATED);
+}

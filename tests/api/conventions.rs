@@ -291,3 +291,43 @@ async fn odd_inputs_never_cause_a_500() {
             .unwrap_or_else(|_| panic!("{path}: JSON body"));
     }
 }
+
+#[tokio::test]
+async fn a_query_that_is_not_utf8_is_400_on_every_endpoint_that_reads_one() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+
+    // Resource endpoints: the error envelope, with or without a token.
+    for path in [
+        "/user/tokens?page=1&x=%FF",
+        "/user/clients?per_page=%C3",
+        "/token/status?token=%FF%FE",
+    ] {
+        let response = app.get_with_token(path, &token).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(error_code(response).await, "invalid_query", "{path}");
+    }
+    let response = app.get("/packages/acme/seo?x=%FF").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "invalid_query");
+
+    // The token endpoint: RFC 6749's error, and the password is never checked.
+    let response = app
+        .get(&format!(
+            "/oauth/v2/token?grant_type=password&username=alice&password=%FF%FE&client_id={}&client_secret={}",
+            alice.client_id, alice.client_secret
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+
+    // The authorization endpoint: its error page.
+    let response = app
+        .get("/oauth/v2/auth?client_id=%FF&response_type=code")
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    assert!(response.text().await.unwrap().contains("UTF-8"));
+}

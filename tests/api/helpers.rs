@@ -67,7 +67,7 @@ impl TestApp {
     pub async fn spawn_with(tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
-        Self::spawn_in(dir, database_url, tune).await
+        Self::start(Arc::new(dir), database_url, tune).await
     }
 
     /// A server over a fresh database that `prepare` (given its URL) fills first, before
@@ -80,11 +80,17 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
         prepare(database_url.clone()).await;
-        Self::spawn_in(dir, database_url, |_| {}).await
+        Self::start(Arc::new(dir), database_url, |_| {}).await
     }
 
-    async fn spawn_in(
-        dir: tempfile::TempDir,
+    /// Another server (another node) on this one's database and data folder, configured
+    /// by `tune`: what one node stores, the other sees.
+    pub async fn spawn_on(&self, tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        Self::start(self._dir.clone(), self.database_url.clone(), tune).await
+    }
+
+    async fn start(
+        dir: Arc<tempfile::TempDir>,
         database_url: String,
         tune: impl FnOnce(&mut ServeConfig),
     ) -> TestApp {
@@ -107,7 +113,23 @@ impl TestApp {
                 .expect("client"),
             state,
             database_url,
-            _dir: Arc::new(dir),
+            _dir: dir,
+        }
+    }
+
+    /// Rows in a table of the database (what the API does not show).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
         }
     }
 

@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod conventions;
 mod helpers;
+mod limiter;
 mod market;
 mod multinode;
 mod observability;

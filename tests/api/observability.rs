@@ -467,3 +467,60 @@ async fn the_root_endpoint_links_the_metrics_the_document_and_its_page() {
     assert_eq!(root["openapiUrl"], app.url("/openapi.json"));
     assert_eq!(root["docsUrl"], app.url("/docs"));
 }
+
+#[tokio::test]
+async fn docs_never_call_another_host_and_refuse_framing() {
+    use base64::Engine as _;
+    use sha2::{Digest as _, Sha256};
+
+    let app = TestApp::spawn().await;
+    let page = app.get("/docs").await;
+    let csp = header(&page, "content-security-policy");
+    assert_eq!(header(&page, "x-frame-options"), "DENY");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    // Only this server (and data: images, the stylesheet's icons): no host, no wildcard,
+    // no inline script.
+    for forbidden in ["http:", "https:", "*", "unsafe-inline", "unsafe-eval"] {
+        assert!(!csp.contains(forbidden), "{forbidden} in {csp}");
+    }
+
+    // The UI's validator (which posts this server's URL to validator.swagger.io) is off.
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(header(&init, "content-security-policy"), csp);
+    let init = init.text().await.unwrap();
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+
+    // Every asset carries the same headers, and every <style> element the scripts create
+    // is allowed by its hash (the page renders as designed under the policy).
+    let html = page.text().await.unwrap();
+    let mut styles = 0;
+    for (i, _) in html.match_indices("src=\"") {
+        let rest = &html[i + 5..];
+        let asset = rest[..rest.find('"').unwrap()].trim_start_matches("./");
+        let response = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(header(&response, "x-frame-options"), "DENY", "{asset}");
+        assert_eq!(header(&response, "content-security-policy"), csp, "{asset}");
+        let script = response.text().await.unwrap();
+        let marker = "createElement(\"style\",null,\"";
+        for (j, _) in script.match_indices(marker) {
+            let text = &script[j + marker.len()..];
+            let text = &text[..text.find('"').unwrap()];
+            let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text));
+            assert!(
+                csp.contains(&format!("'sha256-{hash}'")),
+                "{text} in {asset}"
+            );
+            styles += 1;
+        }
+    }
+    assert!(styles > 0, "the logo's style element was not found");
+    let css = app.get("/docs/swagger-ui.css").await;
+    assert_eq!(header(&css, "content-security-policy"), csp);
+}

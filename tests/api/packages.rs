@@ -1101,3 +1101,24 @@ async fn an_add_on_can_be_private_from_its_first_publish() {
     assert_eq!(r.status(), StatusCode::CREATED);
     app.json_as("/p2/acme/hidden.json", None, 404).await;
 }
+
+#[tokio::test]
+async fn a_search_that_is_not_utf8_is_400_not_a_lossy_search() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/seo", "harmony-extension", "1.0.0")
+        .await;
+    let bad = app.json_as("/packages?q=%FF%FE", None, 400).await;
+    assert_eq!(bad["error"]["code"], "invalid_query");
+    assert_eq!(bad["error"]["status"], 400);
+    let bad = app
+        .json_as("/packages?type=library&q=se%E2%82", None, 400)
+        .await;
+    assert_eq!(bad["error"]["code"], "invalid_query");
+    // Encoded UTF-8 is searched as before.
+    let none = app.json_as("/packages?q=caf%C3%A9", None, 200).await;
+    assert_eq!(none, serde_json::json!([]));
+    let found = app.json_as("/packages?q=%73eo", None, 200).await;
+    assert_eq!(found[0]["name"], "acme/seo");
+}

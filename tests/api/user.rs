@@ -104,3 +104,17 @@ async fn patch_user_without_a_token_is_401() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(response).await, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_display_name_with_a_zero_width_space_is_422() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let response = patch(&app, &token, json!({"name": "Ali\u{200b}ce"})).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = response.json().await.unwrap();
+    let message = error["error"]["fields"]["name"].as_str().unwrap();
+    assert!(message.contains("U+200B"), "{message}");
+    let me: Value = app.get_user(&token).await.json().await.unwrap();
+    assert_eq!(me["name"], Value::Null);
+}

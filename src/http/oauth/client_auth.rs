@@ -1,7 +1,7 @@
 //! What the token, revocation and introspection endpoints share: reading the request's
 //! parameters (query for GET, form body for POST; RFC 6749 §3.1), client authentication by
 //! HTTP Basic or parameters but never both (RFC 6749 §2.3.1), and the failed-credentials
-//! limiter around it.
+//! limiter around it ([`crate::http::attempts`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,10 +13,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::PlainSecret;
+use crate::domain::form;
 use crate::domain::grants::{self, AuthenticatedClient, GrantError};
 use crate::domain::tokens::{FoundToken, find_token};
 use crate::error::OAuthError;
 use crate::http::AppState;
+use crate::http::attempts::Limited;
 
 /// A client's request about one token (revocation, introspection).
 pub struct TokenQuery {
@@ -64,10 +66,14 @@ pub struct ClientAuth {
 }
 
 /// Parameters of a form or query; a repeated parameter is an error (RFC 6749 §3.1), and
-/// one without a value counts as absent.
+/// one without a value counts as absent. Bytes that are not UTF-8 are `invalid_request`,
+/// never replaced (a lossy username or secret would be checked as another one).
 pub fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let mut params = HashMap::new();
-    for (k, v) in form_urlencoded::parse(raw) {
+    let pairs = form::pairs(raw).map_err(|_| {
+        OAuthError::invalid_request("the parameters are not valid UTF-8 once percent-decoded")
+    })?;
+    for (k, v) in pairs {
         if v.is_empty() {
             continue;
         }
@@ -131,13 +137,15 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let unescape = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
+    let unescape = |s: &str| -> Result<String, OAuthError> {
+        let pair = format!("x={s}");
+        let mut pairs = form::pairs(pair.as_bytes()).map_err(|_| malformed())?;
+        Ok(pairs
             .next()
             .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default())
     };
-    Ok(Some((unescape(id), unescape(secret))))
+    Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
 /// How the client identified itself, taking `client_id` and `client_secret` out of
@@ -167,36 +175,25 @@ pub fn client_auth(
     }
 }
 
-/// Refuses when `key` has used up its failed attempts from this address.
-pub fn check_failures(state: &AppState, key: &str, addr: IpAddr) -> Result<(), OAuthError> {
-    let limiter = &state.limits.failures;
-    if !limiter.enabled() {
-        return Ok(());
-    }
-    let quota = limiter.peek(&(key.to_owned(), addr));
-    if quota.allowed {
-        Ok(())
-    } else {
-        Err(OAuthError::rate_limited(quota.retry_after()))
-    }
-}
-
-/// Counts one failed credential check of `key` from this address.
-pub fn record_failure(state: &AppState, key: &str, addr: IpAddr) {
-    if state.limits.failures.enabled() {
-        state.limits.failures.hit(&(key.to_owned(), addr));
+/// The OAuth answer for an attempt the failed-credentials limiter refused.
+pub fn limited(e: Limited) -> OAuthError {
+    match e {
+        Limited::TooMany { retry_after } => OAuthError::rate_limited(retry_after),
+        Limited::Store(e) => OAuthError::server_error(e),
     }
 }
 
 /// Authenticates the client behind the failed-credentials limiter: `429` once its
 /// failures from this address are used up, `invalid_client` (counted) for a wrong secret.
+/// The secret is checked first (one SHA-256, and 256 random bits cannot be guessed), and
+/// only a failure is counted, so a right secret costs the limiter no database access.
 pub async fn authenticate(
     state: &AppState,
     addr: IpAddr,
     auth: &ClientAuth,
 ) -> Result<grants::AuthenticatedClient, OAuthError> {
-    let key = format!("client:{}", auth.id);
-    check_failures(state, &key, addr)?;
+    let limiter = &state.limits.credentials;
+    limiter.check_client(&auth.id, addr).map_err(limited)?;
     let found = state
         .cache
         .client(state.store.as_ref(), &auth.id)
@@ -204,12 +201,17 @@ pub async fn authenticate(
         .map_err(|e| OAuthError::from_grant(e.into(), auth.basic))?;
     match grants::verify_client(found, auth.secret.as_ref()) {
         Ok(c) => Ok(c),
-        Err(e) => {
-            if matches!(e, GrantError::InvalidClient) {
-                record_failure(state, &key, addr);
-            }
-            Err(OAuthError::from_grant(e, auth.basic))
+        Err(GrantError::InvalidClient) => {
+            limiter
+                .client_failed(state.store.as_ref(), &auth.id, addr)
+                .await
+                .map_err(limited)?;
+            Err(OAuthError::from_grant(
+                GrantError::InvalidClient,
+                auth.basic,
+            ))
         }
+        Err(e) => Err(OAuthError::from_grant(e, auth.basic)),
     }
 }
 
@@ -223,6 +225,12 @@ mod tests {
         assert!(parse_params(b"a=1&a=2").is_err());
         let p = parse_params(b"a=1&b=&b=2").unwrap();
         assert_eq!(p.get("b").map(String::as_str), Some("2"));
+    }
+
+    #[test]
+    fn parameters_that_are_not_utf8_are_invalid_request() {
+        let err = parse_params(b"username=%FF%FE&password=x").unwrap_err();
+        assert_eq!(err.error, "invalid_request");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! `GET|POST /oauth/v2/token`: parses the request (query for GET, form body for POST),
 //! authenticates the client ([`super::client_auth`]: parameters or HTTP Basic, never both,
-//! behind the failed-credentials limiter), dispatches to the grant and renders the
-//! documented answer: `{"access_token", "expires_in", "token_type", "scope",
-//! "refresh_token"}` in that order. GET is the documented legacy form; the
-//! authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2), so that
-//! codes and verifiers stay out of URLs.
+//! behind the failed-credentials limiter, which the password grant shares), dispatches to
+//! the grant and renders the documented answer: `{"access_token", "expires_in",
+//! "token_type", "scope", "refresh_token"}` in that order. GET is the documented legacy
+//! form; the authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2),
+//! so that codes and verifiers stay out of URLs.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth::{self, check_failures, record_failure};
+use super::client_auth::{self, limited};
 use crate::domain::PlainSecret;
 use crate::domain::grants::{
     self, GrantContext, GrantError, GrantType, IssuedTokens, TokenRequest,
@@ -103,18 +103,23 @@ async fn issue(
         oauth: &state.config.oauth,
     };
     let outcome = match grant_type {
-        GrantType::Password => {
-            let user_key = format!(
-                "user:{}",
-                request.username.as_deref().unwrap_or("").to_lowercase()
-            );
-            check_failures(&state, &user_key, addr)?;
-            let outcome = grants::password::grant(ctx, &registered, &request).await;
-            if matches!(outcome, Err(GrantError::InvalidCredentials)) {
-                record_failure(&state, &user_key, addr);
+        GrantType::Password => match (&request.username, &request.password) {
+            // A slot of the failed-credentials limiter before argon2 runs, given back
+            // unless the password was wrong (see `http::attempts`).
+            (Some(username), Some(_)) => {
+                let limiter = &state.limits.credentials;
+                let attempt = limiter
+                    .reserve_password(state.store.as_ref(), username, addr)
+                    .await
+                    .map_err(limited)?;
+                let outcome = grants::password::grant(ctx, &registered, &request).await;
+                let failed = matches!(outcome, Err(GrantError::InvalidCredentials));
+                attempt.settle(limiter, state.store.as_ref(), failed).await;
+                outcome
             }
-            outcome
-        }
+            // Nothing to check: the grant says what is missing.
+            _ => grants::password::grant(ctx, &registered, &request).await,
+        },
         GrantType::RefreshToken => grants::refresh::grant(ctx, &registered, &request).await,
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &registered, &request).await

@@ -1,0 +1,168 @@
+//! Counters of the failed-credentials limiter, kept in the database so that every node of a
+//! deployment counts against the same numbers (N nodes must not give N times the guesses).
+//!
+//! A counter is one row per key (`auth_attempts`: the SHA-256 of the key, so neither
+//! usernames nor addresses are stored, and an attacker's long username costs 32 bytes):
+//! the start of its window and the attempts counted in it. The window starts with the
+//! key's first attempt and lasts the configured seconds, as the request limiter's do.
+//! Taking a slot is one `INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING`, which the
+//! database applies atomically per row: of any number of concurrent attempts exactly
+//! `limit` get a slot in a window. Written once for both engines (`impl_attempt_store!`).
+
+use async_trait::async_trait;
+
+use super::{StoreResult, Timestamp};
+
+/// A counter to take a slot from.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter<'a> {
+    /// SHA-256 of the counter's key.
+    pub key: &'a [u8; 32],
+    /// Slots per window (at least 1).
+    pub limit: u32,
+}
+
+/// A slot taken, to give back if the attempt turns out not to be a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// SHA-256 of the counter's key.
+    pub key: [u8; 32],
+    /// The window the slot belongs to (a slot is given back only to its own window).
+    pub window_start: Timestamp,
+    /// Slots taken in the window, this one included.
+    pub taken: u32,
+}
+
+/// The outcome of [`AttemptStore::reserve_attempts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// One slot of each counter, in the order asked.
+    Granted(Vec<Slot>),
+    /// The counter at `index` has no slot left until `until`; nothing was taken.
+    Refused {
+        /// Which counter.
+        index: usize,
+        /// When its window ends.
+        until: Timestamp,
+    },
+}
+
+/// Storage of the failed-credentials counters.
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Takes one slot from every counter, all or none, in one transaction: a counter whose
+    /// window (`window` seconds from its first slot) has ended starts a new one.
+    async fn reserve_attempts(
+        &self,
+        counters: &[Counter<'_>],
+        window: i64,
+        now: Timestamp,
+    ) -> StoreResult<Reservation>;
+    /// Gives slots back (the attempt was not a failure). A slot whose window has ended
+    /// since is not given to the new window.
+    async fn release_attempts(&self, slots: &[Slot]) -> StoreResult<()>;
+    /// Deletes counters whose window started before `before`.
+    async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// Takes a slot: a new key starts a window with one slot; an ended window starts over; a
+/// current one gives a slot while fewer than `$4` are taken. When it gives none, the
+/// `WHERE` leaves the row as it is and nothing is returned. (In `SET`, the columns are
+/// their values before the update, on both engines.)
+pub(super) const RESERVE: &str = "INSERT INTO auth_attempts (digest, window_start, attempts) \
+     VALUES ($1, $2, 1) \
+     ON CONFLICT (digest) DO UPDATE SET \
+     window_start = CASE WHEN auth_attempts.window_start <= $2 - $3 \
+         THEN excluded.window_start ELSE auth_attempts.window_start END, \
+     attempts = CASE WHEN auth_attempts.window_start <= $2 - $3 \
+         THEN 1 ELSE auth_attempts.attempts + 1 END \
+     WHERE auth_attempts.window_start <= $2 - $3 OR auth_attempts.attempts < $4 \
+     RETURNING window_start, attempts";
+
+/// Gives a slot back to its own window.
+pub(super) const RELEASE: &str = "UPDATE auth_attempts SET attempts = attempts - 1 \
+     WHERE digest = $1 AND window_start = $2 AND attempts > 0";
+
+/// Implements [`AttemptStore`] for `$store`, whose pools are of database `$db`.
+macro_rules! impl_attempt_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::attempts::AttemptStore for $store {
+            async fn reserve_attempts(
+                &self,
+                counters: &[$crate::store::attempts::Counter<'_>],
+                window: i64,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<$crate::store::attempts::Reservation> {
+                use $crate::store::attempts::{Reservation, Slot};
+                // Counters are not cached anywhere: no generation bump.
+                let mut tx = self.appender().begin().await?;
+                let mut slots = Vec::with_capacity(counters.len());
+                for (index, counter) in counters.iter().enumerate() {
+                    let taken: Option<(i64, i64)> =
+                        sqlx::query_as($crate::store::attempts::RESERVE)
+                            .bind(counter.key.to_vec())
+                            .bind(now)
+                            .bind(window)
+                            .bind(i64::from(counter.limit))
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    match taken {
+                        Some((window_start, taken)) => slots.push(Slot {
+                            key: *counter.key,
+                            window_start,
+                            taken: u32::try_from(taken).unwrap_or(u32::MAX),
+                        }),
+                        None => {
+                            let started: i64 = sqlx::query_scalar(
+                                "SELECT window_start FROM auth_attempts WHERE digest = $1",
+                            )
+                            .bind(counter.key.to_vec())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            // All or none: the slots taken before this counter go back.
+                            tx.rollback().await?;
+                            return Ok(Reservation::Refused {
+                                index,
+                                until: started + window,
+                            });
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(Reservation::Granted(slots))
+            }
+
+            async fn release_attempts(
+                &self,
+                slots: &[$crate::store::attempts::Slot],
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.appender().begin().await?;
+                for slot in slots {
+                    sqlx::query($crate::store::attempts::RELEASE)
+                        .bind(slot.key.to_vec())
+                        .bind(slot.window_start)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn purge_attempts(
+                &self,
+                before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(
+                    sqlx::query("DELETE FROM auth_attempts WHERE window_start < $1")
+                        .bind(before)
+                        .execute(self.appender())
+                        .await?
+                        .rows_affected(),
+                )
+            }
+        }
+    };
+}
+
+pub(crate) use impl_attempt_store;

@@ -800,23 +800,6 @@ async fn an_unreachable_repository_delays_only_its_owners_syncs() {
         .unwrap();
     within(Duration::from_secs(10), || async { silent.accepted() > 0 }).await;
 
-    // While it hangs, alice's next pushes wait behind it, as one sync: a push for an add-on
-    // already waiting joins that sync.
-    let second: Value = alice
-        .send(&push_for(&slow), None, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let third: Value = alice
-        .send(&push_for(&slow), None, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_ne!(second["jobs"][0]["id"], first["jobs"][0]["id"]);
-    assert_eq!(third["jobs"][0]["id"], second["jobs"][0]["id"]);
-
     // bob's sync does not wait for alice's.
     let bob = app.account("bob").await;
     let bob_token = app.access_token(&bob).await;
@@ -844,6 +827,24 @@ async fn an_unreachable_repository_delays_only_its_owners_syncs() {
     );
     let v = versions(&app, &bob_token, "bobco/gitlib", 2).await;
     assert_eq!(v, ["1.0.0", "0.9.0"]);
+
+    // While it hangs, alice's next pushes wait behind it, as one sync: a push for an add-on
+    // already waiting joins that sync.
+    let second: Value = alice
+        .send(&push_for(&slow), None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third: Value = alice
+        .send(&push_for(&slow), None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(second["jobs"][0]["id"], first["jobs"][0]["id"]);
+    assert_eq!(third["jobs"][0]["id"], second["jobs"][0]["id"]);
+
     assert_eq!(
         silent.accepted(),
         1,

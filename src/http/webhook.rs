@@ -1,10 +1,12 @@
 //! `POST /update-package?access_token=T`: GitHub's push webhook, as Packagist answers it.
 //! The add-ons of the caller whose `repositoryUrl` matches the payload's repository are
-//! synchronised in the background: their tags are fetched with git and every tag that is
-//! a version not yet published is published from `git archive`. `202` with the jobs;
-//! `403` for a missing or wrong `X-Hub-Signature-256` when the add-on has a secret; `404`
-//! when no add-on of the caller names the repository; `406` for a payload that is not a
-//! push payload. A replayed `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
+//! synchronised in the background, through the caller's queue ([`super::sync_queue`]):
+//! their tags are fetched with git (where the outbound-fetch policy lets it connect) and
+//! every tag that is a version not yet published is published from `git archive`. `202`
+//! with the jobs; `403` for a missing or wrong `X-Hub-Signature-256` when the add-on has a
+//! secret; `404` when no add-on of the caller names the repository; `406` for a payload
+//! that is not a push payload; `429` when the caller's queue is full. A replayed
+//! `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -373,12 +373,13 @@ async fn local_git_server(dir: &Path) -> FileServer {
     FileServer::serve(served).await
 }
 
-async fn refused_field(r: Response) -> String {
-    assert_eq!(r.status(), 422);
+/// The `repositoryUrl` message of a 422 for `url`.
+async fn refused_field(r: Response, url: &str) -> String {
+    assert_eq!(r.status(), 422, "{url}");
     let body: Value = r.json().await.unwrap();
     body["error"]["fields"]["repositoryUrl"]
         .as_str()
-        .unwrap_or_else(|| panic!("no repositoryUrl field error: {body}"))
+        .unwrap_or_else(|| panic!("{url}: no repositoryUrl field error: {body}"))
         .to_owned()
 }
 
@@ -397,7 +398,7 @@ async fn a_git_server_on_the_loopback_is_refused_by_default_and_never_contacted(
             json!({"repositoryUrl": url}),
         )
         .await;
-    assert!(refused_field(r).await.contains("loopback"));
+    assert!(refused_field(r, &url).await.contains("loopback"));
 
     // A URL stored before the rule existed (or a name that resolved elsewhere when it was
     // stored) is judged again at fetch time.
@@ -443,7 +444,7 @@ async fn an_allow_listed_git_server_is_fetched_from() {
             json!({"repositoryUrl": other}),
         )
         .await;
-    refused_field(r).await;
+    refused_field(r, &other).await;
 
     let url = server.url("/gitlib.git");
     let r = app
@@ -547,7 +548,7 @@ async fn patch_refuses_what_a_fetch_would_refuse() {
                 json!({"repositoryUrl": url}),
             )
             .await;
-        let message = refused_field(r).await;
+        let message = refused_field(r, url).await;
         assert!(!message.is_empty(), "{url}");
     }
     let r = app
@@ -557,7 +558,11 @@ async fn patch_refuses_what_a_fetch_would_refuse() {
             json!({"repositoryUrl": "https://user:token@github.com/acme/lib.git"}),
         )
         .await;
-    assert!(refused_field(r).await.contains("credentials"));
+    assert!(
+        refused_field(r, "credentials")
+            .await
+            .contains("credentials")
+    );
     let r = app
         .patch_json(
             "/packages/acme/gitlib",
@@ -565,7 +570,7 @@ async fn patch_refuses_what_a_fetch_would_refuse() {
             json!({"repositoryUrl": "ssh://git@github.com/acme/lib.git"}),
         )
         .await;
-    assert!(refused_field(r).await.contains("ssh"));
+    assert!(refused_field(r, "ssh").await.contains("ssh"));
     // Nothing of it was stored.
     let p = app.json_as("/packages/acme/gitlib", None, 200).await;
     assert_eq!(p["repositoryUrl"], Value::Null);
@@ -621,7 +626,7 @@ async fn ssh_and_git_urls_follow_the_address_rule_where_the_deployment_enables_t
                 json!({"repositoryUrl": url}),
             )
             .await;
-        refused_field(r).await;
+        refused_field(r, url).await;
     }
 }
 

@@ -231,8 +231,8 @@ pub struct PackagesConfig {
     /// Hosts the webhook may fetch from although they are not public (an internal git
     /// server), comma-separated `host` or `host:port` (`[fd00::1]:443` for IPv6). Empty by
     /// default: only public addresses are fetched from.
-    #[arg(long, env = "HARMONY_GIT_ALLOWED_HOSTS", value_delimiter = ',')]
-    pub git_allowed_hosts: Vec<crate::domain::outbound::AllowedHost>,
+    #[arg(long, env = "HARMONY_GIT_ALLOWED_HOSTS", default_value = "")]
+    pub git_allowed_hosts: crate::domain::outbound::AllowedHosts,
 
     /// Most add-ons of one owner waiting for a sync; a push beyond it is answered 429.
     #[arg(long, env = "HARMONY_GIT_SYNC_QUEUE", default_value_t = 100)]
@@ -255,7 +255,7 @@ impl PackagesConfig {
             allow_local_repositories: false,
             git_timeout: 120,
             git_protocols: vec!["https".to_owned(), "http".to_owned()],
-            git_allowed_hosts: Vec::new(),
+            git_allowed_hosts: Default::default(),
             git_sync_queue: 100,
             git_concurrent_syncs: 8,
         }
@@ -271,7 +271,7 @@ impl PackagesConfig {
                 .iter()
                 .filter_map(|p| Transport::parse(p))
                 .collect(),
-            allowed_hosts: self.git_allowed_hosts.clone(),
+            allowed_hosts: self.git_allowed_hosts.0.clone(),
         }
     }
 

@@ -162,6 +162,23 @@ impl fmt::Display for AllowedHost {
     }
 }
 
+/// The allow-list setting: comma-separated [`AllowedHost`] entries; empty entries (an empty
+/// setting, a trailing comma) are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedHosts(pub Vec<AllowedHost>);
+
+impl FromStr for AllowedHosts {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AllowedHosts, String> {
+        s.split(',')
+            .filter(|e| !e.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(AllowedHosts)
+    }
+}
+
 /// What the deployment lets the server fetch from.
 #[derive(Debug, Clone)]
 pub struct OutboundPolicy {
@@ -913,5 +930,9 @@ mod tests {
             assert!(e(bad).is_err(), "{bad:?}");
         }
         assert_eq!(e("[FD00::1]:443").unwrap().to_string(), "[fd00::1]:443");
+        let list = |s: &str| s.parse::<AllowedHosts>().map(|l| l.0.len());
+        assert_eq!(list(""), Ok(0));
+        assert_eq!(list(" git.internal:443, [fd00::1] ,"), Ok(2));
+        assert!(list("git.internal,bad host").is_err());
     }
 }

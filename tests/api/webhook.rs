@@ -431,7 +431,7 @@ async fn an_allow_listed_git_server_is_fetched_from() {
     let server = local_git_server(dir.path()).await;
     let allowed = server.addr.to_string();
     let app = TestApp::spawn_with(|c| {
-        c.packages.git_allowed_hosts = vec![allowed.parse().unwrap()];
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
     })
     .await;
     let token = published(&app).await;
@@ -476,7 +476,7 @@ async fn a_redirect_to_a_server_that_is_not_allowed_is_not_followed() {
     let redirector = FileServer::redirect_to(forbidden.url("")).await;
     let allowed = redirector.addr.to_string();
     let app = TestApp::spawn_with(|c| {
-        c.packages.git_allowed_hosts = vec![allowed.parse().unwrap()];
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
     })
     .await;
     let token = published(&app).await;
@@ -778,7 +778,7 @@ async fn an_unreachable_repository_delays_only_its_owners_syncs() {
     let allowed = silent.addr.to_string();
     let app = TestApp::spawn_with(|c| {
         c.packages.allow_local_repositories = true;
-        c.packages.git_allowed_hosts = vec![allowed.parse().unwrap()];
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
         c.packages.git_timeout = 600;
     })
     .await;

@@ -341,6 +341,16 @@ pub async fn fetch_tags(
 ) -> Result<Vec<String>, GitError> {
     let target = check_repository(url, &options.policy, Unresolved::Refuse).await?;
     let (url, network) = pin(target, credentials, options).await?;
+    fetch_pinned(mirror, &url, &network, options).await
+}
+
+/// The fetch itself, with the network [`pin`] decided.
+async fn fetch_pinned(
+    mirror: &Path,
+    url: &str,
+    network: &Network,
+    options: &GitOptions,
+) -> Result<Vec<String>, GitError> {
     tokio::fs::create_dir_all(&options.home)
         .await
         .map_err(|e| failed(format!("cannot create git's home: {e}")))?;
@@ -360,7 +370,7 @@ pub async fn fetch_tags(
             .arg(mirror);
         run(cmd, options, 64 * 1024).await?;
     }
-    let mut cmd = git(options, &network);
+    let mut cmd = git(options, network);
     cmd.arg("--git-dir")
         .arg(mirror)
         .args([
@@ -372,7 +382,7 @@ pub async fn fetch_tags(
             "--prune",
             "--",
         ])
-        .arg(&url)
+        .arg(url)
         .arg("+refs/tags/*:refs/tags/*");
     run(cmd, options, 1024 * 1024).await?;
     let mut cmd = git(options, &offline);
@@ -543,6 +553,94 @@ mod tests {
             addrs: vec![],
         };
         assert!(pin(unchecked, None, &options).await.is_err());
+    }
+
+    /// A bare repository with tag `1.0.0` under `root/r.git`, for git's dumb HTTP protocol.
+    fn served_repository(root: &Path) {
+        let sh = |dir: &Path, args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+                .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let work = root.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        sh(&work, &["init", "--quiet", "-b", "main"]);
+        std::fs::write(work.join("a.txt"), "a").unwrap();
+        sh(&work, &["add", "-A"]);
+        sh(&work, &["commit", "--quiet", "-m", "a"]);
+        sh(&work, &["tag", "1.0.0"]);
+        let bare = root.join("r.git");
+        sh(root, &["clone", "--bare", "--quiet", "work", "r.git"]);
+        sh(&bare, &["update-server-info"]);
+    }
+
+    #[tokio::test]
+    async fn git_connects_to_the_pinned_address_whatever_the_name_resolves_to() {
+        let dir = tempfile::tempdir().unwrap();
+        served_repository(dir.path());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (root, log) = (dir.path().to_owned(), seen.clone());
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (root, log) = (root.clone(), log.clone());
+            async move {
+                let auth = request.headers().get("authorization");
+                let auth = auth.and_then(|v| v.to_str().ok()).unwrap_or("-");
+                let host = request.headers().get("host").and_then(|v| v.to_str().ok());
+                log.lock().unwrap().push(format!(
+                    "{} {} {auth}",
+                    host.unwrap_or("-"),
+                    request.uri().path()
+                ));
+                let path = root.join(request.uri().path().trim_start_matches('/'));
+                match tokio::fs::read(path).await {
+                    Ok(bytes) => (axum::http::StatusCode::OK, bytes),
+                    Err(_) => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let mut options = options(OutboundPolicy::default());
+        options.home = dir.path().join("home");
+        // `.invalid` never resolves: only the pin can bring git to the server.
+        let url = format!("http://pinned.invalid:{port}/r.git");
+        let Ok(Repository::Remote(remote)) = parse_repository(&url, false) else {
+            panic!("{url}");
+        };
+        let target = Target::Remote {
+            remote,
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        };
+        let (url, mut network) = pin(target, None, &options).await.unwrap();
+        // The credentials header travels through the environment (here over http, which
+        // `pin` itself never allows, to see it arrive).
+        let creds = RepositoryCredentials::parse("u:t").unwrap();
+        network.config.push(("http.extraHeader", creds.header()));
+        let mirror = dir.path().join("mirror.git");
+        let tags = fetch_pinned(&mirror, &url, &network, &options)
+            .await
+            .unwrap();
+        assert_eq!(tags, ["1.0.0"]);
+        let seen = seen.lock().unwrap().clone();
+        assert!(!seen.is_empty());
+        for request in &seen {
+            assert!(
+                request.starts_with(&format!("pinned.invalid:{port} /r.git/"))
+                    && request.ends_with(" Basic dTp0"),
+                "{request}"
+            );
+        }
+        server.abort();
     }
 
     #[tokio::test]

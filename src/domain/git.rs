@@ -287,8 +287,8 @@ async fn pin(
             network.config.extend([
                 // A redirect could lead anywhere; repositories are named by their final URL.
                 ("http.followRedirects", "false".to_owned()),
-                // A server that stops sending is dropped by curl itself (git's helper
-                // process outlives a killed git otherwise).
+                // A server that stops sending is dropped by curl itself (git-remote-http
+                // outlives a killed git otherwise).
                 ("http.lowSpeedLimit", "1".to_owned()),
                 ("http.lowSpeedTime", secs.to_string()),
             ]);

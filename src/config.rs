@@ -229,6 +229,28 @@ pub struct PackagesConfig {
     /// Seconds a git command of the webhook may run.
     #[arg(long, env = "HARMONY_GIT_TIMEOUT", default_value_t = 120)]
     pub git_timeout: u64,
+
+    /// The git transports add-on repositories may use, comma-separated: `https`, `http`,
+    /// `ssh` (also `user@host:path`), `git`. ssh and git are off by default: ssh fetches
+    /// with the server account's own keys, and git:// is neither encrypted nor
+    /// authenticated.
+    #[arg(long, env = "HARMONY_GIT_PROTOCOLS", value_delimiter = ',',
+          default_value = "https,http", value_parser = ["https", "http", "ssh", "git"])]
+    pub git_protocols: Vec<String>,
+
+    /// Hosts the webhook may fetch from although they are not public (an internal git
+    /// server), comma-separated `host` or `host:port` (`[fd00::1]:443` for IPv6). Empty by
+    /// default: only public addresses are fetched from.
+    #[arg(long, env = "HARMONY_GIT_ALLOWED_HOSTS", default_value = "")]
+    pub git_allowed_hosts: crate::domain::outbound::AllowedHosts,
+
+    /// Most add-ons of one owner waiting for a sync; a push beyond it is answered 429.
+    #[arg(long, env = "HARMONY_GIT_SYNC_QUEUE", default_value_t = 100)]
+    pub git_sync_queue: usize,
+
+    /// Most syncs running at once in this process (each owner's run one at a time).
+    #[arg(long, env = "HARMONY_GIT_CONCURRENT_SYNCS", default_value_t = 8)]
+    pub git_concurrent_syncs: usize,
 }
 
 impl PackagesConfig {
@@ -242,6 +264,24 @@ impl PackagesConfig {
             package_max_ratio: 100,
             allow_local_repositories: false,
             git_timeout: 120,
+            git_protocols: vec!["https".to_owned(), "http".to_owned()],
+            git_allowed_hosts: Default::default(),
+            git_sync_queue: 100,
+            git_concurrent_syncs: 8,
+        }
+    }
+
+    /// What the webhook may fetch from, by these settings.
+    pub fn outbound_policy(&self) -> crate::domain::outbound::OutboundPolicy {
+        use crate::domain::outbound::{OutboundPolicy, Transport};
+        OutboundPolicy {
+            allow_local: self.allow_local_repositories,
+            transports: self
+                .git_protocols
+                .iter()
+                .filter_map(|p| Transport::parse(p))
+                .collect(),
+            allowed_hosts: self.git_allowed_hosts.0.clone(),
         }
     }
 

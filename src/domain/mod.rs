@@ -1,5 +1,6 @@
 //! The vocabulary of the server: validated newtypes, secrets, the OAuth2 grants, and the
-//! marketplace's names, versions, constraints, dist archives and git sync.
+//! marketplace's names, versions, constraints, dist archives, git sync and
+//! the policy for what the server may fetch.
 //! Nothing here knows about HTTP or SQL.
 
 pub mod archive;
@@ -8,6 +9,7 @@ pub mod client;
 pub mod form;
 pub mod git;
 pub mod grants;
+pub mod outbound;
 pub mod package;
 pub mod password;
 pub mod project;

@@ -43,6 +43,10 @@ const TOKENS_ISSUED: &str = "oauth_tokens_issued_total";
 const TOKEN_ERRORS: &str = "oauth_token_errors_total";
 const HASHES_IN_FLIGHT: &str = "password_hashes_in_flight";
 const HASHES_DONE: &str = "password_hashes_total";
+const GIT_SYNCS: &str = "git_syncs_total";
+
+/// The outcomes of a webhook sync, the values of `git_syncs_total`'s `outcome` label.
+pub const SYNC_OUTCOMES: [&str; 4] = ["ok", "refused", "failed", "skipped"];
 
 /// The metrics of one application. Cheap to clone.
 #[derive(Clone)]
@@ -108,6 +112,13 @@ impl Metrics {
             "Password hashes and verifications finished",
         );
         recorder.describe_counter(n, u, d);
+        let (n, u, d) = describe(
+            GIT_SYNCS,
+            None,
+            "Webhook syncs finished, by outcome: ok, refused (by the outbound-fetch policy, \
+             nothing contacted), failed, skipped (the add-on was deleted or changed owner)",
+        );
+        recorder.describe_counter(n, u, d);
         let metrics = Metrics {
             recorder: Arc::new(recorder),
             routes: Arc::default(),
@@ -117,7 +128,23 @@ impl Metrics {
         for grant in GrantType::ALL {
             metrics.token_counter(grant).absolute(0);
         }
+        for outcome in SYNC_OUTCOMES {
+            metrics.sync_counter(outcome).absolute(0);
+        }
         metrics
+    }
+
+    fn sync_counter(&self, outcome: &'static str) -> metrics::Counter {
+        let key = Key::from_parts(
+            GIT_SYNCS,
+            vec![Label::from_static_parts("outcome", outcome)],
+        );
+        self.recorder.register_counter(&key, &METADATA)
+    }
+
+    /// Counts a finished webhook sync; `outcome` is one of [`SYNC_OUTCOMES`].
+    pub fn git_sync(&self, outcome: &'static str) {
+        self.sync_counter(outcome).increment(1);
     }
 
     fn token_counter(&self, grant: GrantType) -> metrics::Counter {

@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod root;
 pub mod session;
 pub mod settings;
+pub mod sync_queue;
 pub mod tokens;
 pub mod user;
 pub mod webhook;
@@ -74,9 +75,8 @@ pub struct AppInner {
     pub cache: Arc<cache::AuthCache>,
     /// Where add-on dists are stored.
     pub dists: DistStore,
-    /// Held while the webhook synchronises an add-on from git: one sync at a time per
-    /// process, so that two pushes never fetch into the same mirror at once.
-    pub git_sync: Arc<tokio::sync::Mutex<()>>,
+    /// The webhook's git syncs: a queue per owner, one sync per add-on at a time.
+    pub syncs: Arc<sync_queue::SyncQueue>,
     /// This application's metrics (its own recorder, not a process-wide one).
     pub metrics: metrics::Metrics,
 }
@@ -117,7 +117,10 @@ impl AppState {
         let dists = DistStore::new(&config.packages.data_dir);
         AppState(Arc::new(AppInner {
             dists,
-            git_sync: Arc::new(tokio::sync::Mutex::new(())),
+            syncs: Arc::new(sync_queue::SyncQueue::new(
+                config.packages.git_sync_queue,
+                config.packages.git_concurrent_syncs,
+            )),
             metrics: metrics::Metrics::new(),
             store,
             hasher,

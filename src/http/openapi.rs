@@ -491,8 +491,16 @@ fn operations() -> Vec<Op> {
             .body(json!({ "required": true, "content": {
                 "application/json": { "schema": { "type": "object" } },
                 "application/x-www-form-urlencoded": { "schema": { "type": "object", "properties": { "payload": { "type": "string" } } } } } }))
-            .ok("202", "accepted", Some(json!({ "type": "object" })))
-            .err(&["400", "401", "403", "404", "406"]),
+            .ok("202", "accepted: one job per add-on; a push for an add-on whose sync is still waiting gets that job", Some(json!({
+                "type": "object",
+                "properties": {
+                    "status": { "type": "string" },
+                    "jobs": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string", "format": "uuid" }, "package": { "type": "string" } } } },
+                },
+            })))
+            .err(&["400", "401", "403", "404", "406"])
+            .ok("429", "`sync_queue_full`: too many of the caller's add-ons wait for a sync; nothing was queued and the delivery id was not recorded (`Retry-After`)", Some(schema_ref("Error"))),
         // The Composer repository.
         op("get", "/packages.json", "get_repository", "The Composer v2 repository root")
             .auth(Optional)
@@ -855,6 +863,8 @@ fn components() -> Value {
                     "name": string, "type": string, "description": nullable_string,
                     "visibility": { "enum": ["public", "private"] },
                     "repositoryUrl": nullable_string,
+                    "hasWebhookSecret": { "type": "boolean", "description": "to the owner and administrators only" },
+                    "hasRepositoryCredentials": { "type": "boolean", "description": "to the owner and administrators only" },
                     "owner": { "type": "object", "properties": { "username": string } },
                     "url": string, "createdAt": date_time, "updatedAt": date_time,
                     "versions": array_of("PackageVersion"),
@@ -874,8 +884,12 @@ fn components() -> Value {
                 "type": "object", "additionalProperties": false,
                 "properties": {
                     "visibility": { "enum": ["public", "private"] },
-                    "description": nullable_string, "repositoryUrl": nullable_string,
+                    "description": nullable_string,
+                    "repositoryUrl": { "type": ["string", "null"], "maxLength": 1000,
+                        "description": "https or http URL of a git repository (ssh, git and local paths where the deployment enables them); no credentials; its host must resolve to public addresses unless the deployment allow-lists it" },
                     "webhookSecret": { "type": ["string", "null"], "writeOnly": true },
+                    "repositoryCredentials": { "type": ["string", "null"], "writeOnly": true, "maxLength": 1024,
+                        "description": "`username:token` for a private https repository, sent as HTTP Basic authorization; never shown again; dropped when repositoryUrl moves to another scheme, host or port" },
                 },
             },
         },

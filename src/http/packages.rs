@@ -19,6 +19,8 @@ use super::extract::ApiJson;
 use super::paging::Paging;
 use super::user::rfc3339;
 use crate::domain::archive::{self, Manifest};
+use crate::domain::git::RepositoryCredentials;
+use crate::domain::outbound::{self, HostName, Repository, Transport, Unresolved};
 use crate::domain::package::{self, DistStore, PackageName, PackageType, Visibility};
 use crate::domain::version::Version;
 use crate::error::ApiError;
@@ -70,14 +72,16 @@ pub fn version_view(state: &AppState, v: &PackageVersion) -> Value {
     })
 }
 
-/// An add-on as the marketplace shows it; `hasWebhookSecret` only to who may change it.
+/// An add-on as the marketplace shows it; `hasWebhookSecret` and `hasRepositoryCredentials`
+/// only to who may change it. A URL stored with credentials before they were refused is
+/// shown without them.
 pub fn package_view(state: &AppState, p: &Package, may_edit: bool) -> Value {
     let mut v = json!({
         "name": p.name,
         "type": p.package_type,
         "description": p.description,
         "visibility": p.visibility,
-        "repositoryUrl": p.repository_url,
+        "repositoryUrl": p.repository_url.as_deref().map(outbound::without_credentials),
         "owner": { "username": p.owner_username },
         "url": state.url(&format!("/packages/{}", p.name)),
         "createdAt": rfc3339(p.created_at),
@@ -85,6 +89,7 @@ pub fn package_view(state: &AppState, p: &Package, may_edit: bool) -> Value {
     });
     if may_edit {
         v["hasWebhookSecret"] = json!(p.has_webhook_secret);
+        v["hasRepositoryCredentials"] = json!(p.has_repository_credentials);
     }
     v
 }
@@ -561,7 +566,8 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `PATCH /packages/{vendor}/{name}` body. `webhookSecret` is write-only.
+/// `PATCH /packages/{vendor}/{name}` body. `webhookSecret` and `repositoryCredentials` are
+/// write-only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdatePackage {
@@ -572,25 +578,17 @@ pub struct UpdatePackage {
     repository_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     webhook_secret: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    repository_credentials: Option<Option<String>>,
 }
 
-/// Checks a repository URL: `https://`, `http://`, `ssh://`, `git://`; a local path or
-/// `file://` only when the deployment allows local repositories.
-pub fn valid_repository_url(url: &str, allow_local: bool) -> bool {
-    if url.is_empty()
-        || url.len() > 1000
-        || url.starts_with('-')
-        || url.chars().any(|c| c.is_control() || c == ' ')
-    {
-        return false;
+/// Where a repository URL points: transport, host and port (`None` for a local path or
+/// an unparsable URL). Credentials belong to an origin.
+fn origin(url: Option<&str>) -> Option<(Transport, HostName, u16)> {
+    match outbound::parse_repository(url?, true) {
+        Ok(Repository::Remote(r)) => Some((r.transport, r.host, r.port)),
+        _ => None,
     }
-    let local = url.starts_with('/') || url.starts_with("file://");
-    if local {
-        return allow_local && !url.split('/').any(|c| c == "..");
-    }
-    url::Url::parse(url).is_ok_and(|u| {
-        matches!(u.scheme(), "https" | "http" | "ssh" | "git") && u.host_str().is_some()
-    })
 }
 
 /// `PATCH /packages/{vendor}/{name}`: owner (or administrator) only; `403` to others who
@@ -624,14 +622,34 @@ pub async fn update_package(
             "must be at most 1000 characters".into(),
         );
     }
-    if let Some(Some(u)) = &body.repository_url
-        && !valid_repository_url(u, state.config.packages.allow_local_repositories)
-    {
-        errors.insert(
-            "repositoryUrl".into(),
-            "must be an https, http, ssh or git URL of a git repository".into(),
-        );
+    // The same rule as before every fetch; a name that does not resolve now is taken (DNS
+    // changes; every fetch resolves and checks again).
+    let policy = state.config.packages.outbound_policy();
+    let mut repository_url = None;
+    match &body.repository_url {
+        Some(Some(u)) => match outbound::check_repository(u, &policy, Unresolved::Accept).await {
+            Ok(target) => repository_url = Some(Some(target.url().to_owned())),
+            Err(refusal) => {
+                errors.insert("repositoryUrl".into(), refusal.to_string());
+            }
+        },
+        Some(None) => repository_url = Some(None),
+        None => {}
     }
+    let mut repository_credentials = match &body.repository_credentials {
+        Some(Some(c)) => match RepositoryCredentials::parse(c) {
+            Some(c) => Some(Some(c.expose().to_owned())),
+            None => {
+                errors.insert(
+                    "repositoryCredentials".into(),
+                    "must be username:token (at most 1024 bytes, no control characters)".into(),
+                );
+                None
+            }
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
     if let Some(Some(s)) = &body.webhook_secret
         && (s.len() < 8 || s.len() > 256)
     {
@@ -640,11 +658,37 @@ pub async fn update_package(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    let url_after = match &repository_url {
+        Some(u) => u.as_deref(),
+        None => p.repository_url.as_deref(),
+    };
+    // Credentials were given for one host: moving the URL elsewhere (or removing it) drops
+    // them, unless the same request gives new ones.
+    if repository_credentials.is_none()
+        && p.has_repository_credentials
+        && repository_url.is_some()
+        && p.repository_url.is_some()
+        && origin(p.repository_url.as_deref()) != origin(url_after)
+    {
+        repository_credentials = Some(None);
+    }
+    let credentials_after = match &repository_credentials {
+        Some(c) => c.is_some(),
+        None => p.has_repository_credentials,
+    };
+    let https = origin(url_after).is_some_and(|(t, _, _)| t == Transport::Https);
+    if credentials_after && url_after.is_some() && !https {
+        return Err(ApiError::invalid_field(
+            "repositoryCredentials",
+            "are sent over https only; repositoryUrl must be an https URL",
+        ));
+    }
     let changes = PackageChanges {
         visibility: body.visibility.map(|v| v.as_str().to_owned()),
         description: body.description,
-        repository_url: body.repository_url,
+        repository_url,
         webhook_secret: body.webhook_secret,
+        repository_credentials,
     };
     let p = state.store.update_package(&p.name, &changes).await?;
     Ok(Json(package_view(&state, &p, true)))

@@ -1,10 +1,12 @@
 //! `POST /update-package?access_token=T`: GitHub's push webhook, as Packagist answers it.
 //! The add-ons of the caller whose `repositoryUrl` matches the payload's repository are
-//! synchronised in the background: their tags are fetched with git and every tag that is
-//! a version not yet published is published from `git archive`. `202` with the jobs;
-//! `403` for a missing or wrong `X-Hub-Signature-256` when the add-on has a secret; `404`
-//! when no add-on of the caller names the repository; `406` for a payload that is not a
-//! push payload. A replayed `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
+//! synchronised in the background, through the caller's queue ([`super::sync_queue`]):
+//! their tags are fetched with git (where the outbound-fetch policy lets it connect) and
+//! every tag that is a version not yet published is published from `git archive`. `202`
+//! with the jobs; `403` for a missing or wrong `X-Hub-Signature-256` when the add-on has a
+//! secret; `404` when no add-on of the caller names the repository; `406` for a payload
+//! that is not a push payload; `429` when the caller's queue is full. A replayed
+//! `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -21,12 +23,13 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::{UserCaller, Write};
 use super::packages::{Published, publish_dist};
-use crate::domain::git::{self, GitOptions};
+use super::sync_queue::{Job, QueueFull};
+use crate::domain::git::{self, GitError, GitOptions, RepositoryCredentials};
 use crate::domain::package::{self, PackageName};
 use crate::domain::version::Version;
 use crate::error::ApiError;
-use crate::store::now;
 use crate::store::packages::Package;
+use crate::store::{StoreError, now};
 
 /// GitHub caps webhook payloads at 25 MB; a big push must not be a 413.
 const PAYLOAD_LIMIT: usize = 25 * 1024 * 1024;
@@ -115,33 +118,50 @@ pub async fn receive_webhook(
             }
         }
     }
-    if let Some(delivery) = headers.get("x-github-delivery") {
-        let delivery = delivery
-            .to_str()
-            .ok()
-            .filter(|d| !d.is_empty() && d.len() <= 128)
-            .ok_or_else(|| not_acceptable("invalid X-GitHub-Delivery"))?;
-        if !state.store.record_delivery(delivery, now()).await? {
-            return Ok(
-                Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
-            );
-        }
+    let delivery = match headers.get("x-github-delivery") {
+        Some(d) => Some(
+            d.to_str()
+                .ok()
+                .filter(|d| !d.is_empty() && d.len() <= 128)
+                .ok_or_else(|| not_acceptable("invalid X-GitHub-Delivery"))?,
+        ),
+        None => None,
+    };
+    if let Some(delivery) = delivery
+        && !state.store.record_delivery(delivery, now()).await?
+    {
+        return Ok(
+            Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
+        );
     }
     let event = headers.get("x-github-event").and_then(|v| v.to_str().ok());
     if event == Some("ping") {
         return Ok(Json(json!({ "status": "success", "jobs": [] })).into_response());
     }
-    let mut jobs = Vec::new();
-    for p in packages {
-        let id = Uuid::new_v4();
-        jobs.push(json!({ "id": id.to_string(), "package": p.name }));
-        let state = state.clone();
-        tokio::spawn(async move {
-            if let Err(e) = sync_package(&state, &p).await {
-                tracing::warn!(job = %id, package = %p.name, error = %e, "sync failed");
+    let names: Vec<String> = packages.into_iter().map(|p| p.name).collect();
+    let submitted = match state.syncs.submit(caller.user.id, &names) {
+        Ok(s) => s,
+        Err(QueueFull) => {
+            // Not taken: a redelivery of this push must not count as a replay.
+            if let Some(delivery) = delivery {
+                state.store.forget_delivery(delivery).await?;
             }
-        });
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "sync_queue_full",
+                "too many of your add-ons are waiting for a sync; try again later",
+            )
+            .with_header(header::RETRY_AFTER, QUEUE_FULL_RETRY_SECS.to_string()));
+        }
+    };
+    if submitted.start_worker {
+        tokio::spawn(work_queue(state.clone(), caller.user.id));
     }
+    let jobs: Vec<Value> = submitted
+        .jobs
+        .iter()
+        .map(|j| json!({ "id": j.id.to_string(), "package": j.package }))
+        .collect();
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "status": "success", "jobs": jobs })),
@@ -149,22 +169,84 @@ pub async fn receive_webhook(
         .into_response())
 }
 
+/// Seconds a caller whose sync queue is full is asked to wait.
+const QUEUE_FULL_RETRY_SECS: u64 = 60;
+
+/// Works an owner's queue until it is empty, one sync at a time, each in a task of its own
+/// (a panic fails that sync, not the queue).
+async fn work_queue(state: AppState, owner: Uuid) {
+    loop {
+        let slot = state.syncs.slot().await;
+        let Some(job) = state.syncs.next(owner) else {
+            break;
+        };
+        let task = {
+            let (state, job) = (state.clone(), job.clone());
+            tokio::spawn(async move { run_job(&state, owner, &job).await })
+        };
+        let outcome = task.await.unwrap_or_else(|e| {
+            tracing::error!(job = %job.id, package = %job.package, error = %e, "sync panicked");
+            "failed"
+        });
+        state.metrics.git_sync(outcome);
+        drop(slot);
+    }
+}
+
+/// One sync, with its add-on's mirror to itself; the outcome as `git_syncs_total` counts it.
+async fn run_job(state: &AppState, owner: Uuid, job: &Job) -> &'static str {
+    let _mirror = state.syncs.lock_mirror(&job.package).await;
+    // The add-on as it is now: the push may be older than a change of its URL or owner.
+    let p = match state.store.package(&job.package).await {
+        Ok(p) if p.owner_id == owner => p,
+        Ok(_) | Err(StoreError::NotFound) => {
+            tracing::info!(job = %job.id, package = %job.package, "add-on gone or changed owner; sync skipped");
+            return "skipped";
+        }
+        Err(e) => {
+            tracing::warn!(job = %job.id, package = %job.package, error = %e, "sync failed");
+            return "failed";
+        }
+    };
+    match sync_package(state, &p).await {
+        Ok(published) => {
+            tracing::info!(job = %job.id, package = %p.name, published, "sync done");
+            "ok"
+        }
+        Err(e) => {
+            tracing::warn!(job = %job.id, package = %p.name, error = %e, "sync failed");
+            match e.downcast_ref::<GitError>() {
+                Some(GitError::Refused(_)) => "refused",
+                _ => "failed",
+            }
+        }
+    }
+}
+
 /// Publishes every tag of the add-on's repository that is a version it does not have.
+/// The caller holds the add-on's mirror lock.
 pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> {
     let name = PackageName::parse(&p.name).ok_or_else(|| anyhow::anyhow!("bad name"))?;
     let url = p
         .repository_url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no repository"))?;
+    let credentials = match state.store.repository_credentials(&p.name).await? {
+        Some(c) => Some(
+            RepositoryCredentials::parse(&c)
+                .ok_or_else(|| anyhow::anyhow!("stored repository credentials are invalid"))?,
+        ),
+        None => None,
+    };
     let cfg = &state.config.packages;
     let options = GitOptions {
-        allow_local: cfg.allow_local_repositories,
+        policy: cfg.outbound_policy(),
         timeout: Duration::from_secs(cfg.git_timeout.max(1)),
         max_archive: cfg.package_upload_limit,
+        home: cfg.data_dir.join("git").join(".home"),
     };
     let mirror = git::mirror_dir(&cfg.data_dir, &name);
-    let _one_at_a_time = state.git_sync.lock().await;
-    let tags = git::fetch_tags(&mirror, &url, &options).await?;
+    let tags = git::fetch_tags(&mirror, &url, credentials.as_ref(), &options).await?;
     let have: HashSet<String> = state
         .store
         .package_versions(&p.name)

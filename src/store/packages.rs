@@ -58,6 +58,8 @@ pub struct Package {
     pub repository_url: Option<String>,
     /// Whether a webhook secret is set (the secret itself is read only by the webhook).
     pub has_webhook_secret: bool,
+    /// Whether repository credentials are set (read only by the webhook's fetch).
+    pub has_repository_credentials: bool,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change (a publish or an edit): the `Last-Modified` of its Composer file.
@@ -172,6 +174,8 @@ pub struct PackageChanges {
     pub repository_url: Option<Option<String>>,
     /// `Some(None)` clears it.
     pub webhook_secret: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub repository_credentials: Option<Option<String>>,
 }
 
 /// Filters of the marketplace list.
@@ -236,15 +240,22 @@ pub trait PackageStore: Send + Sync {
     async fn update_package(&self, name: &str, changes: &PackageChanges) -> StoreResult<Package>;
     /// The webhook secret of an add-on, if it has one.
     async fn webhook_secret(&self, name: &str) -> StoreResult<Option<String>>;
+    /// The credentials for an add-on's repository, if it has them.
+    async fn repository_credentials(&self, name: &str) -> StoreResult<Option<String>>;
     /// Records a webhook delivery id; `false` when it was seen before (a replay).
     async fn record_delivery(&self, delivery_id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Forgets a delivery id recorded for a push that was then refused, so that its
+    /// redelivery is not taken for a replay.
+    async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()>;
     /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 pub(super) const PACKAGE_SELECT: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
      p.package_type, p.description, p.visibility, p.repository_url, \
-     (p.webhook_secret IS NOT NULL) AS has_webhook_secret, p.created_at, p.updated_at \
+     (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+     (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+     p.created_at, p.updated_at \
      FROM packages p JOIN users u ON u.id = p.owner_id";
 
 pub(super) const VERSION_COLUMNS: &str = "package, version, version_normalized, manifest, sha256, \
@@ -278,6 +289,7 @@ pub(super) struct PackageRow {
     visibility: String,
     repository_url: Option<String>,
     has_webhook_secret: bool,
+    has_repository_credentials: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -293,6 +305,7 @@ impl PackageRow {
             visibility: self.visibility,
             repository_url: self.repository_url,
             has_webhook_secret: self.has_webhook_secret,
+            has_repository_credentials: self.has_repository_credentials,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -816,6 +829,8 @@ macro_rules! impl_package_store {
                      description = CASE WHEN $3 THEN $4 ELSE description END, \
                      repository_url = CASE WHEN $5 THEN $6 ELSE repository_url END, \
                      webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
+                     repository_credentials = \
+                         CASE WHEN $10 THEN $11 ELSE repository_credentials END, \
                      updated_at = $9 WHERE name = $1",
                 )
                 .bind(name)
@@ -827,6 +842,8 @@ macro_rules! impl_package_store {
                 .bind(c.webhook_secret.is_some())
                 .bind(c.webhook_secret.clone().flatten())
                 .bind($crate::store::now())
+                .bind(c.repository_credentials.is_some())
+                .bind(c.repository_credentials.clone().flatten())
                 .execute(self.writer())
                 .await?;
                 if done.rows_affected() == 0 {
@@ -847,6 +864,18 @@ macro_rules! impl_package_store {
                 )
             }
 
+            async fn repository_credentials(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT repository_credentials FROM packages WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_one(self.reader())
+                .await?)
+            }
+
             async fn record_delivery(
                 &self,
                 delivery_id: &str,
@@ -861,6 +890,14 @@ macro_rules! impl_package_store {
                 .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn forget_delivery(&self, delivery_id: &str) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM webhook_deliveries WHERE delivery_id = $1")
+                    .bind(delivery_id)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
             }
 
             async fn purge_deliveries(

@@ -331,3 +331,123 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A static file server on `127.0.0.1` (git's dumb HTTP protocol needs nothing more than
+/// files: a bare repository after `git update-server-info`), or a server that redirects
+/// every request elsewhere. It counts the requests it receives; it stops when dropped.
+pub struct FileServer {
+    /// `127.0.0.1:PORT`.
+    pub addr: std::net::SocketAddr,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FileServer {
+    /// Serves the files under `root`.
+    pub async fn serve(root: std::path::PathBuf) -> FileServer {
+        Self::start(move |path| {
+            let root = root.clone();
+            async move {
+                use axum::response::IntoResponse as _;
+                if path.split('/').any(|c| c == "..") {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                match tokio::fs::read(root.join(path.trim_start_matches('/'))).await {
+                    Ok(bytes) => bytes.into_response(),
+                    Err(_) => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Answers every request with `302` to `base` + the request's path.
+    pub async fn redirect_to(base: String) -> FileServer {
+        Self::start(move |path| {
+            let to = format!("{base}{path}");
+            async move {
+                use axum::response::IntoResponse as _;
+                (StatusCode::FOUND, [(reqwest::header::LOCATION, to)]).into_response()
+            }
+        })
+        .await
+    }
+
+    async fn start<F, Fut>(answer: F) -> FileServer
+    where
+        F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = axum::response::Response> + Send + 'static,
+    {
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&hits);
+        let router = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            answer(uri.path().to_owned())
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        FileServer { addr, hits, task }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server on `127.0.0.1` that accepts connections and never answers (an unreachable
+/// repository, as a client sees one that times out). It holds the connections until
+/// dropped.
+pub struct SilentServer {
+    /// `127.0.0.1:PORT`.
+    pub addr: std::net::SocketAddr,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SilentServer {
+    /// Starts listening.
+    pub async fn start() -> SilentServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&accepted);
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        SilentServer {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

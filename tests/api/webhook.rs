@@ -1,5 +1,7 @@
 //! `POST /update-package`: GitHub's push webhook publishing tags from a local git
-//! repository (never the internet), signatures, replays and Packagist's status codes.
+//! repository or a git server on 127.0.0.1 (never the internet), signatures, replays and
+//! Packagist's status codes; the outbound-fetch policy (what the server may fetch from) and
+//! the per-owner sync queues.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +10,9 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
+use harmony::store::packages::PackageChanges;
+
+use crate::helpers::{FileServer, SilentServer, TestApp, error_code, within};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -297,4 +301,596 @@ async fn local_repositories_are_refused_unless_the_deployment_allows_them() {
             .await;
         assert_eq!(r.status(), 422, "{url}");
     }
+}
+
+/// A bare copy of `repo` under `root/NAME.git`, ready for git's dumb HTTP protocol.
+fn bare_for_http(repo: &Path, root: &Path, name: &str) {
+    let bare = root.join(format!("{name}.git"));
+    let status = Command::new("git")
+        .args(["clone", "--bare", "--quiet"])
+        .arg(repo)
+        .arg(&bare)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    git(&bare, &["update-server-info"]);
+}
+
+/// A push payload naming `url`.
+fn push_for(url: &str) -> String {
+    json!({"ref": "refs/heads/main", "repository": {"url": url, "name": "x"}}).to_string()
+}
+
+/// `git_syncs_total{outcome=…}` of `/metrics`.
+async fn syncs(app: &TestApp, outcome: &str) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let prefix = format!("git_syncs_total{{outcome=\"{outcome}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// Polls until `n` syncs ended with `outcome` (the job's observable end), with a bound.
+async fn wait_for_syncs(app: &TestApp, outcome: &str, n: u64) {
+    for _ in 0..200 {
+        if syncs(app, outcome).await >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never {n} syncs with outcome {outcome}");
+}
+
+async fn version_list(app: &TestApp, token: &str, name: &str) -> Vec<String> {
+    let p = app
+        .json_as(&format!("/packages/{name}"), Some(token), 200)
+        .await;
+    p["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// alice's `acme/gitlib 0.9.0`, and her token.
+async fn published(app: &TestApp) -> String {
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/gitlib", "harmony-extension", "0.9.0")
+        .await;
+    token
+}
+
+/// A git server on 127.0.0.1 serving `gitlib.git` with tags 1.0.0 and 1.1.0.
+async fn local_git_server(dir: &Path) -> FileServer {
+    let repo = dir.join("src");
+    repository(&repo, "acme/gitlib", &["1.0.0", "1.1.0"]);
+    let served = dir.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    bare_for_http(&repo, &served, "gitlib");
+    FileServer::serve(served).await
+}
+
+/// The `repositoryUrl` message of a 422 for `url`.
+async fn refused_field(r: Response, url: &str) -> String {
+    assert_eq!(r.status(), 422, "{url}");
+    let body: Value = r.json().await.unwrap();
+    body["error"]["fields"]["repositoryUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{url}: no repositoryUrl field error: {body}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_git_server_on_the_loopback_is_refused_by_default_and_never_contacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = local_git_server(dir.path()).await;
+    let app = TestApp::spawn().await;
+    let token = published(&app).await;
+    let url = server.url("/gitlib.git");
+
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": url}),
+        )
+        .await;
+    assert!(refused_field(r, &url).await.contains("loopback"));
+
+    // A URL stored before the rule existed (or a name that resolved elsewhere when it was
+    // stored) is judged again at fetch time.
+    let changes = PackageChanges {
+        repository_url: Some(Some(url.clone())),
+        ..PackageChanges::default()
+    };
+    app.state
+        .store
+        .update_package("acme/gitlib", &changes)
+        .await
+        .unwrap();
+    let hook = Hook {
+        app: &app,
+        token: token.clone(),
+    };
+    assert_eq!(
+        hook.send(&push_for(&url), None, None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    wait_for_syncs(&app, "refused", 1).await;
+    assert_eq!(syncs(&app, "ok").await, 0);
+    assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
+    assert_eq!(server.hits(), 0, "the server was contacted");
+}
+
+#[tokio::test]
+async fn an_allow_listed_git_server_is_fetched_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = local_git_server(dir.path()).await;
+    let allowed = server.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
+    })
+    .await;
+    let token = published(&app).await;
+    // Only the port allowed: another service on the same address stays refused.
+    let other = format!("http://127.0.0.1:{}/gitlib.git", server.addr.port() ^ 1);
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": other}),
+        )
+        .await;
+    refused_field(r, &other).await;
+
+    let url = server.url("/gitlib.git");
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": url}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hook = Hook {
+        app: &app,
+        token: token.clone(),
+    };
+    assert_eq!(
+        hook.send(&push_for(&url), None, None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let v = versions(&app, &token, "acme/gitlib", 3).await;
+    assert_eq!(v, ["1.1.0", "1.0.0", "0.9.0"]);
+    assert!(server.hits() > 0);
+    wait_for_syncs(&app, "ok", 1).await;
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_server_that_is_not_allowed_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let forbidden = local_git_server(dir.path()).await;
+    let redirector = FileServer::redirect_to(forbidden.url("")).await;
+    let allowed = redirector.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
+    })
+    .await;
+    let token = published(&app).await;
+    let url = redirector.url("/gitlib.git");
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": url}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hook = Hook {
+        app: &app,
+        token: token.clone(),
+    };
+    assert_eq!(
+        hook.send(&push_for(&url), None, None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    wait_for_syncs(&app, "failed", 1).await;
+    assert!(redirector.hits() > 0);
+    assert_eq!(forbidden.hits(), 0, "the redirect was followed");
+    assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
+}
+
+#[tokio::test]
+async fn patch_refuses_what_a_fetch_would_refuse() {
+    let app = TestApp::spawn().await;
+    let token = published(&app).await;
+    let own_port = app.base.rsplit(':').next().unwrap().to_owned();
+    let mut refused: Vec<String> = [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x.git",
+        "http://[::ffff:127.0.0.1]/x.git",
+        "http://0.0.0.0/x.git",
+        "http://10.0.0.1/x.git",
+        "http://192.168.1.10/x.git",
+        "http://100.64.0.1/x.git",
+        "http://[fc00::1]/x.git",
+        "http://[fe80::1]/x.git",
+        "http://224.0.0.1/x.git",
+        "http://2130706433/x.git",
+        "http://localhost/x.git",
+        "https://user:token@github.com/acme/lib.git",
+        "https://ghp_token@github.com/acme/lib.git",
+        "ssh://git@github.com/acme/lib.git",
+        "git@github.com:acme/lib.git",
+        "git://github.com/acme/lib.git",
+        "ftp://github.com/acme/lib.git",
+        "https://github.com/acme/lib.git?x=1",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // harmony's own port.
+    refused.push(format!("http://127.0.0.1:{own_port}/update-package"));
+    // This machine's address on its network, if it has one.
+    if let Ok(s) = std::net::UdpSocket::bind("0.0.0.0:0")
+        && s.connect("192.0.2.1:9").is_ok()
+        && let Ok(local) = s.local_addr()
+    {
+        refused.push(format!("http://{}:{own_port}/x.git", local.ip()));
+    }
+    for url in &refused {
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryUrl": url}),
+            )
+            .await;
+        let message = refused_field(r, url).await;
+        assert!(!message.is_empty(), "{url}");
+    }
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "https://user:token@github.com/acme/lib.git"}),
+        )
+        .await;
+    assert!(
+        refused_field(r, "credentials")
+            .await
+            .contains("credentials")
+    );
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "ssh://git@github.com/acme/lib.git"}),
+        )
+        .await;
+    assert!(refused_field(r, "ssh").await.contains("ssh"));
+    // Nothing of it was stored.
+    let p = app.json_as("/packages/acme/gitlib", None, 200).await;
+    assert_eq!(p["repositoryUrl"], Value::Null);
+
+    // A host name that does not resolve (DNS is not the server's to predict) is taken, in
+    // its canonical form; each fetch resolves it and checks again.
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "HTTPS://GitHub.com/acme/lib.git"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["repositoryUrl"], "https://github.com/acme/lib.git");
+}
+
+#[tokio::test]
+async fn ssh_and_git_urls_follow_the_address_rule_where_the_deployment_enables_them() {
+    let app = TestApp::spawn_with(|c| {
+        c.packages.git_protocols = ["https", "ssh", "git"].map(str::to_owned).to_vec();
+    })
+    .await;
+    let token = published(&app).await;
+    for url in [
+        "ssh://git@github.com/acme/lib.git",
+        "git@github.com:acme/lib.git",
+        "git://github.com/acme/lib.git",
+    ] {
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryUrl": url}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{url}");
+    }
+    for url in [
+        "ssh://git@127.0.0.1/x.git",
+        "git@10.0.0.1:x.git",
+        "git@localhost:x.git",
+        "git://[::1]/x.git",
+        "ssh://git:password@github.com/acme/lib.git",
+        // http is not among the enabled transports here.
+        "http://github.com/acme/lib.git",
+    ] {
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryUrl": url}),
+            )
+            .await;
+        refused_field(r, url).await;
+    }
+}
+
+#[tokio::test]
+async fn repository_credentials_are_write_only_https_only_and_bound_to_their_host() {
+    let app = TestApp::spawn().await;
+    let token = published(&app).await;
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "https://git.example.com/acme/lib.git",
+                   "repositoryCredentials": "x-access-token:ghp_s3cret"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("s3cret"), "{text}");
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p["hasRepositoryCredentials"], true);
+    let public = app.json_as("/packages/acme/gitlib", None, 200).await;
+    assert_eq!(public.get("hasRepositoryCredentials"), None);
+    assert!(!public.to_string().contains("s3cret"));
+
+    // The same host, another path: kept.
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "https://git.example.com/acme/lib2.git"}),
+        )
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["hasRepositoryCredentials"],
+        true
+    );
+    for bad in ["token-without-user", ":token", "user:", "a:b\u{7}"] {
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryCredentials": bad}),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{bad:?}");
+    }
+    // Another host, or another scheme, does not get them.
+    for url in [
+        "https://elsewhere.example.org/acme/lib.git",
+        "http://git.example.com/acme/lib2.git",
+    ] {
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryUrl": "https://git.example.com/acme/lib2.git",
+                       "repositoryCredentials": "u:t"}),
+            )
+            .await;
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["hasRepositoryCredentials"],
+            true
+        );
+        let r = app
+            .patch_json(
+                "/packages/acme/gitlib",
+                &token,
+                json!({"repositoryUrl": url}),
+            )
+            .await;
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["hasRepositoryCredentials"],
+            false,
+            "{url}"
+        );
+        assert_eq!(
+            app.state
+                .store
+                .repository_credentials("acme/gitlib")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    // Credentials travel over https only: not for a plain http URL.
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryCredentials": "u:t"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.json::<Value>().await.unwrap()["error"]["fields"]["repositoryCredentials"]
+            .as_str()
+            .unwrap()
+            .contains("https")
+    );
+    // null clears them.
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "https://git.example.com/acme/lib.git",
+                   "repositoryCredentials": "u:t"}),
+        )
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["hasRepositoryCredentials"],
+        true
+    );
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryCredentials": null}),
+        )
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["hasRepositoryCredentials"],
+        false
+    );
+
+    // A URL stored with credentials before they were refused is shown without them.
+    let changes = PackageChanges {
+        repository_url: Some(Some(
+            "https://bob:t0ken@git.example.com/acme/lib.git".into(),
+        )),
+        ..PackageChanges::default()
+    };
+    app.state
+        .store
+        .update_package("acme/gitlib", &changes)
+        .await
+        .unwrap();
+    let public = app.json_as("/packages/acme/gitlib", None, 200).await;
+    assert_eq!(
+        public["repositoryUrl"],
+        "https://git.example.com/acme/lib.git"
+    );
+    let listed = app.json_as("/packages", None, 200).await;
+    assert!(!listed.to_string().contains("t0ken"));
+}
+
+#[tokio::test]
+async fn an_unreachable_repository_delays_only_its_owners_syncs() {
+    let silent = SilentServer::start().await;
+    let allowed = silent.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.packages.allow_local_repositories = true;
+        c.packages.git_allowed_hosts = allowed.parse().unwrap();
+        c.packages.git_timeout = 600;
+    })
+    .await;
+    // alice's repository accepts the connection and never answers.
+    let alice_token = published(&app).await;
+    let slow = format!("http://{}/slow.git", silent.addr);
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib",
+            &alice_token,
+            json!({"repositoryUrl": slow}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let alice = Hook {
+        app: &app,
+        token: alice_token.clone(),
+    };
+    let first: Value = alice
+        .send(&push_for(&slow), None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    within(Duration::from_secs(10), || async { silent.accepted() > 0 }).await;
+
+    // bob's sync does not wait for alice's.
+    let bob = app.account("bob").await;
+    let bob_token = app.access_token(&bob).await;
+    app.publish_ok(&bob_token, "bobco/gitlib", "harmony-extension", "0.9.0")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("gitlib");
+    repository(&repo, "bobco/gitlib", &["1.0.0"]);
+    let local = format!("file://{}", repo.display());
+    let r = app
+        .patch_json(
+            "/packages/bobco/gitlib",
+            &bob_token,
+            json!({"repositoryUrl": local}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let bob_hook = Hook {
+        app: &app,
+        token: bob_token.clone(),
+    };
+    assert_eq!(
+        bob_hook.send(&push_for(&local), None, None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let v = versions(&app, &bob_token, "bobco/gitlib", 2).await;
+    assert_eq!(v, ["1.0.0", "0.9.0"]);
+
+    // While it hangs, alice's next pushes wait behind it, as one sync: a push for an add-on
+    // already waiting joins that sync.
+    let second: Value = alice
+        .send(&push_for(&slow), None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third: Value = alice
+        .send(&push_for(&slow), None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(second["jobs"][0]["id"], first["jobs"][0]["id"]);
+    assert_eq!(third["jobs"][0]["id"], second["jobs"][0]["id"]);
+
+    assert_eq!(
+        silent.accepted(),
+        1,
+        "alice's queue ran a second sync at once"
+    );
+}
+
+#[tokio::test]
+async fn a_push_that_overflows_the_owners_queue_is_429_and_can_be_redelivered() {
+    let app = TestApp::spawn_with(|c| {
+        c.packages.allow_local_repositories = true;
+        c.packages.git_sync_queue = 1;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("gitlib");
+    repository(&repo, "acme/gitlib", &["1.0.0"]);
+    let token = setup(&app, &repo, None).await;
+    // A second add-on built from the same repository: one push names both.
+    app.publish_ok(&token, "acme/gitlib-copy", "harmony-extension", "0.9.0")
+        .await;
+    let url = format!("file://{}", repo.display());
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib-copy",
+            &token,
+            json!({"repositoryUrl": url}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hook = Hook {
+        app: &app,
+        token: token.clone(),
+    };
+    for _ in 0..2 {
+        let r = hook.send(&push_payload(&repo), None, Some("d-1")).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(error_code(r).await, "sync_queue_full");
+    }
+    // Nothing was queued.
+    assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
+    assert_eq!(syncs(&app, "ok").await + syncs(&app, "failed").await, 0);
 }

@@ -4,11 +4,12 @@
 //! The modules, in reading order:
 //!
 //! * [`cli`] and [`config`] — the command line and every setting (`HARMONY_*`).
-//! * [`startup`] — builds the [`http::AppState`] once, binds, serves until shutdown.
-//! * [`http`] — the router, its layers and extractors, one module per endpoint family.
+//! * [`startup`] — builds the [`state::AppState`] once, binds, serves until shutdown.
+//! * [`state`] — the application state the web front ends share.
+//! * [`http`] — the router, its layers and extractors, one module per endpoint family,
+//!   and the two error envelopes ([`http::error::ApiError`], [`http::error::OAuthError`]).
 //! * [`domain`] — validated types (usernames, scopes, grants), secrets, the grants.
 //! * [`store`] — the [`store::Store`] trait and its SQLite and PostgreSQL implementations.
-//! * [`error`] — the two error envelopes: [`error::ApiError`] and [`error::OAuthError`].
 //! * [`admin`] — operations shared by the command line and the first-start bootstrap.
 #![forbid(unsafe_code)]
 
@@ -16,7 +17,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod startup;
+pub mod state;
 pub mod store;

@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
 use crate::domain::password::PasswordHasher;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::state::AppState;
 use crate::store::{self, Store};
 
 /// How often ended tokens are purged.

@@ -12,7 +12,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Admin, UserCaller};
 use super::clients::admin_error;
 use super::extract::ApiJson;
@@ -20,7 +19,8 @@ use super::paging::Paging;
 use super::user::rfc3339;
 use crate::domain::package::valid_vendor;
 use crate::domain::user::validate_password;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::oauth::AccountChanges;
 use crate::store::packages::Vendor;
 use crate::store::{StoreError, User, now};

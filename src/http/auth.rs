@@ -19,9 +19,9 @@ use base64::engine::general_purpose::STANDARD;
 use super::cache::CachedToken;
 use super::extract::ClientAddr;
 use super::ratelimit::Quota;
-use super::{AppState, RateKey};
 use crate::domain::{PlainSecret, Scope, form};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::{AppState, RateKey};
 use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};
 

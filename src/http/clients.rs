@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
 use super::paging::Paging;
@@ -18,7 +17,8 @@ use super::user::rfc3339;
 use crate::admin::{self, AdminError, ClientSpec};
 use crate::domain::PlainSecret;
 use crate::domain::client::validate_client_name;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::oauth::ClientChanges;
 use crate::store::{Client, StoreError, User};
 

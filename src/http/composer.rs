@@ -22,13 +22,13 @@ use chrono::DateTime;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::AppState;
 use super::auth::OptionalCaller;
 use super::packages::{dist_url, sort_newest_first, visible_package};
 use super::user::rfc3339;
 use crate::domain::archive::retain_served_keys;
 use crate::domain::version::Version;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::{Timestamp, now};
 
 /// Routes of this family.

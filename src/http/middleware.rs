@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::Instrument as _;
 
 use super::metrics::{Metrics, Route};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The request id header: the client's own when it sends one, else a fresh UUID.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::auth::{OptionalCaller, UserCaller, Write};
 use super::extract::ApiJson;
 use super::paging::Paging;
@@ -23,7 +22,8 @@ use crate::domain::git::RepositoryCredentials;
 use crate::domain::outbound::{self, HostName, Repository, Transport, Unresolved};
 use crate::domain::package::{self, DistStore, PackageName, PackageType, Visibility};
 use crate::domain::version::Version;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::packages::{
     NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome, Viewer,
 };

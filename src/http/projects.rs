@@ -12,7 +12,6 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
 use super::paging::Paging;
@@ -20,7 +19,8 @@ use super::user::rfc3339;
 use crate::domain::package::{PackageName, PackageType};
 use crate::domain::project::{self, DatabaseInput, FieldErrors};
 use crate::domain::version::{Constraint, Version};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::packages::Viewer;
 use crate::store::projects::{NewProject, Project, ProjectChanges};
 use crate::store::{StoreError, User};

@@ -8,11 +8,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::auth::resolve_token;
 use crate::domain::form;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::http::user::rfc3339;
+use crate::state::AppState;
 
 /// Routes that count against the rate limits.
 pub fn router() -> Router<AppState> {

@@ -24,12 +24,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
 use super::attempts::Limited;
 use crate::domain::authorize::{self, SignIn};
 use crate::domain::form;
 use crate::domain::secret::random_id;
 use crate::domain::{PlainSecret, TokenDigest};
+use crate::state::AppState;
 use crate::store::{StoreError, User, now};
 
 /// The cookie's name under an http public URL (development, loopback).

@@ -20,7 +20,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 
-use super::AppState;
 use super::clients::{register_client, rotate_secret};
 use super::extract::ClientAddr;
 use super::oauth::pages;
@@ -29,7 +28,8 @@ use super::tokens::{revoke_user_token, token_status};
 use super::user::rfc3339;
 use crate::admin::ClientSpec;
 use crate::domain::{GrantType, PlainSecret, Scope};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::{Client, Page, User, now};
 
 /// Routes of this family (browser pages, outside the API's token authentication).

@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::paging::Paging;
 use super::user::rfc3339;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::{StoreError, Timestamp, TokenRecord, User, now};
 
 /// Routes of this family.

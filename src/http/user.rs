@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
 use crate::domain::user::{validate_display_name, validate_email};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::{StoreError, Timestamp, User, UserChanges};
 
 /// Routes of this family.

@@ -20,14 +20,14 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{UserCaller, Write};
 use super::packages::{Published, publish_dist};
 use super::sync_queue::{Job, QueueFull};
 use crate::domain::git::{self, GitError, GitOptions, RepositoryCredentials};
 use crate::domain::package::{self, PackageName};
 use crate::domain::version::Version;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::store::packages::Package;
 use crate::store::{StoreError, now};
 

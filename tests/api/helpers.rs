@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use harmony::admin::{self, ClientSpec};
 use harmony::config::ServeConfig;
-use harmony::http::AppState;
 use harmony::startup::Application;
+use harmony::state::AppState;
 use harmony::store::User;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;

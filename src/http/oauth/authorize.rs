@@ -19,9 +19,9 @@ use crate::domain::authorize::{
     remember_consent,
 };
 use crate::domain::{PlainSecret, ScopeSet};
-use crate::http::AppState;
 use crate::http::extract::ClientAddr;
 use crate::http::session::{self, Browser, SignInRefused};
+use crate::state::AppState;
 use crate::store::User;
 
 fn server_error(e: impl Into<anyhow::Error>) -> Response {

@@ -16,9 +16,9 @@ use crate::domain::PlainSecret;
 use crate::domain::form;
 use crate::domain::grants::{self, AuthenticatedClient, GrantError};
 use crate::domain::tokens::{FoundToken, find_token};
-use crate::error::OAuthError;
-use crate::http::AppState;
 use crate::http::attempts::Limited;
+use crate::http::error::OAuthError;
+use crate::state::AppState;
 
 /// A client's request about one token (revocation, introspection).
 pub struct TokenQuery {

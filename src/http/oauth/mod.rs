@@ -13,7 +13,7 @@ pub mod token;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {

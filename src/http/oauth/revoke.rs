@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
 use crate::domain::tokens::FoundToken;
-use crate::error::OAuthError;
-use crate::http::AppState;
+use crate::http::error::OAuthError;
 use crate::http::extract::ClientAddr;
+use crate::state::AppState;
 use crate::store::now;
 
 /// `POST /oauth/v2/revoke`.

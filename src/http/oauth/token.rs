@@ -18,9 +18,9 @@ use crate::domain::PlainSecret;
 use crate::domain::grants::{
     self, GrantContext, GrantError, GrantType, IssuedTokens, TokenRequest,
 };
-use crate::error::OAuthError;
-use crate::http::AppState;
+use crate::http::error::OAuthError;
 use crate::http::extract::ClientAddr;
+use crate::state::AppState;
 
 /// The documented answer; field order is the wire order.
 #[derive(Serialize)]

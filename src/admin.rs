@@ -7,10 +7,10 @@ use uuid::Uuid;
 use crate::domain::client::{
     default_grant_types, validate_client_name, validate_grant_types, validate_redirect_uri,
 };
-use crate::domain::password::PasswordHasher;
 use crate::domain::secret::{PlainSecret, random_id};
 use crate::domain::user::{validate_email, validate_password, validate_username};
 use crate::domain::{GrantType, Scope, ScopeSet};
+use crate::service::password::PasswordHasher;
 use crate::store::{Client, NewClient, NewUser, Store, StoreError, User};
 
 /// The name of the account the first start creates.

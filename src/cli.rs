@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::admin::{self, ClientSpec};
 use crate::config::{DatabaseConfig, HashingConfig, LogConfig, ServeConfig};
-use crate::domain::password::PasswordHasher;
 use crate::http::tokens::token_status;
 use crate::http::user::rfc3339;
+use crate::service::password::PasswordHasher;
 use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, Page, Store, StoreError};
 
@@ -190,7 +190,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = app.state().clone();
-    if let Some(boot) = admin::bootstrap(state.store.as_ref(), &state.hasher).await? {
+    if let Some(boot) =
+        admin::bootstrap(state.services.store().as_ref(), state.services.hasher()).await?
+    {
         let curl = format!(
             "curl '{}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
             state.url("/oauth/v2/token"),

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -10,8 +10,9 @@ use axum::extract::Request;
 use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
-use crate::domain::password::PasswordHasher;
 use crate::http;
+use crate::service::Services;
+use crate::service::password::PasswordHasher;
 use crate::state::AppState;
 use crate::store::{self, Store};
 
@@ -51,7 +52,8 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}"));
         let hasher = PasswordHasher::new(&config.hashing)?;
-        let state = AppState::new(store, hasher, config, public_url);
+        let services = Services::new(store, hasher, &config);
+        let state = AppState::new(services, config, public_url);
         Ok(Application {
             listener,
             state,
@@ -101,7 +103,7 @@ impl Application {
             }
         };
         cleanup.abort();
-        state.store.close().await;
+        state.services.store().close().await;
         result
     }
 }
@@ -114,26 +116,37 @@ async fn cleanup_loop(state: AppState) {
     let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
     loop {
         tick.tick().await;
-        match state.store.purge_tokens(store::now() - retention).await {
+        match state
+            .services
+            .store()
+            .purge_tokens(store::now() - retention)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "removed ended tokens"),
             Err(e) => tracing::warn!(error = %e, "token cleanup failed"),
         }
-        match state.store.purge_oauth(store::now()).await {
+        match state.services.store().purge_oauth(store::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "removed expired sessions and codes"),
             Err(e) => tracing::warn!(error = %e, "session and code cleanup failed"),
         }
-        if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
+        if let Err(e) = state
+            .services
+            .store()
+            .purge_deliveries(store::now() - retention)
+            .await
+        {
             tracing::warn!(error = %e, "webhook delivery cleanup failed");
         }
         let stamps = store::now() - retention.max(STAMP_RETENTION);
-        if let Err(e) = state.store.purge_document_stamps(stamps).await {
+        if let Err(e) = state.services.store().purge_document_stamps(stamps).await {
             tracing::warn!(error = %e, "Composer document stamp cleanup failed");
         }
         let window = i64::try_from(state.config.limits.failed_auth_window).unwrap_or(i64::MAX);
         if let Err(e) = state
-            .store
+            .services
+            .store()
             .purge_attempts(store::now().saturating_sub(window))
             .await
         {

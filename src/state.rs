@@ -1,5 +1,7 @@
-//! The application state every web front end shares, built once at startup: the parts
-//! handlers need, cloned per request as one shared pointer.
+//! The application state the web front ends share, built once at startup: the
+//! [`Services`] and what only the front ends need — the configuration, the public URL, the
+//! request rate limiters, the metrics and the webhook's sync queue. Cloned per request,
+//! so it is one shared pointer.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,15 +9,12 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
-use crate::domain::package::DistStore;
-use crate::domain::password::PasswordHasher;
-use crate::http::attempts::CredentialLimiter;
 use crate::http::ratelimit::WindowLimiter;
-use crate::http::{cache, metrics, sync_queue};
-use crate::store::Store;
+use crate::http::{metrics, sync_queue};
+use crate::service::Services;
 
-/// Everything a handler may need, built once at startup. Cloned per request and per
-/// extractor, so it is one shared pointer ([`AppInner`] holds the parts).
+/// Everything a handler may need. Cloned per request and per extractor, so it is one
+/// shared pointer ([`AppInner`] holds the parts).
 #[derive(Clone)]
 pub struct AppState(Arc<AppInner>);
 
@@ -29,20 +28,14 @@ impl std::ops::Deref for AppState {
 
 /// The parts of [`AppState`].
 pub struct AppInner {
-    /// Storage.
-    pub store: Arc<dyn Store>,
-    /// Password hashing.
-    pub hasher: PasswordHasher,
+    /// The use cases.
+    pub services: Services,
     /// The configuration.
     pub config: Arc<ServeConfig>,
     /// The public base URL, without a trailing slash.
     pub public_url: Arc<str>,
-    /// The rate limiters.
+    /// The request rate limiters.
     pub limits: Arc<Limiters>,
-    /// Token and client lookups, briefly remembered.
-    pub cache: Arc<cache::AuthCache>,
-    /// Where add-on dists are stored.
-    pub dists: DistStore,
     /// The webhook's git syncs: a queue per owner, one sync per add-on at a time.
     pub syncs: Arc<sync_queue::SyncQueue>,
     /// This application's metrics (its own recorder, not a process-wide one).
@@ -58,42 +51,30 @@ pub enum RateKey {
     Addr(IpAddr),
 }
 
-/// The rate limiters of this node.
+/// The request rate limiters of this node.
 pub struct Limiters {
     /// Requests per access token.
     pub token: WindowLimiter<RateKey>,
     /// Requests per client address without a valid token.
     pub anonymous: WindowLimiter<RateKey>,
-    /// Failed credential checks (counted in the database, shared by every node).
-    pub credentials: CredentialLimiter,
 }
 
 impl AppState {
-    /// Builds the state from its parts.
-    pub fn new(
-        store: Arc<dyn Store>,
-        hasher: PasswordHasher,
-        config: ServeConfig,
-        public_url: String,
-    ) -> AppState {
+    /// Builds the state around `services`.
+    pub fn new(services: Services, config: ServeConfig, public_url: String) -> AppState {
         let l = &config.limits;
         let limits = Limiters {
             token: WindowLimiter::new(l.rate_limit_token, l.rate_limit_window),
             anonymous: WindowLimiter::new(l.rate_limit_anonymous, l.rate_limit_window),
-            credentials: CredentialLimiter::new(l),
         };
-        let dists = DistStore::new(&config.packages.data_dir);
         AppState(Arc::new(AppInner {
-            dists,
+            services,
             syncs: Arc::new(sync_queue::SyncQueue::new(
                 config.packages.git_sync_queue,
                 config.packages.git_concurrent_syncs,
             )),
             metrics: metrics::Metrics::new(),
-            store,
-            hasher,
             public_url: public_url.trim_end_matches('/').into(),
-            cache: Arc::new(cache::AuthCache::new(config.auth_cache_ms)),
             config: Arc::new(config),
             limits: Arc::new(limits),
         }))

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::grants::authorization_code::{CODE_TTL, valid_s256_challenge};
 use super::grants::{GrantType, scopes_for_user};
-use super::password::PasswordHasher;
 use super::{PlainSecret, ScopeSet};
+use crate::service::password::PasswordHasher;
 use crate::store::oauth::NewAuthorizationCode;
 use crate::store::{Client, Store, StoreError, StoreResult, User, now};
 

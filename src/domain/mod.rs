@@ -11,7 +11,6 @@ pub mod git;
 pub mod grants;
 pub mod outbound;
 pub mod package;
-pub mod password;
 pub mod project;
 pub mod scope;
 pub mod secret;

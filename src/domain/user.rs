@@ -2,8 +2,13 @@
 
 use std::borrow::Cow;
 
-use super::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use super::text::{hidden_character, hidden_character_message};
+
+/// Longest password accepted, in bytes: hashing cost must not depend on an attacker.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Shortest password accepted when one is set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// Checks a username: 1–39 characters of ASCII letters, digits, `-`, `_` and `.`, starting
 /// with a letter or digit (GitHub's rule, plus `_` and `.`).

@@ -109,7 +109,7 @@ pub async fn list_admin_users(
     _caller: UserCaller<Admin>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let (users, total) = state.store.list_users(paging.page).await?;
+    let (users, total) = state.services.store().list_users(paging.page).await?;
     let views: Vec<AdminUserView> = users.iter().map(AdminUserView::new).collect();
     let mut response = Json(views).into_response();
     if let Some(link) = paging.link_header(&state.url("/admin/users"), total)
@@ -127,8 +127,8 @@ pub async fn create_admin_user(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<Response, ApiError> {
     let created = crate::admin::create_user(
-        state.store.as_ref(),
-        &state.hasher,
+        state.services.store().as_ref(),
+        state.services.hasher(),
         body.username.trim(),
         body.email.trim(),
         body.password.as_deref(),
@@ -164,7 +164,7 @@ pub async fn update_admin_user(
     let password_hash = match &patch.password {
         Some(p) => {
             validate_password(p).map_err(|m| ApiError::invalid_field("password", m))?;
-            Some(state.hasher.hash(p).await?)
+            Some(state.services.hasher().hash(p).await?)
         }
         None => None,
     };
@@ -174,13 +174,18 @@ pub async fn update_admin_user(
         password_hash,
     };
     let user = state
-        .store
+        .services
+        .store()
         .change_account(uid, &changes)
         .await
         .map_err(|e| store_error(&id, e))?;
     if changes.disabled == Some(true) || changes.password_hash.is_some() {
         // Re-enabling an account must not bring its old tokens back to life.
-        state.store.revoke_user_tokens(uid, now()).await?;
+        state
+            .services
+            .store()
+            .revoke_user_tokens(uid, now())
+            .await?;
     }
     Ok(Json(AdminUserView::new(&user)))
 }
@@ -198,13 +203,14 @@ pub async fn delete_admin_user(
     if uid == caller.user.id {
         return Err(ApiError::conflict("you cannot delete your own account"));
     }
-    let dists = state.store.owned_dist_paths(uid).await?;
+    let dists = state.services.store().owned_dist_paths(uid).await?;
     state
-        .store
+        .services
+        .store()
         .delete_user(uid)
         .await
         .map_err(|e| store_error(&id, e))?;
-    let store = state.dists.clone();
+    let store = state.services.dists().clone();
     let removed = tokio::task::spawn_blocking(move || {
         for path in &dists {
             store.remove(path);
@@ -275,7 +281,8 @@ pub async fn get_admin_vendor(
         return Err(vendor_error(&vendor, StoreError::NotFound));
     }
     let v = state
-        .store
+        .services
+        .store()
         .vendor(&vendor)
         .await
         .map_err(|e| vendor_error(&vendor, e))?;
@@ -300,7 +307,12 @@ pub async fn update_admin_vendor(
             "must be \"user\" (the only kind of owner there is)",
         ));
     }
-    let owner = match state.store.user_by_username(&patch.owner.name).await {
+    let owner = match state
+        .services
+        .store()
+        .user_by_username(&patch.owner.name)
+        .await
+    {
         Ok(u) => u,
         Err(StoreError::NotFound) => {
             return Err(ApiError::invalid_field(
@@ -311,7 +323,8 @@ pub async fn update_admin_vendor(
         Err(e) => return Err(e.into()),
     };
     let v = state
-        .store
+        .services
+        .store()
         .transfer_vendor(&vendor, owner.id)
         .await
         .map_err(|e| vendor_error(&vendor, e))?;

@@ -16,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::cache::CachedToken;
 use super::extract::ClientAddr;
 use super::ratelimit::Quota;
 use crate::domain::{PlainSecret, Scope, form};
 use crate::http::error::ApiError;
+use crate::service::auth_cache::CachedToken;
 use crate::state::{AppState, RateKey};
 use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};
@@ -120,7 +120,11 @@ async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<CachedToken>
     }
     let digest = PlainSecret::new(token).digest();
     Ok(Some(
-        state.cache.token(state.store.as_ref(), &digest).await?,
+        state
+            .services
+            .cache()
+            .token(state.services.store().as_ref(), &digest)
+            .await?,
     ))
 }
 
@@ -192,7 +196,7 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
     if let (Authn::Token(info), Some(entry)) = (&authn, &entry)
         && entry.claim_touch(now, TOUCH_INTERVAL)
     {
-        let store = state.store.clone();
+        let store = state.services.store().clone();
         let id = info.id;
         tokio::spawn(async move {
             if let Err(e) = store.touch_access_token(id, now).await {

@@ -128,7 +128,7 @@ pub fn admin_error(e: AdminError) -> ApiError {
 /// The caller's client, or `404` (also for another account's client).
 async fn own_client(state: &AppState, owner: &User, client_id: &str) -> Result<Client, ApiError> {
     let not_found = || ApiError::not_found(format!("client {client_id} not found"));
-    match state.store.client_by_id(client_id).await {
+    match state.services.store().client_by_id(client_id).await {
         Ok(c) if c.owner_id == owner.id => Ok(c),
         Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
@@ -148,7 +148,7 @@ pub async fn register_client(
         ..spec.clone()
     };
     let (row, secret) = admin::new_client(owner, &spec).map_err(admin_error)?;
-    let client = state.store.create_client(&row).await?;
+    let client = state.services.store().create_client(&row).await?;
     Ok((client, secret))
 }
 
@@ -168,10 +168,11 @@ pub async fn rotate_secret(
     }
     let secret = admin::new_client_secret();
     state
-        .store
+        .services
+        .store()
         .set_client_secret(&client.id, &secret.digest())
         .await?;
-    let client = state.store.client_by_id(&client.id).await?;
+    let client = state.services.store().client_by_id(&client.id).await?;
     Ok((client, secret))
 }
 
@@ -182,7 +183,8 @@ pub async fn list_clients(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (clients, total) = state
-        .store
+        .services
+        .store()
         .list_user_clients(caller.user.id, paging.page)
         .await?;
     let views: Vec<ClientView> = clients.iter().map(|c| ClientView::new(c, None)).collect();
@@ -290,7 +292,11 @@ pub async fn update_client(
         grant_types: Some(settings.grant_types),
         scopes: Some(settings.scopes),
     };
-    let client = state.store.update_client(&client.id, &changes).await?;
+    let client = state
+        .services
+        .store()
+        .update_client(&client.id, &changes)
+        .await?;
     Ok(Json(ClientView::new(&client, None)))
 }
 
@@ -302,7 +308,7 @@ pub async fn delete_client(
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let client = own_client(&state, &caller.user, &client_id).await?;
-    state.store.delete_client(&client.id).await?;
+    state.services.store().delete_client(&client.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

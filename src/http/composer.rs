@@ -70,7 +70,11 @@ async fn conditional(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let stamp = state.store.document_stamp(document, &digest, now()).await?;
+    let stamp = state
+        .services
+        .store()
+        .document_stamp(document, &digest, now())
+        .await?;
     // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
     // layer compares the entity tag.
     let not_modified = !headers.contains_key(header::IF_NONE_MATCH)
@@ -113,7 +117,11 @@ pub async fn get_repository(
     caller: OptionalCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let names = state.store.visible_package_names(caller.viewer).await?;
+    let names = state
+        .services
+        .store()
+        .visible_package_names(caller.viewer)
+        .await?;
     let body = json!({
         "packages": [],
         "metadata-url": format!("{}/p2/%package%.json", path_prefix(&state)),
@@ -138,7 +146,11 @@ pub async fn get_package_metadata(
         None => (stem, false),
     };
     let package = visible_package(&state, caller.viewer, &vendor, name).await?;
-    let mut versions = state.store.package_versions(&package.name).await?;
+    let mut versions = state
+        .services
+        .store()
+        .package_versions(&package.name)
+        .await?;
     sort_newest_first(&mut versions);
     let entries: Vec<Value> = versions
         .iter()

@@ -220,11 +220,11 @@ impl Metrics {
         let gauge = Key::from_static_name(HASHES_IN_FLIGHT);
         self.recorder
             .register_gauge(&gauge, &METADATA)
-            .set(state.hasher.in_flight() as f64);
+            .set(state.services.hasher().in_flight() as f64);
         let done = Key::from_static_name(HASHES_DONE);
         self.recorder
             .register_counter(&done, &METADATA)
-            .absolute(state.hasher.done());
+            .absolute(state.services.hasher().done());
         let handle = self.recorder.handle();
         handle.run_upkeep();
         handle.render()

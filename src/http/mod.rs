@@ -2,9 +2,7 @@
 //! ([`error`]), and one module per endpoint family.
 
 pub mod admin;
-pub mod attempts;
 pub mod auth;
-pub mod cache;
 pub mod clients;
 pub mod composer;
 pub mod docs;

@@ -117,7 +117,7 @@ pub async fn visible_package(
     let Some(parsed) = PackageName::from_parts(vendor, name) else {
         return Err(unknown(&full));
     };
-    match state.store.package(parsed.as_str()).await {
+    match state.services.store().package(parsed.as_str()).await {
         Ok(p) if viewer.can_see(p.owner_id, p.is_private()) => Ok(p),
         Ok(_) | Err(StoreError::NotFound) => Err(unknown(&full)),
         Err(e) => Err(e.into()),
@@ -158,7 +158,8 @@ pub async fn list_packages(
         }
     }
     let (packages, total) = state
-        .store
+        .services
+        .store()
         .list_packages(caller.viewer, &filter, paging.page)
         .await?;
     let views: Vec<Value> = packages
@@ -181,7 +182,7 @@ pub async fn get_package(
     Path((vendor, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let p = visible_package(&state, caller.viewer, &vendor, &name).await?;
-    let mut versions = state.store.package_versions(&p.name).await?;
+    let mut versions = state.services.store().package_versions(&p.name).await?;
     sort_newest_first(&mut versions);
     let mut view = package_view(&state, &p, may_edit(caller.viewer, &p));
     view["versions"] = versions
@@ -213,7 +214,12 @@ pub async fn get_version(
     Path((vendor, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let p = visible_package(&state, caller.viewer, &vendor, &name).await?;
-    match state.store.package_version(&p.name, &version).await {
+    match state
+        .services
+        .store()
+        .package_version(&p.name, &version)
+        .await
+    {
         Ok(v) => Ok(Json(version_view(&state, &v))),
         Err(StoreError::NotFound) => Err(ApiError::not_found(format!(
             "version {version} of {} not found",
@@ -230,7 +236,12 @@ pub async fn download_dist(
     Path((vendor, name, version)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let p = visible_package(&state, caller.viewer, &vendor, &name).await?;
-    let v = match state.store.package_version(&p.name, &version).await {
+    let v = match state
+        .services
+        .store()
+        .package_version(&p.name, &version)
+        .await
+    {
         Ok(v) => v,
         Err(StoreError::NotFound) => {
             return Err(ApiError::not_found(format!(
@@ -241,7 +252,8 @@ pub async fn download_dist(
         Err(e) => return Err(e.into()),
     };
     let path = state
-        .dists
+        .services
+        .dists()
         .path(&v.dist_path)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored dist path is unsafe")))?;
     let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
@@ -302,7 +314,7 @@ pub async fn publish_dist(
     let version = Version::parse(version_text)
         .map_err(|e| ApiError::invalid_field("version", e.to_string()))?;
     let limits = state.config.packages.archive_limits();
-    let dists = state.dists.clone();
+    let dists = state.services.dists().clone();
     let relative = DistStore::relative_path(name, version_text);
     let (name2, version2, relative2) = (name.clone(), version.clone(), relative.clone());
     let checked = tokio::task::spawn_blocking(move || {
@@ -348,8 +360,8 @@ pub async fn publish_dist(
             created_at: now(),
         },
     };
-    let outcome = state.store.publish_version(&new).await;
-    let cleanup = || state.dists.remove(&relative);
+    let outcome = state.services.store().publish_version(&new).await;
+    let cleanup = || state.services.dists().remove(&relative);
     match outcome {
         Ok(PublishOutcome::Published(p, v)) => Ok(Published::Created(p, v)),
         Ok(PublishOutcome::VersionExists) => {
@@ -486,7 +498,7 @@ pub async fn publish_version(
     }
     let visibility = requested_visibility(request.uri().query())?;
     // The vendor first: whether an add-on exists under someone else's vendor is not told.
-    match state.store.vendor(package_name.vendor()).await {
+    match state.services.store().vendor(package_name.vendor()).await {
         Ok(v) if v.owner_id != Some(caller.user.id) => {
             return Err(vendor_owned(package_name.vendor(), v.owner_id.is_none()));
         }
@@ -494,7 +506,7 @@ pub async fn publish_version(
         Err(e) => return Err(e.into()),
     }
     let viewer = Viewer::User(caller.user.id);
-    match state.store.package(package_name.as_str()).await {
+    match state.services.store().package(package_name.as_str()).await {
         Ok(p) if p.owner_id != caller.user.id => {
             let admin =
                 caller.user.is_admin && caller.token.scope.allows(crate::domain::Scope::Admin);
@@ -512,7 +524,12 @@ pub async fn publish_version(
             if visibility.is_some_and(|v| v.as_str() != p.visibility) {
                 return Err(visibility_mismatch(&package_name, &p.visibility));
             }
-            match state.store.package_version(&p.name, &version).await {
+            match state
+                .services
+                .store()
+                .package_version(&p.name, &version)
+                .await
+            {
                 Ok(_) => return Err(version_exists(&package_name, &version)),
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
@@ -525,7 +542,8 @@ pub async fn publish_version(
         .map_err(|e| ApiError::invalid_field("version", e.to_string()))?
         .normalized();
     if state
-        .store
+        .services
+        .store()
         .tombstone(package_name.as_str(), &normalized)
         .await?
         .is_some()
@@ -690,6 +708,10 @@ pub async fn update_package(
         webhook_secret: body.webhook_secret,
         repository_credentials,
     };
-    let p = state.store.update_package(&p.name, &changes).await?;
+    let p = state
+        .services
+        .store()
+        .update_package(&p.name, &changes)
+        .await?;
     Ok(Json(package_view(&state, &p, true)))
 }

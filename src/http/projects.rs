@@ -138,7 +138,8 @@ pub async fn list_projects(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (projects, total) = state
-        .store
+        .services
+        .store()
         .list_projects(caller.user.id, paging.page)
         .await?;
     let views: Vec<Value> = projects.iter().map(project_view).collect();
@@ -171,7 +172,8 @@ pub async fn create_project(
         return Err(ApiError::invalid_field("name", "is invalid"));
     };
     let created = state
-        .store
+        .services
+        .store()
         .create_project(&NewProject {
             owner_id: caller.user.id,
             name,
@@ -197,7 +199,8 @@ pub async fn get_project(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let project = state
-        .store
+        .services
+        .store()
         .project(caller.user.id, project_id(&id)?)
         .await
         .map_err(|e| store_error(&id, e))?;
@@ -234,7 +237,8 @@ pub async fn update_project(
     };
     done(errors)?;
     let project = state
-        .store
+        .services
+        .store()
         .update_project(caller.user.id, pid, &changes)
         .await
         .map_err(|e| store_error(&id, e))?;
@@ -248,7 +252,8 @@ pub async fn delete_project(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .store
+        .services
+        .store()
         .delete_project(caller.user.id, project_id(&id)?)
         .await
         .map_err(|e| store_error(&id, e))?;
@@ -284,13 +289,14 @@ pub async fn bind_addon(
         .map_err(|e| ApiError::invalid_field("version", e.to_string()))?;
     // The project first: someone else's project is 404 whatever the add-on.
     state
-        .store
+        .services
+        .store()
         .project(caller.user.id, pid)
         .await
         .map_err(|e| store_error(&id, e))?;
     let unknown = || ApiError::not_found(format!("add-on {vendor}/{name} not found"));
     let package_name = PackageName::from_parts(&vendor, &name).ok_or_else(unknown)?;
-    let package = match state.store.package(package_name.as_str()).await {
+    let package = match state.services.store().package(package_name.as_str()).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => return Err(unknown()),
         Err(e) => return Err(e.into()),
@@ -302,7 +308,11 @@ pub async fn bind_addon(
     if !viewer.can_see(package.owner_id, package.is_private()) {
         return Err(unknown());
     }
-    let versions = state.store.package_versions(&package.name).await?;
+    let versions = state
+        .services
+        .store()
+        .package_versions(&package.name)
+        .await?;
     let satisfied = versions.iter().any(|v| {
         Version::parse(&v.version)
             .map(|v| constraint.matches(&v))
@@ -319,7 +329,8 @@ pub async fn bind_addon(
         ));
     }
     let project = state
-        .store
+        .services
+        .store()
         .bind_addon(caller.user.id, pid, &package.name, constraint.as_str())
         .await
         .map_err(|e| store_error(&id, e))?;
@@ -335,7 +346,8 @@ pub async fn unbind_addon(
     let pid = project_id(&id)?;
     let package = format!("{vendor}/{name}");
     match state
-        .store
+        .services
+        .store()
         .unbind_addon(caller.user.id, pid, &package)
         .await
     {
@@ -343,7 +355,8 @@ pub async fn unbind_addon(
         Err(StoreError::NotFound) => {
             // Tell "no such project" from "not bound".
             state
-                .store
+                .services
+                .store()
                 .project(caller.user.id, pid)
                 .await
                 .map_err(|e| store_error(&id, e))?;

@@ -24,11 +24,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::attempts::Limited;
 use crate::domain::authorize::{self, SignIn};
 use crate::domain::form;
 use crate::domain::secret::random_id;
 use crate::domain::{PlainSecret, TokenDigest};
+use crate::service::limiter::Limited;
 use crate::state::AppState;
 use crate::store::{StoreError, User, now};
 
@@ -189,7 +189,8 @@ impl Browser {
     /// The signed-in, enabled user of this browser, if any.
     pub async fn user(&self, state: &AppState) -> Result<Option<User>, StoreError> {
         Ok(state
-            .store
+            .services
+            .store()
             .session_user(&self.digest(), now())
             .await?
             .filter(|u| !u.disabled))
@@ -197,7 +198,11 @@ impl Browser {
 
     /// Ends this browser's session (if any) and hands back a fresh anonymous cookie.
     pub async fn sign_out(self, state: &AppState) -> Result<Browser, StoreError> {
-        state.store.delete_session(&self.digest()).await?;
+        state
+            .services
+            .store()
+            .delete_session(&self.digest())
+            .await?;
         Ok(Browser::fresh(state, None))
     }
 
@@ -240,9 +245,9 @@ pub async fn sign_in(
     password: &PlainSecret,
 ) -> Result<(Browser, User), SignInRefused> {
     use axum::http::StatusCode;
-    let limiter = &state.limits.credentials;
+    let limiter = &state.services.limiter();
     let attempt = match limiter
-        .reserve_password(state.store.as_ref(), username, addr)
+        .reserve_password(state.services.store().as_ref(), username, addr)
         .await
     {
         Ok(attempt) => attempt,
@@ -255,9 +260,17 @@ pub async fn sign_in(
         }
         Err(Limited::Store(e)) => return Err(SignInRefused::Failed(e.into())),
     };
-    let checked = authorize::sign_in(state.store.as_ref(), &state.hasher, username, password).await;
+    let checked = authorize::sign_in(
+        state.services.store().as_ref(),
+        state.services.hasher(),
+        username,
+        password,
+    )
+    .await;
     let failed = matches!(checked, Ok(SignIn::WrongCredentials));
-    attempt.settle(limiter, state.store.as_ref(), failed).await;
+    attempt
+        .settle(limiter, state.services.store().as_ref(), failed)
+        .await;
     let user = match checked {
         Ok(SignIn::Verified(user)) => user,
         Ok(SignIn::WrongCredentials) => {
@@ -277,7 +290,7 @@ pub async fn sign_in(
         Err(e) => return Err(SignInRefused::Failed(e)),
     };
 
-    let store = state.store.as_ref();
+    let store = state.services.store().as_ref();
     store
         .delete_session(&browser.digest())
         .await

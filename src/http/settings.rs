@@ -132,11 +132,16 @@ async fn settings_page(
         number: 1,
         size: LISTED,
     };
-    let (tokens, token_total) = match state.store.list_user_tokens(user.id, page).await {
+    let (tokens, token_total) = match state.services.store().list_user_tokens(user.id, page).await {
         Ok(t) => t,
         Err(e) => return server_error(state, e),
     };
-    let (clients, client_total) = match state.store.list_user_clients(user.id, page).await {
+    let (clients, client_total) = match state
+        .services
+        .store()
+        .list_user_clients(user.id, page)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return server_error(state, e),
     };

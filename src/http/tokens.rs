@@ -85,7 +85,8 @@ pub async fn list_tokens(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (records, total) = state
-        .store
+        .services
+        .store()
         .list_user_tokens(caller.user.id, paging.page)
         .await?;
     let now = now();
@@ -116,17 +117,22 @@ pub async fn revoke_token(
 pub async fn revoke_user_token(state: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::not_found(format!("token {id} not found"));
     let token_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let record = match state.store.token_record(token_id).await {
+    let record = match state.services.store().token_record(token_id).await {
         Ok(r) if r.user_id == Some(user.id) => r,
         Ok(_) => return Err(not_found()),
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    state.store.revoke_family(record.family_id, now()).await?;
+    state
+        .services
+        .store()
+        .revoke_family(record.family_id, now())
+        .await?;
     // Revoking an application's grant withdraws the consent it was given, so that the
     // next authorization asks the user again.
     state
-        .store
+        .services
+        .store()
         .delete_consents(user.id, Some(&record.client_id))
         .await?;
     Ok(())
@@ -139,9 +145,14 @@ pub async fn revoke_all_tokens(
     caller: UserCaller<Write>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .store
+        .services
+        .store()
         .revoke_user_tokens(caller.user.id, now())
         .await?;
-    state.store.delete_consents(caller.user.id, None).await?;
+    state
+        .services
+        .store()
+        .delete_consents(caller.user.id, None)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -100,7 +100,12 @@ pub async fn update_user(
         return Err(ApiError::validation(fields));
     }
     let changes = UserChanges { name, email };
-    match state.store.update_user(caller.user.id, &changes).await {
+    match state
+        .services
+        .store()
+        .update_user(caller.user.id, &changes)
+        .await
+    {
         Ok(user) => Ok(Json(UserView::from(&user))),
         Err(StoreError::Conflict { .. }) => Err(ApiError::invalid_field(
             "email",

@@ -88,7 +88,8 @@ pub async fn receive_webhook(
         return Err(not_acceptable("the payload names no repository"));
     }
     let packages: Vec<Package> = state
-        .store
+        .services
+        .store()
         .packages_with_repository(caller.user.id)
         .await?
         .into_iter()
@@ -107,7 +108,7 @@ pub async fn receive_webhook(
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
     for p in &packages {
-        if let Some(secret) = state.store.webhook_secret(&p.name).await? {
+        if let Some(secret) = state.services.store().webhook_secret(&p.name).await? {
             let valid = signature.is_some_and(|s| package::verify_signature(&secret, &body, s));
             if !valid {
                 return Err(ApiError::new(
@@ -128,7 +129,11 @@ pub async fn receive_webhook(
         None => None,
     };
     if let Some(delivery) = delivery
-        && !state.store.record_delivery(delivery, now()).await?
+        && !state
+            .services
+            .store()
+            .record_delivery(delivery, now())
+            .await?
     {
         return Ok(
             Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
@@ -144,7 +149,7 @@ pub async fn receive_webhook(
         Err(QueueFull) => {
             // Not taken: a redelivery of this push must not count as a replay.
             if let Some(delivery) = delivery {
-                state.store.forget_delivery(delivery).await?;
+                state.services.store().forget_delivery(delivery).await?;
             }
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -197,7 +202,7 @@ async fn work_queue(state: AppState, owner: Uuid) {
 async fn run_job(state: &AppState, owner: Uuid, job: &Job) -> &'static str {
     let _mirror = state.syncs.lock_mirror(&job.package).await;
     // The add-on as it is now: the push may be older than a change of its URL or owner.
-    let p = match state.store.package(&job.package).await {
+    let p = match state.services.store().package(&job.package).await {
         Ok(p) if p.owner_id == owner => p,
         Ok(_) | Err(StoreError::NotFound) => {
             tracing::info!(job = %job.id, package = %job.package, "add-on gone or changed owner; sync skipped");
@@ -231,7 +236,12 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
         .repository_url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no repository"))?;
-    let credentials = match state.store.repository_credentials(&p.name).await? {
+    let credentials = match state
+        .services
+        .store()
+        .repository_credentials(&p.name)
+        .await?
+    {
         Some(c) => Some(
             RepositoryCredentials::parse(&c)
                 .ok_or_else(|| anyhow::anyhow!("stored repository credentials are invalid"))?,
@@ -248,7 +258,8 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
     let mirror = git::mirror_dir(&cfg.data_dir, &name);
     let tags = git::fetch_tags(&mirror, &url, credentials.as_ref(), &options).await?;
     let have: HashSet<String> = state
-        .store
+        .services
+        .store()
         .package_versions(&p.name)
         .await?
         .into_iter()

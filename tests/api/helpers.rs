@@ -147,8 +147,8 @@ impl TestApp {
     /// Creates an account and a client registered as `spec` says.
     pub async fn account_with(&self, username: &str, is_admin: bool, spec: ClientSpec) -> Account {
         let created = admin::create_user(
-            self.state.store.as_ref(),
-            &self.state.hasher,
+            self.state.services.store().as_ref(),
+            self.state.services.hasher(),
             username,
             &format!("{username}@example.com"),
             Some(PASSWORD),
@@ -164,7 +164,7 @@ impl TestApp {
             },
             ..spec
         };
-        let client = admin::create_client(self.state.store.as_ref(), username, &spec)
+        let client = admin::create_client(self.state.services.store().as_ref(), username, &spec)
             .await
             .expect("create client");
         Account {

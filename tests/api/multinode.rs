@@ -179,13 +179,13 @@ async fn sigterm_drains_a_request_in_flight_before_exiting() {
     let app = TestApp::spawn().await;
     // An account whose password hash is costly makes its sign-in slow enough to be in
     // flight when the signal lands (verification uses the stored hash's parameters).
-    let costly = harmony::domain::password::PasswordHasher::new(&harmony::config::HashingConfig {
+    let costly = harmony::service::password::PasswordHasher::new(&harmony::config::HashingConfig {
         argon2_memory_kib: 65536,
         argon2_iterations: 12,
         ..Default::default()
     })
     .unwrap();
-    let store = app.state.store.as_ref();
+    let store = app.state.services.store().as_ref();
     harmony::admin::create_user(
         store,
         &costly,

@@ -445,7 +445,8 @@ async fn real_argon2id_parameters_hash_and_verify() {
     let alice = app.account("alice").await;
     let stored = app
         .state
-        .store
+        .services
+        .store()
         .credentials_by_username("alice")
         .await
         .unwrap();

@@ -407,7 +407,8 @@ async fn a_git_server_on_the_loopback_is_refused_by_default_and_never_contacted(
         ..PackageChanges::default()
     };
     app.state
-        .store
+        .services
+        .store()
         .update_package("acme/gitlib", &changes)
         .await
         .unwrap();
@@ -704,7 +705,8 @@ async fn repository_credentials_are_write_only_https_only_and_bound_to_their_hos
         );
         assert_eq!(
             app.state
-                .store
+                .services
+                .store()
                 .repository_credentials("acme/gitlib")
                 .await
                 .unwrap(),
@@ -759,7 +761,8 @@ async fn repository_credentials_are_write_only_https_only_and_bound_to_their_hos
         ..PackageChanges::default()
     };
     app.state
-        .store
+        .services
+        .store()
         .update_package("acme/gitlib", &changes)
         .await
         .unwrap();

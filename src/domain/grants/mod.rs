@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::scope::{Scope, ScopeSet};
 use super::secret::{PlainSecret, TokenDigest};
 use crate::config::OAuthConfig;
-use crate::domain::password::PasswordHasher;
+use crate::service::password::PasswordHasher;
 use crate::store::{Client, NewRefreshToken, NewTokens, Store, StoreError, Timestamp, User};
 
 /// The grant types this server knows.

@@ -59,7 +59,14 @@ async fn consent_or_code(
         Ok(s) => s,
         Err(e) => return fail(state, e, status),
     };
-    match consent_covers(state.store.as_ref(), user, &request.client.id, scope).await {
+    match consent_covers(
+        state.services.store().as_ref(),
+        user,
+        &request.client.id,
+        scope,
+    )
+    .await
+    {
         Ok(true) => code_redirect(state, request, user, scope, status).await,
         Ok(false) => pages::respond(
             StatusCode::OK,
@@ -84,7 +91,7 @@ async fn code_redirect(
     status: StatusCode,
 ) -> Response {
     match issue_code(
-        state.store.as_ref(),
+        state.services.store().as_ref(),
         &state.public_url,
         request,
         user,
@@ -104,7 +111,7 @@ pub async fn get_authorization(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let request = match authorize::parse_request(state.store.as_ref(), &query).await {
+    let request = match authorize::parse_request(state.services.store().as_ref(), &query).await {
         Ok(r) => r,
         Err(e) => return fail(&state, e, StatusCode::FOUND),
     };
@@ -136,7 +143,7 @@ pub async fn submit_authorization(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let request = match authorize::parse_request(state.store.as_ref(), &query).await {
+    let request = match authorize::parse_request(state.services.store().as_ref(), &query).await {
         Ok(r) => r,
         Err(e) => return fail(&state, e, StatusCode::SEE_OTHER),
     };
@@ -202,8 +209,13 @@ pub async fn submit_authorization(
                 Ok(s) => s,
                 Err(e) => return fail(&state, e, StatusCode::SEE_OTHER),
             };
-            if let Err(e) =
-                remember_consent(state.store.as_ref(), &user, &request.client.id, scope).await
+            if let Err(e) = remember_consent(
+                state.services.store().as_ref(),
+                &user,
+                &request.client.id,
+                scope,
+            )
+            .await
             {
                 return server_error(e);
             }

@@ -1,7 +1,7 @@
 //! What the token, revocation and introspection endpoints share: reading the request's
 //! parameters (query for GET, form body for POST; RFC 6749 §3.1), client authentication by
 //! HTTP Basic or parameters but never both (RFC 6749 §2.3.1), and the failed-credentials
-//! limiter around it ([`crate::http::attempts`]).
+//! limiter around it ([`crate::service::limiter`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,8 +16,8 @@ use crate::domain::PlainSecret;
 use crate::domain::form;
 use crate::domain::grants::{self, AuthenticatedClient, GrantError};
 use crate::domain::tokens::{FoundToken, find_token};
-use crate::http::attempts::Limited;
 use crate::http::error::OAuthError;
+use crate::service::limiter::Limited;
 use crate::state::AppState;
 
 /// A client's request about one token (revocation, introspection).
@@ -49,9 +49,13 @@ pub async fn token_query(
         .remove("token")
         .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
     let hint = params.get("token_type_hint").map(String::as_str);
-    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
-        .await
-        .map_err(OAuthError::server_error)?;
+    let found = find_token(
+        state.services.store().as_ref(),
+        &PlainSecret::new(token),
+        hint,
+    )
+    .await
+    .map_err(OAuthError::server_error)?;
     Ok(TokenQuery { client, found })
 }
 
@@ -192,18 +196,19 @@ pub async fn authenticate(
     addr: IpAddr,
     auth: &ClientAuth,
 ) -> Result<grants::AuthenticatedClient, OAuthError> {
-    let limiter = &state.limits.credentials;
+    let limiter = &state.services.limiter();
     limiter.check_client(&auth.id, addr).map_err(limited)?;
     let found = state
-        .cache
-        .client(state.store.as_ref(), &auth.id)
+        .services
+        .cache()
+        .client(state.services.store().as_ref(), &auth.id)
         .await
         .map_err(|e| OAuthError::from_grant(e.into(), auth.basic))?;
     match grants::verify_client(found, auth.secret.as_ref()) {
         Ok(c) => Ok(c),
         Err(GrantError::InvalidClient) => {
             limiter
-                .client_failed(state.store.as_ref(), &auth.id, addr)
+                .client_failed(state.services.store().as_ref(), &auth.id, addr)
                 .await
                 .map_err(limited)?;
             Err(OAuthError::from_grant(

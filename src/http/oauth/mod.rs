@@ -1,6 +1,6 @@
 //! The OAuth2 endpoints (RFC 6749 and friends). They speak the RFCs' formats, not our
 //! envelope, and sit outside the request rate limits: failed credentials have their own
-//! limiter ([`super::attempts`]).
+//! limiter ([`crate::service::limiter`]).
 
 pub mod authorize;
 pub mod client_auth;

@@ -43,7 +43,8 @@ pub async fn revoke_token(
             FoundToken::Refresh(t, _) => t.family_id,
         };
         state
-            .store
+            .services
+            .store()
             .revoke_family(family, now())
             .await
             .map_err(OAuthError::server_error)?;

@@ -98,23 +98,25 @@ async fn issue(
         code_verifier: params.remove("code_verifier").map(PlainSecret::new),
     };
     let ctx = GrantContext {
-        store: state.store.as_ref(),
-        hasher: &state.hasher,
+        store: state.services.store().as_ref(),
+        hasher: state.services.hasher(),
         oauth: &state.config.oauth,
     };
     let outcome = match grant_type {
         GrantType::Password => match (&request.username, &request.password) {
             // A slot of the failed-credentials limiter before argon2 runs, given back
-            // unless the password was wrong (see `http::attempts`).
+            // unless the password was wrong (see `service::limiter`).
             (Some(username), Some(_)) => {
-                let limiter = &state.limits.credentials;
+                let limiter = &state.services.limiter();
                 let attempt = limiter
-                    .reserve_password(state.store.as_ref(), username, addr)
+                    .reserve_password(state.services.store().as_ref(), username, addr)
                     .await
                     .map_err(limited)?;
                 let outcome = grants::password::grant(ctx, &registered, &request).await;
                 let failed = matches!(outcome, Err(GrantError::InvalidCredentials));
-                attempt.settle(limiter, state.store.as_ref(), failed).await;
+                attempt
+                    .settle(limiter, state.services.store().as_ref(), failed)
+                    .await;
                 outcome
             }
             // Nothing to check: the grant says what is missing.

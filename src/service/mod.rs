@@ -1,0 +1,88 @@
+//! The use cases: one module per family, each with its own error enum (no HTTP status,
+//! no API field names). [`Services`] is built once — at startup, or by a command-line
+//! subcommand — and shared by every front end: the JSON API, the HTML pages, the
+//! background jobs and the command line.
+//!
+//! Service-level infrastructure lives here too: password hashing ([`password`]), the
+//! short-lived cache of what authenticates requests ([`auth_cache`]) and the
+//! failed-credentials limiter ([`limiter`]).
+
+pub mod auth_cache;
+pub mod limiter;
+pub mod password;
+
+use std::sync::Arc;
+
+use crate::config::{OAuthConfig, PackagesConfig, ServeConfig};
+use crate::domain::package::DistStore;
+use crate::store::Store;
+use auth_cache::AuthCache;
+use limiter::CredentialLimiter;
+use password::PasswordHasher;
+
+/// Every service, over one store. Cheap to clone (one shared pointer).
+#[derive(Clone)]
+pub struct Services(Arc<Core>);
+
+/// What the services share.
+struct Core {
+    store: Arc<dyn Store>,
+    hasher: PasswordHasher,
+    cache: AuthCache,
+    limiter: CredentialLimiter,
+    dists: DistStore,
+    oauth: OAuthConfig,
+    packages: PackagesConfig,
+}
+
+impl Services {
+    /// The services over `store`, with the settings of `config` that concern them (token
+    /// lifetimes, the failed-credentials limits, the auth cache, the marketplace).
+    pub fn new(store: Arc<dyn Store>, hasher: PasswordHasher, config: &ServeConfig) -> Services {
+        Services(Arc::new(Core {
+            store,
+            hasher,
+            cache: AuthCache::new(config.auth_cache_ms),
+            limiter: CredentialLimiter::new(&config.limits),
+            dists: DistStore::new(&config.packages.data_dir),
+            oauth: config.oauth.clone(),
+            packages: config.packages.clone(),
+        }))
+    }
+
+    /// The storage underneath: for startup and shutdown, and for test fixtures. Front ends
+    /// call the services, not this.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// Password hashing (its counters feed `/metrics`).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.0.hasher
+    }
+
+    /// Token and client lookups, briefly remembered.
+    pub fn cache(&self) -> &AuthCache {
+        &self.0.cache
+    }
+
+    /// The failed-credentials limiter.
+    pub fn limiter(&self) -> &CredentialLimiter {
+        &self.0.limiter
+    }
+
+    /// Where add-on dists are stored.
+    pub fn dists(&self) -> &DistStore {
+        &self.0.dists
+    }
+
+    /// Token lifetimes and the OAuth switches.
+    pub fn oauth(&self) -> &OAuthConfig {
+        &self.0.oauth
+    }
+
+    /// The marketplace's settings.
+    pub fn packages_config(&self) -> &PackagesConfig {
+        &self.0.packages
+    }
+}

@@ -8,10 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::admin::{self, ClientSpec};
 use crate::config::{DatabaseConfig, HashingConfig, LogConfig, ServeConfig};
+use crate::domain::time::rfc3339;
 use crate::http::tokens::token_status;
-use crate::http::user::rfc3339;
+use crate::service::Services;
+use crate::service::clients::ClientSpec;
 use crate::service::password::PasswordHasher;
 use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, Page, Store, StoreError};
@@ -141,6 +142,16 @@ async fn open(database: &DatabaseConfig) -> anyhow::Result<std::sync::Arc<dyn St
     Ok(store)
 }
 
+/// The services over the migrated database, hashing passwords as `hashing` says.
+async fn services(database: &DatabaseConfig, hashing: &HashingConfig) -> anyhow::Result<Services> {
+    let store = open(database).await?;
+    let mut config = ServeConfig::for_database(database.url.clone());
+    config.database = database.clone();
+    config.hashing = hashing.clone();
+    let hasher = PasswordHasher::new(&config.hashing)?;
+    Ok(Services::new(store, hasher, &config))
+}
+
 fn print(json_mode: bool, value: serde_json::Value, text: String) {
     if json_mode {
         println!("{value}");
@@ -190,9 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = app.state().clone();
-    if let Some(boot) =
-        admin::bootstrap(state.services.store().as_ref(), state.services.hasher()).await?
-    {
+    if let Some(boot) = state.services.accounts().bootstrap().await? {
         let curl = format!(
             "curl '{}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
             state.url("/oauth/v2/token"),
@@ -229,17 +238,11 @@ async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let store = open(&args.database).await?;
-    let hasher = PasswordHasher::new(&args.hashing)?;
-    let created = admin::create_user(
-        store.as_ref(),
-        &hasher,
-        &args.username,
-        &args.email,
-        password.as_deref(),
-        args.admin,
-    )
-    .await?;
+    let services = services(&args.database, &args.hashing).await?;
+    let created = services
+        .accounts()
+        .create_user(&args.username, &args.email, password.as_deref(), args.admin)
+        .await?;
     let u = &created.user;
     let mut value = json!({
         "id": u.id.to_string(),
@@ -259,7 +262,7 @@ async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {
 }
 
 async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()> {
-    let store = open(&args.database).await?;
+    let services = services(&args.database, &HashingConfig::default()).await?;
     let spec = ClientSpec {
         name: args.name,
         grant_types: args.grant_types,
@@ -268,7 +271,7 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
         public: args.public,
         trusted: args.trusted,
     };
-    let created = admin::create_client(store.as_ref(), &args.owner, &spec).await?;
+    let created = services.clients().create_for(&args.owner, &spec).await?;
     let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
     let value = json!({ "client_id": created.client.id, "client_secret": secret });
     let text = match &secret {

@@ -10,10 +10,9 @@
 //!   and the two error envelopes ([`http::error::ApiError`], [`http::error::OAuthError`]).
 //! * [`domain`] — validated types (usernames, scopes, grants), secrets, the grants.
 //! * [`store`] — the [`store::Store`] trait and its SQLite and PostgreSQL implementations.
-//! * [`admin`] — operations shared by the command line and the first-start bootstrap.
+//! * [`service`] — the use cases, shared by every front end.
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod authorize;
 pub mod client;
+pub mod fields;
 pub mod form;
 pub mod git;
 pub mod grants;
@@ -15,6 +16,7 @@ pub mod project;
 pub mod scope;
 pub mod secret;
 pub mod text;
+pub mod time;
 pub mod tokens;
 pub mod user;
 pub mod version;

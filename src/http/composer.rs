@@ -24,8 +24,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::auth::OptionalCaller;
 use super::packages::{dist_url, sort_newest_first, visible_package};
-use super::user::rfc3339;
 use crate::domain::archive::retain_served_keys;
+use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
 use crate::state::AppState;

@@ -7,6 +7,10 @@
 //!   `{"error": "invalid_grant", "error_description": "…"}`.
 //!
 //! A 5xx logs the whole error chain and answers an opaque body.
+//!
+//! Each service's error maps to the envelope here, once (`From<…Error> for ApiError`),
+//! and so do the fields it names: the services say `ClientField::RedirectUris`, the API
+//! says `redirectUris`.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +19,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::domain::client::ClientField;
+use crate::domain::fields::FieldErrors;
 use crate::domain::grants::GrantError;
+use crate::domain::user::AccountField;
+use crate::service::accounts::AccountError;
+use crate::service::clients::ClientError;
 use crate::store::StoreError;
 
 /// An error of our own endpoints.
@@ -264,6 +273,63 @@ fn classify_other(e: anyhow::Error) -> ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         ApiError::internal(e)
+    }
+}
+
+/// A 422 naming each field the API's way.
+fn invalid_fields<F: Ord>(errors: FieldErrors<F>, wire: fn(&F) -> &'static str) -> ApiError {
+    ApiError::validation(
+        errors
+            .into_iter()
+            .map(|(field, message)| (wire(&field).to_owned(), message))
+            .collect(),
+    )
+}
+
+fn client_field(field: &ClientField) -> &'static str {
+    match field {
+        ClientField::Name => "name",
+        ClientField::RedirectUris => "redirectUris",
+        ClientField::GrantTypes => "grantTypes",
+        ClientField::Scopes => "scopes",
+    }
+}
+
+fn account_field(field: &AccountField) -> &'static str {
+    match field {
+        AccountField::Username => "username",
+        AccountField::Email => "email",
+        AccountField::Name => "name",
+        AccountField::Password => "password",
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid(errors) => invalid_fields(errors, client_field),
+            e @ (ClientError::UnknownOwner(_) | ClientError::NotFound(_)) => {
+                ApiError::not_found(e.to_string())
+            }
+            e @ ClientError::PublicClient => ApiError::conflict(e.to_string()),
+            ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(errors) => invalid_fields(errors, account_field),
+            e @ (AccountError::NotFound(_) | AccountError::UnknownUsername(_)) => {
+                ApiError::not_found(e.to_string())
+            }
+            e @ (AccountError::OwnAccountDemoted | AccountError::OwnAccountDeleted) => {
+                ApiError::conflict(e.to_string())
+            }
+            AccountError::Store(e) => e.into(),
+            AccountError::Unexpected(e) => ApiError::internal(e),
+        }
     }
 }
 

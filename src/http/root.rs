@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::auth::resolve_token;
 use crate::domain::form;
+use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::user::rfc3339;
 use crate::state::AppState;
 
 /// Routes that count against the rate limits.

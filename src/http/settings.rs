@@ -20,15 +20,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 
-use super::clients::{register_client, rotate_secret};
 use super::extract::ClientAddr;
 use super::oauth::pages;
 use super::session::{self, Browser, CsrfFailure, SignInRefused};
 use super::tokens::{revoke_user_token, token_status};
-use super::user::rfc3339;
-use crate::admin::ClientSpec;
+use crate::domain::time::rfc3339;
 use crate::domain::{GrantType, PlainSecret, Scope};
 use crate::http::error::ApiError;
+use crate::service::clients::ClientSpec;
 use crate::state::AppState;
 use crate::store::{Client, Page, User, now};
 
@@ -460,8 +459,9 @@ pub async fn create_settings_client(
         public: session::field(&form, "confidential").is_none(),
         trusted: false,
     };
-    match register_client(&state, &user, &spec).await {
-        Ok((client, secret)) => {
+    match state.services.clients().register(&user, &spec).await {
+        Ok(created) => {
+            let (client, secret) = (created.client, created.secret);
             let notice = match &secret {
                 Some(secret) => Notice::Secret {
                     client: &client,
@@ -472,7 +472,7 @@ pub async fn create_settings_client(
             };
             settings_page(&state, &browser, &user, StatusCode::CREATED, notice).await
         }
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }
 
@@ -488,7 +488,12 @@ pub async fn rotate_settings_client_secret(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match rotate_secret(&state, &user, &client_id).await {
+    match state
+        .services
+        .clients()
+        .rotate_secret(&user, &client_id)
+        .await
+    {
         Ok((client, secret)) => {
             let notice = Notice::Secret {
                 client: &client,
@@ -497,6 +502,6 @@ pub async fn rotate_settings_client_secret(
             };
             settings_page(&state, &browser, &user, StatusCode::OK, notice).await
         }
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::auth::{Read, UserCaller, Write};
 use super::paging::Paging;
-use super::user::rfc3339;
+use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, Timestamp, TokenRecord, User, now};

@@ -7,7 +7,9 @@
 //! short-lived cache of what authenticates requests ([`auth_cache`]) and the
 //! failed-credentials limiter ([`limiter`]).
 
+pub mod accounts;
 pub mod auth_cache;
+pub mod clients;
 pub mod limiter;
 pub mod password;
 
@@ -48,6 +50,16 @@ impl Services {
             oauth: config.oauth.clone(),
             packages: config.packages.clone(),
         }))
+    }
+
+    /// Accounts: creation, profiles, administration, the first start.
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts(self)
+    }
+
+    /// An account's OAuth clients.
+    pub fn clients(&self) -> clients::Clients<'_> {
+        clients::Clients(self)
     }
 
     /// The storage underneath: for startup and shutdown, and for test fixtures. Front ends

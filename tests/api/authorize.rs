@@ -493,7 +493,7 @@ async fn a_client_without_the_code_grant_gets_unauthorized_client() {
         .account_with(
             "alice",
             false,
-            harmony::admin::ClientSpec {
+            harmony::service::clients::ClientSpec {
                 grant_types: vec!["password".into()],
                 redirect_uris: vec![REDIRECT.into()],
                 ..Default::default()

@@ -194,16 +194,17 @@ async fn spraying_one_password_over_many_accounts_meets_the_address_cap() {
     .await;
     let alice = app.account("alice").await;
     for i in 0..60 {
-        harmony::admin::create_user(
-            app.state.services.store().as_ref(),
-            app.state.services.hasher(),
-            &format!("user{i}"),
-            &format!("user{i}@example.com"),
-            Some(PASSWORD),
-            false,
-        )
-        .await
-        .expect("create user");
+        app.state
+            .services
+            .accounts()
+            .create_user(
+                &format!("user{i}"),
+                &format!("user{i}@example.com"),
+                Some(PASSWORD),
+                false,
+            )
+            .await
+            .expect("create user");
     }
     let url = app.url("/oauth/v2/token");
     let mut statuses = Vec::new();

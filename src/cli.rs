@@ -5,17 +5,18 @@
 use std::io::Read as _;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::config::{DatabaseConfig, HashingConfig, LogConfig, ServeConfig};
 use crate::domain::time::rfc3339;
-use crate::http::tokens::token_status;
+use crate::domain::tokens::TokenStatus;
 use crate::service::Services;
 use crate::service::clients::ClientSpec;
 use crate::service::password::PasswordHasher;
+use crate::service::tokens::TokenError;
 use crate::startup::{Application, shutdown_signal};
-use crate::store::{self, Page, Store, StoreError};
+use crate::store::{self, Store, TokenRecord};
 
 /// `harmony` — the HarmonyCMS REST API server.
 #[derive(Debug, Parser)]
@@ -180,14 +181,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             token_list(&database, &user, json_mode).await
         }
         Command::Token(TokenCommand::Revoke { id, database }) => {
-            let store = open(&database).await?;
-            let id = Uuid::parse_str(&id).map_err(|_| anyhow::anyhow!("no token {id}"))?;
-            let record = match store.token_record(id).await {
-                Ok(r) => r,
-                Err(StoreError::NotFound) => anyhow::bail!("no token {id}"),
+            let services = services(&database, &HashingConfig::default()).await?;
+            let id = match services.tokens().revoke_any(&id).await {
+                Ok(id) => id,
+                Err(TokenError::NotFound(_)) => anyhow::bail!("no token {id}"),
                 Err(e) => return Err(e.into()),
             };
-            store.revoke_family(record.family_id, store::now()).await?;
             print(
                 json_mode,
                 json!({"revoked": id.to_string()}),
@@ -290,45 +289,59 @@ async fn token_list(
     username: &str,
     json_mode: bool,
 ) -> anyhow::Result<()> {
-    let store = open(database).await?;
-    let user = match store.user_by_username(username).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => anyhow::bail!("no account named {username:?}"),
-        Err(e) => return Err(e.into()),
-    };
+    let services = services(database, &HashingConfig::default()).await?;
+    let user = services.accounts().by_username(username).await?;
+    let records = services.tokens().list_all(&user).await?;
     let now = store::now();
-    let mut all = Vec::new();
-    let mut page = Page {
-        number: 1,
-        size: 100,
-    };
-    loop {
-        let (records, total) = store.list_user_tokens(user.id, page).await?;
-        let done = records.is_empty() || u64::from(page.number) * 100 >= total;
-        all.extend(records);
-        if done {
-            break;
-        }
-        page.number += 1;
-    }
-    let views: Vec<_> = all
+    let views: Vec<TokenLine> = records.iter().map(|r| TokenLine::new(r, now)).collect();
+    let text = views
         .iter()
-        .map(|r| crate::http::tokens::TokenView::new(r, now))
-        .collect();
-    let text = all
-        .iter()
-        .map(|r| {
+        .map(|t| {
             format!(
                 "{}  {:<8} {:<18} {:<12} {}",
-                r.id,
-                token_status(r.revoked_at, r.expires_at, now),
-                r.grant_type.as_str(),
-                r.scope.to_string(),
-                r.client_name
+                t.id, t.status, t.grant_type, t.scope, t.client.name
             )
         })
         .collect::<Vec<_>>()
         .join("\n");
     print(json_mode, serde_json::to_value(&views)?, text);
     Ok(())
+}
+
+/// A token as `token list` prints it (`--json`: the fields of `GET /user/tokens`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenLine {
+    id: String,
+    client: TokenClient,
+    grant_type: &'static str,
+    scope: String,
+    created_at: String,
+    expires_at: String,
+    last_used_at: Option<String>,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct TokenClient {
+    id: String,
+    name: String,
+}
+
+impl TokenLine {
+    fn new(r: &TokenRecord, now: store::Timestamp) -> TokenLine {
+        TokenLine {
+            id: r.id.to_string(),
+            client: TokenClient {
+                id: r.client_id.clone(),
+                name: r.client_name.clone(),
+            },
+            grant_type: r.grant_type.as_str(),
+            scope: r.scope.to_string(),
+            created_at: rfc3339(r.created_at),
+            expires_at: rfc3339(r.expires_at),
+            last_used_at: r.last_used_at.map(rfc3339),
+            status: TokenStatus::of(r.revoked_at, r.expires_at, now).as_str(),
+        }
+    }
 }

@@ -25,6 +25,7 @@ use crate::domain::grants::GrantError;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
+use crate::service::tokens::TokenError;
 use crate::store::StoreError;
 
 /// An error of our own endpoints.
@@ -329,6 +330,15 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Store(e) => e.into(),
             AccountError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            e @ TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
+            TokenError::Store(e) => e.into(),
         }
     }
 }

@@ -8,7 +8,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::auth::resolve_token;
 use crate::domain::form;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
@@ -85,7 +84,7 @@ pub async fn get_token_status(
         .ok_or_else(|| {
             ApiError::bad_request("missing_parameter", "the token query parameter is required")
         })?;
-    let Some(info) = resolve_token(&state, &token).await? else {
+    let Some(info) = state.services.tokens().active(&token).await? else {
         return Ok(Json(json!({ "status": "invalid" })));
     };
     let scope = info.scope.to_string();

@@ -23,8 +23,8 @@ use maud::{Markup, html};
 use super::extract::ClientAddr;
 use super::oauth::pages;
 use super::session::{self, Browser, CsrfFailure, SignInRefused};
-use super::tokens::{revoke_user_token, token_status};
 use crate::domain::time::rfc3339;
+use crate::domain::tokens::TokenStatus;
 use crate::domain::{GrantType, PlainSecret, Scope};
 use crate::http::error::ApiError;
 use crate::service::clients::ClientSpec;
@@ -131,16 +131,11 @@ async fn settings_page(
         number: 1,
         size: LISTED,
     };
-    let (tokens, token_total) = match state.services.store().list_user_tokens(user.id, page).await {
+    let (tokens, token_total) = match state.services.tokens().list(user, page).await {
         Ok(t) => t,
         Err(e) => return server_error(state, e),
     };
-    let (clients, client_total) = match state
-        .services
-        .store()
-        .list_user_clients(user.id, page)
-        .await
-    {
+    let (clients, client_total) = match state.services.clients().list(user, page).await {
         Ok(c) => c,
         Err(e) => return server_error(state, e),
     };
@@ -187,7 +182,7 @@ async fn settings_page(
                 } }
                 tbody {
                     @for t in &tokens {
-                        @let status = token_status(t.revoked_at, t.expires_at, now);
+                        @let status = TokenStatus::of(t.revoked_at, t.expires_at, now).as_str();
                         tr {
                             td { (t.client_name) }
                             td { (t.scope.to_string()) }
@@ -423,9 +418,9 @@ pub async fn revoke_settings_token(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match revoke_user_token(&state, &user, &id).await {
+    match state.services.tokens().revoke(&user, &id).await {
         Ok(()) => see_settings(&state),
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod auth_cache;
 pub mod clients;
 pub mod limiter;
 pub mod password;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -60,6 +61,11 @@ impl Services {
     /// An account's OAuth clients.
     pub fn clients(&self) -> clients::Clients<'_> {
         clients::Clients(self)
+    }
+
+    /// Tokens: API Access, presented tokens, revocation and introspection.
+    pub fn tokens(&self) -> tokens::Tokens<'_> {
+        tokens::Tokens(self)
     }
 
     /// The storage underneath: for startup and shutdown, and for test fixtures. Front ends

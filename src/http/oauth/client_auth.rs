@@ -15,7 +15,6 @@ use base64::engine::general_purpose::STANDARD;
 use crate::domain::PlainSecret;
 use crate::domain::form;
 use crate::domain::grants::{self, AuthenticatedClient, GrantError};
-use crate::domain::tokens::{FoundToken, find_token};
 use crate::http::error::OAuthError;
 use crate::service::limiter::Limited;
 use crate::state::AppState;
@@ -24,12 +23,14 @@ use crate::state::AppState;
 pub struct TokenQuery {
     /// The client that asked, authenticated.
     pub client: AuthenticatedClient,
-    /// The token it named, if it exists (of any client: the caller checks ownership).
-    pub found: Option<FoundToken>,
+    /// The token it named.
+    pub token: PlainSecret,
+    /// `token_type_hint`, if given.
+    pub hint: Option<String>,
 }
 
 /// Reads a revocation or introspection request: parameters, client authentication
-/// (`confidential_only`: a public client is refused), the `token` and its lookup.
+/// (`confidential_only`: a public client is refused) and the `token`.
 pub async fn token_query(
     state: &AppState,
     addr: IpAddr,
@@ -48,15 +49,11 @@ pub async fn token_query(
     let token = params
         .remove("token")
         .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
-    let hint = params.get("token_type_hint").map(String::as_str);
-    let found = find_token(
-        state.services.store().as_ref(),
-        &PlainSecret::new(token),
-        hint,
-    )
-    .await
-    .map_err(OAuthError::server_error)?;
-    Ok(TokenQuery { client, found })
+    Ok(TokenQuery {
+        client,
+        token: PlainSecret::new(token),
+        hint: params.remove("token_type_hint"),
+    })
 }
 
 /// How the client identified itself.

@@ -8,12 +8,16 @@ use std::collections::HashMap;
 use url::Url;
 use uuid::Uuid;
 
-use super::grants::authorization_code::{CODE_TTL, valid_s256_challenge};
-use super::grants::{GrantType, scopes_for_user};
+use super::GrantType;
+use super::pkce::valid_s256_challenge;
+use super::scope::scopes_for_user;
 use super::{PlainSecret, ScopeSet};
 use crate::service::password::PasswordHasher;
 use crate::store::oauth::NewAuthorizationCode;
 use crate::store::{Client, Store, StoreError, StoreResult, User, now};
+
+/// Lifetime of an authorization code, in seconds (RFC 6749 §4.1.2 recommends ≤ 10 min).
+pub const CODE_TTL: i64 = 60;
 
 /// A valid authorization request.
 #[derive(Debug, Clone)]
@@ -75,7 +79,7 @@ impl AuthorizationRequest {
     /// The scope `user` grants: the requested one (which must be within what the client
     /// may ask for this user) or, with no `scope` parameter, everything it may ask for.
     pub fn scope_for(&self, user: &User) -> Result<ScopeSet, AuthorizeError> {
-        let allowed = scopes_for_user(&self.client, user);
+        let allowed = scopes_for_user(self.client.scopes, user.is_admin);
         let scope = match self.scope_param {
             Some(requested) if requested.is_subset_of(allowed) => requested,
             Some(_) => {

@@ -21,10 +21,10 @@ use serde_json::json;
 
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
-use crate::domain::grants::GrantError;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
+use crate::service::grants::GrantError;
 use crate::service::tokens::TokenError;
 use crate::store::StoreError;
 
@@ -459,7 +459,11 @@ impl OAuthError {
                 "unsupported_grant_type",
                 "grant_type must be authorization_code, password, refresh_token or client_credentials",
             ),
+            e @ GrantError::PasswordGrantDisabled => {
+                Self::new("unsupported_grant_type", e.to_string())
+            }
             GrantError::InvalidScope(m) => Self::new("invalid_scope", m),
+            GrantError::TooManyAttempts { retry_after } => Self::rate_limited(retry_after),
             GrantError::Unexpected(source) => {
                 let mut e = Self::new("server_error", "the server failed");
                 e.status = StatusCode::INTERNAL_SERVER_ERROR;

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
-use crate::domain::grants::GrantType;
+use crate::domain::GrantType;
 use crate::state::AppState;
 
 /// The `Content-Type` of the text exposition format.

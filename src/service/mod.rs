@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod auth_cache;
 pub mod clients;
+pub mod grants;
 pub mod limiter;
 pub mod password;
 pub mod tokens;
@@ -61,6 +62,11 @@ impl Services {
     /// An account's OAuth clients.
     pub fn clients(&self) -> clients::Clients<'_> {
         clients::Clients(self)
+    }
+
+    /// The token endpoint's use case: the grants and the policy around them.
+    pub fn grants(&self) -> grants::Grants<'_> {
+        grants::Grants(self)
     }
 
     /// Tokens: API Access, presented tokens, revocation and introspection.

@@ -3,8 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use harmony::domain::grants::{GrantType, Issue};
+use harmony::domain::GrantType;
 use harmony::domain::{Scope, ScopeSet};
+use harmony::service::grants::Issue;
 use reqwest::StatusCode;
 use serde_json::Value;
 

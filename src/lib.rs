@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod pages;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -10,11 +10,11 @@ use axum::extract::Request;
 use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
-use crate::http;
 use crate::service::Services;
 use crate::service::password::PasswordHasher;
 use crate::state::AppState;
 use crate::store::{self, Store};
+use crate::{http, pages};
 
 /// How often ended tokens are purged.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
@@ -81,7 +81,7 @@ impl Application {
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
-            http::router(state.clone()),
+            http::router(state.clone(), pages::router()),
         );
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;

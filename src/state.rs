@@ -1,17 +1,23 @@
-//! The application state the web front ends share, built once at startup: the
-//! [`Services`] and what only the front ends need — the configuration, the public URL, the
-//! request rate limiters, the metrics and the webhook's sync queue. Cloned per request,
-//! so it is one shared pointer.
+//! What the two web front ends — the JSON API ([`crate::http`]) and the HTML pages
+//! ([`crate::pages`]) — share: the application state, built once at startup (the
+//! [`Services`] and what only the front ends need: the configuration, the public URL, the
+//! request rate limiters, the metrics, the webhook's sync queue), and the client-address
+//! extractor both use for the failed-credentials limiter. Neither front end imports the
+//! other.
 
-use std::net::IpAddr;
+pub mod ratelimit;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
-use crate::http::ratelimit::WindowLimiter;
 use crate::http::{metrics, sync_queue};
 use crate::service::Services;
+use ratelimit::WindowLimiter;
 
 /// Everything a handler may need. Cloned per request and per extractor, so it is one
 /// shared pointer ([`AppInner`] holds the parts).
@@ -83,5 +89,37 @@ impl AppState {
     /// An absolute URL for a path of this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.public_url, path)
+    }
+}
+
+/// The client's address: the peer of the connection, or the last hop of
+/// `X-Forwarded-For` when the deployment says a trusted proxy sets it.
+pub struct ClientAddr(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.config.limits.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .next_back();
+            if let Some(ip) = forwarded {
+                return Ok(ClientAddr(ip));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        Ok(ClientAddr(peer))
     }
 }

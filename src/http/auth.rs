@@ -16,10 +16,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::extract::ClientAddr;
-use super::ratelimit::Quota;
 use crate::domain::{Scope, form};
 use crate::http::error::ApiError;
+use crate::state::ClientAddr;
+use crate::state::ratelimit::Quota;
 use crate::state::{AppState, RateKey};
 use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};

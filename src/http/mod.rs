@@ -15,10 +15,7 @@ pub mod openapi;
 pub mod packages;
 pub mod paging;
 pub mod projects;
-pub mod ratelimit;
 pub mod root;
-pub mod session;
-pub mod settings;
 pub mod sync_queue;
 pub mod tokens;
 pub mod user;
@@ -36,9 +33,12 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::state::AppState;
 
-/// The whole application: every route and every layer, as one service.
+/// The whole application: the JSON API's routes, the routes of the other web front ends
+/// (`pages`: the HTML pages, given by startup, so that neither front end imports the
+/// other), and the layers every response goes through, as one service.
 pub fn router(
     state: AppState,
+    pages: Router<AppState>,
 ) -> impl Service<
     Request,
     Response = Response,
@@ -69,7 +69,7 @@ pub fn router(
     let unauthenticated = Router::new()
         .merge(root::unmetered_router())
         .merge(oauth::router())
-        .merge(settings::router())
+        .merge(pages)
         .merge(docs::router())
         .route_layer(axum::middleware::from_fn(metrics::tag_route));
 

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod grants;
 pub mod limiter;
 pub mod password;
+pub mod sessions;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -67,6 +68,11 @@ impl Services {
     /// The token endpoint's use case: the grants and the policy around them.
     pub fn grants(&self) -> grants::Grants<'_> {
         grants::Grants(self)
+    }
+
+    /// Browser sessions, sign-in, consent and authorization codes.
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions(self)
     }
 
     /// Tokens: API Access, presented tokens, revocation and introspection.

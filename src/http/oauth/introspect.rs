@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use super::client_auth;
 use crate::http::error::OAuthError;
-use crate::http::extract::ClientAddr;
 use crate::service::tokens::FoundToken;
 use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// `POST /oauth/v2/introspect`.
 pub async fn introspect_token(

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
 use crate::http::error::OAuthError;
-use crate::http::extract::ClientAddr;
 use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// `POST /oauth/v2/revoke`.
 pub async fn revoke_token(

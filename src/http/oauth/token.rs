@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::client_auth;
 use crate::domain::{GrantType, PlainSecret};
 use crate::http::error::OAuthError;
-use crate::http::extract::ClientAddr;
 use crate::service::grants::{GrantError, IssuedTokens, TokenRequest};
 use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// The documented answer; field order is the wire order.
 #[derive(Serialize)]

@@ -224,6 +224,18 @@ pub struct UserCaller<S> {
     _scope: PhantomData<S>,
 }
 
+impl<S> UserCaller<S> {
+    /// What this caller may see of others' add-ons: everything for an administrator whose
+    /// token carries `admin`, else what its account may see.
+    pub fn viewer(&self) -> Viewer {
+        if self.user.is_admin && self.token.scope.allows(Scope::Admin) {
+            Viewer::Admin(self.user.id)
+        } else {
+            Viewer::User(self.user.id)
+        }
+    }
+}
+
 impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {
     type Rejection = ApiError;
 

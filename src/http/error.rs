@@ -21,10 +21,12 @@ use serde_json::json;
 
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
+use crate::domain::project::ProjectField;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
 use crate::service::grants::GrantError;
+use crate::service::projects::ProjectError;
 use crate::service::tokens::TokenError;
 use crate::store::StoreError;
 
@@ -278,11 +280,11 @@ impl From<anyhow::Error> for ApiError {
 }
 
 /// A 422 naming each field the API's way.
-fn invalid_fields<F: Ord>(errors: FieldErrors<F>, wire: fn(&F) -> &'static str) -> ApiError {
+fn invalid_fields<F: Ord, W: Into<String>>(errors: FieldErrors<F>, wire: fn(&F) -> W) -> ApiError {
     ApiError::validation(
         errors
             .into_iter()
-            .map(|(field, message)| (wire(&field).to_owned(), message))
+            .map(|(field, message)| (wire(&field).into(), message))
             .collect(),
     )
 }
@@ -302,6 +304,31 @@ fn account_field(field: &AccountField) -> &'static str {
         AccountField::Email => "email",
         AccountField::Name => "name",
         AccountField::Password => "password",
+    }
+}
+
+/// A project's fields by their JSON path (`databases[0].port`).
+fn project_field(field: &ProjectField) -> String {
+    match field {
+        ProjectField::Name => "name".into(),
+        ProjectField::Slug => "slug".into(),
+        ProjectField::Description => "description".into(),
+        ProjectField::Url => "url".into(),
+        ProjectField::Databases => "databases".into(),
+        ProjectField::Database(i, f) => format!("databases[{i}].{}", f.as_str()),
+        ProjectField::AddonConstraint => "version".into(),
+    }
+}
+
+impl From<ProjectError> for ApiError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::Invalid(errors) => invalid_fields(errors, project_field),
+            e @ (ProjectError::NotFound(_)
+            | ProjectError::AddonNotFound(_)
+            | ProjectError::NotBound { .. }) => ApiError::not_found(e.to_string()),
+            ProjectError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -631,7 +631,7 @@ pub async fn update_package(
             format!("only the owner of {} may change it", p.name),
         ));
     }
-    let mut errors = crate::domain::project::FieldErrors::new();
+    let mut errors = std::collections::BTreeMap::<String, String>::new();
     if let Some(Some(d)) = &body.description
         && d.chars().count() > 1000
     {

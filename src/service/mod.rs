@@ -13,6 +13,7 @@ pub mod clients;
 pub mod grants;
 pub mod limiter;
 pub mod password;
+pub mod projects;
 pub mod sessions;
 pub mod tokens;
 
@@ -68,6 +69,11 @@ impl Services {
     /// The token endpoint's use case: the grants and the policy around them.
     pub fn grants(&self) -> grants::Grants<'_> {
         grants::Grants(self)
+    }
+
+    /// An account's projects and the add-ons bound to them.
+    pub fn projects(&self) -> projects::Projects<'_> {
+        projects::Projects(self)
     }
 
     /// Browser sessions, sign-in, consent and authorization codes.

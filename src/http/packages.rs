@@ -18,12 +18,14 @@ use super::extract::ApiJson;
 use super::paging::Paging;
 use crate::domain::archive::{self, Manifest};
 use crate::domain::git::RepositoryCredentials;
-use crate::domain::outbound::{self, HostName, Repository, Transport, Unresolved};
-use crate::domain::package::{self, DistStore, PackageName, PackageType, Visibility};
+use crate::domain::outbound::{self, HostName, Repository, Transport};
+use crate::domain::package::{self, PackageName, PackageType, Visibility};
 use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
+use crate::service::outbound::{Unresolved, check_repository};
 use crate::state::AppState;
+use crate::store::dists::DistStore;
 use crate::store::packages::{
     NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome, Viewer,
 };
@@ -645,7 +647,7 @@ pub async fn update_package(
     let policy = state.config.packages.outbound_policy();
     let mut repository_url = None;
     match &body.repository_url {
-        Some(Some(u)) => match outbound::check_repository(u, &policy, Unresolved::Accept).await {
+        Some(Some(u)) => match check_repository(u, &policy, Unresolved::Accept).await {
             Ok(target) => repository_url = Some(Some(target.url().to_owned())),
             Err(refusal) => {
                 errors.insert("repositoryUrl".into(), refusal.to_string());

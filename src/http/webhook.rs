@@ -23,10 +23,11 @@ use uuid::Uuid;
 use super::auth::{UserCaller, Write};
 use super::packages::{Published, publish_dist};
 use super::sync_queue::{Job, QueueFull};
-use crate::domain::git::{self, GitError, GitOptions, RepositoryCredentials};
+use crate::domain::git::{RepositoryCredentials, mirror_dir, repository_key};
 use crate::domain::package::{self, PackageName};
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
+use crate::service::git::{self, GitError, GitOptions};
 use crate::state::AppState;
 use crate::store::packages::Package;
 use crate::store::{StoreError, now};
@@ -71,7 +72,7 @@ fn repository_keys(payload: &Value) -> HashSet<String> {
     ["url", "html_url", "clone_url", "git_url", "ssh_url"]
         .iter()
         .filter_map(|k| repo.get(*k).and_then(Value::as_str))
-        .map(git::repository_key)
+        .map(repository_key)
         .collect()
 }
 
@@ -96,7 +97,7 @@ pub async fn receive_webhook(
         .filter(|p| {
             p.repository_url
                 .as_deref()
-                .is_some_and(|u| keys.contains(&git::repository_key(u)))
+                .is_some_and(|u| keys.contains(&repository_key(u)))
         })
         .collect();
     if packages.is_empty() {
@@ -255,7 +256,7 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
         max_archive: cfg.package_upload_limit,
         home: cfg.data_dir.join("git").join(".home"),
     };
-    let mirror = git::mirror_dir(&cfg.data_dir, &name);
+    let mirror = mirror_dir(&cfg.data_dir, &name);
     let tags = git::fetch_tags(&mirror, &url, credentials.as_ref(), &options).await?;
     let have: HashSet<String> = state
         .services

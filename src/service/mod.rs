@@ -10,8 +10,10 @@
 pub mod accounts;
 pub mod auth_cache;
 pub mod clients;
+pub mod git;
 pub mod grants;
 pub mod limiter;
+pub mod outbound;
 pub mod password;
 pub mod projects;
 pub mod sessions;
@@ -20,8 +22,8 @@ pub mod tokens;
 use std::sync::Arc;
 
 use crate::config::{OAuthConfig, PackagesConfig, ServeConfig};
-use crate::domain::package::DistStore;
 use crate::store::Store;
+use crate::store::dists::DistStore;
 use auth_cache::AuthCache;
 use limiter::CredentialLimiter;
 use password::PasswordHasher;

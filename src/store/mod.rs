@@ -4,6 +4,7 @@
 //! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
 
 pub mod attempts;
+pub mod dists;
 pub mod oauth;
 pub mod packages;
 pub mod postgres;

@@ -79,6 +79,54 @@ impl fmt::Display for PackageName {
     }
 }
 
+/// A field of an add-on, of a publish, or of a vendor transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PackageField {
+    /// `vendor/name`.
+    Name,
+    /// The version published.
+    Version,
+    /// Public or private.
+    Visibility,
+    /// The uploaded dist.
+    Archive,
+    /// The type filter of a listing.
+    Type,
+    /// The search words of a listing.
+    Query,
+    /// The description.
+    Description,
+    /// The git repository the webhook reads tags from.
+    RepositoryUrl,
+    /// The credentials of a private repository.
+    RepositoryCredentials,
+    /// The secret that signs the webhook's pushes.
+    WebhookSecret,
+    /// The kind of owner a vendor is given to (an account: `user`).
+    VendorOwnerKind,
+    /// The account a vendor is given to.
+    VendorOwner,
+}
+
+impl fmt::Display for PackageField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PackageField::Name => "name",
+            PackageField::Version => "version",
+            PackageField::Visibility => "visibility",
+            PackageField::Archive => "archive",
+            PackageField::Type => "type",
+            PackageField::Query => "search",
+            PackageField::Description => "description",
+            PackageField::RepositoryUrl => "repository URL",
+            PackageField::RepositoryCredentials => "repository credentials",
+            PackageField::WebhookSecret => "webhook secret",
+            PackageField::VendorOwnerKind => "owner kind",
+            PackageField::VendorOwner => "owner",
+        })
+    }
+}
+
 /// What an add-on is; decides which map of a project it lands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PackageType {

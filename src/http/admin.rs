@@ -14,13 +14,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Admin, UserCaller};
 use super::extract::ApiJson;
 use super::paging::Paging;
-use crate::domain::package::valid_vendor;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::service::accounts::AccountChange;
 use crate::state::AppState;
+use crate::store::User;
 use crate::store::packages::Vendor;
-use crate::store::{StoreError, User};
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -206,13 +205,6 @@ pub struct VendorAdminPatch {
     owner: OwnerRef,
 }
 
-fn vendor_error(vendor: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found(format!("vendor {vendor} not found")),
-        e => e.into(),
-    }
-}
-
 /// `GET /admin/vendors/{vendor}`: who owns a vendor (`owner: null` once its account was
 /// deleted).
 pub async fn get_admin_vendor(
@@ -220,15 +212,7 @@ pub async fn get_admin_vendor(
     _caller: UserCaller<Admin>,
     Path(vendor): Path<String>,
 ) -> Result<Json<AdminVendorView>, ApiError> {
-    if !valid_vendor(&vendor) {
-        return Err(vendor_error(&vendor, StoreError::NotFound));
-    }
-    let v = state
-        .services
-        .store()
-        .vendor(&vendor)
-        .await
-        .map_err(|e| vendor_error(&vendor, e))?;
+    let v = state.services.packages().vendor(&vendor).await?;
     Ok(Json(AdminVendorView::new(&v)))
 }
 
@@ -241,36 +225,10 @@ pub async fn update_admin_vendor(
     Path(vendor): Path<String>,
     ApiJson(patch): ApiJson<VendorAdminPatch>,
 ) -> Result<Json<AdminVendorView>, ApiError> {
-    if !valid_vendor(&vendor) {
-        return Err(vendor_error(&vendor, StoreError::NotFound));
-    }
-    if patch.owner.kind != "user" {
-        return Err(ApiError::invalid_field(
-            "owner.type",
-            "must be \"user\" (the only kind of owner there is)",
-        ));
-    }
-    let owner = match state
-        .services
-        .store()
-        .user_by_username(&patch.owner.name)
-        .await
-    {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::invalid_field(
-                "owner.name",
-                format!("there is no account named {:?}", patch.owner.name),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
     let v = state
         .services
-        .store()
-        .transfer_vendor(&vendor, owner.id)
-        .await
-        .map_err(|e| vendor_error(&vendor, e))?;
-    tracing::info!(vendor = %v.name, owner = %owner.username, "vendor transferred");
+        .packages()
+        .transfer_vendor(&vendor, &patch.owner.kind, &patch.owner.name)
+        .await?;
     Ok(Json(AdminVendorView::new(&v)))
 }

@@ -23,13 +23,13 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::auth::OptionalCaller;
-use super::packages::{dist_url, sort_newest_first, visible_package};
+use super::packages::dist_url;
 use crate::domain::archive::retain_served_keys;
 use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Timestamp, now};
+use crate::store::Timestamp;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -72,8 +72,8 @@ async fn conditional(
         .collect();
     let stamp = state
         .services
-        .store()
-        .document_stamp(document, &digest, now())
+        .packages()
+        .document_stamp(document, &digest)
         .await?;
     // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
     // layer compares the entity tag.
@@ -119,8 +119,8 @@ pub async fn get_repository(
 ) -> Result<Response, ApiError> {
     let names = state
         .services
-        .store()
-        .visible_package_names(caller.viewer)
+        .packages()
+        .visible_names(caller.viewer)
         .await?;
     let body = json!({
         "packages": [],
@@ -145,13 +145,9 @@ pub async fn get_package_metadata(
         Some(n) => (n, true),
         None => (stem, false),
     };
-    let package = visible_package(&state, caller.viewer, &vendor, name).await?;
-    let mut versions = state
-        .services
-        .store()
-        .package_versions(&package.name)
-        .await?;
-    sort_newest_first(&mut versions);
+    let packages = state.services.packages();
+    let package = packages.visible(caller.viewer, &vendor, name).await?;
+    let versions = packages.versions(&package).await?;
     let entries: Vec<Value> = versions
         .iter()
         .filter(|v| Version::parse(&v.version).is_ok_and(|p| p.is_dev()) == dev)

@@ -21,11 +21,13 @@ use serde_json::json;
 
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
+use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
 use crate::service::grants::GrantError;
+use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
 use crate::service::tokens::TokenError;
 use crate::store::StoreError;
@@ -317,6 +319,79 @@ fn project_field(field: &ProjectField) -> String {
         ProjectField::Databases => "databases".into(),
         ProjectField::Database(i, f) => format!("databases[{i}].{}", f.as_str()),
         ProjectField::AddonConstraint => "version".into(),
+    }
+}
+
+fn package_field(field: &PackageField) -> &'static str {
+    match field {
+        PackageField::Name => "name",
+        PackageField::Version => "version",
+        PackageField::Visibility => "visibility",
+        PackageField::Archive => "archive",
+        PackageField::Type => "type",
+        PackageField::Query => "q",
+        PackageField::Description => "description",
+        PackageField::RepositoryUrl => "repositoryUrl",
+        PackageField::RepositoryCredentials => "repositoryCredentials",
+        PackageField::WebhookSecret => "webhookSecret",
+        PackageField::VendorOwnerKind => "owner.type",
+        PackageField::VendorOwner => "owner.name",
+    }
+}
+
+impl From<PackageError> for ApiError {
+    fn from(e: PackageError) -> Self {
+        match e {
+            PackageError::Invalid(errors) => invalid_fields(errors, package_field),
+            PackageError::InvalidArchive(message) => {
+                let mut err = ApiError::invalid_field("archive", message.clone());
+                err.code = "invalid_archive";
+                err.message = message;
+                err
+            }
+            e @ (PackageError::NotFound(_)
+            | PackageError::VersionNotFound { .. }
+            | PackageError::VendorNotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ (PackageError::NotOwner(_) | PackageError::NotEditor(_)) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            // The rule, never the owner (whose add-ons may all be private).
+            PackageError::VendorOwned { vendor, orphaned } => {
+                let message = if orphaned {
+                    format!(
+                        "the vendor {vendor} is reserved: the account that owned it was \
+                         deleted; only an administrator can give it to another account"
+                    )
+                } else {
+                    format!(
+                        "the vendor {vendor} belongs to another account; only its owner may \
+                         publish under it"
+                    )
+                };
+                ApiError::new(StatusCode::FORBIDDEN, "vendor_owned", message)
+            }
+            PackageError::VersionExists { package, version } => ApiError::conflict(format!(
+                "{package} {version} is already published; published versions are immutable"
+            )),
+            PackageError::Tombstoned { package, version } => ApiError::new(
+                StatusCode::CONFLICT,
+                "version_tombstoned",
+                format!(
+                    "{package} {version} was published and then deleted; a deleted version \
+                     is never published again, so publish a new version number"
+                ),
+            ),
+            PackageError::VisibilityMismatch { package, current } => ApiError::new(
+                StatusCode::CONFLICT,
+                "visibility_mismatch",
+                format!(
+                    "{package} is {current}; publishing does not change that (use PATCH \
+                     /packages/{package} first)"
+                ),
+            ),
+            PackageError::Store(e) => e.into(),
+            PackageError::Unexpected(e) => ApiError::internal(e),
+        }
     }
 }
 

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::{UserCaller, Write};
-use super::packages::{Published, publish_dist};
 use super::sync_queue::{Job, QueueFull};
 use crate::domain::git::{RepositoryCredentials, mirror_dir, repository_key};
 use crate::domain::package::{self, PackageName};
@@ -281,13 +280,18 @@ pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> 
                 continue;
             }
         };
-        match publish_dist(state, p.owner_id, &name, &tag, None, Bytes::from(zip)).await {
-            Ok(Published::Created(..)) => {
+        match state
+            .services
+            .packages()
+            .publish(p.owner_id, &name, &tag, None, zip)
+            .await
+        {
+            Ok(_) => {
                 published += 1;
                 tracing::info!(package = %p.name, tag, "published from git");
             }
             Err(e) => {
-                tracing::warn!(package = %p.name, tag, error = %e.message, "tag not published")
+                tracing::warn!(package = %p.name, tag, error = %e, "tag not published")
             }
         }
     }

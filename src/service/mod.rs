@@ -14,6 +14,7 @@ pub mod git;
 pub mod grants;
 pub mod limiter;
 pub mod outbound;
+pub mod packages;
 pub mod password;
 pub mod projects;
 pub mod sessions;
@@ -86,6 +87,11 @@ impl Services {
     /// Tokens: API Access, presented tokens, revocation and introspection.
     pub fn tokens(&self) -> tokens::Tokens<'_> {
         tokens::Tokens(self)
+    }
+
+    /// The marketplace: listings, publishing, changes, dists, vendors.
+    pub fn packages(&self) -> packages::Packages<'_> {
+        packages::Packages(self)
     }
 
     /// The storage underneath: for startup and shutdown, and for test fixtures. Front ends

@@ -17,6 +17,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
+pub mod metrics;
 pub mod pages;
 pub mod service;
 pub mod startup;

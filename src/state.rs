@@ -15,7 +15,8 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
-use crate::http::{metrics, sync_queue};
+use crate::jobs::sync::SyncRunner;
+use crate::metrics::Metrics;
 use crate::service::Services;
 use ratelimit::WindowLimiter;
 
@@ -42,10 +43,10 @@ pub struct AppInner {
     pub public_url: Arc<str>,
     /// The request rate limiters.
     pub limits: Arc<Limiters>,
-    /// The webhook's git syncs: a queue per owner, one sync per add-on at a time.
-    pub syncs: Arc<sync_queue::SyncQueue>,
+    /// The runner of the webhook's git syncs, which the webhook submits to.
+    pub syncs: Arc<SyncRunner>,
     /// This application's metrics (its own recorder, not a process-wide one).
-    pub metrics: metrics::Metrics,
+    pub metrics: Metrics,
 }
 
 /// Key of the request limiter: the token when there is a valid one, else the address.
@@ -66,8 +67,15 @@ pub struct Limiters {
 }
 
 impl AppState {
-    /// Builds the state around `services`.
-    pub fn new(services: Services, config: ServeConfig, public_url: String) -> AppState {
+    /// Builds the state around `services`, with the application's `metrics` and sync
+    /// runner (which startup builds: the runner is a job, not part of the state).
+    pub fn new(
+        services: Services,
+        config: ServeConfig,
+        public_url: String,
+        metrics: Metrics,
+        syncs: Arc<SyncRunner>,
+    ) -> AppState {
         let l = &config.limits;
         let limits = Limiters {
             token: WindowLimiter::new(l.rate_limit_token, l.rate_limit_window),
@@ -75,11 +83,8 @@ impl AppState {
         };
         AppState(Arc::new(AppInner {
             services,
-            syncs: Arc::new(sync_queue::SyncQueue::new(
-                config.packages.git_sync_queue,
-                config.packages.git_concurrent_syncs,
-            )),
-            metrics: metrics::Metrics::new(),
+            syncs,
+            metrics,
             public_url: public_url.trim_end_matches('/').into(),
             config: Arc::new(config),
             limits: Arc::new(limits),

@@ -29,6 +29,7 @@ use crate::service::clients::ClientError;
 use crate::service::grants::GrantError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
+use crate::service::sync::WebhookError;
 use crate::service::tokens::TokenError;
 use crate::store::StoreError;
 
@@ -391,6 +392,24 @@ impl From<PackageError> for ApiError {
             ),
             PackageError::Store(e) => e.into(),
             PackageError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        let not_acceptable =
+            |message: &str| ApiError::new(StatusCode::NOT_ACCEPTABLE, "invalid_payload", message);
+        match e {
+            WebhookError::NoRepository => not_acceptable("the payload names no repository"),
+            WebhookError::InvalidDelivery => not_acceptable("invalid X-GitHub-Delivery"),
+            e @ WebhookError::NoAddon => ApiError::not_found(e.to_string()),
+            WebhookError::InvalidSignature => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_signature",
+                "X-Hub-Signature-256 is missing or does not match the add-on's secret",
+            ),
+            WebhookError::Store(e) => e.into(),
         }
     }
 }

@@ -16,7 +16,6 @@ pub mod packages;
 pub mod paging;
 pub mod projects;
 pub mod root;
-pub mod sync_queue;
 pub mod tokens;
 pub mod user;
 pub mod webhook;

@@ -108,7 +108,7 @@ pub async fn get_token_status(
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
 pub async fn get_health(State(state): State<AppState>) -> Response {
-    match state.services.store().ping().await {
+    match state.services.maintenance().ping().await {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: the database does not answer");

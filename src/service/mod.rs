@@ -13,16 +13,18 @@ pub mod clients;
 pub mod git;
 pub mod grants;
 pub mod limiter;
+pub mod maintenance;
 pub mod outbound;
 pub mod packages;
 pub mod password;
 pub mod projects;
 pub mod sessions;
+pub mod sync;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use crate::config::{OAuthConfig, PackagesConfig, ServeConfig};
+use crate::config::{LimitsConfig, OAuthConfig, PackagesConfig, ServeConfig};
 use crate::store::Store;
 use crate::store::dists::DistStore;
 use auth_cache::AuthCache;
@@ -41,6 +43,7 @@ struct Core {
     limiter: CredentialLimiter,
     dists: DistStore,
     oauth: OAuthConfig,
+    limits: LimitsConfig,
     packages: PackagesConfig,
 }
 
@@ -55,6 +58,7 @@ impl Services {
             limiter: CredentialLimiter::new(&config.limits),
             dists: DistStore::new(&config.packages.data_dir),
             oauth: config.oauth.clone(),
+            limits: config.limits.clone(),
             packages: config.packages.clone(),
         }))
     }
@@ -84,9 +88,19 @@ impl Services {
         sessions::Sessions(self)
     }
 
+    /// The push webhook: accepting pushes and syncing add-ons from git.
+    pub fn sync(&self) -> sync::Syncs<'_> {
+        sync::Syncs(self)
+    }
+
     /// Tokens: API Access, presented tokens, revocation and introspection.
     pub fn tokens(&self) -> tokens::Tokens<'_> {
         tokens::Tokens(self)
+    }
+
+    /// The database's health, shutdown and cleanup.
+    pub fn maintenance(&self) -> maintenance::Maintenance<'_> {
+        maintenance::Maintenance(self)
     }
 
     /// The marketplace: listings, publishing, changes, dists, vendors.
@@ -123,6 +137,11 @@ impl Services {
     /// Token lifetimes and the OAuth switches.
     pub fn oauth(&self) -> &OAuthConfig {
         &self.0.oauth
+    }
+
+    /// The failed-credentials limits.
+    pub fn limits(&self) -> &LimitsConfig {
+        &self.0.limits
     }
 
     /// The marketplace's settings.

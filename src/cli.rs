@@ -1,6 +1,10 @@
 //! The command line (API.md §5): `serve`, `migrate`, `user create`, `client create`,
 //! `token list` and `token revoke`. Every subcommand prints JSON with `--json`; failures
 //! end with a non-zero status and one line on stderr (see `main.rs`).
+//!
+//! A front end like the JSON API: the administrative subcommands build the services over
+//! the database and call them, and print their own presentation. `serve` is startup's
+//! (`startup::serve`); this module only parses it and prints the first start's banner.
 
 use std::io::Read as _;
 
@@ -12,10 +16,10 @@ use crate::config::{DatabaseConfig, HashingConfig, LogConfig, ServeConfig};
 use crate::domain::time::rfc3339;
 use crate::domain::tokens::TokenStatus;
 use crate::service::Services;
+use crate::service::accounts::Bootstrap;
 use crate::service::clients::ClientSpec;
 use crate::service::password::PasswordHasher;
 use crate::service::tokens::TokenError;
-use crate::startup::{Application, shutdown_signal};
 use crate::store::{self, Store, TokenRecord};
 
 /// `harmony` — the HarmonyCMS REST API server.
@@ -40,6 +44,14 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database, then serve the API.
     Serve(Box<ServeConfig>),
+    /// The administrative subcommands.
+    #[command(flatten)]
+    Manage(ManageCommand),
+}
+
+/// The subcommands that manage the database and exit ([`run`]).
+#[derive(Debug, Subcommand)]
+pub enum ManageCommand {
     /// Apply the database migrations and exit.
     Migrate(DatabaseConfig),
     /// Manage accounts.
@@ -161,12 +173,10 @@ fn print(json_mode: bool, value: serde_json::Value, text: String) {
     }
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let json_mode = cli.json;
-    match cli.command {
-        Command::Serve(config) => serve(*config, json_mode).await,
-        Command::Migrate(database) => {
+/// Runs an administrative subcommand; `json_mode` prints JSON.
+pub async fn run(command: ManageCommand, json_mode: bool) -> anyhow::Result<()> {
+    match command {
+        ManageCommand::Migrate(database) => {
             open(&database).await?;
             print(
                 json_mode,
@@ -175,12 +185,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
-        Command::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
-        Command::Token(TokenCommand::List { user, database }) => {
+        ManageCommand::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
+        ManageCommand::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
+        ManageCommand::Token(TokenCommand::List { user, database }) => {
             token_list(&database, &user, json_mode).await
         }
-        Command::Token(TokenCommand::Revoke { id, database }) => {
+        ManageCommand::Token(TokenCommand::Revoke { id, database }) => {
             let services = services(&database, &HashingConfig::default()).await?;
             let id = match services.tokens().revoke_any(&id).await {
                 Ok(id) => id,
@@ -197,31 +207,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
-    let state = app.state().clone();
-    if let Some(boot) = state.services.accounts().bootstrap().await? {
-        let curl = format!(
-            "curl '{}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
-            state.url("/oauth/v2/token"),
-            boot.client_id,
-            boot.client_secret,
-            boot.username,
-            boot.password
-        );
-        let text = format!(
-            "HarmonyCMS API: first start. Created the administrator and its API client.\n\
-             These credentials are shown only this once; store them now.\n\n\
-             \x20 username:      {}\n  password:      {}\n  client_id:     {}\n  client_secret: {}\n\n\
-             Get a token:\n\n  {curl}\n",
-            boot.username, boot.password, boot.client_id, boot.client_secret
-        );
-        let mut value = serde_json::to_value(&boot)?;
-        value["curl"] = json!(curl);
-        print(json_mode, value, text);
-    }
-    tracing::info!(address = %app.local_addr(), url = %state.public_url, "harmony is listening");
-    app.run_until(shutdown_signal()).await
+/// Prints the credentials the first start created, once (`token_url`: where to get a
+/// token with them).
+pub fn print_first_start(boot: &Bootstrap, token_url: &str, json_mode: bool) -> anyhow::Result<()> {
+    let curl = format!(
+        "curl '{token_url}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
+        boot.client_id, boot.client_secret, boot.username, boot.password
+    );
+    let text = format!(
+        "HarmonyCMS API: first start. Created the administrator and its API client.\n\
+         These credentials are shown only this once; store them now.\n\n\
+         \x20 username:      {}\n  password:      {}\n  client_id:     {}\n  client_secret: {}\n\n\
+         Get a token:\n\n  {curl}\n",
+        boot.username, boot.password, boot.client_id, boot.client_secret
+    );
+    let mut value = serde_json::to_value(boot)?;
+    value["curl"] = json!(curl);
+    print(json_mode, value, text);
+    Ok(())
 }
 
 async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {

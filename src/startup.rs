@@ -17,7 +17,7 @@ use crate::service::Services;
 use crate::service::password::PasswordHasher;
 use crate::state::AppState;
 use crate::store::{self, Store};
-use crate::{http, jobs, pages};
+use crate::{cli, http, jobs, pages};
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -109,6 +109,18 @@ impl Application {
         state.services.maintenance().close().await;
         result
     }
+}
+
+/// `harmony serve`: migrates and binds, creates the administrator and its client on a
+/// first start (printing their credentials once), then serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    if let Some(boot) = state.services.accounts().bootstrap().await? {
+        cli::print_first_start(&boot, &state.url("/oauth/v2/token"), json_mode)?;
+    }
+    tracing::info!(address = %app.local_addr(), url = %state.public_url, "harmony is listening");
+    app.run_until(shutdown_signal()).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

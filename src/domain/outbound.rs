@@ -305,7 +305,7 @@ pub enum Refusal {
         /// Why it is refused.
         class: AddressClass,
     },
-    /// No address for the host (only when fetching: see [`Unresolved`]).
+    /// No address for the host (refused only when fetching: `service::outbound::Unresolved`).
     #[error("names a host that cannot be resolved ({0})")]
     Unresolvable(String),
 }

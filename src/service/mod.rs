@@ -1,11 +1,24 @@
-//! The use cases: one module per family, each with its own error enum (no HTTP status,
-//! no API field names). [`Services`] is built once — at startup, or by a command-line
-//! subcommand — and shared by every front end: the JSON API, the HTML pages, the
-//! background jobs and the command line.
+//! The use cases, above the store and below every front end. One module per family, each
+//! with its own error enum (thiserror; no HTTP status, no API field names — invalid fields
+//! are named by the domain's field enums, which each front end spells its own way):
 //!
-//! Service-level infrastructure lives here too: password hashing ([`password`]), the
-//! short-lived cache of what authenticates requests ([`auth_cache`]) and the
-//! failed-credentials limiter ([`limiter`]).
+//! * [`accounts`] — creating accounts, one's own profile, administration, the first start;
+//! * [`clients`] — an account's OAuth clients: register, change, delete, rotate the secret;
+//! * [`tokens`] — API Access (list, revoke), presented access tokens (through the auth
+//!   cache), revocation and introspection by value;
+//! * [`grants`] — the token endpoint: one checklist per grant and the policy around them;
+//! * [`sessions`] — browser sessions, sign-in, consent, authorization codes;
+//! * [`projects`] — projects and the add-ons bound to them;
+//! * [`packages`] — the marketplace: publishing, listings, visibility, dists, vendors;
+//! * [`sync`] — the push webhook: accepting pushes, syncing an add-on from git;
+//! * [`maintenance`] — the database's health, shutdown and purges.
+//!
+//! And the infrastructure they share: password hashing ([`password`]), the short-lived
+//! cache of what authenticates requests ([`auth_cache`]), the failed-credentials limiter
+//! ([`limiter`]), running git ([`git`]) and resolving repository hosts ([`outbound`]).
+//!
+//! [`Services`] is built once — at startup, or by a command-line subcommand — and shared
+//! by every front end: the JSON API, the HTML pages, the background jobs, the command line.
 
 pub mod accounts;
 pub mod auth_cache;
@@ -108,8 +121,8 @@ impl Services {
         packages::Packages(self)
     }
 
-    /// The storage underneath: for startup and shutdown, and for test fixtures. Front ends
-    /// call the services, not this.
+    /// The storage underneath, for test fixtures and tools. Front ends call the services,
+    /// never this.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.0.store
     }
@@ -120,32 +133,32 @@ impl Services {
     }
 
     /// Token and client lookups, briefly remembered.
-    pub fn cache(&self) -> &AuthCache {
+    fn cache(&self) -> &AuthCache {
         &self.0.cache
     }
 
     /// The failed-credentials limiter.
-    pub fn limiter(&self) -> &CredentialLimiter {
+    fn limiter(&self) -> &CredentialLimiter {
         &self.0.limiter
     }
 
     /// Where add-on dists are stored.
-    pub fn dists(&self) -> &DistStore {
+    fn dists(&self) -> &DistStore {
         &self.0.dists
     }
 
     /// Token lifetimes and the OAuth switches.
-    pub fn oauth(&self) -> &OAuthConfig {
+    fn oauth(&self) -> &OAuthConfig {
         &self.0.oauth
     }
 
     /// The failed-credentials limits.
-    pub fn limits(&self) -> &LimitsConfig {
+    fn limits(&self) -> &LimitsConfig {
         &self.0.limits
     }
 
     /// The marketplace's settings.
-    pub fn packages_config(&self) -> &PackagesConfig {
+    fn packages_config(&self) -> &PackagesConfig {
         &self.0.packages
     }
 }

@@ -12,7 +12,7 @@ use crate::service::Services;
 use crate::store::{StoreError, now};
 
 /// username and password given? → a slot of the failed-credentials limiter → check the
-/// password (its slot given back unless it was wrong) → then [`checked`].
+/// password (its slot given back unless it was wrong) → then the checklist below.
 pub async fn grant(
     services: &Services,
     addr: IpAddr,

@@ -390,6 +390,10 @@ impl From<PackageError> for ApiError {
                      /packages/{package} first)"
                 ),
             ),
+            PackageError::CredentialsNeedHttps => ApiError::invalid_field(
+                "repositoryCredentials",
+                "are sent over https only; repositoryUrl must be an https URL",
+            ),
             PackageError::Store(e) => e.into(),
             PackageError::Unexpected(e) => ApiError::internal(e),
         }

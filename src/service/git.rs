@@ -22,7 +22,7 @@ use crate::domain::outbound::{HostName, OutboundPolicy, Refusal, Transport};
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// The outbound-fetch policy refused the repository: nothing was contacted.
-    #[error("repository refused: repositoryUrl {0}")]
+    #[error("repository refused: the URL {0}")]
     Refused(#[from] Refusal),
     /// git failed, timed out or could not run.
     #[error("{0}")]

@@ -87,6 +87,9 @@ pub enum PackageError {
         /// Its visibility.
         current: String,
     },
+    /// Repository credentials are sent over https only, and the repository URL is not one.
+    #[error("repository credentials are sent over https only; the repository URL is not https")]
+    CredentialsNeedHttps,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -495,10 +498,7 @@ impl Packages<'_> {
         };
         let https = origin(url_after).is_some_and(|(t, _, _)| t == Transport::Https);
         if credentials_after && url_after.is_some() && !https {
-            return Err(invalid(
-                PackageField::RepositoryCredentials,
-                "are sent over https only; repositoryUrl must be an https URL",
-            ));
+            return Err(PackageError::CredentialsNeedHttps);
         }
         let changes = PackageChanges {
             visibility: update.visibility.map(|v| v.as_str().to_owned()),

@@ -81,7 +81,7 @@ pub enum SyncOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The outbound-fetch policy refused the repository: nothing was contacted.
-    #[error("repository refused: {0}")]
+    #[error("repository refused: the URL {0}")]
     Refused(Refusal),
     /// git, the store or the add-on's settings failed.
     #[error(transparent)]

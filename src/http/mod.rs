@@ -1,5 +1,7 @@
-//! The JSON API front end: the router with its layers, the error envelopes
-//! ([`error`]), and one module per endpoint family.
+//! The JSON API front end: the router with its layers, extractors, the error envelopes
+//! ([`error`]), and one module per endpoint family. A handler extracts what it needs,
+//! calls a service ([`crate::service`]), maps the service's error once (the
+//! `From<…Error> for ApiError` of [`error`]) and renders the answer.
 
 pub mod admin;
 pub mod auth;

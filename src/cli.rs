@@ -1,6 +1,7 @@
-//! The command line (`docs/api.md`, "The command line"): `serve`, `migrate`, `user create`,
-//! `user reset-password`, `client create`, `token list` and `token revoke`. Every subcommand prints JSON with `--json`; failures
-//! end with a non-zero status and one line on stderr (see `main.rs`).
+//! The command line (`docs/api.md` §6): `serve`, `migrate`, `user create`,
+//! `user reset-password`, `client create`, `token list` and `token revoke`. Every
+//! subcommand prints JSON with `--json`; failures end with a non-zero status and one line
+//! on stderr (see `main.rs`).
 
 use std::io::Read as _;
 
@@ -56,9 +57,10 @@ pub enum Command {
 pub enum UserCommand {
     /// Create an account; prints it (and the generated password when none was given).
     Create(UserCreate),
-    /// Give an account a new password (the first start's banner was lost, or the password
-    /// leaked): ends its browser sessions and revokes its tokens; prints the generated
-    /// password once when none was given.
+    /// Give an account a new password, ending its browser sessions and revoking its tokens.
+    ///
+    /// For when the first start's banner was lost, or a password leaked. Prints the
+    /// generated password once, unless one is read with --password-stdin.
     ResetPassword(UserResetPassword),
 }
 

@@ -1,6 +1,6 @@
-//! The command line (`docs/api.md`, "The command line"), run as the real binary: the
-//! first-start banner and its curl, `user create`, `user reset-password`, `client create`,
-//! `token list` and `token revoke`, and errors.
+//! The command line (`docs/api.md` §6), run as the real binary: the first-start banner
+//! and its curl, `user create`, `user reset-password`, `client create`, `token list` and
+//! `token revoke`, and errors.
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -11,6 +11,7 @@ use crate::domain::password::PasswordHasher;
 use crate::domain::secret::{PlainSecret, random_id};
 use crate::domain::user::{validate_email, validate_password, validate_username};
 use crate::domain::{GrantType, Scope, ScopeSet};
+use crate::store::oauth::AccountChanges;
 use crate::store::{Client, NewClient, NewUser, Store, StoreError, User};
 
 /// The name of the account the first start creates.
@@ -82,6 +83,58 @@ pub async fn create_user(
     Ok(CreatedUser {
         user,
         generated_password: generated,
+    })
+}
+
+/// What `user reset-password` did.
+#[derive(Debug)]
+pub struct PasswordReset {
+    /// The account, as it is now.
+    pub user: User,
+    /// The new password, when it was generated.
+    pub generated_password: Option<PlainSecret>,
+    /// How many of its tokens were still live and are now revoked.
+    pub tokens_revoked: u64,
+}
+
+/// Gives the account `username` a new password (generated when none is given), with the
+/// effects of an administrator's password reset through the API: its browser sessions
+/// end and every token it holds is revoked, since a reset usually means the old password
+/// may be known to someone else.
+pub async fn reset_password(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    username: &str,
+    password: Option<&str>,
+) -> Result<PasswordReset, AdminError> {
+    let user = match store.user_by_username(username).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => {
+            return Err(AdminError::NotFound(format!(
+                "no account named {username:?}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let generated = password.is_none().then(|| PlainSecret::new(random_id(18)));
+    let password = password
+        .or(generated.as_ref().map(PlainSecret::expose))
+        .unwrap_or("");
+    validate_password(password).map_err(|m| field("password", m))?;
+    let changes = AccountChanges {
+        disabled: None,
+        is_admin: None,
+        password_hash: Some(hasher.hash(password).await?),
+    };
+    // The store ends the account's sessions in the same write.
+    let user = store.change_account(user.id, &changes).await?;
+    let tokens_revoked = store
+        .revoke_user_tokens(user.id, crate::store::now())
+        .await?;
+    Ok(PasswordReset {
+        user,
+        generated_password: generated,
+        tokens_revoked,
     })
 }
 

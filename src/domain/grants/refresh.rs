@@ -7,7 +7,7 @@
 //! The checks run inside the store's exchange ([`Store::exchange_refresh_token`]), against
 //! the token as the exchange reads it: reading, deciding and writing are one atomic step.
 //!
-//! [`Store::exchange_refresh_token`]: crate::store::OAuthStore::exchange_refresh_token
+//! [`Store::exchange_refresh_token`]: crate::store::Store::exchange_refresh_token
 
 use std::sync::Arc;
 

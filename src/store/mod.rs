@@ -385,10 +385,13 @@ pub trait Store:
     /// Closes the pools (graceful shutdown).
     async fn close(&self);
     /// A counter that moves whenever this process writes something that could change what
-    /// a cached token or client means (revocations, account and client changes): before the
-    /// write and again once it is committed. A cache entry taken at generation `g` is good
-    /// only while the generation is still `g`. Writes by other processes are not seen here;
-    /// the cache's short lifetime bounds those (see docs/deployment.md).
+    /// a cached access token, client or user means (revocations, account and client
+    /// changes, deletions): before the write and again once it is committed. A cache entry
+    /// taken at generation `g` is good only while the generation is still `g`. Reading it
+    /// has no effect, and writes that change no cached lookup (sessions, consents, codes,
+    /// new tokens, projects, add-ons, counters) leave it alone. Writes by other processes
+    /// are not seen here; the cache's short lifetime bounds those (see
+    /// docs/deployment.md).
     fn generation(&self) -> u64;
 
     /// Creates the first administrator and its client, only if there is no user at all.

@@ -2,7 +2,8 @@
 //! authorization endpoint's browser sessions, authorization codes and remembered consent.
 //!
 //! [`OAuthStore`] is a supertrait of [`Store`](super::Store), implemented once for both
-//! engines on [`SqlStore`].
+//! engines on [`SqlStore`]. Client and account changes invalidate the auth
+//! cache; sessions, codes and consents are never cached, so their writes do not.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -352,7 +353,6 @@ where
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>(
             "INSERT INTO auth_sessions (digest, user_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -385,7 +385,6 @@ where
     }
 
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>("DELETE FROM auth_sessions WHERE digest = $1")
             .bind(digest.as_bytes().to_vec())
             .execute(self.writer())
@@ -394,7 +393,6 @@ where
     }
 
     async fn insert_code(&self, c: &NewAuthorizationCode) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>(
             "INSERT INTO authorization_codes (digest, family_id, client_id, user_id, \
              redirect_uri, scope, scope_named, code_challenge, created_at, expires_at) \
@@ -437,7 +435,6 @@ where
         at: Timestamp,
         tokens: &NewTokens,
     ) -> StoreResult<bool> {
-        let _invalidates = self.invalidation();
         // The code's compare-and-swap and the tokens it issues, in one transaction.
         let mut tx = self.writer().begin().await?;
         let swapped = sqlx::query::<DB>(
@@ -477,7 +474,6 @@ where
         scope: ScopeSet,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>(
             "INSERT INTO consents (user_id, client_id, scope, created_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) \
@@ -493,7 +489,6 @@ where
     }
 
     async fn delete_consents(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>(
             "DELETE FROM consents WHERE user_id = $1 AND ($2 IS NULL OR client_id = $2)",
         )
@@ -505,7 +500,6 @@ where
     }
 
     async fn purge_oauth(&self, before: Timestamp) -> StoreResult<u64> {
-        let _invalidates = self.invalidation();
         let sessions = sqlx::query::<DB>("DELETE FROM auth_sessions WHERE expires_at < $1")
             .bind(before)
             .execute(self.writer())

@@ -1,7 +1,7 @@
 //! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL,
 //! implemented once for both engines on [`SqlStore`]. Visibility is
 //! decided in SQL, from a [`Viewer`], so that every listing shows each caller exactly what
-//! it may see.
+//! it may see. Add-ons are not in the auth cache: no write here invalidates anything.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -535,7 +535,6 @@ where
     }
 
     async fn publish_version(&self, new: &NewVersion) -> StoreResult<PublishOutcome> {
-        let _invalidates = self.invalidation();
         const PACKAGE: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
              p.package_type, p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
@@ -664,7 +663,6 @@ where
     }
 
     async fn transfer_vendor(&self, name: &str, owner_id: Uuid) -> StoreResult<Vendor> {
-        let _invalidates = self.invalidation();
         let done = sqlx::query::<DB>("UPDATE vendors SET owner_id = $2 WHERE name = $1")
             .bind(name)
             .bind(owner_id.to_string())
@@ -773,7 +771,6 @@ where
     }
 
     async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {
-        let _invalidates = self.invalidation();
         let done = sqlx::query::<DB>(
             "UPDATE packages SET \
              visibility = COALESCE($2, visibility), \
@@ -822,7 +819,6 @@ where
     }
 
     async fn record_delivery(&self, delivery_id: &str, at: Timestamp) -> StoreResult<bool> {
-        let _invalidates = self.invalidation();
         let done = sqlx::query::<DB>(
             "INSERT INTO webhook_deliveries (delivery_id, received_at) VALUES ($1, $2) \
              ON CONFLICT (delivery_id) DO NOTHING",
@@ -835,7 +831,6 @@ where
     }
 
     async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         sqlx::query::<DB>("DELETE FROM webhook_deliveries WHERE delivery_id = $1")
             .bind(delivery_id)
             .execute(self.writer())
@@ -844,7 +839,6 @@ where
     }
 
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        let _invalidates = self.invalidation();
         let done = sqlx::query::<DB>("DELETE FROM webhook_deliveries WHERE received_at < $1")
             .bind(before)
             .execute(self.writer())

@@ -1,6 +1,7 @@
 //! Projects: the [`ProjectStore`] trait, its row types and its SQL, implemented once for
 //! both engines on [`SqlStore`]. A project's add-ons live in
-//! `project_addons`, joined to `packages` for their type.
+//! `project_addons`, joined to `packages` for their type. Projects are not cached: no write
+//! here invalidates anything.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -206,7 +207,6 @@ where
     for<'q> Option<Vec<u8>>: Encode<'q, DB>,
 {
     async fn create_project(&self, p: &NewProject) -> StoreResult<Project> {
-        let _invalidates = self.invalidation();
         let id = Uuid::new_v4();
         let now = super::now();
         sqlx::query::<DB>(
@@ -286,7 +286,6 @@ where
         id: Uuid,
         c: &ProjectChanges,
     ) -> StoreResult<Project> {
-        let _invalidates = self.invalidation();
         let databases = c.databases.as_deref().map(databases_json).transpose()?;
         let done = sqlx::query::<DB>(
             "UPDATE projects SET \
@@ -317,7 +316,6 @@ where
     }
 
     async fn delete_project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         let done = sqlx::query::<DB>("DELETE FROM projects WHERE id = $1 AND owner_id = $2")
             .bind(id.to_string())
             .bind(owner_id.to_string())
@@ -336,7 +334,6 @@ where
         package: &str,
         constraint: &str,
     ) -> StoreResult<Project> {
-        let _invalidates = self.invalidation();
         let now = super::now();
         let mut tx = self.writer().begin().await?;
         let touched = sqlx::query::<DB>(
@@ -367,7 +364,6 @@ where
     }
 
     async fn unbind_addon(&self, owner_id: Uuid, id: Uuid, package: &str) -> StoreResult<()> {
-        let _invalidates = self.invalidation();
         let mut tx = self.writer().begin().await?;
         let done = sqlx::query::<DB>(
             "DELETE FROM project_addons WHERE package = $2 AND project_id IN \

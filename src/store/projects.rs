@@ -1,7 +1,9 @@
 //! Projects: the [`ProjectStore`] trait, its row types and its SQL, implemented once for
 //! both engines on [`SqlStore`]. A project's add-ons live in
-//! `project_addons`, joined to `packages` for their type. Projects are not cached: no write
-//! here invalidates anything.
+//! `project_addons`, joined to `packages` for their type: a project and its add-ons are
+//! read in one query, one row per add-on, and so is a page of projects (the page is
+//! chosen in a subquery), so that a page costs the same two queries whatever its size.
+//! Projects are not cached: no write here invalidates anything.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -133,9 +135,10 @@ pub trait ProjectStore: Send + Sync {
     async fn unbind_addon(&self, owner_id: Uuid, id: Uuid, package: &str) -> StoreResult<()>;
 }
 
-/// `projects`, every column.
+/// A project with one of its add-ons (the `addon_` columns are all NULL for a project
+/// without add-ons): what the queries that read projects return.
 #[derive(sqlx::FromRow)]
-struct ProjectRow {
+struct ProjectAddonRow {
     id: String,
     owner_id: String,
     name: String,
@@ -145,10 +148,13 @@ struct ProjectRow {
     databases: String,
     created_at: i64,
     updated_at: i64,
+    addon_package: Option<String>,
+    addon_type: Option<String>,
+    addon_constraint: Option<String>,
 }
 
-impl ProjectRow {
-    fn into_project(self, addons: Vec<ProjectAddon>) -> StoreResult<Project> {
+impl ProjectAddonRow {
+    fn into_project(self) -> StoreResult<Project> {
         Ok(Project {
             id: parse_uuid(&self.id)?,
             owner_id: parse_uuid(&self.owner_id)?,
@@ -158,29 +164,38 @@ impl ProjectRow {
             url: self.url,
             databases: serde_json::from_str(&self.databases)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("stored databases: {e}")))?,
-            addons,
+            addons: Vec::new(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
 }
 
-/// An add-on of a project, with its type.
-#[derive(sqlx::FromRow)]
-struct AddonRow {
-    package: String,
-    package_type: String,
-    version_constraint: String,
-}
-
-impl AddonRow {
-    fn into_addon(self) -> ProjectAddon {
-        ProjectAddon {
-            package: self.package,
-            package_type: self.package_type,
-            constraint: self.version_constraint,
+/// Folds rows ordered by project (then add-on) into projects with their add-ons.
+fn projects(rows: Vec<ProjectAddonRow>) -> StoreResult<Vec<Project>> {
+    let mut out: Vec<(String, Project)> = Vec::new();
+    for mut row in rows {
+        let addon = match (
+            row.addon_package.take(),
+            row.addon_type.take(),
+            row.addon_constraint.take(),
+        ) {
+            (Some(package), Some(package_type), Some(constraint)) => Some(ProjectAddon {
+                package,
+                package_type,
+                constraint,
+            }),
+            _ => None,
+        };
+        if out.last().is_none_or(|(id, _)| *id != row.id) {
+            let id = row.id.clone();
+            out.push((id, row.into_project()?));
+        }
+        if let (Some(addon), Some((_, project))) = (addon, out.last_mut()) {
+            project.addons.push(addon);
         }
     }
+    Ok(out.into_iter().map(|(_, project)| project).collect())
 }
 
 fn databases_json(d: &[ProjectDatabase]) -> StoreResult<String> {
@@ -228,30 +243,32 @@ where
     }
 
     async fn project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Project> {
-        let row = sqlx::query_as::<DB, ProjectRow>(
-            "SELECT id, owner_id, name, slug, description, url, databases, created_at, \
-             updated_at FROM projects WHERE id = $1 AND owner_id = $2",
+        let rows = sqlx::query_as::<DB, ProjectAddonRow>(
+            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+             p.created_at, p.updated_at, a.package AS addon_package, \
+             k.package_type AS addon_type, a.version_constraint AS addon_constraint \
+             FROM projects p \
+             LEFT JOIN project_addons a ON a.project_id = p.id \
+             LEFT JOIN packages k ON k.name = a.package \
+             WHERE p.id = $1 AND p.owner_id = $2 ORDER BY a.package",
         )
         .bind(id.to_string())
         .bind(owner_id.to_string())
-        .fetch_one(self.reader())
-        .await?;
-        let addons = sqlx::query_as::<DB, AddonRow>(
-            "SELECT a.package, p.package_type, a.version_constraint \
-             FROM project_addons a JOIN packages p ON p.name = a.package \
-             WHERE a.project_id = $1 ORDER BY a.package",
-        )
-        .bind(&row.id)
         .fetch_all(self.reader())
         .await?;
-        row.into_project(addons.into_iter().map(AddonRow::into_addon).collect())
+        projects(rows)?.pop().ok_or(StoreError::NotFound)
     }
 
     async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)> {
-        let rows = sqlx::query_as::<DB, ProjectRow>(
-            "SELECT id, owner_id, name, slug, description, url, databases, created_at, \
-             updated_at FROM projects WHERE owner_id = $1 \
-             ORDER BY created_at, id LIMIT $2 OFFSET $3",
+        let rows = sqlx::query_as::<DB, ProjectAddonRow>(
+            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+             p.created_at, p.updated_at, a.package AS addon_package, \
+             k.package_type AS addon_type, a.version_constraint AS addon_constraint \
+             FROM (SELECT * FROM projects WHERE owner_id = $1 \
+                   ORDER BY created_at, id LIMIT $2 OFFSET $3) p \
+             LEFT JOIN project_addons a ON a.project_id = p.id \
+             LEFT JOIN packages k ON k.name = a.package \
+             ORDER BY p.created_at, p.id, a.package",
         )
         .bind(owner_id.to_string())
         .bind(i64::from(page.size))
@@ -263,21 +280,7 @@ where
                 .bind(owner_id.to_string())
                 .fetch_one(self.reader())
                 .await?;
-        // One query per project for its add-ons.
-        let mut projects = Vec::with_capacity(rows.len());
-        for row in rows {
-            let addons = sqlx::query_as::<DB, AddonRow>(
-                "SELECT a.package, p.package_type, a.version_constraint \
-                 FROM project_addons a JOIN packages p ON p.name = a.package \
-                 WHERE a.project_id = $1 ORDER BY a.package",
-            )
-            .bind(&row.id)
-            .fetch_all(self.reader())
-            .await?;
-            projects
-                .push(row.into_project(addons.into_iter().map(AddonRow::into_addon).collect())?);
-        }
-        Ok((projects, u64::try_from(total).unwrap_or(0)))
+        Ok((projects(rows)?, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn update_project(

@@ -8,6 +8,7 @@ use harmony::config::ServeConfig;
 use harmony::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
 use harmony::store::attempts::Counter;
 use harmony::store::oauth::{AccountChanges, ClientChanges, NewAuthorizationCode};
+use harmony::store::packages::{NewVersion, PackageVersion, PublishOutcome};
 use harmony::store::projects::NewProject;
 use harmony::store::{
     self, ExchangeOutcome, NewClient, NewRefreshToken, NewTokens, NewUser, Page, RefreshDecider,
@@ -216,4 +217,209 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
     .unwrap();
     s.user_by_id(user).await.unwrap();
     assert_eq!(s.generation(), before);
+}
+
+/// Counting the statements sqlx runs for a piece of work: sqlx reports each one as a
+/// `sqlx::query` event, in the span of the code that asked for it (on the SQLite
+/// connection's own thread too, which enters that span). A global subscriber counts those
+/// events inside spans named [`SPAN`], per span, so that tests running at the same time do
+/// not count each other's statements.
+mod statements {
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    use tracing::field::{Field, Visit};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Instrument, Metadata, Subscriber, span};
+    use tracing_subscriber::Registry;
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+    use tracing_subscriber::registry::LookupSpan;
+
+    const SPAN: &str = "counted_statements";
+    const TARGET: &str = "sqlx::query";
+
+    static COUNTS: Mutex<Option<HashMap<u64, usize>>> = Mutex::new(None);
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+
+    /// The key of a counted span, kept in its extensions.
+    struct Key(u64);
+
+    struct KeyVisitor(Option<u64>);
+
+    impl Visit for KeyVisitor {
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            if field.name() == "key" {
+                self.0 = Some(value);
+            }
+        }
+
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    struct Counter;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
+        fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+            if meta.name() == SPAN || meta.target() == TARGET {
+                Interest::sometimes()
+            } else {
+                Interest::never()
+            }
+        }
+
+        fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+            // sqlx builds its event only when it is enabled: only inside a counted span.
+            meta.name() == SPAN
+                || (meta.target() == TARGET
+                    && ctx
+                        .lookup_current()
+                        .is_some_and(|s| s.scope().any(|s| s.name() == SPAN)))
+        }
+
+        fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+            let mut key = KeyVisitor(None);
+            attrs.record(&mut key);
+            if let (Some(key), Some(span)) = (key.0, ctx.span(id)) {
+                span.extensions_mut().insert(Key(key));
+            }
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            let Some(scope) = ctx.event_scope(event) else {
+                return;
+            };
+            for span in scope {
+                if let Some(Key(key)) = span.extensions().get::<Key>() {
+                    let mut counts = COUNTS.lock().unwrap();
+                    *counts
+                        .get_or_insert_with(HashMap::new)
+                        .entry(*key)
+                        .or_default() += 1;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Awaits `work` and counts the statements it ran.
+    pub async fn counted<F: Future>(work: F) -> (F::Output, usize) {
+        let installed = *INSTALLED.get_or_init(|| {
+            tracing::subscriber::set_global_default(Registry::default().with(Counter)).is_ok()
+        });
+        assert!(
+            installed,
+            "another global tracing subscriber was installed first"
+        );
+        let key = NEXT.fetch_add(1, Ordering::Relaxed);
+        let output = work
+            .instrument(tracing::info_span!("counted_statements", key))
+            .await;
+        let count = COUNTS
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|counts| counts.remove(&key))
+            .unwrap_or(0);
+        (output, count)
+    }
+}
+
+/// Publishes version 1.0.0 of an add-on, as a row (no dist file: the store does not read it).
+async fn publish(store: &dyn Store, owner: Uuid, name: &str) {
+    let version = PackageVersion {
+        package: name.into(),
+        version: "1.0.0".into(),
+        version_normalized: "1.0.0.0".into(),
+        manifest: "{}".into(),
+        sha256: "0".repeat(64),
+        shasum: "0".repeat(40),
+        size: 1,
+        dist_path: format!("{name}/1.0.0.zip"),
+        created_at: store::now(),
+    };
+    let new = NewVersion {
+        owner_id: owner,
+        visibility: None,
+        package_type: "harmony-plugin".into(),
+        description: None,
+        version,
+    };
+    let outcome = store.publish_version(&new).await.unwrap();
+    assert!(
+        matches!(outcome, PublishOutcome::Published(..)),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_of_projects_costs_the_same_statements_whatever_its_size() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    // One connection per pool, opened by a first call before any counting: opening a
+    // connection runs statements of its own.
+    let mut config = ServeConfig::for_database(&app.database_url).database;
+    config.db_max_connections = 1;
+    let store = store::connect(&config).await.unwrap();
+    let owner = alice.user.id;
+    publish(store.as_ref(), owner, "acme/seo").await;
+    publish(store.as_ref(), owner, "acme/forms").await;
+    // Twelve projects; each has acme/seo, every other one acme/forms as well.
+    for i in 0..12_usize {
+        let project = NewProject {
+            owner_id: owner,
+            name: format!("Site {i}"),
+            slug: format!("site-{i}"),
+            description: None,
+            url: None,
+            databases: vec![],
+        };
+        let id = store.create_project(&project).await.unwrap().id;
+        store
+            .bind_addon(owner, id, "acme/seo", "^1.0")
+            .await
+            .unwrap();
+        if i.is_multiple_of(2) {
+            store
+                .bind_addon(owner, id, "acme/forms", "*")
+                .await
+                .unwrap();
+        }
+    }
+
+    let page = |size| Page { number: 1, size };
+    store.list_projects(owner, page(50)).await.unwrap();
+    let (first, small) = statements::counted(store.list_projects(owner, page(1))).await;
+    let (every, large) = statements::counted(store.list_projects(owner, page(50))).await;
+    let (first, total) = first.unwrap();
+    let (every, _) = every.unwrap();
+    assert_eq!((first.len(), every.len(), total), (1, 12, 12));
+    assert!(small > 0, "the counter sees sqlx's statements");
+    assert_eq!(small, large, "a page of 1 and a page of 12 projects");
+
+    // Each project came with its own add-ons, by name.
+    for project in &every {
+        let i: usize = project.slug["site-".len()..].parse().unwrap();
+        let addons: Vec<(&str, &str, &str)> = project
+            .addons
+            .iter()
+            .map(|a| {
+                (
+                    a.package.as_str(),
+                    a.package_type.as_str(),
+                    a.constraint.as_str(),
+                )
+            })
+            .collect();
+        let mut expected = vec![];
+        if i.is_multiple_of(2) {
+            expected.push(("acme/forms", "harmony-plugin", "*"));
+        }
+        expected.push(("acme/seo", "harmony-plugin", "^1.0"));
+        assert_eq!(addons, expected, "{}", project.slug);
+    }
+    assert_eq!(first[0].slug, every[0].slug);
+    assert_eq!(first[0].addons, every[0].addons);
 }

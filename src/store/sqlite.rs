@@ -280,7 +280,7 @@ struct DigestedRefreshRow {
     row: RefreshTokenRow,
 }
 
-/// An access token row, as `INSERT_ACCESS` reads it.
+/// An access token row, as [`WRITE_AND_COMMIT`] reads it ($2).
 #[derive(Serialize)]
 struct AccessJson {
     id: String,
@@ -294,7 +294,7 @@ struct AccessJson {
     expires_at: i64,
 }
 
-/// A refresh token row, as `INSERT_REFRESH` reads it.
+/// A refresh token row, as [`WRITE_AND_COMMIT`] reads it ($3).
 #[derive(Serialize)]
 struct RefreshJson {
     id: String,

@@ -4,8 +4,7 @@
 # `initdb` refuses to run as root, so the cluster runs as the `postgres` user.
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "installing PostgreSQL (Debian package postgresql)…" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  "$(dirname "${BASH_SOURCE[0]}")/install-debian-packages" postgresql
 fi
 PGBIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
 PGPORT=${PGPORT:-55432}

@@ -1,6 +1,7 @@
-//! The command line (API.md §5): `serve`, `migrate`, `user create`, `client create`,
-//! `token list` and `token revoke`. Every subcommand prints JSON with `--json`; failures
-//! end with a non-zero status and one line on stderr (see `main.rs`).
+//! The command line (`docs/api.md` §6): `serve`, `migrate`, `user create`,
+//! `user reset-password`, `client create`, `token list` and `token revoke`. Every
+//! subcommand prints JSON with `--json`; failures end with a non-zero status and one line
+//! on stderr (see `main.rs`).
 //!
 //! A front end like the JSON API: the administrative subcommands build the services over
 //! the database and call them, and print their own presentation. `serve` is startup's
@@ -70,6 +71,11 @@ pub enum ManageCommand {
 pub enum UserCommand {
     /// Create an account; prints it (and the generated password when none was given).
     Create(UserCreate),
+    /// Give an account a new password, ending its browser sessions and revoking its tokens.
+    ///
+    /// For when the first start's banner was lost, or a password leaked. Prints the
+    /// generated password once, unless one is read with --password-stdin.
+    ResetPassword(UserResetPassword),
 }
 
 /// `harmony user create`.
@@ -84,6 +90,20 @@ pub struct UserCreate {
     #[arg(long)]
     pub admin: bool,
     /// Read the password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    hashing: HashingConfig,
+}
+
+/// `harmony user reset-password`.
+#[derive(Debug, Args)]
+pub struct UserResetPassword {
+    /// The username.
+    pub username: String,
+    /// Read the new password from standard input (one trailing newline is dropped).
     #[arg(long)]
     pub password_stdin: bool,
     #[command(flatten)]
@@ -186,6 +206,9 @@ pub async fn run(command: ManageCommand, json_mode: bool) -> anyhow::Result<()> 
             Ok(())
         }
         ManageCommand::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
+        ManageCommand::User(UserCommand::ResetPassword(args)) => {
+            reset_password(args, json_mode).await
+        }
         ManageCommand::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
         ManageCommand::Token(TokenCommand::List { user, database }) => {
             token_list(&database, &user, json_mode).await
@@ -228,18 +251,7 @@ pub fn print_first_start(boot: &Bootstrap, token_url: &str, json_mode: bool) -> 
 }
 
 async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {
-    let password = if args.password_stdin {
-        let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input)?;
-        let input = input
-            .strip_suffix('\n')
-            .map(|s| s.strip_suffix('\r').unwrap_or(s))
-            .unwrap_or(&input)
-            .to_owned();
-        Some(input)
-    } else {
-        None
-    };
+    let password = args.password_stdin.then(password_from_stdin).transpose()?;
     let services = services(&args.database, &args.hashing).await?;
     let created = services
         .accounts()
@@ -256,6 +268,43 @@ async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {
     });
     let mut text = format!("created user {} ({})", u.username, u.id);
     if let Some(p) = &created.generated_password {
+        value["password"] = json!(p.expose());
+        text.push_str(&format!("\npassword: {}", p.expose()));
+    }
+    print(json_mode, value, text);
+    Ok(())
+}
+
+/// The password on standard input, without one trailing newline (`\n` or `\r\n`).
+fn password_from_stdin() -> std::io::Result<String> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let end = input
+        .strip_suffix('\n')
+        .map(|s| s.strip_suffix('\r').unwrap_or(s))
+        .map_or(input.len(), str::len);
+    input.truncate(end);
+    Ok(input)
+}
+
+async fn reset_password(args: UserResetPassword, json_mode: bool) -> anyhow::Result<()> {
+    let password = args.password_stdin.then(password_from_stdin).transpose()?;
+    let services = services(&args.database, &args.hashing).await?;
+    let reset = services
+        .accounts()
+        .reset_password(&args.username, password.as_deref())
+        .await?;
+    let u = &reset.user;
+    let mut value = json!({
+        "id": u.id.to_string(),
+        "username": u.username,
+        "tokensRevoked": reset.tokens_revoked,
+    });
+    let mut text = format!(
+        "new password set for {}; its browser sessions ended and {} token(s) were revoked",
+        u.username, reset.tokens_revoked
+    );
+    if let Some(p) = &reset.generated_password {
         value["password"] = json!(p.expose());
         text.push_str(&format!("\npassword: {}", p.expose()));
     }

@@ -76,7 +76,7 @@ pub enum Version {
     Branch(String),
 }
 
-/// A modifier and its number (`beta2` → Beta, [2]).
+/// A modifier and its number (`beta2` → Beta, 2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ModifierPart {
     kind: Modifier,

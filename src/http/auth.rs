@@ -1,4 +1,4 @@
-//! Token presentation (API.md §2, RFC 6750): the middleware that finds the caller's token
+//! Token presentation (`docs/api.md` §3, RFC 6750): the middleware that finds the caller's token
 //! once per request — `Authorization: token T`, `Authorization: Bearer T` (any case),
 //! HTTP Basic with the token as password (Composer), or `?access_token=T` — applies the
 //! rate limits, and leaves an [`Authn`] for the extractors that guard each endpoint.

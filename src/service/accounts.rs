@@ -59,6 +59,17 @@ pub struct CreatedUser {
     pub generated_password: Option<PlainSecret>,
 }
 
+/// What a password reset did.
+#[derive(Debug)]
+pub struct PasswordReset {
+    /// The account, as it is now.
+    pub user: User,
+    /// The new password, when it was generated.
+    pub generated_password: Option<PlainSecret>,
+    /// How many of its tokens were still live and are now revoked.
+    pub tokens_revoked: u64,
+}
+
 /// A change to one's own profile; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileChange {
@@ -143,6 +154,37 @@ impl Accounts<'_> {
             Err(StoreError::NotFound) => Err(AccountError::UnknownUsername(username.to_owned())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Gives the account `username` a new password (generated when none is given), with
+    /// the effects of an administrator's password reset: its browser sessions end and
+    /// every token it holds is revoked, since a reset usually means the old password may be
+    /// known to someone else (the command line, when the first start's banner was lost).
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        password: Option<&str>,
+    ) -> Result<PasswordReset, AccountError> {
+        let user = self.by_username(username).await?;
+        let generated = password.is_none().then(|| PlainSecret::new(random_id(18)));
+        let password = password
+            .or(generated.as_ref().map(PlainSecret::expose))
+            .unwrap_or("");
+        validate_password(password).map_err(|m| invalid(AccountField::Password, m))?;
+        let changes = AccountChanges {
+            disabled: None,
+            is_admin: None,
+            password_hash: Some(self.0.hasher().hash(password).await?),
+        };
+        let store = self.0.store();
+        // The store ends the account's sessions in the same write.
+        let user = store.change_account(user.id, &changes).await?;
+        let tokens_revoked = store.revoke_user_tokens(user.id, now()).await?;
+        Ok(PasswordReset {
+            user,
+            generated_password: generated,
+            tokens_revoked,
+        })
     }
 
     /// Changes `user`'s own name and email (trimmed; a blank name clears it).

@@ -219,6 +219,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_default_parameters_are_owasp_argon2id() {
+        let h = PasswordHasher::new(&HashingConfig::default()).unwrap();
+        let hash = h.hash("correct horse").await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+    }
+
+    /// Hashes made by another implementation (PHP's `password_hash`, libargon2), with the
+    /// OWASP parameters and with other costs: stored hashes keep verifying whatever
+    /// version of the argon2 crate checks them.
+    #[tokio::test]
+    async fn hashes_made_elsewhere_verify_with_their_own_parameters() {
+        let h = cheap();
+        for stored in [
+            "$argon2id$v=19$m=19456,t=2,p=1$NFROVVBza1llbUswTXJuYQ$6JLO/OyjiPnMvOrtoAgmLa9jgXC99jh/B9WIq+1lgc0",
+            "$argon2id$v=19$m=65536,t=4,p=1$NE9KZ1o2cm4vMkhqaUl1Vw$q/B9cmB4KakEGbjt3Fc5fh2khSd+KnMvcaJiIjRjKVo",
+        ] {
+            let ok = h.verify("correct horse battery staple", Some(stored));
+            assert!(ok.await.unwrap(), "{stored}");
+            let wrong = h.verify("correct horse battery stapler", Some(stored));
+            assert!(!wrong.await.unwrap(), "{stored}");
+        }
+    }
+
+    #[tokio::test]
     async fn unknown_users_never_verify() {
         let h = cheap();
         assert!(!h.verify("anything", None).await.unwrap());

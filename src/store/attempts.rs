@@ -7,10 +7,13 @@
 //! key's first attempt and lasts the configured seconds, as the request limiter's do.
 //! Taking a slot is one `INSERT … ON CONFLICT … DO UPDATE … WHERE … RETURNING`, which the
 //! database applies atomically per row: of any number of concurrent attempts exactly
-//! `limit` get a slot in a window. Written once for both engines (`impl_attempt_store!`).
+//! `limit` get a slot in a window.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
+use super::engine::Engine;
+use super::sql::SqlStore;
 use super::{StoreResult, Timestamp};
 
 /// A counter to take a slot from.
@@ -69,7 +72,7 @@ pub trait AttemptStore: Send + Sync {
 /// current one gives a slot while fewer than `$4` are taken. When it gives none, the
 /// `WHERE` leaves the row as it is and nothing is returned. (In `SET`, the columns are
 /// their values before the update, on both engines.)
-pub(super) const RESERVE: &str = "INSERT INTO auth_attempts (digest, window_start, attempts) \
+const RESERVE: &str = "INSERT INTO auth_attempts (digest, window_start, attempts) \
      VALUES ($1, $2, 1) \
      ON CONFLICT (digest) DO UPDATE SET \
      window_start = CASE WHEN auth_attempts.window_start <= $2 - $3 \
@@ -80,89 +83,90 @@ pub(super) const RESERVE: &str = "INSERT INTO auth_attempts (digest, window_star
      RETURNING window_start, attempts";
 
 /// Gives a slot back to its own window.
-pub(super) const RELEASE: &str = "UPDATE auth_attempts SET attempts = attempts - 1 \
+const RELEASE: &str = "UPDATE auth_attempts SET attempts = attempts - 1 \
      WHERE digest = $1 AND window_start = $2 AND attempts > 0";
 
-/// Implements [`AttemptStore`] for `$store`, whose pools are of database `$db`.
-macro_rules! impl_attempt_store {
-    ($store:ty, $db:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::store::attempts::AttemptStore for $store {
-            async fn reserve_attempts(
-                &self,
-                counters: &[$crate::store::attempts::Counter<'_>],
-                window: i64,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::attempts::Reservation> {
-                use $crate::store::attempts::{Reservation, Slot};
-                // Counters are not cached anywhere: no generation bump.
-                let mut tx = self.appender().begin().await?;
-                let mut slots = Vec::with_capacity(counters.len());
-                for (index, counter) in counters.iter().enumerate() {
-                    let taken: Option<(i64, i64)> =
-                        sqlx::query_as($crate::store::attempts::RESERVE)
-                            .bind(counter.key.to_vec())
-                            .bind(now)
-                            .bind(window)
-                            .bind(i64::from(counter.limit))
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    match taken {
-                        Some((window_start, taken)) => slots.push(Slot {
-                            key: *counter.key,
-                            window_start,
-                            taken: u32::try_from(taken).unwrap_or(u32::MAX),
-                        }),
-                        None => {
-                            let started: i64 = sqlx::query_scalar(
-                                "SELECT window_start FROM auth_attempts WHERE digest = $1",
-                            )
-                            .bind(counter.key.to_vec())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            // All or none: the slots taken before this counter go back.
-                            tx.rollback().await?;
-                            return Ok(Reservation::Refused {
-                                index,
-                                until: started + window,
-                            });
-                        }
-                    }
-                }
-                tx.commit().await?;
-                Ok(Reservation::Granted(slots))
-            }
+#[async_trait]
+impl<DB> AttemptStore for SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    // Counters are not cached anywhere: no write here invalidates anything.
 
-            async fn release_attempts(
-                &self,
-                slots: &[$crate::store::attempts::Slot],
-            ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.appender().begin().await?;
-                for slot in slots {
-                    sqlx::query($crate::store::attempts::RELEASE)
-                        .bind(slot.key.to_vec())
-                        .bind(slot.window_start)
-                        .execute(&mut *tx)
-                        .await?;
+    async fn reserve_attempts(
+        &self,
+        counters: &[Counter<'_>],
+        window: i64,
+        now: Timestamp,
+    ) -> StoreResult<Reservation> {
+        let mut tx = self.writer().begin().await?;
+        let mut slots = Vec::with_capacity(counters.len());
+        for (index, counter) in counters.iter().enumerate() {
+            let taken = sqlx::query_as::<DB, (i64, i64)>(RESERVE)
+                .bind(counter.key.to_vec())
+                .bind(now)
+                .bind(window)
+                .bind(i64::from(counter.limit))
+                .fetch_optional(&mut *tx)
+                .await?;
+            match taken {
+                Some((window_start, taken)) => slots.push(Slot {
+                    key: *counter.key,
+                    window_start,
+                    taken: u32::try_from(taken).unwrap_or(u32::MAX),
+                }),
+                None => {
+                    let started = sqlx::query_scalar::<DB, i64>(
+                        "SELECT window_start FROM auth_attempts WHERE digest = $1",
+                    )
+                    .bind(counter.key.to_vec())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // All or none: the slots taken before this counter go back.
+                    tx.rollback().await?;
+                    return Ok(Reservation::Refused {
+                        index,
+                        until: started + window,
+                    });
                 }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn purge_attempts(
-                &self,
-                before: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                Ok(
-                    sqlx::query("DELETE FROM auth_attempts WHERE window_start < $1")
-                        .bind(before)
-                        .execute(self.appender())
-                        .await?
-                        .rows_affected(),
-                )
             }
         }
-    };
-}
+        tx.commit().await?;
+        Ok(Reservation::Granted(slots))
+    }
 
-pub(crate) use impl_attempt_store;
+    async fn release_attempts(&self, slots: &[Slot]) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        for slot in slots {
+            sqlx::query::<DB>(RELEASE)
+                .bind(slot.key.to_vec())
+                .bind(slot.window_start)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query::<DB>("DELETE FROM auth_attempts WHERE window_start < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done))
+    }
+}

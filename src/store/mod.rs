@@ -1,10 +1,21 @@
 //! Storage: the [`Store`] trait that every handler talks to, its error type and its row
-//! types. Everything that differs between SQLite and PostgreSQL lives below this module;
-//! the SQL itself is shared ([`sql`]), because both engines accept the same text for
-//! everything harmony asks of them (`$1` placeholders, `RETURNING`, integer timestamps).
+//! types. Everything that differs between SQLite and PostgreSQL lives below this module.
+//!
+//! One implementation serves both engines: [`SqlStore<DB>`](SqlStore), ordinary generic
+//! Rust over an [`Engine`] (implemented on [`sqlx::Sqlite`] and [`sqlx::Postgres`]), because
+//! both engines accept the same SQL text for everything harmony asks of them (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`, integer timestamps). The engines differ in how
+//! they connect, in their migrations and in the token write path ([`sqlite`]: one writer
+//! that groups token writes; [`postgres`]: a transaction each). `docs/storage.md` says why
+//! it is built this way and how to add a query.
+//!
+//! The parts of the store, each a trait implemented on [`SqlStore`]: [`Store`] (accounts,
+//! clients, tokens; `sql.rs`), [`OAuthStore`], [`ProjectStore`], [`PackageStore`],
+//! [`AttemptStore`].
 
 pub mod attempts;
 pub mod dists;
+mod engine;
 pub mod oauth;
 pub mod packages;
 pub mod postgres;
@@ -13,8 +24,10 @@ mod sql;
 pub mod sqlite;
 
 pub use attempts::AttemptStore;
+pub use engine::Engine;
 pub use packages::PackageStore;
 pub use projects::ProjectStore;
+pub use sql::SqlStore;
 
 use std::sync::Arc;
 
@@ -200,7 +213,7 @@ pub enum TokenWrite {
     /// Store new tokens.
     Insert(NewTokens),
     /// Exchange the refresh token with this digest (see
-    /// [`OAuthStore::exchange_refresh_token`]).
+    /// [`Store::exchange_refresh_token`]).
     Exchange {
         /// SHA-256 of the refresh token presented.
         digest: TokenDigest,
@@ -358,10 +371,10 @@ impl Page {
     }
 }
 
-/// The storage every handler talks to. One implementation per database engine; handlers
-/// see only this trait, through `Arc<dyn Store>` in the application state. The storage of
-/// third-party applications is the supertrait [`OAuthStore`]; the failed-credentials
-/// counters are [`AttemptStore`].
+/// The storage every handler talks to. One implementation, [`SqlStore`], for both database
+/// engines; handlers see only this trait, through `Arc<dyn Store>` in the application
+/// state. The storage of third-party applications is the supertrait [`OAuthStore`]; the
+/// failed-credentials counters are [`AttemptStore`].
 #[async_trait]
 pub trait Store:
     OAuthStore + ProjectStore + PackageStore + AttemptStore + Send + Sync + 'static
@@ -373,10 +386,13 @@ pub trait Store:
     /// Closes the pools (graceful shutdown).
     async fn close(&self);
     /// A counter that moves whenever this process writes something that could change what
-    /// a cached token or client means (revocations, account and client changes): before the
-    /// write and again once it is committed. A cache entry taken at generation `g` is good
-    /// only while the generation is still `g`. Writes by other processes are not seen here;
-    /// the cache's short lifetime bounds those (see docs/deployment.md).
+    /// a cached access token, client or user means (revocations, account and client
+    /// changes, deletions): before the write and again once it is committed. A cache entry
+    /// taken at generation `g` is good only while the generation is still `g`. Reading it
+    /// has no effect, and writes that change no cached lookup (sessions, consents, codes,
+    /// new tokens, projects, add-ons, counters) leave it alone. Writes by other processes
+    /// are not seen here; the cache's short lifetime bounds those (see
+    /// docs/deployment.md).
     fn generation(&self) -> u64;
 
     /// Creates the first administrator and its client, only if there is no user at all.
@@ -441,9 +457,9 @@ pub trait Store:
 pub async fn connect(config: &crate::config::DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.url.as_str();
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(config).await?))
+        Ok(Arc::new(SqlStore::<sqlx::Sqlite>::connect(config).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PostgresStore::connect(config).await?))
+        Ok(Arc::new(SqlStore::<sqlx::Postgres>::connect(config).await?))
     } else {
         anyhow::bail!("unsupported database URL (use sqlite://FILE or postgres://…)")
     }

@@ -1,17 +1,18 @@
-//! Storage of third-party applications (issue #3): an account's clients, user
-//! administration, the authorization endpoint's browser sessions, authorization codes and
-//! remembered consent.
+//! Storage of third-party applications: an account's clients, user administration, the
+//! authorization endpoint's browser sessions, authorization codes and remembered consent.
 //!
-//! [`OAuthStore`] is a supertrait of [`Store`](super::Store), written once for both engines
-//! like the core ([`impl_oauth_store!`] stamps it out per store type): the same SQL text,
-//! `$1` placeholders, integer timestamps, binary digests.
+//! [`OAuthStore`] is a supertrait of [`Store`](super::Store), implemented once for both
+//! engines on [`SqlStore`]. Client and account changes invalidate the auth
+//! cache; sessions, codes and consents are never cached, so their writes do not.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{Client, Page, StoreResult, Timestamp, User};
+use super::engine::Engine;
+use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
+use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
-use crate::store::NewTokens;
 
 /// A change to a client; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
@@ -157,7 +158,7 @@ pub trait OAuthStore: Send + Sync {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct CodeRow {
+struct CodeRow {
     family_id: String,
     client_id: String,
     user_id: String,
@@ -170,13 +171,13 @@ pub(super) struct CodeRow {
 }
 
 impl CodeRow {
-    pub(super) fn into_code(self) -> StoreResult<AuthorizationCode> {
+    fn into_code(self) -> StoreResult<AuthorizationCode> {
         Ok(AuthorizationCode {
-            family_id: super::sql::parse_uuid(&self.family_id)?,
+            family_id: parse_uuid(&self.family_id)?,
             client_id: self.client_id,
-            user_id: super::sql::parse_uuid(&self.user_id)?,
+            user_id: parse_uuid(&self.user_id)?,
             redirect_uri: self.redirect_uri,
-            scope: super::sql::parse_scope(&self.scope)?,
+            scope: parse_scope(&self.scope)?,
             scope_named: self.scope_named,
             code_challenge: self.code_challenge,
             expires_at: self.expires_at,
@@ -185,373 +186,328 @@ impl CodeRow {
     }
 }
 
-/// Implements [`OAuthStore`] for `$store`, whose pools are of database `$db`.
-macro_rules! impl_oauth_store {
-    ($store:ty, $db:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::store::oauth::OAuthStore for $store {
-            async fn list_user_clients(
-                &self,
-                owner_id: uuid::Uuid,
-                page: $crate::store::Page,
-            ) -> $crate::store::StoreResult<(Vec<$crate::store::Client>, u64)> {
-                let sql = format!(
-                    "SELECT {} FROM clients WHERE owner_id = $1 \
-                     ORDER BY created_at, id LIMIT $2 OFFSET $3",
-                    $crate::store::sql::CLIENT_COLUMNS
-                );
-                let rows = sqlx::query_as::<_, $crate::store::sql::ClientRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
+#[async_trait]
+impl<DB> OAuthStore for SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    async fn list_user_clients(
+        &self,
+        owner_id: Uuid,
+        page: Page,
+    ) -> StoreResult<(Vec<Client>, u64)> {
+        let rows = sqlx::query_as::<DB, ClientRow>(
+            "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
+             trusted, created_at FROM clients WHERE owner_id = $1 \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3",
+        )
+        .bind(owner_id.to_string())
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total =
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM clients WHERE owner_id = $1")
                 .bind(owner_id.to_string())
-                .bind(i64::from(page.size))
-                .bind(page.offset())
-                .fetch_all(self.reader())
+                .fetch_one(self.reader())
                 .await?;
-                let total: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE owner_id = $1")
-                        .bind(owner_id.to_string())
-                        .fetch_one(self.reader())
-                        .await?;
-                let clients = rows
-                    .into_iter()
-                    .map(|r| r.into_client())
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((clients, u64::try_from(total).unwrap_or(0)))
-            }
+        let clients = rows
+            .into_iter()
+            .map(ClientRow::into_client)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((clients, u64::try_from(total).unwrap_or(0)))
+    }
 
-            async fn update_client(
-                &self,
-                client_id: &str,
-                changes: &$crate::store::oauth::ClientChanges,
-            ) -> $crate::store::StoreResult<$crate::store::Client> {
-                let uris = changes
-                    .redirect_uris
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(|e| $crate::store::StoreError::Other(e.into()))?;
-                let sql = format!(
-                    "UPDATE clients SET name = COALESCE($2, name), \
-                     redirect_uris = COALESCE($3, redirect_uris), \
-                     grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
-                     updated_at = $6 WHERE id = $1 RETURNING {}",
-                    $crate::store::sql::CLIENT_COLUMNS
-                );
-                let row = sqlx::query_as::<_, $crate::store::sql::ClientRow>(sqlx::AssertSqlSafe(
-                    sql,
-                ))
-                    .bind(client_id)
-                    .bind(changes.name.clone())
-                    .bind(uris)
-                    .bind(
-                        changes
-                            .grant_types
-                            .as_deref()
-                            .map($crate::domain::GrantType::join),
-                    )
-                    .bind(changes.scopes.map(|s| s.to_string()))
-                    .bind($crate::store::now())
-                    .fetch_one(self.writer())
-                    .await;
-                self.bump();
-                row?.into_client()
-            }
+    async fn update_client(&self, client_id: &str, changes: &ClientChanges) -> StoreResult<Client> {
+        let uris = changes
+            .redirect_uris
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        let _invalidates = self.invalidation();
+        sqlx::query_as::<DB, ClientRow>(
+            "UPDATE clients SET name = COALESCE($2, name), \
+             redirect_uris = COALESCE($3, redirect_uris), \
+             grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
+             updated_at = $6 WHERE id = $1 \
+             RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
+             trusted, created_at",
+        )
+        .bind(client_id)
+        .bind(changes.name.clone())
+        .bind(uris)
+        .bind(changes.grant_types.as_deref().map(GrantType::join))
+        .bind(changes.scopes.map(|s| s.to_string()))
+        .bind(super::now())
+        .fetch_one(self.writer())
+        .await?
+        .into_client()
+    }
 
-            async fn set_client_secret(
-                &self,
-                client_id: &str,
-                digest: &$crate::domain::TokenDigest,
-            ) -> $crate::store::StoreResult<()> {
-                let done = sqlx::query(
-                    "UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1",
-                )
-                .bind(client_id)
-                .bind(digest.as_bytes().to_vec())
-                .bind($crate::store::now())
-                .execute(self.writer())
-                .await?;
-                self.bump();
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn delete_client(&self, client_id: &str) -> $crate::store::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM clients WHERE id = $1")
-                    .bind(client_id)
-                    .execute(self.writer())
-                    .await?;
-                self.bump();
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn list_users(
-                &self,
-                page: $crate::store::Page,
-            ) -> $crate::store::StoreResult<(Vec<$crate::store::User>, u64)> {
-                let sql = format!(
-                    "SELECT {} FROM users ORDER BY created_at, lower(username) LIMIT $1 OFFSET $2",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let rows =
-                    sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(i64::from(page.size))
-                        .bind(page.offset())
-                        .fetch_all(self.reader())
-                        .await?;
-                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-                    .fetch_one(self.reader())
-                    .await?;
-                let users = rows
-                    .into_iter()
-                    .map(|r| r.into_user())
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((users, u64::try_from(total).unwrap_or(0)))
-            }
-
-            async fn change_account(
-                &self,
-                user_id: uuid::Uuid,
-                changes: &$crate::store::oauth::AccountChanges,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                let sql = format!(
-                    "UPDATE users SET disabled = COALESCE($2, disabled), \
-                     is_admin = COALESCE($3, is_admin), \
-                     password_hash = COALESCE($4, password_hash), updated_at = $5 \
-                     WHERE id = $1 RETURNING {}",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let mut tx = self.writer().begin().await?;
-                let user =
-                    sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(user_id.to_string())
-                        .bind(changes.disabled)
-                        .bind(changes.is_admin)
-                        .bind(changes.password_hash.clone())
-                        .bind($crate::store::now())
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .into_user()?;
-                if changes.disabled == Some(true) || changes.password_hash.is_some() {
-                    // A disabled account or a reset password ends every browser session.
-                    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
-                        .bind(user_id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                self.bump();
-                Ok(user)
-            }
-
-            async fn delete_user(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM users WHERE id = $1")
-                    .bind(user_id.to_string())
-                    .execute(self.writer())
-                    .await?;
-                self.bump();
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn create_session(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-                user_id: uuid::Uuid,
-                created_at: $crate::store::Timestamp,
-                expires_at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO auth_sessions (digest, user_id, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(digest.as_bytes().to_vec())
-                .bind(user_id.to_string())
-                .bind(created_at)
-                .bind(expires_at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn session_user(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let sql = format!(
-                    "SELECT {} FROM users WHERE id = \
-                     (SELECT user_id FROM auth_sessions WHERE digest = $1 AND expires_at > $2)",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(digest.as_bytes().to_vec())
-                    .bind(now)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .map(|r| r.into_user())
-                    .transpose()
-            }
-
-            async fn delete_session(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM auth_sessions WHERE digest = $1")
-                    .bind(digest.as_bytes().to_vec())
-                    .execute(self.writer())
-                    .await?;
-                Ok(())
-            }
-
-            async fn insert_code(
-                &self,
-                c: &$crate::store::oauth::NewAuthorizationCode,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO authorization_codes (digest, family_id, client_id, user_id, \
-                     redirect_uri, scope, scope_named, code_challenge, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(c.digest.as_bytes().to_vec())
-                .bind(c.family_id.to_string())
-                .bind(&c.client_id)
-                .bind(c.user_id.to_string())
-                .bind(&c.redirect_uri)
-                .bind(c.scope.to_string())
-                .bind(c.scope_named)
-                .bind(&c.code_challenge)
-                .bind(c.created_at)
-                .bind(c.expires_at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn authorization_code(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-            ) -> $crate::store::StoreResult<Option<$crate::store::oauth::AuthorizationCode>>
-            {
-                sqlx::query_as::<_, $crate::store::oauth::CodeRow>(
-                    "SELECT family_id, client_id, user_id, redirect_uri, scope, scope_named, \
-                     code_challenge, expires_at, used_at \
-                     FROM authorization_codes WHERE digest = $1",
-                )
-                .bind(digest.as_bytes().to_vec())
-                .fetch_optional(self.reader())
-                .await?
-                .map(|r| r.into_code())
-                .transpose()
-            }
-
-            async fn redeem_code(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-                at: $crate::store::Timestamp,
-                tokens: &$crate::store::NewTokens,
-            ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
-                let swapped = sqlx::query(
-                    "UPDATE authorization_codes SET used_at = $2 \
-                     WHERE digest = $1 AND used_at IS NULL",
-                )
-                .bind(digest.as_bytes().to_vec())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !swapped {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                Self::insert_tokens_in(&mut tx, tokens).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn consent(
-                &self,
-                user_id: uuid::Uuid,
-                client_id: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::domain::ScopeSet>> {
-                let scope: Option<String> = sqlx::query_scalar(
-                    "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
-                )
-                .bind(user_id.to_string())
-                .bind(client_id)
-                .fetch_optional(self.reader())
-                .await?;
-                scope
-                    .as_deref()
-                    .map($crate::store::sql::parse_scope)
-                    .transpose()
-            }
-
-            async fn save_consent(
-                &self,
-                user_id: uuid::Uuid,
-                client_id: &str,
-                scope: $crate::domain::ScopeSet,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO consents (user_id, client_id, scope, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) \
-                     DO UPDATE SET scope = excluded.scope, created_at = excluded.created_at",
-                )
-                .bind(user_id.to_string())
-                .bind(client_id)
-                .bind(scope.to_string())
-                .bind(at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn delete_consents(
-                &self,
-                user_id: uuid::Uuid,
-                client_id: Option<&str>,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "DELETE FROM consents WHERE user_id = $1 \
-                     AND ($2 IS NULL OR client_id = $2)",
-                )
-                .bind(user_id.to_string())
-                .bind(client_id)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn purge_oauth(
-                &self,
-                before: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                let mut purged = 0;
-                for sql in [
-                    "DELETE FROM auth_sessions WHERE expires_at < $1",
-                    "DELETE FROM authorization_codes WHERE expires_at < $1",
-                ] {
-                    purged += sqlx::query(sql)
-                        .bind(before)
-                        .execute(self.writer())
-                        .await?
-                        .rows_affected();
-                }
-                Ok(purged)
-            }
+    async fn set_client_secret(&self, client_id: &str, digest: &TokenDigest) -> StoreResult<()> {
+        let _invalidates = self.invalidation();
+        let done = sqlx::query::<DB>(
+            "UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(client_id)
+        .bind(digest.as_bytes().to_vec())
+        .bind(super::now())
+        .execute(self.writer())
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
         }
-    };
-}
+        Ok(())
+    }
 
-pub(crate) use impl_oauth_store;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        let _invalidates = self.invalidation();
+        let done = sqlx::query::<DB>("DELETE FROM clients WHERE id = $1")
+            .bind(client_id)
+            .execute(self.writer())
+            .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, u64)> {
+        let rows = sqlx::query_as::<DB, UserRow>(
+            "SELECT id, username, email, name, is_admin, disabled, created_at FROM users \
+             ORDER BY created_at, lower(username) LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total = sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM users")
+            .fetch_one(self.reader())
+            .await?;
+        let users = rows
+            .into_iter()
+            .map(UserRow::into_user)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((users, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn change_account(&self, user_id: Uuid, changes: &AccountChanges) -> StoreResult<User> {
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        let user = sqlx::query_as::<DB, UserRow>(
+            "UPDATE users SET disabled = COALESCE($2, disabled), \
+             is_admin = COALESCE($3, is_admin), \
+             password_hash = COALESCE($4, password_hash), updated_at = $5 \
+             WHERE id = $1 RETURNING id, username, email, name, is_admin, disabled, created_at",
+        )
+        .bind(user_id.to_string())
+        .bind(changes.disabled)
+        .bind(changes.is_admin)
+        .bind(changes.password_hash.clone())
+        .bind(super::now())
+        .fetch_one(&mut *tx)
+        .await?
+        .into_user()?;
+        if changes.disabled == Some(true) || changes.password_hash.is_some() {
+            // A disabled account or a reset password ends every browser session.
+            sqlx::query::<DB>("DELETE FROM auth_sessions WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<()> {
+        let _invalidates = self.invalidation();
+        let done = sqlx::query::<DB>("DELETE FROM users WHERE id = $1")
+            .bind(user_id.to_string())
+            .execute(self.writer())
+            .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        digest: &TokenDigest,
+        user_id: Uuid,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO auth_sessions (digest, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(user_id.to_string())
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<User>> {
+        sqlx::query_as::<DB, UserRow>(
+            "SELECT id, username, email, name, is_admin, disabled, created_at FROM users \
+             WHERE id = (SELECT user_id FROM auth_sessions \
+             WHERE digest = $1 AND expires_at > $2)",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?
+        .map(UserRow::into_user)
+        .transpose()
+    }
+
+    async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
+        sqlx::query::<DB>("DELETE FROM auth_sessions WHERE digest = $1")
+            .bind(digest.as_bytes().to_vec())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_code(&self, c: &NewAuthorizationCode) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO authorization_codes (digest, family_id, client_id, user_id, \
+             redirect_uri, scope, scope_named, code_challenge, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(c.digest.as_bytes().to_vec())
+        .bind(c.family_id.to_string())
+        .bind(&c.client_id)
+        .bind(c.user_id.to_string())
+        .bind(&c.redirect_uri)
+        .bind(c.scope.to_string())
+        .bind(c.scope_named)
+        .bind(&c.code_challenge)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn authorization_code(
+        &self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        sqlx::query_as::<DB, CodeRow>(
+            "SELECT family_id, client_id, user_id, redirect_uri, scope, scope_named, \
+             code_challenge, expires_at, used_at \
+             FROM authorization_codes WHERE digest = $1",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(self.reader())
+        .await?
+        .map(CodeRow::into_code)
+        .transpose()
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &TokenDigest,
+        at: Timestamp,
+        tokens: &NewTokens,
+    ) -> StoreResult<bool> {
+        // The code's compare-and-swap and the tokens it issues, in one transaction.
+        let mut tx = self.writer().begin().await?;
+        let swapped = sqlx::query::<DB>(
+            "UPDATE authorization_codes SET used_at = $2 \
+             WHERE digest = $1 AND used_at IS NULL",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&swapped) != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        Self::insert_tokens_in(&mut tx, tokens).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<ScopeSet>> {
+        sqlx::query_scalar::<DB, String>(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
+        )
+        .bind(user_id.to_string())
+        .bind(client_id)
+        .fetch_optional(self.reader())
+        .await?
+        .as_deref()
+        .map(parse_scope)
+        .transpose()
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        scope: ScopeSet,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO consents (user_id, client_id, scope, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) \
+             DO UPDATE SET scope = excluded.scope, created_at = excluded.created_at",
+        )
+        .bind(user_id.to_string())
+        .bind(client_id)
+        .bind(scope.to_string())
+        .bind(at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_consents(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "DELETE FROM consents WHERE user_id = $1 AND ($2 IS NULL OR client_id = $2)",
+        )
+        .bind(user_id.to_string())
+        .bind(client_id.map(str::to_owned))
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_oauth(&self, before: Timestamp) -> StoreResult<u64> {
+        let sessions = sqlx::query::<DB>("DELETE FROM auth_sessions WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        let codes = sqlx::query::<DB>("DELETE FROM authorization_codes WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes))
+    }
+}

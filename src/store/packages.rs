@@ -1,11 +1,14 @@
-//! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL, stamped
-//! out for both engines by [`impl_package_store!`] (see [`super::sql`]). Visibility is
+//! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL,
+//! implemented once for both engines on [`SqlStore`]. Visibility is
 //! decided in SQL, from a [`Viewer`], so that every listing shows each caller exactly what
-//! it may see.
+//! it may see. Add-ons are not in the auth cache: no write here invalidates anything.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
+use super::engine::Engine;
+use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
 
 /// Who is looking: decides which private add-ons are visible.
@@ -21,7 +24,7 @@ pub enum Viewer {
 
 impl Viewer {
     /// The SQL parameters of the visibility filter: user id (or `""`) and "sees all".
-    pub(super) fn params(self) -> (String, bool) {
+    fn params(self) -> (String, bool) {
         match self {
             Viewer::Anonymous => (String::new(), false),
             Viewer::User(id) => (id.to_string(), false),
@@ -251,23 +254,8 @@ pub trait PackageStore: Send + Sync {
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
-pub(super) const PACKAGE_SELECT: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
-     p.package_type, p.description, p.visibility, p.repository_url, \
-     (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
-     (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-     p.created_at, p.updated_at \
-     FROM packages p JOIN users u ON u.id = p.owner_id";
-
-pub(super) const VERSION_COLUMNS: &str = "package, version, version_normalized, manifest, sha256, \
-     shasum, size, dist_path, created_at";
-
-/// `(visibility = 'public' OR owner_id = $a OR $b)`, with the two parameter numbers.
-pub(super) fn visible_sql(user: usize, all: usize) -> String {
-    format!("(p.visibility = 'public' OR p.owner_id = ${user} OR ${all})")
-}
-
 /// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'` and wraps in `%…%`, lower case.
-pub(super) fn like_pattern(q: &str) -> String {
+fn like_pattern(q: &str) -> String {
     let mut out = String::from("%");
     for c in q.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -279,8 +267,10 @@ pub(super) fn like_pattern(q: &str) -> String {
     out
 }
 
+/// An add-on with its owner's username and whether its secrets are set (never the
+/// secrets).
 #[derive(sqlx::FromRow)]
-pub(super) struct PackageRow {
+struct PackageRow {
     name: String,
     owner_id: String,
     owner_username: String,
@@ -295,10 +285,10 @@ pub(super) struct PackageRow {
 }
 
 impl PackageRow {
-    pub(super) fn into_package(self) -> StoreResult<Package> {
+    fn into_package(self) -> StoreResult<Package> {
         Ok(Package {
             name: self.name,
-            owner_id: super::sql::parse_uuid(&self.owner_id)?,
+            owner_id: parse_uuid(&self.owner_id)?,
             owner_username: self.owner_username,
             package_type: self.package_type,
             description: self.description,
@@ -312,8 +302,13 @@ impl PackageRow {
     }
 }
 
+fn packages(rows: Vec<PackageRow>) -> StoreResult<Vec<Package>> {
+    rows.into_iter().map(PackageRow::into_package).collect()
+}
+
+/// `package_versions`, every column.
 #[derive(sqlx::FromRow)]
-pub(super) struct VersionRow {
+struct VersionRow {
     package: String,
     version: String,
     version_normalized: String,
@@ -326,7 +321,7 @@ pub(super) struct VersionRow {
 }
 
 impl VersionRow {
-    pub(super) fn into_version(self) -> PackageVersion {
+    fn into_version(self) -> PackageVersion {
         PackageVersion {
             package: self.package,
             version: self.version,
@@ -341,11 +336,9 @@ impl VersionRow {
     }
 }
 
-pub(super) const VENDOR_SELECT: &str = "SELECT v.name, v.owner_id, u.username AS owner_username, \
-     v.created_at FROM vendors v LEFT JOIN users u ON u.id = v.owner_id";
-
+/// A vendor with its owner's username (NULL once the owner is deleted).
 #[derive(sqlx::FromRow)]
-pub(super) struct VendorRow {
+struct VendorRow {
     name: String,
     owner_id: Option<String>,
     owner_username: Option<String>,
@@ -353,14 +346,10 @@ pub(super) struct VendorRow {
 }
 
 impl VendorRow {
-    pub(super) fn into_vendor(self) -> StoreResult<Vendor> {
+    fn into_vendor(self) -> StoreResult<Vendor> {
         Ok(Vendor {
             name: self.name,
-            owner_id: self
-                .owner_id
-                .as_deref()
-                .map(super::sql::parse_uuid)
-                .transpose()?,
+            owner_id: self.owner_id.as_deref().map(parse_uuid).transpose()?,
             owner_username: self.owner_username,
             created_at: self.created_at,
         })
@@ -368,7 +357,7 @@ impl VendorRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct TombstoneRow {
+struct TombstoneRow {
     package: String,
     version: String,
     sha256: String,
@@ -376,7 +365,7 @@ pub(super) struct TombstoneRow {
 }
 
 impl TombstoneRow {
-    pub(super) fn into_tombstone(self) -> Tombstone {
+    fn into_tombstone(self) -> Tombstone {
         Tombstone {
             package: self.package,
             version: self.version,
@@ -387,11 +376,11 @@ impl TombstoneRow {
 }
 
 /// How far back a new document stamp may go when the current second is taken.
-pub(super) const STAMP_WINDOW: i64 = 24 * 3600;
+const STAMP_WINDOW: i64 = 24 * 3600;
 
 /// The latest second at or before `now`, within [`STAMP_WINDOW`], that is not in `taken`
 /// (sorted newest first).
-pub(super) fn free_stamp(now: Timestamp, taken: &[i64]) -> Option<Timestamp> {
+fn free_stamp(now: Timestamp, taken: &[i64]) -> Option<Timestamp> {
     let mut candidate = now;
     for &t in taken {
         if t < candidate {
@@ -405,518 +394,458 @@ pub(super) fn free_stamp(now: Timestamp, taken: &[i64]) -> Option<Timestamp> {
 }
 
 /// The vendor part of `vendor/name`.
-pub(super) fn vendor_of(package: &str) -> &str {
+fn vendor_of(package: &str) -> &str {
     package.split_once('/').map_or(package, |(v, _)| v)
 }
 
-pub(super) fn rows<T>(
-    rows: Vec<PackageRow>,
-    f: impl Fn(Package) -> T,
-) -> Result<Vec<T>, StoreError> {
-    rows.into_iter().map(|r| r.into_package().map(&f)).collect()
-}
+#[async_trait]
+impl<DB> PackageStore for SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    async fn package(&self, name: &str) -> StoreResult<Package> {
+        sqlx::query_as::<DB, PackageRow>(
+            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+             p.description, p.visibility, p.repository_url, \
+             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+             p.created_at, p.updated_at \
+             FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1",
+        )
+        .bind(name)
+        .fetch_one(self.reader())
+        .await?
+        .into_package()
+    }
 
-/// Implements [`PackageStore`] for `$store`, whose pools are of database `$db`.
-macro_rules! impl_package_store {
-    ($store:ty, $db:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::store::packages::PackageStore for $store {
-            async fn package(
-                &self,
-                name: &str,
-            ) -> $crate::store::StoreResult<$crate::store::packages::Package> {
-                let sql = format!(
-                    "{} WHERE p.name = $1",
-                    $crate::store::packages::PACKAGE_SELECT
-                );
-                sqlx::query_as::<_, $crate::store::packages::PackageRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(name)
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_package()
-            }
+    async fn list_packages(
+        &self,
+        viewer: Viewer,
+        filter: &PackageFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<Package>, u64)> {
+        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: a
+        // LIKE pattern, each NULL for no filter. The page query and the count share the
+        // condition, word for word.
+        let (user, all) = viewer.params();
+        let pattern = filter.query.as_deref().map(like_pattern);
+        let rows = sqlx::query_as::<DB, PackageRow>(
+            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+             p.description, p.visibility, p.repository_url, \
+             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+             p.created_at, p.updated_at \
+             FROM packages p JOIN users u ON u.id = p.owner_id \
+             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
+             AND ($3 IS NULL OR p.package_type = $3) \
+             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') \
+             ORDER BY p.name LIMIT $5 OFFSET $6",
+        )
+        .bind(&user)
+        .bind(all)
+        .bind(&filter.package_type)
+        .bind(&pattern)
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total = sqlx::query_scalar::<DB, i64>(
+            "SELECT COUNT(*) FROM packages p \
+             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
+             AND ($3 IS NULL OR p.package_type = $3) \
+             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
+        )
+        .bind(&user)
+        .bind(all)
+        .bind(&filter.package_type)
+        .bind(&pattern)
+        .fetch_one(self.reader())
+        .await?;
+        Ok((packages(rows)?, u64::try_from(total).unwrap_or(0)))
+    }
 
-            async fn list_packages(
-                &self,
-                viewer: $crate::store::packages::Viewer,
-                filter: &$crate::store::packages::PackageFilter,
-                page: $crate::store::Page,
-            ) -> $crate::store::StoreResult<(Vec<$crate::store::packages::Package>, u64)> {
-                let (user, all) = viewer.params();
-                let pattern = filter
-                    .query
-                    .as_deref()
-                    .map($crate::store::packages::like_pattern);
-                let condition = format!(
-                    "WHERE {} AND ($3 IS NULL OR p.package_type = $3) \
-                     AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                          OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
-                    $crate::store::packages::visible_sql(1, 2)
-                );
-                let sql = format!(
-                    "{} {condition} ORDER BY p.name LIMIT $5 OFFSET $6",
-                    $crate::store::packages::PACKAGE_SELECT
-                );
-                let rows = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(&user)
-                .bind(all)
-                .bind(&filter.package_type)
-                .bind(&pattern)
-                .bind(i64::from(page.size))
-                .bind(page.offset())
-                .fetch_all(self.reader())
+    async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>> {
+        let (user, all) = viewer.params();
+        Ok(sqlx::query_scalar::<DB, String>(
+            "SELECT p.name FROM packages p \
+             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) ORDER BY p.name",
+        )
+        .bind(&user)
+        .bind(all)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>> {
+        let rows = sqlx::query_as::<DB, PackageRow>(
+            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+             p.description, p.visibility, p.repository_url, \
+             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+             p.created_at, p.updated_at \
+             FROM packages p JOIN users u ON u.id = p.owner_id \
+             WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
+        )
+        .bind(owner_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        packages(rows)
+    }
+
+    async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>> {
+        Ok(sqlx::query_as::<DB, VersionRow>(
+            "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
+             dist_path, created_at FROM package_versions WHERE package = $1 \
+             ORDER BY created_at, version",
+        )
+        .bind(name)
+        .fetch_all(self.reader())
+        .await?
+        .into_iter()
+        .map(VersionRow::into_version)
+        .collect())
+    }
+
+    async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion> {
+        Ok(sqlx::query_as::<DB, VersionRow>(
+            "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
+             dist_path, created_at FROM package_versions WHERE package = $1 AND version = $2",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_one(self.reader())
+        .await?
+        .into_version())
+    }
+
+    async fn publish_version(&self, new: &NewVersion) -> StoreResult<PublishOutcome> {
+        const PACKAGE: &str = "SELECT p.name, p.owner_id, u.username AS owner_username, \
+             p.package_type, p.description, p.visibility, p.repository_url, \
+             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+             p.created_at, p.updated_at \
+             FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
+        let v = &new.version;
+        let owner = new.owner_id.to_string();
+        let mut tx = self.writer().begin().await?;
+        // Claim the vendor, or find who has it, in the transaction that publishes:
+        // of two accounts racing for a new vendor, the second waits on the first's
+        // row (PostgreSQL) or its turn at the single writer (SQLite), then sees it.
+        let vendor = vendor_of(&v.package);
+        sqlx::query::<DB>(
+            "INSERT INTO vendors (name, owner_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(vendor)
+        .bind(&owner)
+        .bind(v.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let vendor_owner = sqlx::query_scalar::<DB, Option<String>>(
+            "SELECT owner_id FROM vendors WHERE name = $1",
+        )
+        .bind(vendor)
+        .fetch_one(&mut *tx)
+        .await?;
+        if vendor_owner.as_deref() != Some(owner.as_str()) {
+            return Ok(PublishOutcome::VendorOwned {
+                orphaned: vendor_owner.is_none(),
+            });
+        }
+        let tombstoned = sqlx::query_scalar::<DB, String>(
+            "SELECT version FROM version_tombstones \
+             WHERE package = $1 AND version_normalized = $2",
+        )
+        .bind(&v.package)
+        .bind(&v.version_normalized)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if tombstoned.is_some() {
+            return Ok(PublishOutcome::Tombstoned);
+        }
+        sqlx::query::<DB>(
+            "INSERT INTO packages (name, owner_id, package_type, description, \
+             visibility, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, COALESCE($6, 'public'), $5, $5) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&v.package)
+        .bind(&owner)
+        .bind(&new.package_type)
+        .bind(&new.description)
+        .bind(v.created_at)
+        .bind(&new.visibility)
+        .execute(&mut *tx)
+        .await?;
+        let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
+            .bind(&v.package)
+            .fetch_one(&mut *tx)
+            .await?
+            .into_package()?;
+        if package.owner_id != new.owner_id {
+            return Ok(PublishOutcome::NotOwner(package));
+        }
+        if package.package_type != new.package_type {
+            return Ok(PublishOutcome::TypeMismatch(package.package_type));
+        }
+        if new
+            .visibility
+            .as_ref()
+            .is_some_and(|asked| *asked != package.visibility)
+        {
+            return Ok(PublishOutcome::VisibilityMismatch(package.visibility));
+        }
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO package_versions (package, version, version_normalized, \
+             manifest, sha256, shasum, size, dist_path, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&v.package)
+        .bind(&v.version)
+        .bind(&v.version_normalized)
+        .bind(&v.manifest)
+        .bind(&v.sha256)
+        .bind(&v.shasum)
+        .bind(v.size)
+        .bind(&v.dist_path)
+        .bind(v.created_at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return match StoreError::from(e) {
+                StoreError::Conflict { .. } => Ok(PublishOutcome::VersionExists),
+                other => Err(other),
+            };
+        }
+        sqlx::query::<DB>(
+            "UPDATE packages SET updated_at = $2, \
+             description = COALESCE(description, $3) WHERE name = $1",
+        )
+        .bind(&v.package)
+        .bind(v.created_at)
+        .bind(&new.description)
+        .execute(&mut *tx)
+        .await?;
+        let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
+            .bind(&v.package)
+            .fetch_one(&mut *tx)
+            .await?
+            .into_package()?;
+        tx.commit().await?;
+        Ok(PublishOutcome::Published(package, v.clone()))
+    }
+
+    async fn vendor(&self, name: &str) -> StoreResult<Vendor> {
+        sqlx::query_as::<DB, VendorRow>(
+            "SELECT v.name, v.owner_id, u.username AS owner_username, v.created_at \
+             FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE v.name = $1",
+        )
+        .bind(name)
+        .fetch_one(self.reader())
+        .await?
+        .into_vendor()
+    }
+
+    async fn transfer_vendor(&self, name: &str, owner_id: Uuid) -> StoreResult<Vendor> {
+        let done = sqlx::query::<DB>("UPDATE vendors SET owner_id = $2 WHERE name = $1")
+            .bind(name)
+            .bind(owner_id.to_string())
+            .execute(self.writer())
+            .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Read back on the writer, which has seen the change.
+        sqlx::query_as::<DB, VendorRow>(
+            "SELECT v.name, v.owner_id, u.username AS owner_username, v.created_at \
+             FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE v.name = $1",
+        )
+        .bind(name)
+        .fetch_one(self.writer())
+        .await?
+        .into_vendor()
+    }
+
+    async fn tombstone(
+        &self,
+        package: &str,
+        version_normalized: &str,
+    ) -> StoreResult<Option<Tombstone>> {
+        Ok(sqlx::query_as::<DB, TombstoneRow>(
+            "SELECT package, version, sha256, deleted_at FROM version_tombstones \
+             WHERE package = $1 AND version_normalized = $2",
+        )
+        .bind(package)
+        .bind(version_normalized)
+        .fetch_optional(self.reader())
+        .await?
+        .map(TombstoneRow::into_tombstone))
+    }
+
+    async fn owned_dist_paths(&self, owner_id: Uuid) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar::<DB, String>(
+            "SELECT v.dist_path FROM package_versions v \
+             JOIN packages p ON p.name = v.package WHERE p.owner_id = $1",
+        )
+        .bind(owner_id.to_string())
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn document_stamp(
+        &self,
+        document: &str,
+        digest: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Timestamp>> {
+        const KNOWN: &str = "SELECT stamp FROM document_stamps \
+             WHERE document = $1 AND digest = $2";
+        let known = sqlx::query_scalar::<DB, i64>(KNOWN)
+            .bind(document)
+            .bind(digest)
+            .fetch_optional(self.reader())
+            .await?;
+        if known.is_some() {
+            return Ok(known);
+        }
+        // Another request (here or on another node) may take the chosen second, or
+        // stamp the same content, meanwhile: the insert then does nothing, and the
+        // content's stamp is read again or the next free second tried.
+        for _ in 0..8 {
+            let taken = sqlx::query_scalar::<DB, i64>(
+                "SELECT stamp FROM document_stamps \
+                 WHERE document = $1 AND stamp > $2 AND stamp <= $3 \
+                 ORDER BY stamp DESC",
+            )
+            .bind(document)
+            .bind(now - STAMP_WINDOW)
+            .bind(now)
+            .fetch_all(self.writer())
+            .await?;
+            let Some(stamp) = free_stamp(now, &taken) else {
+                return Ok(None);
+            };
+            sqlx::query::<DB>(
+                "INSERT INTO document_stamps (document, digest, stamp) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(document)
+            .bind(digest)
+            .bind(stamp)
+            .execute(self.writer())
+            .await?;
+            let found = sqlx::query_scalar::<DB, i64>(KNOWN)
+                .bind(document)
+                .bind(digest)
+                .fetch_optional(self.writer())
                 .await?;
-                let count = format!("SELECT COUNT(*) FROM packages p {condition}");
-                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-                    .bind(&user)
-                    .bind(all)
-                    .bind(&filter.package_type)
-                    .bind(&pattern)
-                    .fetch_one(self.reader())
-                    .await?;
-                Ok((
-                    $crate::store::packages::rows(rows, |p| p)?,
-                    u64::try_from(total).unwrap_or(0),
-                ))
-            }
-
-            async fn visible_package_names(
-                &self,
-                viewer: $crate::store::packages::Viewer,
-            ) -> $crate::store::StoreResult<Vec<String>> {
-                let (user, all) = viewer.params();
-                let sql = format!(
-                    "SELECT p.name FROM packages p WHERE {} ORDER BY p.name",
-                    $crate::store::packages::visible_sql(1, 2)
-                );
-                Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .bind(&user)
-                    .bind(all)
-                    .fetch_all(self.reader())
-                    .await?)
-            }
-
-            async fn packages_with_repository(
-                &self,
-                owner_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::packages::Package>> {
-                let sql = format!(
-                    "{} WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
-                    $crate::store::packages::PACKAGE_SELECT
-                );
-                let rows = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(owner_id.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                $crate::store::packages::rows(rows, |p| p)
-            }
-
-            async fn package_versions(
-                &self,
-                name: &str,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::packages::PackageVersion>> {
-                let sql = format!(
-                    "SELECT {} FROM package_versions WHERE package = $1 \
-                     ORDER BY created_at, version",
-                    $crate::store::packages::VERSION_COLUMNS
-                );
-                Ok(
-                    sqlx::query_as::<_, $crate::store::packages::VersionRow>(sqlx::AssertSqlSafe(
-                        sql,
-                    ))
-                    .bind(name)
-                    .fetch_all(self.reader())
-                    .await?
-                    .into_iter()
-                    .map(|r| r.into_version())
-                    .collect(),
-                )
-            }
-
-            async fn package_version(
-                &self,
-                name: &str,
-                version: &str,
-            ) -> $crate::store::StoreResult<$crate::store::packages::PackageVersion> {
-                let sql = format!(
-                    "SELECT {} FROM package_versions WHERE package = $1 AND version = $2",
-                    $crate::store::packages::VERSION_COLUMNS
-                );
-                Ok(
-                    sqlx::query_as::<_, $crate::store::packages::VersionRow>(sqlx::AssertSqlSafe(
-                        sql,
-                    ))
-                    .bind(name)
-                    .bind(version)
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_version(),
-                )
-            }
-
-            async fn publish_version(
-                &self,
-                new: &$crate::store::packages::NewVersion,
-            ) -> $crate::store::StoreResult<$crate::store::packages::PublishOutcome> {
-                use $crate::store::packages::PublishOutcome;
-                let v = &new.version;
-                let owner = new.owner_id.to_string();
-                let mut tx = self.writer().begin().await?;
-                // Claim the vendor, or find who has it, in the transaction that publishes:
-                // of two accounts racing for a new vendor, the second waits on the first's
-                // row (PostgreSQL) or its turn at the single writer (SQLite), then sees it.
-                let vendor = $crate::store::packages::vendor_of(&v.package);
-                sqlx::query(
-                    "INSERT INTO vendors (name, owner_id, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(vendor)
-                .bind(&owner)
-                .bind(v.created_at)
-                .execute(&mut *tx)
-                .await?;
-                let vendor_owner: Option<String> =
-                    sqlx::query_scalar("SELECT owner_id FROM vendors WHERE name = $1")
-                        .bind(vendor)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                if vendor_owner.as_deref() != Some(owner.as_str()) {
-                    return Ok(PublishOutcome::VendorOwned {
-                        orphaned: vendor_owner.is_none(),
-                    });
-                }
-                let tombstoned: Option<String> = sqlx::query_scalar(
-                    "SELECT version FROM version_tombstones \
-                     WHERE package = $1 AND version_normalized = $2",
-                )
-                .bind(&v.package)
-                .bind(&v.version_normalized)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if tombstoned.is_some() {
-                    return Ok(PublishOutcome::Tombstoned);
-                }
-                sqlx::query(
-                    "INSERT INTO packages (name, owner_id, package_type, description, \
-                     visibility, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, COALESCE($6, 'public'), $5, $5) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(&v.package)
-                .bind(&owner)
-                .bind(&new.package_type)
-                .bind(&new.description)
-                .bind(v.created_at)
-                .bind(&new.visibility)
-                .execute(&mut *tx)
-                .await?;
-                let sql = format!(
-                    "{} WHERE p.name = $1",
-                    $crate::store::packages::PACKAGE_SELECT
-                );
-                let package = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
-                    sqlx::AssertSqlSafe(sql.clone()),
-                )
-                .bind(&v.package)
-                .fetch_one(&mut *tx)
-                .await?
-                .into_package()?;
-                if package.owner_id != new.owner_id {
-                    return Ok(PublishOutcome::NotOwner(package));
-                }
-                if package.package_type != new.package_type {
-                    return Ok(PublishOutcome::TypeMismatch(package.package_type));
-                }
-                if new
-                    .visibility
-                    .as_ref()
-                    .is_some_and(|asked| *asked != package.visibility)
-                {
-                    return Ok(PublishOutcome::VisibilityMismatch(package.visibility));
-                }
-                let inserted = sqlx::query(
-                    "INSERT INTO package_versions (package, version, version_normalized, \
-                     manifest, sha256, shasum, size, dist_path, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&v.package)
-                .bind(&v.version)
-                .bind(&v.version_normalized)
-                .bind(&v.manifest)
-                .bind(&v.sha256)
-                .bind(&v.shasum)
-                .bind(v.size)
-                .bind(&v.dist_path)
-                .bind(v.created_at)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(e) => {
-                        return match $crate::store::StoreError::from(e) {
-                            $crate::store::StoreError::Conflict { .. } => {
-                                Ok(PublishOutcome::VersionExists)
-                            }
-                            other => Err(other),
-                        };
-                    }
-                }
-                sqlx::query(
-                    "UPDATE packages SET updated_at = $2, \
-                     description = COALESCE(description, $3) WHERE name = $1",
-                )
-                .bind(&v.package)
-                .bind(v.created_at)
-                .bind(&new.description)
-                .execute(&mut *tx)
-                .await?;
-                let package = sqlx::query_as::<_, $crate::store::packages::PackageRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(&v.package)
-                .fetch_one(&mut *tx)
-                .await?
-                .into_package()?;
-                tx.commit().await?;
-                Ok(PublishOutcome::Published(package, v.clone()))
-            }
-
-            async fn vendor(
-                &self,
-                name: &str,
-            ) -> $crate::store::StoreResult<$crate::store::packages::Vendor> {
-                let sql = format!(
-                    "{} WHERE v.name = $1",
-                    $crate::store::packages::VENDOR_SELECT
-                );
-                sqlx::query_as::<_, $crate::store::packages::VendorRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(name)
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_vendor()
-            }
-
-            async fn transfer_vendor(
-                &self,
-                name: &str,
-                owner_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<$crate::store::packages::Vendor> {
-                let done = sqlx::query("UPDATE vendors SET owner_id = $2 WHERE name = $1")
-                    .bind(name)
-                    .bind(owner_id.to_string())
-                    .execute(self.writer())
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                let sql = format!(
-                    "{} WHERE v.name = $1",
-                    $crate::store::packages::VENDOR_SELECT
-                );
-                sqlx::query_as::<_, $crate::store::packages::VendorRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(name)
-                    .fetch_one(self.writer())
-                    .await?
-                    .into_vendor()
-            }
-
-            async fn tombstone(
-                &self,
-                package: &str,
-                version_normalized: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::store::packages::Tombstone>> {
-                Ok(sqlx::query_as::<_, $crate::store::packages::TombstoneRow>(
-                    "SELECT package, version, sha256, deleted_at FROM version_tombstones \
-                     WHERE package = $1 AND version_normalized = $2",
-                )
-                .bind(package)
-                .bind(version_normalized)
-                .fetch_optional(self.reader())
-                .await?
-                .map(|r| r.into_tombstone()))
-            }
-
-            async fn owned_dist_paths(
-                &self,
-                owner_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Vec<String>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT v.dist_path FROM package_versions v \
-                     JOIN packages p ON p.name = v.package WHERE p.owner_id = $1",
-                )
-                .bind(owner_id.to_string())
-                .fetch_all(self.reader())
-                .await?)
-            }
-
-            async fn document_stamp(
-                &self,
-                document: &str,
-                digest: &str,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Timestamp>> {
-                let select = "SELECT stamp FROM document_stamps \
-                              WHERE document = $1 AND digest = $2";
-                let known: Option<i64> = sqlx::query_scalar(select)
-                    .bind(document)
-                    .bind(digest)
-                    .fetch_optional(self.reader())
-                    .await?;
-                if known.is_some() {
-                    return Ok(known);
-                }
-                // Another request (here or on another node) may take the chosen second, or
-                // stamp the same content, meanwhile: the insert then does nothing, and the
-                // content's stamp is read again or the next free second tried.
-                for _ in 0..8 {
-                    let taken: Vec<i64> = sqlx::query_scalar(
-                        "SELECT stamp FROM document_stamps \
-                         WHERE document = $1 AND stamp > $2 AND stamp <= $3 \
-                         ORDER BY stamp DESC",
-                    )
-                    .bind(document)
-                    .bind(now - $crate::store::packages::STAMP_WINDOW)
-                    .bind(now)
-                    .fetch_all(self.appender())
-                    .await?;
-                    let Some(stamp) = $crate::store::packages::free_stamp(now, &taken) else {
-                        return Ok(None);
-                    };
-                    sqlx::query(
-                        "INSERT INTO document_stamps (document, digest, stamp) \
-                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(document)
-                    .bind(digest)
-                    .bind(stamp)
-                    .execute(self.appender())
-                    .await?;
-                    let found: Option<i64> = sqlx::query_scalar(select)
-                        .bind(document)
-                        .bind(digest)
-                        .fetch_optional(self.appender())
-                        .await?;
-                    if found.is_some() {
-                        return Ok(found);
-                    }
-                }
-                Ok(None)
-            }
-
-            async fn purge_document_stamps(
-                &self,
-                before: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                Ok(sqlx::query("DELETE FROM document_stamps WHERE stamp < $1")
-                    .bind(before)
-                    .execute(self.appender())
-                    .await?
-                    .rows_affected())
-            }
-
-            async fn update_package(
-                &self,
-                name: &str,
-                c: &$crate::store::packages::PackageChanges,
-            ) -> $crate::store::StoreResult<$crate::store::packages::Package> {
-                let done = sqlx::query(
-                    "UPDATE packages SET \
-                     visibility = COALESCE($2, visibility), \
-                     description = CASE WHEN $3 THEN $4 ELSE description END, \
-                     repository_url = CASE WHEN $5 THEN $6 ELSE repository_url END, \
-                     webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
-                     repository_credentials = \
-                         CASE WHEN $10 THEN $11 ELSE repository_credentials END, \
-                     updated_at = $9 WHERE name = $1",
-                )
-                .bind(name)
-                .bind(&c.visibility)
-                .bind(c.description.is_some())
-                .bind(c.description.clone().flatten())
-                .bind(c.repository_url.is_some())
-                .bind(c.repository_url.clone().flatten())
-                .bind(c.webhook_secret.is_some())
-                .bind(c.webhook_secret.clone().flatten())
-                .bind($crate::store::now())
-                .bind(c.repository_credentials.is_some())
-                .bind(c.repository_credentials.clone().flatten())
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                $crate::store::packages::PackageStore::package(self, name).await
-            }
-
-            async fn webhook_secret(
-                &self,
-                name: &str,
-            ) -> $crate::store::StoreResult<Option<String>> {
-                Ok(
-                    sqlx::query_scalar("SELECT webhook_secret FROM packages WHERE name = $1")
-                        .bind(name)
-                        .fetch_one(self.reader())
-                        .await?,
-                )
-            }
-
-            async fn repository_credentials(
-                &self,
-                name: &str,
-            ) -> $crate::store::StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT repository_credentials FROM packages WHERE name = $1",
-                )
-                .bind(name)
-                .fetch_one(self.reader())
-                .await?)
-            }
-
-            async fn record_delivery(
-                &self,
-                delivery_id: &str,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO webhook_deliveries (delivery_id, received_at) VALUES ($1, $2) \
-                     ON CONFLICT (delivery_id) DO NOTHING",
-                )
-                .bind(delivery_id)
-                .bind(at)
-                .execute(self.writer())
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn forget_delivery(&self, delivery_id: &str) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM webhook_deliveries WHERE delivery_id = $1")
-                    .bind(delivery_id)
-                    .execute(self.writer())
-                    .await?;
-                Ok(())
-            }
-
-            async fn purge_deliveries(
-                &self,
-                before: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                Ok(
-                    sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
-                        .bind(before)
-                        .execute(self.writer())
-                        .await?
-                        .rows_affected(),
-                )
+            if found.is_some() {
+                return Ok(found);
             }
         }
-    };
-}
+        Ok(None)
+    }
 
-pub(crate) use impl_package_store;
+    async fn purge_document_stamps(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query::<DB>("DELETE FROM document_stamps WHERE stamp < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {
+        let done = sqlx::query::<DB>(
+            "UPDATE packages SET \
+             visibility = COALESCE($2, visibility), \
+             description = CASE WHEN $3 THEN $4 ELSE description END, \
+             repository_url = CASE WHEN $5 THEN $6 ELSE repository_url END, \
+             webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
+             repository_credentials = \
+                 CASE WHEN $10 THEN $11 ELSE repository_credentials END, \
+             updated_at = $9 WHERE name = $1",
+        )
+        .bind(name)
+        .bind(&c.visibility)
+        .bind(c.description.is_some())
+        .bind(c.description.clone().flatten())
+        .bind(c.repository_url.is_some())
+        .bind(c.repository_url.clone().flatten())
+        .bind(c.webhook_secret.is_some())
+        .bind(c.webhook_secret.clone().flatten())
+        .bind(super::now())
+        .bind(c.repository_credentials.is_some())
+        .bind(c.repository_credentials.clone().flatten())
+        .execute(self.writer())
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.package(name).await
+    }
+
+    async fn webhook_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar::<DB, Option<String>>(
+            "SELECT webhook_secret FROM packages WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    async fn repository_credentials(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar::<DB, Option<String>>(
+            "SELECT repository_credentials FROM packages WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    async fn record_delivery(&self, delivery_id: &str, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "INSERT INTO webhook_deliveries (delivery_id, received_at) VALUES ($1, $2) \
+             ON CONFLICT (delivery_id) DO NOTHING",
+        )
+        .bind(delivery_id)
+        .bind(at)
+        .execute(self.writer())
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()> {
+        sqlx::query::<DB>("DELETE FROM webhook_deliveries WHERE delivery_id = $1")
+            .bind(delivery_id)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query::<DB>("DELETE FROM webhook_deliveries WHERE received_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,16 @@
-//! Projects: the [`ProjectStore`] trait, its row types and its SQL, stamped out for both
-//! engines by [`impl_project_store!`] like the rest of the store (see [`super::sql`]).
-//! A project's add-ons live in `project_addons`, joined to `packages` for their type.
+//! Projects: the [`ProjectStore`] trait, its row types and its SQL, implemented once for
+//! both engines on [`SqlStore`]. A project's add-ons live in
+//! `project_addons`, joined to `packages` for their type: a project and its add-ons are
+//! read in one query, one row per add-on, and so is a page of projects (the page is
+//! chosen in a subquery), so that a page costs the same two queries whatever its size.
+//! Projects are not cached: no write here invalidates anything.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
+use super::engine::Engine;
+use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
 
 /// One database connection of a project, stored as JSON.
@@ -129,12 +135,11 @@ pub trait ProjectStore: Send + Sync {
     async fn unbind_addon(&self, owner_id: Uuid, id: Uuid, package: &str) -> StoreResult<()>;
 }
 
-pub(super) const PROJECT_COLUMNS: &str =
-    "id, owner_id, name, slug, description, url, databases, created_at, updated_at";
-
+/// A project with one of its add-ons (the `addon_` columns are all NULL for a project
+/// without add-ons): what the queries that read projects return.
 #[derive(sqlx::FromRow)]
-pub(super) struct ProjectRow {
-    pub(super) id: String,
+struct ProjectAddonRow {
+    id: String,
     owner_id: String,
     name: String,
     slug: String,
@@ -143,297 +148,244 @@ pub(super) struct ProjectRow {
     databases: String,
     created_at: i64,
     updated_at: i64,
+    addon_package: Option<String>,
+    addon_type: Option<String>,
+    addon_constraint: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct AddonRow {
-    pub(super) project_id: String,
-    package: String,
-    package_type: String,
-    version_constraint: String,
-}
-
-impl AddonRow {
-    pub(super) fn into_addon(self) -> ProjectAddon {
-        ProjectAddon {
-            package: self.package,
-            package_type: self.package_type,
-            constraint: self.version_constraint,
-        }
-    }
-}
-
-impl ProjectRow {
-    pub(super) fn into_project(self, addons: Vec<ProjectAddon>) -> StoreResult<Project> {
+impl ProjectAddonRow {
+    fn into_project(self) -> StoreResult<Project> {
         Ok(Project {
-            id: super::sql::parse_uuid(&self.id)?,
-            owner_id: super::sql::parse_uuid(&self.owner_id)?,
+            id: parse_uuid(&self.id)?,
+            owner_id: parse_uuid(&self.owner_id)?,
             name: self.name,
             slug: self.slug,
             description: self.description,
             url: self.url,
             databases: serde_json::from_str(&self.databases)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("stored databases: {e}")))?,
-            addons,
+            addons: Vec::new(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
 }
 
-pub(super) fn databases_json(d: &[ProjectDatabase]) -> StoreResult<String> {
+/// Folds rows ordered by project (then add-on) into projects with their add-ons.
+fn projects(rows: Vec<ProjectAddonRow>) -> StoreResult<Vec<Project>> {
+    let mut out: Vec<(String, Project)> = Vec::new();
+    for mut row in rows {
+        let addon = match (
+            row.addon_package.take(),
+            row.addon_type.take(),
+            row.addon_constraint.take(),
+        ) {
+            (Some(package), Some(package_type), Some(constraint)) => Some(ProjectAddon {
+                package,
+                package_type,
+                constraint,
+            }),
+            _ => None,
+        };
+        if out.last().is_none_or(|(id, _)| *id != row.id) {
+            let id = row.id.clone();
+            out.push((id, row.into_project()?));
+        }
+        if let (Some(addon), Some((_, project))) = (addon, out.last_mut()) {
+            project.addons.push(addon);
+        }
+    }
+    Ok(out.into_iter().map(|(_, project)| project).collect())
+}
+
+fn databases_json(d: &[ProjectDatabase]) -> StoreResult<String> {
     serde_json::to_string(d).map_err(|e| StoreError::Other(e.into()))
 }
 
-pub(super) const ADDON_SELECT: &str = "SELECT a.project_id, a.package, p.package_type, \
-     a.version_constraint FROM project_addons a JOIN packages p ON p.name = a.package";
+#[async_trait]
+impl<DB> ProjectStore for SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    async fn create_project(&self, p: &NewProject) -> StoreResult<Project> {
+        let id = Uuid::new_v4();
+        let now = super::now();
+        sqlx::query::<DB>(
+            "INSERT INTO projects (id, owner_id, name, slug, description, url, \
+             databases, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(id.to_string())
+        .bind(p.owner_id.to_string())
+        .bind(&p.name)
+        .bind(&p.slug)
+        .bind(&p.description)
+        .bind(&p.url)
+        .bind(databases_json(&p.databases)?)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        self.project(p.owner_id, id).await
+    }
 
-/// Implements [`ProjectStore`] for `$store`, whose pools are of database `$db`.
-macro_rules! impl_project_store {
-    ($store:ty, $db:ty) => {
-        impl $store {
-            async fn project_addons(
-                &self,
-                ids: &[String],
-            ) -> $crate::store::StoreResult<Vec<$crate::store::projects::AddonRow>> {
-                let mut all = Vec::new();
-                for id in ids {
-                    let sql = format!(
-                        "{} WHERE a.project_id = $1 ORDER BY a.package",
-                        $crate::store::projects::ADDON_SELECT
-                    );
-                    let rows = sqlx::query_as::<_, $crate::store::projects::AddonRow>(
-                        sqlx::AssertSqlSafe(sql),
-                    )
-                    .bind(id)
-                    .fetch_all(self.reader())
-                    .await?;
-                    all.extend(rows);
-                }
-                Ok(all)
-            }
+    async fn project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Project> {
+        let rows = sqlx::query_as::<DB, ProjectAddonRow>(
+            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+             p.created_at, p.updated_at, a.package AS addon_package, \
+             k.package_type AS addon_type, a.version_constraint AS addon_constraint \
+             FROM projects p \
+             LEFT JOIN project_addons a ON a.project_id = p.id \
+             LEFT JOIN packages k ON k.name = a.package \
+             WHERE p.id = $1 AND p.owner_id = $2 ORDER BY a.package",
+        )
+        .bind(id.to_string())
+        .bind(owner_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        projects(rows)?.pop().ok_or(StoreError::NotFound)
+    }
 
-            async fn projects_with_addons(
-                &self,
-                rows: Vec<$crate::store::projects::ProjectRow>,
-                ids: Vec<String>,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::projects::Project>> {
-                let mut addons = self.project_addons(&ids).await?;
-                let mut out = Vec::with_capacity(rows.len());
-                for (row, id) in rows.into_iter().zip(ids) {
-                    let (mine, rest): (Vec<_>, Vec<_>) =
-                        addons.into_iter().partition(|a| a.project_id == id);
-                    addons = rest;
-                    out.push(row.into_project(mine.into_iter().map(|a| a.into_addon()).collect())?);
-                }
-                Ok(out)
-            }
-
-            async fn fetch_project(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
-                let sql = format!(
-                    "SELECT {} FROM projects WHERE id = $1 AND owner_id = $2",
-                    $crate::store::projects::PROJECT_COLUMNS
-                );
-                let row = sqlx::query_as::<_, $crate::store::projects::ProjectRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(id.to_string())
+    async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)> {
+        let rows = sqlx::query_as::<DB, ProjectAddonRow>(
+            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+             p.created_at, p.updated_at, a.package AS addon_package, \
+             k.package_type AS addon_type, a.version_constraint AS addon_constraint \
+             FROM (SELECT * FROM projects WHERE owner_id = $1 \
+                   ORDER BY created_at, id LIMIT $2 OFFSET $3) p \
+             LEFT JOIN project_addons a ON a.project_id = p.id \
+             LEFT JOIN packages k ON k.name = a.package \
+             ORDER BY p.created_at, p.id, a.package",
+        )
+        .bind(owner_id.to_string())
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total =
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM projects WHERE owner_id = $1")
                 .bind(owner_id.to_string())
                 .fetch_one(self.reader())
                 .await?;
-                let mut v = self
-                    .projects_with_addons(vec![row], vec![id.to_string()])
-                    .await?;
-                v.pop().ok_or($crate::store::StoreError::NotFound)
-            }
+        Ok((projects(rows)?, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn update_project(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        c: &ProjectChanges,
+    ) -> StoreResult<Project> {
+        let databases = c.databases.as_deref().map(databases_json).transpose()?;
+        let done = sqlx::query::<DB>(
+            "UPDATE projects SET \
+             name = COALESCE($3, name), \
+             slug = COALESCE($4, slug), \
+             description = CASE WHEN $5 THEN $6 ELSE description END, \
+             url = CASE WHEN $7 THEN $8 ELSE url END, \
+             databases = COALESCE($9, databases), \
+             updated_at = $10 \
+             WHERE id = $1 AND owner_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(owner_id.to_string())
+        .bind(&c.name)
+        .bind(&c.slug)
+        .bind(c.description.is_some())
+        .bind(c.description.clone().flatten())
+        .bind(c.url.is_some())
+        .bind(c.url.clone().flatten())
+        .bind(databases)
+        .bind(super::now())
+        .execute(self.writer())
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
         }
+        self.project(owner_id, id).await
+    }
 
-        #[async_trait::async_trait]
-        impl $crate::store::projects::ProjectStore for $store {
-            async fn create_project(
-                &self,
-                p: &$crate::store::projects::NewProject,
-            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
-                let id = uuid::Uuid::new_v4();
-                let now = $crate::store::now();
-                sqlx::query(
-                    "INSERT INTO projects (id, owner_id, name, slug, description, url, \
-                     databases, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                )
-                .bind(id.to_string())
-                .bind(p.owner_id.to_string())
-                .bind(&p.name)
-                .bind(&p.slug)
-                .bind(&p.description)
-                .bind(&p.url)
-                .bind($crate::store::projects::databases_json(&p.databases)?)
-                .bind(now)
-                .execute(self.writer())
-                .await?;
-                self.fetch_project(p.owner_id, id).await
-            }
-
-            async fn project(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
-                self.fetch_project(owner_id, id).await
-            }
-
-            async fn list_projects(
-                &self,
-                owner_id: uuid::Uuid,
-                page: $crate::store::Page,
-            ) -> $crate::store::StoreResult<(Vec<$crate::store::projects::Project>, u64)> {
-                let sql = format!(
-                    "SELECT {} FROM projects WHERE owner_id = $1 \
-                     ORDER BY created_at, id LIMIT $2 OFFSET $3",
-                    $crate::store::projects::PROJECT_COLUMNS
-                );
-                let rows = sqlx::query_as::<_, $crate::store::projects::ProjectRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(owner_id.to_string())
-                .bind(i64::from(page.size))
-                .bind(page.offset())
-                .fetch_all(self.reader())
-                .await?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let total: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE owner_id = $1")
-                        .bind(owner_id.to_string())
-                        .fetch_one(self.reader())
-                        .await?;
-                let projects = self.projects_with_addons(rows, ids).await?;
-                Ok((projects, u64::try_from(total).unwrap_or(0)))
-            }
-
-            async fn update_project(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-                c: &$crate::store::projects::ProjectChanges,
-            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
-                let databases = c
-                    .databases
-                    .as_deref()
-                    .map($crate::store::projects::databases_json)
-                    .transpose()?;
-                let done = sqlx::query(
-                    "UPDATE projects SET \
-                     name = COALESCE($3, name), \
-                     slug = COALESCE($4, slug), \
-                     description = CASE WHEN $5 THEN $6 ELSE description END, \
-                     url = CASE WHEN $7 THEN $8 ELSE url END, \
-                     databases = COALESCE($9, databases), \
-                     updated_at = $10 \
-                     WHERE id = $1 AND owner_id = $2",
-                )
-                .bind(id.to_string())
-                .bind(owner_id.to_string())
-                .bind(&c.name)
-                .bind(&c.slug)
-                .bind(c.description.is_some())
-                .bind(c.description.clone().flatten())
-                .bind(c.url.is_some())
-                .bind(c.url.clone().flatten())
-                .bind(databases)
-                .bind($crate::store::now())
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                self.fetch_project(owner_id, id).await
-            }
-
-            async fn delete_project(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM projects WHERE id = $1 AND owner_id = $2")
-                    .bind(id.to_string())
-                    .bind(owner_id.to_string())
-                    .execute(self.writer())
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn bind_addon(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-                package: &str,
-                constraint: &str,
-            ) -> $crate::store::StoreResult<$crate::store::projects::Project> {
-                let now = $crate::store::now();
-                let mut tx = self.writer().begin().await?;
-                let touched = sqlx::query(
-                    "UPDATE projects SET updated_at = $3 WHERE id = $1 AND owner_id = $2",
-                )
-                .bind(id.to_string())
-                .bind(owner_id.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if touched.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                sqlx::query(
-                    "INSERT INTO project_addons (project_id, package, version_constraint, \
-                     created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (project_id, package) \
-                     DO UPDATE SET version_constraint = excluded.version_constraint",
-                )
-                .bind(id.to_string())
-                .bind(package)
-                .bind(constraint)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                self.fetch_project(owner_id, id).await
-            }
-
-            async fn unbind_addon(
-                &self,
-                owner_id: uuid::Uuid,
-                id: uuid::Uuid,
-                package: &str,
-            ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                let done = sqlx::query(
-                    "DELETE FROM project_addons WHERE package = $2 AND project_id IN \
-                     (SELECT id FROM projects WHERE id = $1 AND owner_id = $3)",
-                )
-                .bind(id.to_string())
-                .bind(package)
-                .bind(owner_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
-                }
-                sqlx::query("UPDATE projects SET updated_at = $2 WHERE id = $1")
-                    .bind(id.to_string())
-                    .bind($crate::store::now())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
+    async fn delete_project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query::<DB>("DELETE FROM projects WHERE id = $1 AND owner_id = $2")
+            .bind(id.to_string())
+            .bind(owner_id.to_string())
+            .execute(self.writer())
+            .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
         }
-    };
+        Ok(())
+    }
+
+    async fn bind_addon(
+        &self,
+        owner_id: Uuid,
+        id: Uuid,
+        package: &str,
+        constraint: &str,
+    ) -> StoreResult<Project> {
+        let now = super::now();
+        let mut tx = self.writer().begin().await?;
+        let touched = sqlx::query::<DB>(
+            "UPDATE projects SET updated_at = $3 WHERE id = $1 AND owner_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(owner_id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&touched) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query::<DB>(
+            "INSERT INTO project_addons (project_id, package, version_constraint, \
+             created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, package) \
+             DO UPDATE SET version_constraint = excluded.version_constraint",
+        )
+        .bind(id.to_string())
+        .bind(package)
+        .bind(constraint)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.project(owner_id, id).await
+    }
+
+    async fn unbind_addon(&self, owner_id: Uuid, id: Uuid, package: &str) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM project_addons WHERE package = $2 AND project_id IN \
+             (SELECT id FROM projects WHERE id = $1 AND owner_id = $3)",
+        )
+        .bind(id.to_string())
+        .bind(package)
+        .bind(owner_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query::<DB>("UPDATE projects SET updated_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(super::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
-
-pub(crate) use impl_project_store;

@@ -1,26 +1,555 @@
-//! The SQL of the [`Store`](super::Store), written once for both engines.
+//! [`SqlStore<DB>`]: the store, written once over any [`Engine`], and the core of the
+//! [`Store`] trait (accounts, clients, tokens).
 //!
 //! SQLite and PostgreSQL accept the same text for every statement here (`$1` placeholders,
-//! `RETURNING`, `lower()`, integer timestamps, text ids, binary digests), but sqlx types
-//! queries by their driver, so [`impl_sql_store!`] stamps the one implementation out for
-//! each engine's store type. An engine's store provides `reader()` and `writer()` pools
-//! and a `MIGRATOR`; the rest is here.
+//! `RETURNING`, `ON CONFLICT`, `lower()`, integer timestamps, text ids, binary digests), so
+//! each query is one string literal, and the Rust around it is ordinary generic code that
+//! the compiler instantiates for each engine. What the engines do differently (pools,
+//! migrations, the token write path) is the [`Engine`] trait's.
+//!
+//! The other parts of the store are in their own modules, on the same type:
+//! [`OAuthStore`](super::OAuthStore) in `oauth.rs`, [`ProjectStore`](super::ProjectStore),
+//! [`PackageStore`](super::PackageStore), [`AttemptStore`](super::AttemptStore).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use crate::domain::{GrantType, ScopeSet, TokenDigest};
-use crate::store::{
-    AccessTokenInfo, Client, RefreshTokenInfo, StoreError, StoreResult, TokenRecord, User,
+use super::engine::Engine;
+use super::{
+    AccessTokenInfo, Client, Exchange, ExchangeOutcome, NewClient, NewTokens, NewUser, Page,
+    RefreshDecider, RefreshTokenInfo, Store, StoreError, StoreResult, Timestamp, TokenRecord,
+    TokenWrite, User, UserChanges, UserCredentials,
 };
+use crate::config::DatabaseConfig;
+use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
-pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at";
+/// The store on engine `DB` ([`sqlx::Sqlite`] or [`sqlx::Postgres`]): its pools and the
+/// generation of what the auth cache may hold (see [`Store::generation`]).
+///
+/// Callers see it as `Arc<dyn Store>`; [`SqliteStore`](super::sqlite::SqliteStore) and
+/// [`PostgresStore`](super::postgres::PostgresStore) name its two instances.
+pub struct SqlStore<DB: Engine> {
+    pools: DB::Pools,
+    generation: AtomicU64,
+}
 
-pub(super) const CLIENT_COLUMNS: &str = "id, owner_id, name, secret_digest, redirect_uris, \
-     grant_types, scopes, trusted, created_at";
+/// A write in progress that changes what a cached access token, client or user means: the
+/// generation moved when it began and moves again when this is dropped — after the commit,
+/// or on the way out of a failed write (a failed write may still have committed a part).
+#[must_use = "the generation moves again when this is dropped, after the write"]
+pub(super) struct Invalidation<'a>(&'a AtomicU64);
 
-pub(super) const TOKEN_RECORD_SELECT: &str = "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, \
-     a.user_id, a.grant_type, a.scope, a.created_at, a.expires_at, a.last_used_at, a.revoked_at \
-     FROM access_tokens a JOIN clients c ON c.id = a.client_id";
+impl Drop for Invalidation<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// Opens the database the configuration names, without migrating it.
+    pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        Ok(SqlStore {
+            pools: DB::open(config).await?,
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// The pool for reads.
+    pub(super) fn reader(&self) -> &Pool<DB> {
+        DB::reader(&self.pools)
+    }
+
+    /// The pool for writes. Taking it changes nothing: a write that invalidates cached
+    /// lookups says so with [`invalidation`](Self::invalidation).
+    pub(super) fn writer(&self) -> &Pool<DB> {
+        DB::writer(&self.pools)
+    }
+
+    /// Starts a write that changes what a cached access token, client or user means
+    /// (a revocation, an account or client change, a deletion): moves the generation now,
+    /// and again when the returned guard is dropped, after the write. Hold it to the end of
+    /// the write: `let _invalidates = self.invalidation();`.
+    pub(super) fn invalidation(&self) -> Invalidation<'_> {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Invalidation(&self.generation)
+    }
+}
+
+/// Helpers shared by the traits' implementations and the engines' token write paths; each
+/// runs on a connection (or transaction) its caller holds.
+impl<DB> SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    /// Stores issued tokens: the access token and, if any, its refresh token.
+    pub(super) async fn insert_tokens_in(
+        conn: &mut DB::Connection,
+        t: &NewTokens,
+    ) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
+             grant_type, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(t.access_id.to_string())
+        .bind(t.access_digest.as_bytes().to_vec())
+        .bind(t.family_id.to_string())
+        .bind(&t.client_id)
+        .bind(t.user_id.map(|u| u.to_string()))
+        .bind(t.grant_type.as_str())
+        .bind(t.scope.to_string())
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&mut *conn)
+        .await?;
+        if let Some(r) = &t.refresh {
+            sqlx::query::<DB>(
+                "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
+                 client_id, user_id, scope, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.id.to_string())
+            .bind(r.digest.as_bytes().to_vec())
+            .bind(t.family_id.to_string())
+            .bind(t.access_id.to_string())
+            .bind(&t.client_id)
+            .bind(t.user_id.map(|u| u.to_string()))
+            .bind(r.scope.to_string())
+            .bind(t.created_at)
+            .bind(r.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes every access and refresh token of a family.
+    pub(super) async fn revoke_family_in(
+        conn: &mut DB::Connection,
+        family_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "UPDATE access_tokens SET revoked_at = $2 \
+             WHERE family_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id.to_string())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query::<DB>(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE family_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id.to_string())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The refresh token with this digest, with its user's state.
+    pub(super) async fn refresh_token_in(
+        conn: &mut DB::Connection,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<RefreshTokenInfo>> {
+        sqlx::query_as::<DB, RefreshTokenRow>(
+            "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
+             r.used_at, r.revoked_at, u.disabled AS user_disabled \
+             FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
+             WHERE r.digest = $1",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(RefreshTokenRow::into_info)
+        .transpose()
+    }
+
+    /// Creates an account; with `only_if_first`, only when there is no account at all
+    /// (`None` then means there was one).
+    async fn insert_user_in(
+        conn: &mut DB::Connection,
+        u: &NewUser,
+        only_if_first: bool,
+    ) -> StoreResult<Option<User>> {
+        let id = Uuid::new_v4();
+        let now = super::now();
+        let sql = if only_if_first {
+            "INSERT INTO users (id, username, email, name, password_hash, is_admin, \
+             disabled, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, FALSE, $7, $7 \
+             WHERE NOT EXISTS (SELECT 1 FROM users)"
+        } else {
+            "INSERT INTO users (id, username, email, name, password_hash, is_admin, \
+             disabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7)"
+        };
+        let done = sqlx::query::<DB>(sql)
+            .bind(id.to_string())
+            .bind(&u.username)
+            .bind(&u.email)
+            .bind(&u.name)
+            .bind(&u.password_hash)
+            .bind(u.is_admin)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        Ok((DB::rows_affected(&done) == 1).then(|| User {
+            id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            is_admin: u.is_admin,
+            disabled: false,
+            created_at: now,
+        }))
+    }
+
+    /// Registers a client.
+    async fn insert_client_in(conn: &mut DB::Connection, c: &NewClient) -> StoreResult<Client> {
+        let now = super::now();
+        let uris =
+            serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Other(e.into()))?;
+        sqlx::query::<DB>(
+            "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
+             grant_types, scopes, trusted, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(&c.id)
+        .bind(c.owner_id.to_string())
+        .bind(&c.name)
+        .bind(c.secret_digest.map(|d| d.as_bytes().to_vec()))
+        .bind(uris)
+        .bind(GrantType::join(&c.grant_types))
+        .bind(c.scopes.to_string())
+        .bind(c.trusted)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(Client {
+            id: c.id.clone(),
+            owner_id: c.owner_id,
+            name: c.name.clone(),
+            secret_digest: c.secret_digest,
+            redirect_uris: c.redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            scopes: c.scopes,
+            trusted: c.trusted,
+            created_at: now,
+        })
+    }
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    str: Type<DB>,
+    for<'q, 's> &'s str: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<bool>: Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB>,
+{
+    async fn migrate(&self) -> StoreResult<()> {
+        DB::migrator()
+            .run(self.writer())
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query::<DB>("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer().close().await;
+        self.reader().close().await;
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    async fn bootstrap(&self, admin: &NewUser, client: &NewClient) -> StoreResult<bool> {
+        // A new client: an id looked up (and cached as unknown) before is now known.
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        let Some(user) = Self::insert_user_in(&mut tx, admin, true).await? else {
+            return Ok(false);
+        };
+        let client = NewClient {
+            owner_id: user.id,
+            ..client.clone()
+        };
+        Self::insert_client_in(&mut tx, &client).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        // No cached token or client names an account that did not exist yet.
+        let mut conn = self.writer().acquire().await?;
+        Self::insert_user_in(&mut conn, user, false)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<User> {
+        sqlx::query_as::<DB, UserRow>(
+            "SELECT id, username, email, name, is_admin, disabled, created_at \
+             FROM users WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(self.reader())
+        .await?
+        .into_user()
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<User> {
+        Ok(self.credentials_by_username(username).await?.user)
+    }
+
+    async fn credentials_by_username(&self, username: &str) -> StoreResult<UserCredentials> {
+        let row = sqlx::query_as::<DB, CredentialsRow>(
+            "SELECT id, username, email, name, is_admin, disabled, created_at, password_hash \
+             FROM users WHERE lower(username) = lower($1)",
+        )
+        .bind(username)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(UserCredentials {
+            user: row.user.into_user()?,
+            password_hash: row.password_hash,
+        })
+    }
+
+    async fn update_user(&self, id: Uuid, changes: &UserChanges) -> StoreResult<User> {
+        // A cached token carries its user's name and email.
+        let _invalidates = self.invalidation();
+        sqlx::query_as::<DB, UserRow>(
+            "UPDATE users SET name = CASE WHEN $2 THEN $3 ELSE name END, \
+             email = COALESCE($4, email), updated_at = $5 WHERE id = $1 \
+             RETURNING id, username, email, name, is_admin, disabled, created_at",
+        )
+        .bind(id.to_string())
+        .bind(changes.name.is_some())
+        .bind(changes.name.clone().flatten())
+        .bind(changes.email.clone())
+        .bind(super::now())
+        .fetch_one(self.writer())
+        .await?
+        .into_user()
+    }
+
+    async fn create_client(&self, client: &NewClient) -> StoreResult<Client> {
+        // A client id looked up (and cached as unknown) before is now known.
+        let _invalidates = self.invalidation();
+        let mut conn = self.writer().acquire().await?;
+        Self::insert_client_in(&mut conn, client).await
+    }
+
+    async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
+        sqlx::query_as::<DB, ClientRow>(
+            "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
+             trusted, created_at FROM clients WHERE id = $1",
+        )
+        .bind(client_id)
+        .fetch_one(self.reader())
+        .await?
+        .into_client()
+    }
+
+    async fn client_with_owner(&self, client_id: &str) -> StoreResult<(Client, User)> {
+        sqlx::query_as::<DB, ClientWithOwnerRow>(
+            "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
+             c.grant_types, c.scopes, c.trusted, c.created_at, \
+             u.username AS o_username, u.email AS o_email, u.name AS o_name, \
+             u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
+             u.created_at AS o_created_at \
+             FROM clients c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
+        )
+        .bind(client_id)
+        .fetch_one(self.reader())
+        .await?
+        .into_pair()
+    }
+
+    async fn insert_tokens(&self, tokens: &NewTokens) -> StoreResult<()> {
+        // New tokens change no cached lookup (their digests are fresh secrets).
+        DB::write_tokens(&self.pools, TokenWrite::Insert(tokens.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenInfo>> {
+        sqlx::query_as::<DB, AccessTokenRow>(
+            "SELECT a.id, a.family_id, a.client_id, a.scope, a.created_at, a.expires_at, \
+             a.last_used_at, a.revoked_at, u.id AS u_id, u.username AS u_username, \
+             u.email AS u_email, u.name AS u_name, u.is_admin AS u_is_admin, \
+             u.disabled AS u_disabled, u.created_at AS u_created_at \
+             FROM access_tokens a LEFT JOIN users u ON u.id = a.user_id WHERE a.digest = $1",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(self.reader())
+        .await?
+        .map(AccessTokenRow::into_info)
+        .transpose()
+    }
+
+    async fn touch_access_token(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
+        // The cache keeps its own record of uses: `lastUsedAt` invalidates nothing.
+        sqlx::query::<DB>("UPDATE access_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(at)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenInfo>> {
+        let mut conn = self.reader().acquire().await?;
+        Self::refresh_token_in(&mut conn, digest).await
+    }
+
+    async fn exchange_refresh_token(
+        &self,
+        digest: &TokenDigest,
+        at: Timestamp,
+        decide: RefreshDecider,
+    ) -> StoreResult<Exchange> {
+        let write = TokenWrite::Exchange {
+            digest: *digest,
+            at,
+            decide,
+        };
+        let exchange = DB::write_tokens(&self.pools, write).await?.ok_or_else(|| {
+            StoreError::Other(anyhow::anyhow!("a refresh token exchange had no outcome"))
+        })?;
+        if exchange.outcome == ExchangeOutcome::FamilyRevoked {
+            // Known only once committed: a lookup of the family cached meanwhile is stale.
+            drop(self.invalidation());
+        }
+        Ok(exchange)
+    }
+
+    async fn revoke_family(&self, family_id: Uuid, at: Timestamp) -> StoreResult<()> {
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        Self::revoke_family_in(&mut tx, family_id, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_user_tokens(
+        &self,
+        user_id: Uuid,
+        page: Page,
+    ) -> StoreResult<(Vec<TokenRecord>, u64)> {
+        let rows = sqlx::query_as::<DB, TokenRecordRow>(
+            "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, a.user_id, \
+             a.grant_type, a.scope, a.created_at, a.expires_at, a.last_used_at, a.revoked_at \
+             FROM access_tokens a JOIN clients c ON c.id = a.client_id \
+             WHERE a.user_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(user_id.to_string())
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total: i64 =
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM access_tokens WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .fetch_one(self.reader())
+                .await?;
+        let records = rows
+            .into_iter()
+            .map(TokenRecordRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((records, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord> {
+        sqlx::query_as::<DB, TokenRecordRow>(
+            "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, a.user_id, \
+             a.grant_type, a.scope, a.created_at, a.expires_at, a.last_used_at, a.revoked_at \
+             FROM access_tokens a JOIN clients c ON c.id = a.client_id WHERE a.id = $1",
+        )
+        .bind(token_id.to_string())
+        .fetch_one(self.reader())
+        .await?
+        .into_record()
+    }
+
+    async fn revoke_user_tokens(&self, user_id: Uuid, at: Timestamp) -> StoreResult<u64> {
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        let revoked = sqlx::query::<DB>(
+            "UPDATE access_tokens SET revoked_at = $2 \
+             WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query::<DB>(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DB::rows_affected(&revoked))
+    }
+
+    async fn purge_tokens(&self, before: Timestamp) -> StoreResult<u64> {
+        // Only tokens that no longer work go, and a cached lookup of one already says so
+        // (revoked, or expired by its own date): nothing to invalidate.
+        let mut tx = self.writer().begin().await?;
+        let access =
+            sqlx::query::<DB>("DELETE FROM access_tokens WHERE revoked_at < $1 OR expires_at < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+        let refresh = sqlx::query::<DB>(
+            "DELETE FROM refresh_tokens WHERE revoked_at < $1 OR expires_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DB::rows_affected(&access) + DB::rows_affected(&refresh))
+    }
+}
 
 pub(super) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Other(anyhow::anyhow!("bad uuid {s:?}: {e}")))
@@ -40,6 +569,7 @@ pub(super) fn parse_digest(bytes: &[u8]) -> StoreResult<TokenDigest> {
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored digest has a wrong length")))
 }
 
+/// `users`: id, username, email, name, is_admin, disabled, created_at.
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
     id: String,
@@ -65,13 +595,16 @@ impl UserRow {
     }
 }
 
+/// A [`UserRow`] and `password_hash`.
 #[derive(sqlx::FromRow)]
 pub(super) struct CredentialsRow {
     #[sqlx(flatten)]
-    pub(super) user: UserRow,
-    pub(super) password_hash: String,
+    user: UserRow,
+    password_hash: String,
 }
 
+/// `clients`: id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes,
+/// trusted, created_at.
 #[derive(sqlx::FromRow)]
 pub(super) struct ClientRow {
     id: String,
@@ -106,15 +639,9 @@ impl ClientRow {
     }
 }
 
-/// A client with its owner, in one read (the token endpoint needs both).
-pub(super) const CLIENT_WITH_OWNER_SELECT: &str = "SELECT c.id, c.owner_id, c.name, \
-     c.secret_digest, c.redirect_uris, c.grant_types, c.scopes, c.trusted, c.created_at, \
-     u.username AS o_username, u.email AS o_email, u.name AS o_name, u.is_admin AS o_is_admin, \
-     u.disabled AS o_disabled, u.created_at AS o_created_at \
-     FROM clients c JOIN users u ON u.id = c.owner_id WHERE c.id = $1";
-
+/// A [`ClientRow`] and its owner's columns, prefixed `o_` (the token endpoint needs both).
 #[derive(sqlx::FromRow)]
-pub(super) struct ClientWithOwnerRow {
+struct ClientWithOwnerRow {
     #[sqlx(flatten)]
     client: ClientRow,
     o_username: String,
@@ -126,7 +653,7 @@ pub(super) struct ClientWithOwnerRow {
 }
 
 impl ClientWithOwnerRow {
-    pub(super) fn into_pair(self) -> StoreResult<(Client, User)> {
+    fn into_pair(self) -> StoreResult<(Client, User)> {
         let client = self.client.into_client()?;
         let owner = User {
             id: client.owner_id,
@@ -141,8 +668,9 @@ impl ClientWithOwnerRow {
     }
 }
 
+/// An access token with its user's columns, prefixed `u_` (NULL: no user).
 #[derive(sqlx::FromRow)]
-pub(super) struct AccessTokenRow {
+struct AccessTokenRow {
     id: String,
     family_id: String,
     client_id: String,
@@ -160,14 +688,8 @@ pub(super) struct AccessTokenRow {
     u_created_at: Option<i64>,
 }
 
-pub(super) const ACCESS_TOKEN_SELECT: &str = "SELECT a.id, a.family_id, a.client_id, a.scope, \
-     a.created_at, a.expires_at, a.last_used_at, a.revoked_at, u.id AS u_id, \
-     u.username AS u_username, u.email AS u_email, u.name AS u_name, u.is_admin AS u_is_admin, \
-     u.disabled AS u_disabled, u.created_at AS u_created_at \
-     FROM access_tokens a LEFT JOIN users u ON u.id = a.user_id WHERE a.digest = $1";
-
 impl AccessTokenRow {
-    pub(super) fn into_info(self) -> StoreResult<AccessTokenInfo> {
+    fn into_info(self) -> StoreResult<AccessTokenInfo> {
         let user = match self.u_id {
             Some(id) => Some(User {
                 id: parse_uuid(&id)?,
@@ -194,12 +716,7 @@ impl AccessTokenRow {
     }
 }
 
-/// A refresh token with its user's state, by digest.
-pub(super) const REFRESH_TOKEN_SELECT: &str = "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-     r.used_at, r.revoked_at, u.disabled AS user_disabled \
-     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
-     WHERE r.digest = $1";
-
+/// A refresh token with its user's `disabled` (NULL: no user, or the user is gone).
 #[derive(sqlx::FromRow)]
 pub(super) struct RefreshTokenRow {
     id: String,
@@ -229,8 +746,9 @@ impl RefreshTokenRow {
     }
 }
 
+/// An access token as API Access lists it, with its client's name.
 #[derive(sqlx::FromRow)]
-pub(super) struct TokenRecordRow {
+struct TokenRecordRow {
     id: String,
     family_id: String,
     client_id: String,
@@ -245,7 +763,7 @@ pub(super) struct TokenRecordRow {
 }
 
 impl TokenRecordRow {
-    pub(super) fn into_record(self) -> StoreResult<TokenRecord> {
+    fn into_record(self) -> StoreResult<TokenRecord> {
         Ok(TokenRecord {
             id: parse_uuid(&self.id)?,
             family_id: parse_uuid(&self.family_id)?,
@@ -261,478 +779,3 @@ impl TokenRecordRow {
         })
     }
 }
-
-/// Implements [`Store`](super::Store) for `$store`, whose pools are of database `$db`.
-macro_rules! impl_sql_store {
-    ($store:ty, $db:ty) => {
-        impl $store {
-            async fn insert_tokens_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                t: &$crate::store::NewTokens,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
-                     grant_type, scope, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(t.access_id.to_string())
-                .bind(t.access_digest.as_bytes().to_vec())
-                .bind(t.family_id.to_string())
-                .bind(&t.client_id)
-                .bind(t.user_id.map(|u| u.to_string()))
-                .bind(t.grant_type.as_str())
-                .bind(t.scope.to_string())
-                .bind(t.created_at)
-                .bind(t.expires_at)
-                .execute(&mut *conn)
-                .await?;
-                if let Some(r) = &t.refresh {
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
-                         client_id, user_id, scope, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(r.id.to_string())
-                    .bind(r.digest.as_bytes().to_vec())
-                    .bind(t.family_id.to_string())
-                    .bind(t.access_id.to_string())
-                    .bind(&t.client_id)
-                    .bind(t.user_id.map(|u| u.to_string()))
-                    .bind(r.scope.to_string())
-                    .bind(t.created_at)
-                    .bind(r.expires_at)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                Ok(())
-            }
-
-            /// Revokes every token of a family on `conn`.
-            async fn revoke_family_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                family_id: uuid::Uuid,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                for sql in [
-                    "UPDATE access_tokens SET revoked_at = $2 \
-                     WHERE family_id = $1 AND revoked_at IS NULL",
-                    "UPDATE refresh_tokens SET revoked_at = $2 \
-                     WHERE family_id = $1 AND revoked_at IS NULL",
-                ] {
-                    sqlx::query(sql)
-                        .bind(family_id.to_string())
-                        .bind(at)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            }
-
-            async fn insert_user_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                u: &$crate::store::NewUser,
-                only_if_first: bool,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let id = uuid::Uuid::new_v4();
-                let now = $crate::store::now();
-                let sql = if only_if_first {
-                    "INSERT INTO users (id, username, email, name, password_hash, is_admin, \
-                     disabled, created_at, updated_at) \
-                     SELECT $1, $2, $3, $4, $5, $6, FALSE, $7, $7 \
-                     WHERE NOT EXISTS (SELECT 1 FROM users)"
-                } else {
-                    "INSERT INTO users (id, username, email, name, password_hash, is_admin, \
-                     disabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7)"
-                };
-                let done = sqlx::query(sql)
-                    .bind(id.to_string())
-                    .bind(&u.username)
-                    .bind(&u.email)
-                    .bind(&u.name)
-                    .bind(&u.password_hash)
-                    .bind(u.is_admin)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok((done.rows_affected() == 1).then(|| $crate::store::User {
-                    id,
-                    username: u.username.clone(),
-                    email: u.email.clone(),
-                    name: u.name.clone(),
-                    is_admin: u.is_admin,
-                    disabled: false,
-                    created_at: now,
-                }))
-            }
-
-            async fn insert_client_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                c: &$crate::store::NewClient,
-            ) -> $crate::store::StoreResult<$crate::store::Client> {
-                let now = $crate::store::now();
-                let uris = serde_json::to_string(&c.redirect_uris)
-                    .map_err(|e| $crate::store::StoreError::Other(e.into()))?;
-                sqlx::query(
-                    "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
-                     grant_types, scopes, trusted, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                )
-                .bind(&c.id)
-                .bind(c.owner_id.to_string())
-                .bind(&c.name)
-                .bind(c.secret_digest.map(|d| d.as_bytes().to_vec()))
-                .bind(uris)
-                .bind($crate::domain::GrantType::join(&c.grant_types))
-                .bind(c.scopes.to_string())
-                .bind(c.trusted)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                Ok($crate::store::Client {
-                    id: c.id.clone(),
-                    owner_id: c.owner_id,
-                    name: c.name.clone(),
-                    secret_digest: c.secret_digest,
-                    redirect_uris: c.redirect_uris.clone(),
-                    grant_types: c.grant_types.clone(),
-                    scopes: c.scopes,
-                    trusted: c.trusted,
-                    created_at: now,
-                })
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::Store for $store {
-            async fn migrate(&self) -> $crate::store::StoreResult<()> {
-                Self::MIGRATOR
-                    .run(self.writer())
-                    .await
-                    .map_err(|e| $crate::store::StoreError::Other(e.into()))
-            }
-
-            async fn ping(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(self.reader()).await?;
-                Ok(())
-            }
-
-            fn generation(&self) -> u64 {
-                self.generation.load(std::sync::atomic::Ordering::Acquire)
-            }
-
-            async fn close(&self) {
-                self.writer().close().await;
-                self.reader().close().await;
-            }
-
-            async fn bootstrap(
-                &self,
-                admin: &$crate::store::NewUser,
-                client: &$crate::store::NewClient,
-            ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.writer().begin().await?;
-                let Some(user) = Self::insert_user_in(&mut tx, admin, true).await? else {
-                    return Ok(false);
-                };
-                let client = $crate::store::NewClient {
-                    owner_id: user.id,
-                    ..client.clone()
-                };
-                Self::insert_client_in(&mut tx, &client).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn create_user(
-                &self,
-                user: &$crate::store::NewUser,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                let mut conn = self.writer().acquire().await?;
-                Self::insert_user_in(&mut conn, user, false)
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound)
-            }
-
-            async fn user_by_id(
-                &self,
-                id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                let sql = format!(
-                    "SELECT {} FROM users WHERE id = $1",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_user()
-            }
-
-            async fn user_by_username(
-                &self,
-                username: &str,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                Ok(self.credentials_by_username(username).await?.user)
-            }
-
-            async fn credentials_by_username(
-                &self,
-                username: &str,
-            ) -> $crate::store::StoreResult<$crate::store::UserCredentials> {
-                let sql = format!(
-                    "SELECT {}, password_hash FROM users WHERE lower(username) = lower($1)",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let row = sqlx::query_as::<_, $crate::store::sql::CredentialsRow>(
-                    sqlx::AssertSqlSafe(sql),
-                )
-                .bind(username)
-                .fetch_one(self.reader())
-                .await?;
-                Ok($crate::store::UserCredentials {
-                    user: row.user.into_user()?,
-                    password_hash: row.password_hash,
-                })
-            }
-
-            async fn update_user(
-                &self,
-                id: uuid::Uuid,
-                changes: &$crate::store::UserChanges,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                let sql = format!(
-                    "UPDATE users SET name = CASE WHEN $2 THEN $3 ELSE name END, \
-                     email = COALESCE($4, email), updated_at = $5 WHERE id = $1 RETURNING {}",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let user = sqlx::query_as::<_, $crate::store::sql::UserRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .bind(changes.name.is_some())
-                    .bind(changes.name.clone().flatten())
-                    .bind(changes.email.clone())
-                    .bind($crate::store::now())
-                    .fetch_one(self.writer())
-                    .await;
-                self.bump();
-                user?.into_user()
-            }
-
-            async fn create_client(
-                &self,
-                client: &$crate::store::NewClient,
-            ) -> $crate::store::StoreResult<$crate::store::Client> {
-                let mut conn = self.writer().acquire().await?;
-                Self::insert_client_in(&mut conn, client).await
-            }
-
-            async fn client_by_id(
-                &self,
-                client_id: &str,
-            ) -> $crate::store::StoreResult<$crate::store::Client> {
-                let sql = format!(
-                    "SELECT {} FROM clients WHERE id = $1",
-                    $crate::store::sql::CLIENT_COLUMNS
-                );
-                sqlx::query_as::<_, $crate::store::sql::ClientRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(client_id)
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_client()
-            }
-
-            async fn client_with_owner(
-                &self,
-                client_id: &str,
-            ) -> $crate::store::StoreResult<($crate::store::Client, $crate::store::User)> {
-                sqlx::query_as::<_, $crate::store::sql::ClientWithOwnerRow>(
-                    $crate::store::sql::CLIENT_WITH_OWNER_SELECT,
-                )
-                .bind(client_id)
-                .fetch_one(self.reader())
-                .await?
-                .into_pair()
-            }
-
-            async fn insert_tokens(
-                &self,
-                tokens: &$crate::store::NewTokens,
-            ) -> $crate::store::StoreResult<()> {
-                self.write_tokens($crate::store::TokenWrite::Insert(tokens.clone()))
-                    .await
-                    .map(|_| ())
-            }
-
-            async fn access_token(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-            ) -> $crate::store::StoreResult<Option<$crate::store::AccessTokenInfo>> {
-                sqlx::query_as::<_, $crate::store::sql::AccessTokenRow>(
-                    $crate::store::sql::ACCESS_TOKEN_SELECT,
-                )
-                .bind(digest.as_bytes().to_vec())
-                .fetch_optional(self.reader())
-                .await?
-                .map(|row| row.into_info())
-                .transpose()
-            }
-
-            async fn touch_access_token(
-                &self,
-                id: uuid::Uuid,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query("UPDATE access_tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(id.to_string())
-                    .bind(at)
-                    .execute(self.appender())
-                    .await?;
-                Ok(())
-            }
-
-            async fn refresh_token(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-            ) -> $crate::store::StoreResult<Option<$crate::store::RefreshTokenInfo>> {
-                sqlx::query_as::<_, $crate::store::sql::RefreshTokenRow>(
-                    $crate::store::sql::REFRESH_TOKEN_SELECT,
-                )
-                .bind(digest.as_bytes().to_vec())
-                .fetch_optional(self.reader())
-                .await?
-                .map(|row| row.into_info())
-                .transpose()
-            }
-
-            async fn exchange_refresh_token(
-                &self,
-                digest: &$crate::domain::TokenDigest,
-                at: $crate::store::Timestamp,
-                decide: $crate::store::RefreshDecider,
-            ) -> $crate::store::StoreResult<$crate::store::Exchange> {
-                let exchange = self
-                    .write_tokens($crate::store::TokenWrite::Exchange {
-                        digest: *digest,
-                        at,
-                        decide,
-                    })
-                    .await?
-                    .ok_or_else(|| {
-                        $crate::store::StoreError::Other(anyhow::anyhow!(
-                            "a refresh token exchange had no outcome"
-                        ))
-                    })?;
-                if exchange.outcome == $crate::store::ExchangeOutcome::FamilyRevoked {
-                    // After the commit: a lookup cached meanwhile is now stale.
-                    self.bump();
-                }
-                Ok(exchange)
-            }
-
-            async fn revoke_family(
-                &self,
-                family_id: uuid::Uuid,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                Self::revoke_family_in(&mut tx, family_id, at).await?;
-                tx.commit().await?;
-                self.bump();
-                Ok(())
-            }
-
-            async fn list_user_tokens(
-                &self,
-                user_id: uuid::Uuid,
-                page: $crate::store::Page,
-            ) -> $crate::store::StoreResult<(Vec<$crate::store::TokenRecord>, u64)> {
-                let sql = format!(
-                    "{} WHERE a.user_id = $1 ORDER BY a.created_at DESC, a.id DESC \
-                     LIMIT $2 OFFSET $3",
-                    $crate::store::sql::TOKEN_RECORD_SELECT
-                );
-                let rows =
-                    sqlx::query_as::<_, $crate::store::sql::TokenRecordRow>(sqlx::AssertSqlSafe(
-                        sql,
-                    ))
-                    .bind(user_id.to_string())
-                    .bind(i64::from(page.size))
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let total: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE user_id = $1")
-                        .bind(user_id.to_string())
-                        .fetch_one(self.reader())
-                        .await?;
-                let records = rows
-                    .into_iter()
-                    .map(|r| r.into_record())
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((records, u64::try_from(total).unwrap_or(0)))
-            }
-
-            async fn token_record(
-                &self,
-                token_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<$crate::store::TokenRecord> {
-                let sql = format!("{} WHERE a.id = $1", $crate::store::sql::TOKEN_RECORD_SELECT);
-                sqlx::query_as::<_, $crate::store::sql::TokenRecordRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(token_id.to_string())
-                    .fetch_one(self.reader())
-                    .await?
-                    .into_record()
-            }
-
-            async fn revoke_user_tokens(
-                &self,
-                user_id: uuid::Uuid,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                let mut tx = self.writer().begin().await?;
-                let revoked = sqlx::query(
-                    "UPDATE access_tokens SET revoked_at = $2 \
-                     WHERE user_id = $1 AND revoked_at IS NULL",
-                )
-                .bind(user_id.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $2 \
-                     WHERE user_id = $1 AND revoked_at IS NULL",
-                )
-                .bind(user_id.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                self.bump();
-                Ok(revoked)
-            }
-
-            async fn purge_tokens(
-                &self,
-                before: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
-                let mut tx = self.writer().begin().await?;
-                let mut purged = 0;
-                for table in ["access_tokens", "refresh_tokens"] {
-                    let sql = format!(
-                        "DELETE FROM {table} WHERE revoked_at < $1 OR expires_at < $1"
-                    );
-                    purged += sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(before)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                tx.commit().await?;
-                Ok(purged)
-            }
-        }
-    };
-}
-
-pub(crate) use impl_sql_store;

@@ -1,6 +1,6 @@
-//! The embedded default: one SQLite file in WAL mode. Writes go through a single
-//! connection (SQLite has one writer at a time; queueing in the pool is cheaper than
-//! `SQLITE_BUSY` retries), reads through a pool of readers that WAL never blocks.
+//! SQLite as an [`Engine`], the embedded default: one file in WAL mode. Writes go through
+//! a single connection (SQLite has one writer at a time; queueing in the pool is cheaper
+//! than `SQLITE_BUSY` retries), reads through a pool of readers that WAL never blocks.
 //!
 //! Token writes (issuance and refresh exchanges, the token endpoint's hot path) are
 //! grouped: a task takes every write waiting at that moment and applies them in one
@@ -12,23 +12,21 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::Serialize;
-
+use sqlx::Sqlite;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
+};
 use tokio::sync::{mpsc, oneshot};
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-
-use super::attempts::impl_attempt_store;
-use super::oauth::impl_oauth_store;
-use super::packages::impl_package_store;
-use super::projects::impl_project_store;
-use super::sql::RefreshTokenRow;
-use super::sql::impl_sql_store;
+use super::engine::Engine;
+use super::sql::{RefreshTokenRow, SqlStore};
 use super::{
     Exchange, ExchangeOutcome, NewTokens, RefreshDecision, RefreshTokenInfo, StoreError,
     StoreResult, TokenWrite,
@@ -36,10 +34,13 @@ use super::{
 use crate::config::DatabaseConfig;
 
 /// The SQLite store.
-pub struct SqliteStore {
+pub type SqliteStore = SqlStore<Sqlite>;
+
+/// An open SQLite database: the writer, the readers, and the queue of the task that groups
+/// token writes.
+pub struct SqlitePools {
     writer: SqlitePool,
     reader: SqlitePool,
-    generation: AtomicU64,
     token_writes: mpsc::Sender<TokenJob>,
 }
 
@@ -49,11 +50,17 @@ type TokenJob = (TokenWrite, oneshot::Sender<StoreResult<Option<Exchange>>>);
 /// Most writes grouped into one transaction.
 const MAX_GROUP: usize = 256;
 
-impl SqliteStore {
-    const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
-    /// Opens (creating when missing) the database file the URL names.
-    pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<SqliteStore> {
+#[async_trait]
+impl Engine for Sqlite {
+    type Pools = SqlitePools;
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn open(config: &DatabaseConfig) -> anyhow::Result<SqlitePools> {
         let options = SqliteConnectOptions::from_str(&config.url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -108,43 +115,35 @@ impl SqliteStore {
         }
         let (token_writes, jobs) = mpsc::channel(4 * MAX_GROUP);
         tokio::spawn(group_token_writes(writer.clone(), jobs));
-        Ok(SqliteStore {
+        Ok(SqlitePools {
             writer,
             reader,
-            generation: AtomicU64::new(0),
             token_writes,
         })
     }
 
-    /// The pool for writes that may change what a cached token or client means (see
-    /// [`Store::generation`](super::Store::generation)): bumps the generation first.
-    fn writer(&self) -> &SqlitePool {
-        self.bump();
-        &self.writer
+    fn reader(pools: &SqlitePools) -> &SqlitePool {
+        &pools.reader
     }
 
-    /// The pool for writes that only add rows nobody has cached (new tokens, `lastUsedAt`).
-    fn appender(&self) -> &SqlitePool {
-        &self.writer
+    fn writer(pools: &SqlitePools) -> &SqlitePool {
+        &pools.writer
     }
 
-    /// Hands a token write to the grouping task and waits for its commit.
-    async fn write_tokens(&self, write: TokenWrite) -> StoreResult<Option<Exchange>> {
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    /// Hands the write to the grouping task and waits for its group's commit.
+    async fn write_tokens(pools: &SqlitePools, write: TokenWrite) -> StoreResult<Option<Exchange>> {
         let (answer, answered) = oneshot::channel();
         let gone = || StoreError::Other(anyhow::anyhow!("the token writer stopped"));
-        self.token_writes
+        pools
+            .token_writes
             .send((write, answer))
             .await
             .map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
-    }
-
-    fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
     }
 }
 
@@ -251,29 +250,28 @@ const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
 /// refresh tokens ($3), then revokes the families replays gave away ($4: `[[family,
 /// at]]`) — last, so that a revoked family also loses what this group issued in it — and
 /// commits. Each parameter is a JSON array, empty when the group has no such rows.
-macro_rules! write_and_commit {
-    () => {
-        "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
-         FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0; \
-         INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
-         scope, created_at, expires_at) \
-         SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
-         value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
-         value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($2); \
-         INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-         user_id, scope, created_at, expires_at) \
-         SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
-         value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
-         value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($3); \
-         UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
-         WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
-         UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
-         WHERE refresh_tokens.family_id = j.value ->> 0 AND refresh_tokens.revoked_at IS NULL; \
-         COMMIT"
-    };
-}
-const WRITE_AND_COMMIT: &str = write_and_commit!();
-const BEGIN_WRITE_AND_COMMIT: &str = concat!("BEGIN IMMEDIATE; ", write_and_commit!());
+const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
+     FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0; \
+     INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
+     scope, created_at, expires_at) \
+     SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
+     value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
+     value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($2); \
+     INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
+     user_id, scope, created_at, expires_at) \
+     SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
+     value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
+     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($3); \
+     UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
+     WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
+     UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
+     WHERE refresh_tokens.family_id = j.value ->> 0 AND refresh_tokens.revoked_at IS NULL; \
+     COMMIT";
+
+/// [`WRITE_AND_COMMIT`] in a transaction of its own: a group that only inserts takes one
+/// trip. Built once, from the one text, rather than written twice.
+static BEGIN_WRITE_AND_COMMIT: LazyLock<String> =
+    LazyLock::new(|| format!("BEGIN IMMEDIATE; {WRITE_AND_COMMIT}"));
 
 #[derive(sqlx::FromRow)]
 struct DigestedRefreshRow {
@@ -282,7 +280,7 @@ struct DigestedRefreshRow {
     row: RefreshTokenRow,
 }
 
-/// An access token row, as `INSERT_ACCESS` reads it.
+/// An access token row, as [`WRITE_AND_COMMIT`] reads it ($2).
 #[derive(Serialize)]
 struct AccessJson {
     id: String,
@@ -296,7 +294,7 @@ struct AccessJson {
     expires_at: i64,
 }
 
-/// A refresh token row, as `INSERT_REFRESH` reads it.
+/// A refresh token row, as [`WRITE_AND_COMMIT`] reads it ($3).
 #[derive(Serialize)]
 struct RefreshJson {
     id: String,
@@ -446,8 +444,8 @@ async fn apply_group_on(
         done.push(Some(Exchange { found, outcome }));
     }
 
-    let write = if digests.is_empty() {
-        BEGIN_WRITE_AND_COMMIT
+    let write: &'static str = if digests.is_empty() {
+        &BEGIN_WRITE_AND_COMMIT
     } else {
         WRITE_AND_COMMIT
     };
@@ -460,12 +458,6 @@ async fn apply_group_on(
         .await?;
     Ok(done)
 }
-
-impl_sql_store!(SqliteStore, sqlx::Sqlite);
-impl_oauth_store!(SqliteStore, sqlx::Sqlite);
-impl_project_store!(SqliteStore, sqlx::Sqlite);
-impl_package_store!(SqliteStore, sqlx::Sqlite);
-impl_attempt_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
@@ -515,7 +507,7 @@ mod tests {
     async fn used_at(store: &SqliteStore, digest: &TokenDigest) -> Option<i64> {
         sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE digest = $1")
             .bind(digest.as_bytes().to_vec())
-            .fetch_one(&store.writer)
+            .fetch_one(store.writer())
             .await
             .unwrap()
     }
@@ -595,7 +587,7 @@ mod tests {
             },
         ];
         let refs: Vec<&TokenWrite> = writes.iter().collect();
-        let done = apply_group(&store.writer, &refs).await.unwrap();
+        let done = apply_group(store.writer(), &refs).await.unwrap();
         let outcomes: Vec<_> = done.iter().map(|d| d.as_ref().map(|e| e.outcome)).collect();
         assert_eq!(
             outcomes,
@@ -618,7 +610,7 @@ mod tests {
             "SELECT count(*) FROM access_tokens WHERE family_id = $1 AND revoked_at = 201",
         )
         .bind(family.to_string())
-        .fetch_one(&store.writer)
+        .fetch_one(store.writer())
         .await
         .unwrap();
         assert_eq!(revoked, 2);
@@ -656,11 +648,11 @@ mod tests {
             TokenWrite::Insert(clash),
         ];
         let refs: Vec<&TokenWrite> = writes.iter().collect();
-        assert!(apply_group(&store.writer, &refs).await.is_err());
+        assert!(apply_group(store.writer(), &refs).await.is_err());
         let used = used_at(&store, &refresh).await;
         assert_eq!(used, None, "the rotation was rolled back");
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM access_tokens")
-            .fetch_one(&store.writer)
+            .fetch_one(store.writer())
             .await
             .unwrap();
         assert_eq!(count, 1);
@@ -672,7 +664,7 @@ mod tests {
             Uuid::now_v7(),
             PlainSecret::generate_token("hrt_").digest(),
         );
-        let done = apply_group(&store.writer, &[&TokenWrite::Insert(fresh.clone())])
+        let done = apply_group(store.writer(), &[&TokenWrite::Insert(fresh.clone())])
             .await
             .unwrap();
         assert_eq!(done.len(), 1);
@@ -681,7 +673,7 @@ mod tests {
             at: 300,
             decide: rotate_once("c1".into(), user),
         };
-        let done = apply_group(&store.writer, &[&exchange]).await.unwrap();
+        let done = apply_group(store.writer(), &[&exchange]).await.unwrap();
         assert_eq!(
             done[0].as_ref().map(|e| e.outcome),
             Some(ExchangeOutcome::Rotated)

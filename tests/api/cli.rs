@@ -1,5 +1,6 @@
-//! The command line (API.md §5), run as the real binary: the first-start banner and its
-//! curl, `user create`, `client create`, `token list` and `token revoke`, and errors.
+//! The command line (`docs/api.md` §6), run as the real binary: the first-start banner
+//! and its curl, `user create`, `user reset-password`, `client create`, `token list` and
+//! `token revoke`, and errors.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::helpers::TestApp;
+use crate::browser::{Browser, input_value};
+use crate::helpers::{PASSWORD, TestApp, oauth_error, within};
 
 use crate::process::command as harmony;
 
@@ -157,7 +159,7 @@ async fn users_clients_and_tokens_are_managed_from_the_command_line() {
     let (ok, _, err) = run(db, &["token", "revoke", id, "--json"], None).await;
     assert!(ok, "{err}");
     // Another process revoked it: the server sees that within its cache bound (500 ms).
-    crate::helpers::within(Duration::from_secs(1), || async {
+    within(Duration::from_secs(1), || async {
         app.get_user(token).await.status() == StatusCode::UNAUTHORIZED
     })
     .await;
@@ -246,4 +248,162 @@ async fn failures_exit_non_zero_with_one_line_on_stderr() {
     )
     .await;
     assert!(!ok);
+}
+
+/// The settings page as `browser` sees it.
+async fn settings_page(app: &TestApp, browser: &Browser) -> String {
+    let response = browser.get(&app.url("/settings/api")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+/// A password-grant request for `username` through `client` (id, secret).
+async fn password_grant(
+    app: &TestApp,
+    client: (&str, &str),
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.post_token(&[
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+        ("client_id", client.0),
+        ("client_secret", client.1),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn a_password_reset_prints_a_new_password_once_and_ends_sessions_and_tokens() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.as_str();
+    let alice = app.account("alice").await;
+    let client = (alice.client_id.as_str(), alice.client_secret.as_str());
+    let bob = app.account("bob").await;
+
+    // alice is signed in on the settings page and holds a token; so does bob.
+    let browser = Browser::new();
+    let form = settings_page(&app, &browser).await;
+    let signed_in = browser
+        .http
+        .post(app.url("/settings/api/login"))
+        .form(&[
+            ("csrf_token", input_value(&form, "csrf_token").as_str()),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert!(settings_page(&app, &browser).await.contains("Signed in as"));
+    let token: Value = password_grant(&app, client, "alice", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let bobs: Value = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", PASSWORD),
+            ("client_id", &bob.client_id),
+            ("client_secret", &bob.client_secret),
+        ])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bobs = bobs["access_token"].as_str().unwrap().to_owned();
+
+    let (ok, reset, err) = run(db, &["user", "reset-password", "alice", "--json"], None).await;
+    assert!(ok, "{err}");
+    assert_eq!(reset["username"], "alice");
+    assert_eq!(reset["id"], alice.user.id.to_string());
+    assert_eq!(reset["tokensRevoked"], 1, "{reset}");
+    let generated = reset["password"].as_str().unwrap().to_owned();
+    assert!(generated.len() >= 20, "{generated}");
+
+    // The new password signs in, the old one no longer does.
+    let old = password_grant(&app, client, "alice", PASSWORD).await;
+    assert_eq!(oauth_error(old).await, "invalid_grant");
+    let new = password_grant(&app, client, "alice", &generated).await;
+    assert_eq!(new.status(), StatusCode::OK);
+    // The session ended and the token was revoked (another process wrote that: the server
+    // sees it within its cache bound); bob's token is untouched.
+    let page = settings_page(&app, &browser).await;
+    assert!(!page.contains("Signed in as"), "{page}");
+    within(Duration::from_secs(1), || async {
+        app.get_user(&token).await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert_eq!(app.get_user(&bobs).await.status(), StatusCode::OK);
+
+    // A chosen password from standard input is not printed.
+    let (ok, reset, err) = run(
+        db,
+        &[
+            "user",
+            "reset-password",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("my chosen password\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(reset.get("password").is_none(), "{reset}");
+    let chosen = password_grant(&app, client, "alice", "my chosen password").await;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let generated_again = password_grant(&app, client, "alice", &generated).await;
+    assert_eq!(oauth_error(generated_again).await, "invalid_grant");
+
+    // Without --json the generated password is on its own line.
+    let out = harmony(db)
+        .args(["user", "reset-password", "bob"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap();
+    let bob_new = password_grant(&app, (&bob.client_id, &bob.client_secret), "bob", line).await;
+    assert_eq!(bob_new.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refused_password_reset_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.as_str();
+    let alice = app.account("alice").await;
+    let client = (alice.client_id.as_str(), alice.client_secret.as_str());
+    let token: Value = password_grant(&app, client, "alice", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+
+    let (ok, _, err) = run(db, &["user", "reset-password", "nobody"], Some("")).await;
+    assert!(!ok);
+    assert_eq!(err.trim_end(), "harmony: no account named \"nobody\"");
+    let (ok, _, err) = run(
+        db,
+        &["user", "reset-password", "alice", "--password-stdin"],
+        Some("short\n"),
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.starts_with("harmony: password "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let still = password_grant(&app, client, "alice", PASSWORD).await;
+    assert_eq!(still.status(), StatusCode::OK);
+    assert_eq!(app.get_user(token).await.status(), StatusCode::OK);
 }

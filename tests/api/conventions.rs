@@ -1,4 +1,4 @@
-//! The conventions of API.md §1 that hold for every endpoint.
+//! The conventions of `docs/api.md` §2 that hold for every endpoint.
 
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -3,6 +3,7 @@
 mod admin;
 mod authorize;
 mod browser;
+mod cache;
 mod cli;
 mod clients;
 mod conventions;
@@ -20,6 +21,7 @@ mod registry;
 mod revocation;
 mod scopes;
 mod settings;
+mod store;
 mod switches;
 mod token_endpoint;
 mod tokens;

@@ -1,4 +1,4 @@
-//! Presenting a token (API.md §2): every accepted way, and the 400/401/403 rules with
+//! Presenting a token (`docs/api.md` §3): every accepted way, and the 400/401/403 rules with
 //! their `WWW-Authenticate` challenges.
 
 use base64::Engine as _;

@@ -2,20 +2,26 @@
 //! `user reset-password`, `client create`, `token list` and `token revoke`. Every
 //! subcommand prints JSON with `--json`; failures end with a non-zero status and one line
 //! on stderr (see `main.rs`).
+//!
+//! A front end like the JSON API: the administrative subcommands build the services over
+//! the database and call them, and print their own presentation. `serve` is startup's
+//! (`startup::serve`); this module only parses it and prints the first start's banner.
 
 use std::io::Read as _;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 use serde_json::json;
-use uuid::Uuid;
 
-use crate::admin::{self, ClientSpec};
 use crate::config::{DatabaseConfig, HashingConfig, LogConfig, ServeConfig};
-use crate::domain::password::PasswordHasher;
-use crate::http::tokens::token_status;
-use crate::http::user::rfc3339;
-use crate::startup::{Application, shutdown_signal};
-use crate::store::{self, Page, Store, StoreError};
+use crate::domain::time::rfc3339;
+use crate::domain::tokens::TokenStatus;
+use crate::service::Services;
+use crate::service::accounts::Bootstrap;
+use crate::service::clients::ClientSpec;
+use crate::service::password::PasswordHasher;
+use crate::service::tokens::TokenError;
+use crate::store::{self, Store, TokenRecord};
 
 /// `harmony` — the HarmonyCMS REST API server.
 #[derive(Debug, Parser)]
@@ -39,6 +45,14 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database, then serve the API.
     Serve(Box<ServeConfig>),
+    /// The administrative subcommands.
+    #[command(flatten)]
+    Manage(ManageCommand),
+}
+
+/// The subcommands that manage the database and exit ([`run`]).
+#[derive(Debug, Subcommand)]
+pub enum ManageCommand {
     /// Apply the database migrations and exit.
     Migrate(DatabaseConfig),
     /// Manage accounts.
@@ -161,6 +175,16 @@ async fn open(database: &DatabaseConfig) -> anyhow::Result<std::sync::Arc<dyn St
     Ok(store)
 }
 
+/// The services over the migrated database, hashing passwords as `hashing` says.
+async fn services(database: &DatabaseConfig, hashing: &HashingConfig) -> anyhow::Result<Services> {
+    let store = open(database).await?;
+    let mut config = ServeConfig::for_database(database.url.clone());
+    config.database = database.clone();
+    config.hashing = hashing.clone();
+    let hasher = PasswordHasher::new(&config.hashing)?;
+    Ok(Services::new(store, hasher, &config))
+}
+
 fn print(json_mode: bool, value: serde_json::Value, text: String) {
     if json_mode {
         println!("{value}");
@@ -169,12 +193,10 @@ fn print(json_mode: bool, value: serde_json::Value, text: String) {
     }
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let json_mode = cli.json;
-    match cli.command {
-        Command::Serve(config) => serve(*config, json_mode).await,
-        Command::Migrate(database) => {
+/// Runs an administrative subcommand; `json_mode` prints JSON.
+pub async fn run(command: ManageCommand, json_mode: bool) -> anyhow::Result<()> {
+    match command {
+        ManageCommand::Migrate(database) => {
             open(&database).await?;
             print(
                 json_mode,
@@ -183,21 +205,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
-        Command::User(UserCommand::ResetPassword(args)) => reset_password(args, json_mode).await,
-        Command::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
-        Command::Token(TokenCommand::List { user, database }) => {
+        ManageCommand::User(UserCommand::Create(args)) => user_create(args, json_mode).await,
+        ManageCommand::User(UserCommand::ResetPassword(args)) => {
+            reset_password(args, json_mode).await
+        }
+        ManageCommand::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
+        ManageCommand::Token(TokenCommand::List { user, database }) => {
             token_list(&database, &user, json_mode).await
         }
-        Command::Token(TokenCommand::Revoke { id, database }) => {
-            let store = open(&database).await?;
-            let id = Uuid::parse_str(&id).map_err(|_| anyhow::anyhow!("no token {id}"))?;
-            let record = match store.token_record(id).await {
-                Ok(r) => r,
-                Err(StoreError::NotFound) => anyhow::bail!("no token {id}"),
+        ManageCommand::Token(TokenCommand::Revoke { id, database }) => {
+            let services = services(&database, &HashingConfig::default()).await?;
+            let id = match services.tokens().revoke_any(&id).await {
+                Ok(id) => id,
+                Err(TokenError::NotFound(_)) => anyhow::bail!("no token {id}"),
                 Err(e) => return Err(e.into()),
             };
-            store.revoke_family(record.family_id, store::now()).await?;
             print(
                 json_mode,
                 json!({"revoked": id.to_string()}),
@@ -208,46 +230,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
-    let state = app.state().clone();
-    if let Some(boot) = admin::bootstrap(state.store.as_ref(), &state.hasher).await? {
-        let curl = format!(
-            "curl '{}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
-            state.url("/oauth/v2/token"),
-            boot.client_id,
-            boot.client_secret,
-            boot.username,
-            boot.password
-        );
-        let text = format!(
-            "HarmonyCMS API: first start. Created the administrator and its API client.\n\
-             These credentials are shown only this once; store them now.\n\n\
-             \x20 username:      {}\n  password:      {}\n  client_id:     {}\n  client_secret: {}\n\n\
-             Get a token:\n\n  {curl}\n",
-            boot.username, boot.password, boot.client_id, boot.client_secret
-        );
-        let mut value = serde_json::to_value(&boot)?;
-        value["curl"] = json!(curl);
-        print(json_mode, value, text);
-    }
-    tracing::info!(address = %app.local_addr(), url = %state.public_url, "harmony is listening");
-    app.run_until(shutdown_signal()).await
+/// Prints the credentials the first start created, once (`token_url`: where to get a
+/// token with them).
+pub fn print_first_start(boot: &Bootstrap, token_url: &str, json_mode: bool) -> anyhow::Result<()> {
+    let curl = format!(
+        "curl '{token_url}?client_id={}&client_secret={}&grant_type=password&username={}&password={}'",
+        boot.client_id, boot.client_secret, boot.username, boot.password
+    );
+    let text = format!(
+        "HarmonyCMS API: first start. Created the administrator and its API client.\n\
+         These credentials are shown only this once; store them now.\n\n\
+         \x20 username:      {}\n  password:      {}\n  client_id:     {}\n  client_secret: {}\n\n\
+         Get a token:\n\n  {curl}\n",
+        boot.username, boot.password, boot.client_id, boot.client_secret
+    );
+    let mut value = serde_json::to_value(boot)?;
+    value["curl"] = json!(curl);
+    print(json_mode, value, text);
+    Ok(())
 }
 
 async fn user_create(args: UserCreate, json_mode: bool) -> anyhow::Result<()> {
     let password = args.password_stdin.then(password_from_stdin).transpose()?;
-    let store = open(&args.database).await?;
-    let hasher = PasswordHasher::new(&args.hashing)?;
-    let created = admin::create_user(
-        store.as_ref(),
-        &hasher,
-        &args.username,
-        &args.email,
-        password.as_deref(),
-        args.admin,
-    )
-    .await?;
+    let services = services(&args.database, &args.hashing).await?;
+    let created = services
+        .accounts()
+        .create_user(&args.username, &args.email, password.as_deref(), args.admin)
+        .await?;
     let u = &created.user;
     let mut value = json!({
         "id": u.id.to_string(),
@@ -280,10 +289,11 @@ fn password_from_stdin() -> std::io::Result<String> {
 
 async fn reset_password(args: UserResetPassword, json_mode: bool) -> anyhow::Result<()> {
     let password = args.password_stdin.then(password_from_stdin).transpose()?;
-    let store = open(&args.database).await?;
-    let hasher = PasswordHasher::new(&args.hashing)?;
-    let reset =
-        admin::reset_password(store.as_ref(), &hasher, &args.username, password.as_deref()).await?;
+    let services = services(&args.database, &args.hashing).await?;
+    let reset = services
+        .accounts()
+        .reset_password(&args.username, password.as_deref())
+        .await?;
     let u = &reset.user;
     let mut value = json!({
         "id": u.id.to_string(),
@@ -303,7 +313,7 @@ async fn reset_password(args: UserResetPassword, json_mode: bool) -> anyhow::Res
 }
 
 async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()> {
-    let store = open(&args.database).await?;
+    let services = services(&args.database, &HashingConfig::default()).await?;
     let spec = ClientSpec {
         name: args.name,
         grant_types: args.grant_types,
@@ -312,7 +322,7 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
         public: args.public,
         trusted: args.trusted,
     };
-    let created = admin::create_client(store.as_ref(), &args.owner, &spec).await?;
+    let created = services.clients().create_for(&args.owner, &spec).await?;
     let secret = created.secret.as_ref().map(|s| s.expose().to_owned());
     let value = json!({ "client_id": created.client.id, "client_secret": secret });
     let text = match &secret {
@@ -331,45 +341,59 @@ async fn token_list(
     username: &str,
     json_mode: bool,
 ) -> anyhow::Result<()> {
-    let store = open(database).await?;
-    let user = match store.user_by_username(username).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => anyhow::bail!("no account named {username:?}"),
-        Err(e) => return Err(e.into()),
-    };
+    let services = services(database, &HashingConfig::default()).await?;
+    let user = services.accounts().by_username(username).await?;
+    let records = services.tokens().list_all(&user).await?;
     let now = store::now();
-    let mut all = Vec::new();
-    let mut page = Page {
-        number: 1,
-        size: 100,
-    };
-    loop {
-        let (records, total) = store.list_user_tokens(user.id, page).await?;
-        let done = records.is_empty() || u64::from(page.number) * 100 >= total;
-        all.extend(records);
-        if done {
-            break;
-        }
-        page.number += 1;
-    }
-    let views: Vec<_> = all
+    let views: Vec<TokenLine> = records.iter().map(|r| TokenLine::new(r, now)).collect();
+    let text = views
         .iter()
-        .map(|r| crate::http::tokens::TokenView::new(r, now))
-        .collect();
-    let text = all
-        .iter()
-        .map(|r| {
+        .map(|t| {
             format!(
                 "{}  {:<8} {:<18} {:<12} {}",
-                r.id,
-                token_status(r.revoked_at, r.expires_at, now),
-                r.grant_type.as_str(),
-                r.scope.to_string(),
-                r.client_name
+                t.id, t.status, t.grant_type, t.scope, t.client.name
             )
         })
         .collect::<Vec<_>>()
         .join("\n");
     print(json_mode, serde_json::to_value(&views)?, text);
     Ok(())
+}
+
+/// A token as `token list` prints it (`--json`: the fields of `GET /user/tokens`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenLine {
+    id: String,
+    client: TokenClient,
+    grant_type: &'static str,
+    scope: String,
+    created_at: String,
+    expires_at: String,
+    last_used_at: Option<String>,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct TokenClient {
+    id: String,
+    name: String,
+}
+
+impl TokenLine {
+    fn new(r: &TokenRecord, now: store::Timestamp) -> TokenLine {
+        TokenLine {
+            id: r.id.to_string(),
+            client: TokenClient {
+                id: r.client_id.clone(),
+                name: r.client_name.clone(),
+            },
+            grant_type: r.grant_type.as_str(),
+            scope: r.scope.to_string(),
+            created_at: rfc3339(r.created_at),
+            expires_at: rfc3339(r.expires_at),
+            last_used_at: r.last_used_at.map(rfc3339),
+            status: TokenStatus::of(r.revoked_at, r.expires_at, now).as_str(),
+        }
+    }
 }

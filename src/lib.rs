@@ -1,22 +1,33 @@
 //! `harmony` — the HarmonyCMS platform API: an OAuth2 authorization server and the
 //! resource API behind it, in one binary, on embedded SQLite or on PostgreSQL.
 //!
-//! The modules, in reading order:
+//! The modules, in reading order, from the ground up (nothing imports a module above it;
+//! docs/architecture.md draws the floors and follows a request through them):
 //!
-//! * [`cli`] and [`config`] — the command line and every setting (`HARMONY_*`).
-//! * [`startup`] — builds the [`http::AppState`] once, binds, serves until shutdown.
-//! * [`http`] — the router, its layers and extractors, one module per endpoint family.
-//! * [`domain`] — validated types (usernames, scopes, grants), secrets, the grants.
-//! * [`store`] — the [`store::Store`] trait and its SQLite and PostgreSQL implementations.
-//! * [`error`] — the two error envelopes: [`error::ApiError`] and [`error::OAuthError`].
-//! * [`admin`] — operations shared by the command line and the first-start bootstrap.
+//! * [`config`] — every setting (`HARMONY_*`); [`metrics`] — the application's metrics.
+//! * [`domain`] — validated values and pure rules (scopes, grant types, secrets, the
+//!   refresh-token decision, the authorization request's rules, names and versions): no I/O.
+//! * [`store`] — the [`store::Store`] trait, its SQLite and PostgreSQL implementations and
+//!   the dist files on disk.
+//! * [`service`] — the use cases, one module per family, each with its own error enum;
+//!   [`service::Services`] is built once and shared by every front end.
+//! * The front ends, each calling the services and rendering their outcomes its own way:
+//!   [`http`] (the JSON API, with its error envelopes [`http::error::ApiError`] and
+//!   [`http::error::OAuthError`]), [`pages`] (the HTML pages), [`jobs`] (background work)
+//!   and [`cli`] (the command line). [`state`] holds what the two web front ends share.
+//! * [`startup`] — builds the services, the job runner and the state once, binds, serves
+//!   until shutdown; `main.rs` parses the command line and dispatches.
+
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod pages;
+pub mod service;
 pub mod startup;
+pub mod state;
 pub mod store;

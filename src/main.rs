@@ -1,7 +1,9 @@
-//! The `harmony` binary: parse the command line, start tracing, dispatch.
+//! The `harmony` binary: parse the command line, start tracing, dispatch: `serve` to
+//! startup, the administrative subcommands to the command line's front end.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
+use harmony::cli::Command;
 
 fn main() -> std::process::ExitCode {
     let cli = harmony::cli::Cli::parse();
@@ -16,7 +18,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(harmony::cli::run(cli)) {
+    let json = cli.json;
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(config) => harmony::startup::serve(*config, json).await,
+            Command::Manage(command) => harmony::cli::run(command, json).await,
+        }
+    });
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One line on stderr, as the contract asks; the chain joined by ": ".

@@ -1,5 +1,6 @@
-//! Builds the application once — store, hasher, state, listener — and serves it until a
-//! shutdown signal, draining requests in flight for up to the grace period.
+//! Builds the application once — store, services, job runner, state, listener — and
+//! serves it until a shutdown signal, draining requests in flight for up to the grace
+//! period. The background jobs run alongside.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,16 +11,13 @@ use axum::extract::Request;
 use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
-use crate::domain::password::PasswordHasher;
-use crate::http::{self, AppState};
+use crate::jobs::sync::SyncRunner;
+use crate::metrics::Metrics;
+use crate::service::Services;
+use crate::service::password::PasswordHasher;
+use crate::state::AppState;
 use crate::store::{self, Store};
-
-/// How often ended tokens are purged.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// Composer document stamps are kept at least this long (seconds): longer than the day
-/// new stamps are taken from, so that a forgotten stamp is never given to other content.
-const STAMP_RETENTION: i64 = 7 * 24 * 3600;
+use crate::{cli, http, jobs, pages};
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -50,7 +48,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}"));
         let hasher = PasswordHasher::new(&config.hashing)?;
-        let state = AppState::new(store, hasher, config, public_url);
+        let services = Services::new(store, hasher, &config);
+        let metrics = Metrics::new();
+        let syncs = SyncRunner::new(
+            services.clone(),
+            metrics.clone(),
+            config.packages.git_sync_queue,
+            config.packages.git_concurrent_syncs,
+        );
+        let state = AppState::new(services, config, public_url, metrics, syncs);
         Ok(Application {
             listener,
             state,
@@ -74,11 +80,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let cleanup = tokio::spawn(cleanup_loop(state.clone()));
+        let cleanup = tokio::spawn(jobs::cleanup::run(state.services.clone()));
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
-            http::router(state.clone()),
+            http::router(state.clone(), pages::router()),
         );
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
@@ -100,45 +106,21 @@ impl Application {
             }
         };
         cleanup.abort();
-        state.store.close().await;
+        state.services.maintenance().close().await;
         result
     }
 }
 
-/// Deletes tokens that ended more than the retention period ago, expired browser
-/// sessions and authorization codes, old webhook deliveries, old Composer document stamps
-/// and the counters of ended failed-credentials windows, once an hour.
-async fn cleanup_loop(state: AppState) {
-    let retention = state.config.oauth.token_retention_days.max(0) * 24 * 3600;
-    let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
-    loop {
-        tick.tick().await;
-        match state.store.purge_tokens(store::now() - retention).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "removed ended tokens"),
-            Err(e) => tracing::warn!(error = %e, "token cleanup failed"),
-        }
-        match state.store.purge_oauth(store::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "removed expired sessions and codes"),
-            Err(e) => tracing::warn!(error = %e, "session and code cleanup failed"),
-        }
-        if let Err(e) = state.store.purge_deliveries(store::now() - retention).await {
-            tracing::warn!(error = %e, "webhook delivery cleanup failed");
-        }
-        let stamps = store::now() - retention.max(STAMP_RETENTION);
-        if let Err(e) = state.store.purge_document_stamps(stamps).await {
-            tracing::warn!(error = %e, "Composer document stamp cleanup failed");
-        }
-        let window = i64::try_from(state.config.limits.failed_auth_window).unwrap_or(i64::MAX);
-        if let Err(e) = state
-            .store
-            .purge_attempts(store::now().saturating_sub(window))
-            .await
-        {
-            tracing::warn!(error = %e, "failed-credentials counter cleanup failed");
-        }
+/// `harmony serve`: migrates and binds, creates the administrator and its client on a
+/// first start (printing their credentials once), then serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: ServeConfig, json_mode: bool) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    if let Some(boot) = state.services.accounts().bootstrap().await? {
+        cli::print_first_start(&boot, &state.url("/oauth/v2/token"), json_mode)?;
     }
+    tracing::info!(address = %app.local_addr(), url = %state.public_url, "harmony is listening");
+    app.run_until(shutdown_signal()).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,25 +1,40 @@
 //! The authorization endpoint's rules (RFC 6749 §4.1.1–4.1.2, RFC 7636 §4.3–4.4),
-//! independent of HTML and cookies: which requests are valid, which errors may be sent
-//! back to the client's redirect URI and which must be shown to the person instead, the
-//! sign-in check, the scope a user grants, remembered consent, and the issuance of a code.
+//! independent of HTML, cookies and storage: which requests are valid, which errors may be
+//! sent back to the client's redirect URI and which must be shown to the person instead,
+//! the scope a user grants, and the URLs the browser is sent to. Looking the client up,
+//! signing in, consent and codes are the sessions service's (`service::sessions`).
 
 use std::collections::HashMap;
 
 use url::Url;
-use uuid::Uuid;
 
-use super::grants::authorization_code::{CODE_TTL, valid_s256_challenge};
-use super::grants::{GrantType, scopes_for_user};
-use super::password::PasswordHasher;
-use super::{PlainSecret, ScopeSet};
-use crate::store::oauth::NewAuthorizationCode;
-use crate::store::{Client, Store, StoreError, StoreResult, User, now};
+use super::pkce::valid_s256_challenge;
+use super::scope::scopes_for_user;
+use super::{GrantType, ScopeSet};
+
+/// Lifetime of an authorization code, in seconds (RFC 6749 §4.1.2 recommends ≤ 10 min).
+pub const CODE_TTL: i64 = 60;
+
+/// The registered client an authorization request names, as the rules need it.
+#[derive(Debug, Clone)]
+pub struct RequestingClient {
+    /// Its id.
+    pub id: String,
+    /// Its name, shown to people.
+    pub name: String,
+    /// Its registered redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// The grants it may use.
+    pub grant_types: Vec<GrantType>,
+    /// The scopes it may ask for.
+    pub scopes: ScopeSet,
+}
 
 /// A valid authorization request.
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     /// The client.
-    pub client: Client,
+    pub client: RequestingClient,
     /// The registered redirect URI it named (exact match).
     pub redirect_uri: String,
     /// `state`, echoed.
@@ -30,22 +45,16 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
 }
 
-/// Why an authorization request fails.
-#[derive(Debug)]
+/// Why an authorization request is refused.
+#[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
     /// The client or the redirect URI cannot be trusted: tell the person, never redirect
     /// (RFC 6749 §4.1.2.1, first paragraph).
+    #[error("{0}")]
     Page(String),
     /// Send the error to the client's redirect URI (RFC 6749 §4.1.2.1).
+    #[error("{}: {}", .0.error, .0.description)]
     Redirect(Redirect),
-    /// Storage failed.
-    Store(StoreError),
-}
-
-impl From<StoreError> for AuthorizeError {
-    fn from(e: StoreError) -> Self {
-        AuthorizeError::Store(e)
-    }
 }
 
 /// An error for the client, with where to send it.
@@ -72,10 +81,10 @@ impl AuthorizationRequest {
         })
     }
 
-    /// The scope `user` grants: the requested one (which must be within what the client
+    /// The scope a user grants: the requested one (which must be within what the client
     /// may ask for this user) or, with no `scope` parameter, everything it may ask for.
-    pub fn scope_for(&self, user: &User) -> Result<ScopeSet, AuthorizeError> {
-        let allowed = scopes_for_user(&self.client, user);
+    pub fn scope_for(&self, user_is_admin: bool) -> Result<ScopeSet, AuthorizeError> {
+        let allowed = scopes_for_user(self.client.scopes, user_is_admin);
         let scope = match self.scope_param {
             Some(requested) if requested.is_subset_of(allowed) => requested,
             Some(_) => {
@@ -93,13 +102,27 @@ impl AuthorizationRequest {
     }
 }
 
-/// Parses and checks an authorization request's parameters (the query of
-/// `GET /oauth/v2/auth`): client and redirect URI first (errors shown on a page), then the
-/// rest (errors redirected).
-pub async fn parse_request(
-    store: &dyn Store,
-    query: &str,
-) -> Result<AuthorizationRequest, AuthorizeError> {
+/// The parameters of an authorization request (the query of `GET /oauth/v2/auth`),
+/// before its client is looked up.
+#[derive(Debug, Clone)]
+pub struct RequestParams {
+    params: HashMap<String, String>,
+    repeated: Vec<String>,
+}
+
+impl RequestParams {
+    /// The `client_id` the request names.
+    pub fn client_id(&self) -> &str {
+        self.params
+            .get("client_id")
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// Reads an authorization request's query: it must be UTF-8 and name one client and at
+/// most one redirect URI (errors shown on a page).
+pub fn parse_query(query: &str) -> Result<RequestParams, AuthorizeError> {
     let mut params: HashMap<String, String> = HashMap::new();
     let mut repeated = Vec::new();
     let pairs = super::form::pairs(query.as_bytes()).map_err(|_| {
@@ -120,20 +143,26 @@ pub async fn parse_request(
             )));
         }
     }
-    let Some(client_id) = params.get("client_id") else {
+    if !params.contains_key("client_id") {
         return Err(AuthorizeError::Page(
             "the request names no client (client_id is missing)".into(),
         ));
-    };
-    let client = match store.client_by_id(client_id).await {
-        Ok(c) => c,
-        Err(StoreError::NotFound) => {
-            return Err(AuthorizeError::Page(
-                "the application that sent you here is not registered".into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    }
+    Ok(RequestParams { params, repeated })
+}
+
+/// The refusal of a request whose client is not registered (shown on a page).
+pub fn unknown_client() -> AuthorizeError {
+    AuthorizeError::Page("the application that sent you here is not registered".into())
+}
+
+/// Checks a request against its registered client: the redirect URI first (errors shown
+/// on a page), then the rest (errors redirected).
+pub fn check_request(
+    request: RequestParams,
+    client: RequestingClient,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let RequestParams { params, repeated } = request;
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return Err(AuthorizeError::Page(
             "the request names no redirect_uri; this server requires one".into(),
@@ -214,95 +243,15 @@ pub async fn parse_request(
     Ok(request)
 }
 
-/// The outcome of a sign-in on the authorization page.
-#[derive(Debug)]
-pub enum SignIn {
-    /// The password is right and the account enabled.
-    Verified(User),
-    /// Unknown username or wrong password (indistinguishable, also in timing).
-    WrongCredentials,
-    /// The password is right but the account is disabled.
-    Disabled,
-}
-
-/// Checks a username and password: an unknown username is verified against a dummy hash
-/// so that timing reveals nothing.
-pub async fn sign_in(
-    store: &dyn Store,
-    hasher: &PasswordHasher,
-    username: &str,
-    password: &PlainSecret,
-) -> anyhow::Result<SignIn> {
-    let credentials = match store.credentials_by_username(username).await {
-        Ok(c) => Some(c),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let verified = hasher.verify(password.expose(), stored).await?;
-    Ok(match credentials.filter(|_| verified).map(|c| c.user) {
-        None => SignIn::WrongCredentials,
-        Some(user) if user.disabled => SignIn::Disabled,
-        Some(user) => SignIn::Verified(user),
-    })
-}
-
-/// The consent `user` already gave covers `scope`.
-pub async fn consent_covers(
-    store: &dyn Store,
-    user: &User,
-    client_id: &str,
-    scope: ScopeSet,
-) -> StoreResult<bool> {
-    Ok(store
-        .consent(user.id, client_id)
-        .await?
-        .is_some_and(|granted| scope.is_subset_of(granted)))
-}
-
-/// Records that `user` approved `scope` for the client, keeping what was approved before
-/// (the remembered consent is the union).
-pub async fn remember_consent(
-    store: &dyn Store,
-    user: &User,
-    client_id: &str,
-    scope: ScopeSet,
-) -> StoreResult<()> {
-    let before = store.consent(user.id, client_id).await?.unwrap_or_default();
-    let union = scope.iter().fold(before, ScopeSet::with);
-    store.save_consent(user.id, client_id, union, now()).await
-}
-
-/// Issues a code for an approved request and returns the URL to send the browser to.
-pub async fn issue_code(
-    store: &dyn Store,
-    issuer: &str,
-    request: &AuthorizationRequest,
-    user: &User,
-    scope: ScopeSet,
-) -> StoreResult<String> {
-    let code = PlainSecret::generate("hac_", 32);
-    let now = now();
-    store
-        .insert_code(&NewAuthorizationCode {
-            digest: code.digest(),
-            family_id: Uuid::now_v7(),
-            client_id: request.client.id.clone(),
-            user_id: user.id,
-            redirect_uri: request.redirect_uri.clone(),
-            scope,
-            scope_named: request.scope_param.is_some(),
-            code_challenge: request.code_challenge.clone(),
-            created_at: now,
-            expires_at: now + CODE_TTL,
-        })
-        .await?;
-    let mut pairs = vec![("code", code.expose())];
+/// The URL the browser is sent to with a fresh `code` for an approved request
+/// (RFC 6749 §4.1.2, RFC 9207 `iss`).
+pub fn code_url(request: &AuthorizationRequest, code: &str, issuer: &str) -> String {
+    let mut pairs = vec![("code", code)];
     if let Some(state) = &request.state {
         pairs.push(("state", state));
     }
     pairs.push(("iss", issuer));
-    Ok(redirect_url(&request.redirect_uri, &pairs))
+    redirect_url(&request.redirect_uri, &pairs)
 }
 
 /// The URL of an error redirect (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
@@ -343,5 +292,41 @@ mod tests {
             ),
             "https://a.example/cb?x=1&code=c&state=a+b"
         );
+    }
+
+    #[test]
+    fn a_request_is_checked_against_its_client_page_errors_first() {
+        let client = || RequestingClient {
+            id: "c".into(),
+            name: "App".into(),
+            redirect_uris: vec!["https://a.example/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: ScopeSet::parse("read write").unwrap(),
+        };
+        let challenge = "t2-OAHh-WUcmUp62ZsS64y3Ad0ND2iGNFSkCM--5TtI";
+        let ok = format!(
+            "client_id=c&redirect_uri=https%3A%2F%2Fa.example%2Fcb&response_type=code\
+             &code_challenge={challenge}&code_challenge_method=S256&scope=read&state=s"
+        );
+        let request = check_request(parse_query(&ok).unwrap(), client()).unwrap();
+        assert_eq!(request.scope_param, ScopeSet::parse("read").ok());
+        assert_eq!(
+            code_url(&request, "k", "https://h"),
+            "https://a.example/cb?code=k&state=s&iss=https%3A%2F%2Fh"
+        );
+        let elsewhere = ok.replace("a.example", "evil.example");
+        assert!(matches!(
+            check_request(parse_query(&elsewhere).unwrap(), client()),
+            Err(AuthorizeError::Page(_))
+        ));
+        let plain = ok.replace("S256", "plain");
+        assert!(matches!(
+            check_request(parse_query(&plain).unwrap(), client()),
+            Err(AuthorizeError::Redirect(r)) if r.error == "invalid_request"
+        ));
+        assert!(matches!(
+            parse_query("redirect_uri=x"),
+            Err(AuthorizeError::Page(_))
+        ));
     }
 }

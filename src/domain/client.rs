@@ -8,6 +8,30 @@ use url::Url;
 use super::GrantType;
 use super::text::{hidden_character, hidden_character_message};
 
+/// A field of a client registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClientField {
+    /// The name shown to people.
+    Name,
+    /// The registered redirect URIs.
+    RedirectUris,
+    /// The grant types it may use.
+    GrantTypes,
+    /// The scopes it may ask for.
+    Scopes,
+}
+
+impl std::fmt::Display for ClientField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClientField::Name => "name",
+            ClientField::RedirectUris => "redirect URI",
+            ClientField::GrantTypes => "grant types",
+            ClientField::Scopes => "scopes",
+        })
+    }
+}
+
 /// Checks a client name: 1–100 characters, no control or format characters (people read
 /// it on the consent page: see [`super::text`]).
 pub fn validate_client_name(name: &str) -> Result<(), Cow<'static, str>> {

@@ -1,10 +1,8 @@
 //! The marketplace's vocabulary: add-on names (`vendor/name`, Composer's rules), types,
-//! visibility, the version strings a URL may carry, dist storage on disk (checksummed,
-//! written atomically) and the webhook signature (HMAC-SHA256, constant-time).
+//! visibility, the version strings a URL may carry, checksums and the webhook signature
+//! (HMAC-SHA256, constant-time). Dist files on disk are storage (`store::dists`).
 
 use std::fmt;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -78,6 +76,54 @@ impl PackageName {
 impl fmt::Display for PackageName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A field of an add-on, of a publish, or of a vendor transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PackageField {
+    /// `vendor/name`.
+    Name,
+    /// The version published.
+    Version,
+    /// Public or private.
+    Visibility,
+    /// The uploaded dist.
+    Archive,
+    /// The type filter of a listing.
+    Type,
+    /// The search words of a listing.
+    Query,
+    /// The description.
+    Description,
+    /// The git repository the webhook reads tags from.
+    RepositoryUrl,
+    /// The credentials of a private repository.
+    RepositoryCredentials,
+    /// The secret that signs the webhook's pushes.
+    WebhookSecret,
+    /// The kind of owner a vendor is given to (an account: `user`).
+    VendorOwnerKind,
+    /// The account a vendor is given to.
+    VendorOwner,
+}
+
+impl fmt::Display for PackageField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PackageField::Name => "name",
+            PackageField::Version => "version",
+            PackageField::Visibility => "visibility",
+            PackageField::Archive => "archive",
+            PackageField::Type => "type",
+            PackageField::Query => "search",
+            PackageField::Description => "description",
+            PackageField::RepositoryUrl => "repository URL",
+            PackageField::RepositoryCredentials => "repository credentials",
+            PackageField::WebhookSecret => "webhook secret",
+            PackageField::VendorOwnerKind => "owner kind",
+            PackageField::VendorOwner => "owner",
+        })
     }
 }
 
@@ -187,72 +233,6 @@ pub fn checksums(bytes: &[u8]) -> Checksums {
     Checksums {
         sha256: hex(&Sha256::digest(bytes)),
         sha1: hex(&Sha1::digest(bytes)),
-    }
-}
-
-/// Where dists live: `DATA_DIR/dists/VENDOR/NAME/FILE.zip`.
-#[derive(Debug, Clone)]
-pub struct DistStore {
-    root: PathBuf,
-}
-
-impl DistStore {
-    /// A store under the data folder.
-    pub fn new(data_dir: &Path) -> DistStore {
-        DistStore {
-            root: data_dir.join("dists"),
-        }
-    }
-
-    /// The relative path for a new dist of a version (unique per upload, so that two
-    /// racing uploads never write the same file).
-    pub fn relative_path(name: &PackageName, version: &str) -> String {
-        format!(
-            "{}/{}/{}-{}.zip",
-            name.vendor(),
-            name.name(),
-            version,
-            uuid::Uuid::new_v4().simple()
-        )
-    }
-
-    /// The absolute path of a stored dist; `None` for a path that is not one of ours.
-    pub fn path(&self, relative: &str) -> Option<PathBuf> {
-        let safe = relative.split('/').count() == 3
-            && relative
-                .split('/')
-                .all(|p| !p.is_empty() && !p.starts_with('.') && !p.contains('\\'));
-        safe.then(|| self.root.join(relative))
-    }
-
-    /// Writes a dist atomically: a temporary file in the same folder, flushed to disk,
-    /// then renamed into place. Blocking.
-    pub fn write(&self, relative: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let path = self
-            .path(relative)
-            .ok_or_else(|| std::io::Error::other("unsafe dist path"))?;
-        let dir = path
-            .parent()
-            .ok_or_else(|| std::io::Error::other("dist path has no folder"))?;
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-        let result = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map(|()| path)
-    }
-
-    /// Removes a dist (best effort; used when the database refused the version).
-    pub fn remove(&self, relative: &str) {
-        if let Some(path) = self.path(relative) {
-            let _ = std::fs::remove_file(path);
-        }
     }
 }
 

@@ -6,9 +6,9 @@
 //! * `url` — the public address of the HarmonyCMS site the project describes: an absolute
 //!   `http` or `https` URL. `isSecured` is derived from it: `true` for `https`.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::store::projects::ProjectDatabase;
+use super::fields::FieldErrors;
 
 /// Longest name.
 pub const MAX_NAME: usize = 100;
@@ -19,15 +19,85 @@ pub const MAX_DATABASES: usize = 20;
 /// Accepted database schemes.
 pub const SCHEMES: [&str; 4] = ["mysql", "pgsql", "sqlite", "mongodb"];
 
-/// Field errors, keyed by the JSON path.
-pub type FieldErrors = BTreeMap<String, String>;
+/// A field of a project (or of the binding of an add-on to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProjectField {
+    /// The name.
+    Name,
+    /// The slug.
+    Slug,
+    /// The description.
+    Description,
+    /// The site's URL.
+    Url,
+    /// The list of databases as a whole.
+    Databases,
+    /// One field of the database at this index.
+    Database(usize, DatabaseField),
+    /// The version constraint an add-on is bound with.
+    AddonConstraint,
+}
+
+/// A field of one of a project's database connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DatabaseField {
+    /// `mysql`, `pgsql`, `sqlite` or `mongodb`.
+    Scheme,
+    /// Host name.
+    Host,
+    /// TCP port.
+    Port,
+    /// Database name.
+    Name,
+    /// User name.
+    User,
+    /// Password.
+    Pass,
+    /// File path (SQLite).
+    Path,
+    /// Extra DSN query string.
+    Query,
+}
+
+impl DatabaseField {
+    /// The field's name in a connection description.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseField::Scheme => "scheme",
+            DatabaseField::Host => "host",
+            DatabaseField::Port => "port",
+            DatabaseField::Name => "name",
+            DatabaseField::User => "user",
+            DatabaseField::Pass => "pass",
+            DatabaseField::Path => "path",
+            DatabaseField::Query => "query",
+        }
+    }
+}
+
+impl fmt::Display for ProjectField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProjectField::Name => f.write_str("name"),
+            ProjectField::Slug => f.write_str("slug"),
+            ProjectField::Description => f.write_str("description"),
+            ProjectField::Url => f.write_str("url"),
+            ProjectField::Databases => f.write_str("databases"),
+            ProjectField::Database(i, field) => write!(f, "database {} {}", i + 1, field.as_str()),
+            ProjectField::AddonConstraint => f.write_str("version"),
+        }
+    }
+}
+
+/// Invalid fields of a project.
+pub type ProjectErrors = FieldErrors<ProjectField>;
 
 /// A trimmed, non-empty name of at most [`MAX_NAME`] characters.
-pub fn validate_name(name: &str, errors: &mut FieldErrors) -> Option<String> {
+pub fn validate_name(name: &str, errors: &mut ProjectErrors) -> Option<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         errors.insert(
-            "name".into(),
+            ProjectField::Name,
             format!("must be 1 to {MAX_NAME} characters, without control characters"),
         );
         return None;
@@ -69,24 +139,24 @@ pub fn slugify(name: &str) -> String {
 }
 
 /// Validates an explicit slug.
-pub fn validate_slug(slug: &str, errors: &mut FieldErrors) -> Option<String> {
+pub fn validate_slug(slug: &str, errors: &mut ProjectErrors) -> Option<String> {
     if is_slug(slug) {
         Some(slug.to_owned())
     } else {
         errors.insert(
-            "slug".into(),
-            "must be lower-case letters and digits in words joined by '-', at most 100".into(),
+            ProjectField::Slug,
+            "must be lower-case letters and digits in words joined by '-', at most 100",
         );
         None
     }
 }
 
 /// Validates an optional description.
-pub fn validate_description(d: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
+pub fn validate_description(d: Option<&str>, errors: &mut ProjectErrors) -> Option<String> {
     let d = d?;
     if d.chars().count() > MAX_DESCRIPTION {
         errors.insert(
-            "description".into(),
+            ProjectField::Description,
             format!("must be at most {MAX_DESCRIPTION} characters"),
         );
         return None;
@@ -95,14 +165,14 @@ pub fn validate_description(d: Option<&str>, errors: &mut FieldErrors) -> Option
 }
 
 /// Validates a site URL: absolute `http` or `https`, with a host, at most 2000 bytes.
-pub fn validate_url(u: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
+pub fn validate_url(u: Option<&str>, errors: &mut ProjectErrors) -> Option<String> {
     let u = u?;
     let ok = u.len() <= 2000
         && url::Url::parse(u)
             .ok()
             .is_some_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
     if !ok {
-        errors.insert("url".into(), "must be an absolute http or https URL".into());
+        errors.insert(ProjectField::Url, "must be an absolute http or https URL");
         return None;
     }
     Some(u.to_owned())
@@ -111,92 +181,6 @@ pub fn validate_url(u: Option<&str>, errors: &mut FieldErrors) -> Option<String>
 /// Is the site served over TLS?
 pub fn is_secured(url: Option<&str>) -> bool {
     url.is_some_and(|u| u.starts_with("https://"))
-}
-
-/// A database as a client sends it: loosely typed, so that a bad port is a 422 with a
-/// message rather than a serde error.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseInput {
-    scheme: String,
-    host: Option<String>,
-    port: Option<i64>,
-    name: Option<String>,
-    user: Option<String>,
-    pass: Option<String>,
-    path: Option<String>,
-    #[serde(default)]
-    memory: bool,
-    query: Option<String>,
-}
-
-fn short(
-    field: String,
-    value: Option<String>,
-    max: usize,
-    errors: &mut FieldErrors,
-) -> Option<String> {
-    let v = value?;
-    if v.len() > max || v.chars().any(char::is_control) {
-        errors.insert(
-            field,
-            format!("must be at most {max} bytes, without control characters"),
-        );
-        return None;
-    }
-    Some(v)
-}
-
-/// Validates the `databases` array.
-pub fn validate_databases(
-    input: Vec<DatabaseInput>,
-    errors: &mut FieldErrors,
-) -> Vec<ProjectDatabase> {
-    if input.len() > MAX_DATABASES {
-        errors.insert(
-            "databases".into(),
-            format!("at most {MAX_DATABASES} databases"),
-        );
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (i, d) in input.into_iter().enumerate() {
-        let at = |k: &str| format!("databases[{i}].{k}");
-        if !SCHEMES.contains(&d.scheme.as_str()) {
-            errors.insert(
-                at("scheme"),
-                "must be one of mysql, pgsql, sqlite, mongodb".into(),
-            );
-        }
-        let port = match d.port {
-            None => None,
-            Some(p @ 1..=65535) => u16::try_from(p).ok(),
-            Some(_) => {
-                errors.insert(at("port"), "must be between 1 and 65535".into());
-                None
-            }
-        };
-        let db = ProjectDatabase {
-            host: short(at("host"), d.host, 255, errors),
-            port,
-            name: short(at("name"), d.name, 255, errors),
-            user: short(at("user"), d.user, 255, errors),
-            pass: short(at("pass"), d.pass, 1024, errors),
-            path: short(at("path"), d.path, 1024, errors),
-            memory: d.memory,
-            query: short(at("query"), d.query, 1024, errors),
-            scheme: d.scheme,
-        };
-        if db.scheme == "sqlite" {
-            if db.path.is_none() && !db.memory {
-                errors.insert(at("path"), "sqlite needs a path or memory: true".into());
-            }
-        } else if SCHEMES.contains(&db.scheme.as_str()) && db.host.is_none() {
-            errors.insert(at("host"), format!("{} needs a host", db.scheme));
-        }
-        out.push(db);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -211,25 +195,6 @@ mod tests {
         assert!(is_slug("my-blog-2"));
         for bad in ["", "-a", "a-", "a--b", "A", "a_b"] {
             assert!(!is_slug(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn databases_are_validated() {
-        let mut errors = FieldErrors::new();
-        let input: Vec<DatabaseInput> = serde_json::from_str(
-            r#"[{"scheme":"oracle","host":"h"},{"scheme":"mysql","host":"h","port":0},
-                {"scheme":"sqlite"},{"scheme":"pgsql"}]"#,
-        )
-        .unwrap();
-        validate_databases(input, &mut errors);
-        for key in [
-            "databases[0].scheme",
-            "databases[1].port",
-            "databases[2].path",
-            "databases[3].host",
-        ] {
-            assert!(errors.contains_key(key), "{key}: {errors:?}");
         }
     }
 }

@@ -105,6 +105,43 @@ impl ScopeSet {
     }
 }
 
+/// A requested scope that cannot be granted; the text says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidScope(pub String);
+
+/// What a client registered for `client_scopes` may ask for on behalf of a user: those
+/// scopes, without `admin` unless the user is an administrator.
+pub fn scopes_for_user(client_scopes: ScopeSet, user_is_admin: bool) -> ScopeSet {
+    if user_is_admin {
+        client_scopes
+    } else {
+        client_scopes.without(Scope::Admin)
+    }
+}
+
+/// The scope a token request gets: the `scope` parameter, which must name at least one
+/// scope and only scopes within `allowed`; with no parameter, `default`.
+pub fn requested_scope(
+    param: Option<&str>,
+    allowed: ScopeSet,
+    default: ScopeSet,
+) -> Result<ScopeSet, InvalidScope> {
+    let Some(param) = param else {
+        return Ok(default);
+    };
+    let requested = ScopeSet::parse(param).map_err(|e| InvalidScope(e.to_string()))?;
+    if requested.is_empty() {
+        return Err(InvalidScope("the scope parameter names no scope".into()));
+    }
+    if !requested.is_subset_of(allowed) {
+        return Err(InvalidScope(format!(
+            "the scope may include only: {allowed}"
+        )));
+    }
+    Ok(requested)
+}
+
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, scope) in self.iter().enumerate() {

@@ -2,8 +2,37 @@
 
 use std::borrow::Cow;
 
-use super::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use super::text::{hidden_character, hidden_character_message};
+
+/// Longest password accepted, in bytes: hashing cost must not depend on an attacker.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Shortest password accepted when one is set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A field of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccountField {
+    /// The username.
+    Username,
+    /// The email address.
+    Email,
+    /// The display name.
+    Name,
+    /// The password.
+    Password,
+}
+
+impl std::fmt::Display for AccountField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AccountField::Username => "username",
+            AccountField::Email => "email",
+            AccountField::Name => "name",
+            AccountField::Password => "password",
+        })
+    }
+}
 
 /// Checks a username: 1–39 characters of ASCII letters, digits, `-`, `_` and `.`, starting
 /// with a letter or digit (GitHub's rule, plus `_` and `.`).

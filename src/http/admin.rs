@@ -10,20 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Admin, UserCaller};
-use super::clients::admin_error;
 use super::extract::ApiJson;
 use super::paging::Paging;
-use super::user::rfc3339;
-use crate::domain::package::valid_vendor;
-use crate::domain::user::validate_password;
-use crate::error::ApiError;
-use crate::store::oauth::AccountChanges;
+use crate::domain::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::service::accounts::AccountChange;
+use crate::state::AppState;
+use crate::store::User;
 use crate::store::packages::Vendor;
-use crate::store::{StoreError, User, now};
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -92,24 +88,13 @@ pub struct UserAdminPatch {
     password: Option<String>,
 }
 
-fn user_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("user {id} not found")))
-}
-
-fn store_error(id: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found(format!("user {id} not found")),
-        e => e.into(),
-    }
-}
-
 /// `GET /admin/users`: every account, paged, oldest first.
 pub async fn list_admin_users(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let (users, total) = state.store.list_users(paging.page).await?;
+    let (users, total) = state.services.accounts().list(paging.page).await?;
     let views: Vec<AdminUserView> = users.iter().map(AdminUserView::new).collect();
     let mut response = Json(views).into_response();
     if let Some(link) = paging.link_header(&state.url("/admin/users"), total)
@@ -126,16 +111,16 @@ pub async fn create_admin_user(
     _caller: UserCaller<Admin>,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<Response, ApiError> {
-    let created = crate::admin::create_user(
-        state.store.as_ref(),
-        &state.hasher,
-        body.username.trim(),
-        body.email.trim(),
-        body.password.as_deref(),
-        body.admin,
-    )
-    .await
-    .map_err(admin_error)?;
+    let created = state
+        .services
+        .accounts()
+        .create_user(
+            body.username.trim(),
+            body.email.trim(),
+            body.password.as_deref(),
+            body.admin,
+        )
+        .await?;
     let mut view = AdminUserView::new(&created.user);
     view.password = created.generated_password.map(|p| p.expose().to_owned());
     let mut response = (StatusCode::CREATED, Json(view)).into_response();
@@ -155,33 +140,16 @@ pub async fn update_admin_user(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserAdminPatch>,
 ) -> Result<Json<AdminUserView>, ApiError> {
-    let uid = user_id(&id)?;
-    if uid == caller.user.id && (patch.disabled == Some(true) || patch.admin == Some(false)) {
-        return Err(ApiError::conflict(
-            "you cannot disable or demote your own account",
-        ));
-    }
-    let password_hash = match &patch.password {
-        Some(p) => {
-            validate_password(p).map_err(|m| ApiError::invalid_field("password", m))?;
-            Some(state.hasher.hash(p).await?)
-        }
-        None => None,
-    };
-    let changes = AccountChanges {
+    let change = AccountChange {
         disabled: patch.disabled,
-        is_admin: patch.admin,
-        password_hash,
+        admin: patch.admin,
+        password: patch.password,
     };
     let user = state
-        .store
-        .change_account(uid, &changes)
-        .await
-        .map_err(|e| store_error(&id, e))?;
-    if changes.disabled == Some(true) || changes.password_hash.is_some() {
-        // Re-enabling an account must not bring its old tokens back to life.
-        state.store.revoke_user_tokens(uid, now()).await?;
-    }
+        .services
+        .accounts()
+        .change(&caller.user, &id, change)
+        .await?;
     Ok(Json(AdminUserView::new(&user)))
 }
 
@@ -194,27 +162,7 @@ pub async fn delete_admin_user(
     caller: UserCaller<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let uid = user_id(&id)?;
-    if uid == caller.user.id {
-        return Err(ApiError::conflict("you cannot delete your own account"));
-    }
-    let dists = state.store.owned_dist_paths(uid).await?;
-    state
-        .store
-        .delete_user(uid)
-        .await
-        .map_err(|e| store_error(&id, e))?;
-    let store = state.dists.clone();
-    let removed = tokio::task::spawn_blocking(move || {
-        for path in &dists {
-            store.remove(path);
-        }
-        dists.len()
-    })
-    .await;
-    if let Err(e) = removed {
-        tracing::warn!(error = %e, "removing a deleted account's dists failed");
-    }
+    state.services.accounts().delete(&caller.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -257,13 +205,6 @@ pub struct VendorAdminPatch {
     owner: OwnerRef,
 }
 
-fn vendor_error(vendor: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found(format!("vendor {vendor} not found")),
-        e => e.into(),
-    }
-}
-
 /// `GET /admin/vendors/{vendor}`: who owns a vendor (`owner: null` once its account was
 /// deleted).
 pub async fn get_admin_vendor(
@@ -271,14 +212,7 @@ pub async fn get_admin_vendor(
     _caller: UserCaller<Admin>,
     Path(vendor): Path<String>,
 ) -> Result<Json<AdminVendorView>, ApiError> {
-    if !valid_vendor(&vendor) {
-        return Err(vendor_error(&vendor, StoreError::NotFound));
-    }
-    let v = state
-        .store
-        .vendor(&vendor)
-        .await
-        .map_err(|e| vendor_error(&vendor, e))?;
+    let v = state.services.packages().vendor(&vendor).await?;
     Ok(Json(AdminVendorView::new(&v)))
 }
 
@@ -291,30 +225,10 @@ pub async fn update_admin_vendor(
     Path(vendor): Path<String>,
     ApiJson(patch): ApiJson<VendorAdminPatch>,
 ) -> Result<Json<AdminVendorView>, ApiError> {
-    if !valid_vendor(&vendor) {
-        return Err(vendor_error(&vendor, StoreError::NotFound));
-    }
-    if patch.owner.kind != "user" {
-        return Err(ApiError::invalid_field(
-            "owner.type",
-            "must be \"user\" (the only kind of owner there is)",
-        ));
-    }
-    let owner = match state.store.user_by_username(&patch.owner.name).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::invalid_field(
-                "owner.name",
-                format!("there is no account named {:?}", patch.owner.name),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
     let v = state
-        .store
-        .transfer_vendor(&vendor, owner.id)
-        .await
-        .map_err(|e| vendor_error(&vendor, e))?;
-    tracing::info!(vendor = %v.name, owner = %owner.username, "vendor transferred");
+        .services
+        .packages()
+        .transfer_vendor(&vendor, &patch.owner.kind, &patch.owner.name)
+        .await?;
     Ok(Json(AdminVendorView::new(&v)))
 }

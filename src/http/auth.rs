@@ -16,20 +16,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::cache::CachedToken;
-use super::extract::ClientAddr;
-use super::ratelimit::Quota;
-use super::{AppState, RateKey};
-use crate::domain::{PlainSecret, Scope, form};
-use crate::error::ApiError;
+use crate::domain::{Scope, form};
+use crate::http::error::ApiError;
+use crate::state::ClientAddr;
+use crate::state::ratelimit::Quota;
+use crate::state::{AppState, RateKey};
 use crate::store::packages::Viewer;
 use crate::store::{AccessTokenInfo, User, now};
-
-/// Longest token worth looking up; longer ones cannot be ours.
-const MAX_TOKEN_LEN: usize = 256;
-
-/// How often `lastUsedAt` is written: at most once a minute per token.
-const TOUCH_INTERVAL: i64 = 60;
 
 /// Who is calling, as the middleware found out.
 #[derive(Debug, Clone)]
@@ -113,28 +106,6 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
     }
 }
 
-/// Looks a token string up (through the cache); `None` when it cannot be ours.
-async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<CachedToken>>, ApiError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Ok(None);
-    }
-    let digest = PlainSecret::new(token).digest();
-    Ok(Some(
-        state.cache.token(state.store.as_ref(), &digest).await?,
-    ))
-}
-
-/// Resolves a token string to its record, if it is active now.
-pub async fn resolve_token(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<Arc<AccessTokenInfo>>, ApiError> {
-    let entry = lookup(state, token).await?;
-    Ok(entry
-        .and_then(|e| e.info.clone())
-        .filter(|i| i.is_active(now())))
-}
-
 /// The middleware: authenticate, rate-limit, run the handler, add the quota headers; and
 /// tag the response with its route for the metrics (see [`super::metrics::tag_route`]).
 pub async fn authenticate(
@@ -166,7 +137,7 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
         Presented::None => Authn::Anonymous,
         Presented::Many => Authn::Ambiguous,
         Presented::Malformed => Authn::Invalid,
-        Presented::One(token) => match lookup(&state, &token).await {
+        Presented::One(token) => match state.services.tokens().resolve(&token).await {
             Ok(found) => {
                 entry = found;
                 match entry.as_ref().and_then(|e| e.info.clone()) {
@@ -174,7 +145,7 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
                     _ => Authn::Invalid,
                 }
             }
-            Err(e) => return e.into_response(),
+            Err(e) => return ApiError::from(e).into_response(),
         },
     };
 
@@ -189,16 +160,8 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
         return response;
     }
 
-    if let (Authn::Token(info), Some(entry)) = (&authn, &entry)
-        && entry.claim_touch(now, TOUCH_INTERVAL)
-    {
-        let store = state.store.clone();
-        let id = info.id;
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_access_token(id, now).await {
-                tracing::warn!(error = %e, "could not record token use");
-            }
-        });
+    if let (Authn::Token(_), Some(entry)) = (&authn, &entry) {
+        state.services.tokens().record_use(entry, now);
     }
 
     request.extensions_mut().insert(authn);
@@ -259,6 +222,18 @@ pub struct UserCaller<S> {
     /// The user it acts for.
     pub user: User,
     _scope: PhantomData<S>,
+}
+
+impl<S> UserCaller<S> {
+    /// What this caller may see of others' add-ons: everything for an administrator whose
+    /// token carries `admin`, else what its account may see.
+    pub fn viewer(&self) -> Viewer {
+        if self.user.is_admin && self.token.scope.allows(Scope::Admin) {
+            Viewer::Admin(self.user.id)
+        } else {
+            Viewer::User(self.user.id)
+        }
+    }
 }
 
 impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {

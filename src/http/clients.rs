@@ -10,17 +10,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
 use super::paging::Paging;
-use super::user::rfc3339;
-use crate::admin::{self, AdminError, ClientSpec};
 use crate::domain::PlainSecret;
-use crate::domain::client::validate_client_name;
-use crate::error::ApiError;
-use crate::store::oauth::ClientChanges;
-use crate::store::{Client, StoreError, User};
+use crate::domain::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::service::clients::{ClientChange, ClientSpec};
+use crate::state::AppState;
+use crate::store::Client;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -114,67 +112,6 @@ pub struct ClientPatch {
     scopes: Option<ScopesInput>,
 }
 
-/// Maps an administrative failure to the API's envelope.
-pub fn admin_error(e: AdminError) -> ApiError {
-    match e {
-        AdminError::Field { field, message } => ApiError::invalid_field(field, message),
-        AdminError::Invalid(m) => ApiError::invalid_field("body", m),
-        AdminError::NotFound(m) => ApiError::not_found(m),
-        AdminError::Store(e) => e.into(),
-        AdminError::Other(e) => ApiError::internal(e),
-    }
-}
-
-/// The caller's client, or `404` (also for another account's client).
-async fn own_client(state: &AppState, owner: &User, client_id: &str) -> Result<Client, ApiError> {
-    let not_found = || ApiError::not_found(format!("client {client_id} not found"));
-    match state.store.client_by_id(client_id).await {
-        Ok(c) if c.owner_id == owner.id => Ok(c),
-        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Registers a client for `owner` as `spec` says (validated like every registration; an
-/// API-registered client is never trusted) and returns it with its secret, if
-/// confidential. Shared by the API and the settings page.
-pub async fn register_client(
-    state: &AppState,
-    owner: &User,
-    spec: &ClientSpec,
-) -> Result<(Client, Option<PlainSecret>), ApiError> {
-    let spec = ClientSpec {
-        trusted: false,
-        ..spec.clone()
-    };
-    let (row, secret) = admin::new_client(owner, &spec).map_err(admin_error)?;
-    let client = state.store.create_client(&row).await?;
-    Ok((client, secret))
-}
-
-/// Gives `owner`'s confidential client a new secret; the old one stops working at once.
-/// `404` for another account's client, `409` for a public one. Shared by the API and the
-/// settings page.
-pub async fn rotate_secret(
-    state: &AppState,
-    owner: &User,
-    client_id: &str,
-) -> Result<(Client, PlainSecret), ApiError> {
-    let client = own_client(state, owner, client_id).await?;
-    if client.secret_digest.is_none() {
-        return Err(ApiError::conflict(
-            "a public client has no secret to rotate",
-        ));
-    }
-    let secret = admin::new_client_secret();
-    state
-        .store
-        .set_client_secret(&client.id, &secret.digest())
-        .await?;
-    let client = state.store.client_by_id(&client.id).await?;
-    Ok((client, secret))
-}
-
 /// `GET /user/clients`: paged, oldest first.
 pub async fn list_clients(
     State(state): State<AppState>,
@@ -182,8 +119,9 @@ pub async fn list_clients(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (clients, total) = state
-        .store
-        .list_user_clients(caller.user.id, paging.page)
+        .services
+        .clients()
+        .list(&caller.user, paging.page)
         .await?;
     let views: Vec<ClientView> = clients.iter().map(|c| ClientView::new(c, None)).collect();
     let mut response = Json(views).into_response();
@@ -209,7 +147,12 @@ pub async fn create_client(
         public: !body.confidential,
         trusted: false,
     };
-    let (client, secret) = register_client(&state, &caller.user, &spec).await?;
+    let created = state
+        .services
+        .clients()
+        .register(&caller.user, &spec)
+        .await?;
+    let (client, secret) = (created.client, created.secret);
     let mut response = (
         StatusCode::CREATED,
         Json(ClientView::new(&client, secret.as_ref())),
@@ -229,7 +172,11 @@ pub async fn get_client(
     caller: UserCaller<Read>,
     Path(client_id): Path<String>,
 ) -> Result<Json<ClientView>, ApiError> {
-    let client = own_client(&state, &caller.user, &client_id).await?;
+    let client = state
+        .services
+        .clients()
+        .get(&caller.user, &client_id)
+        .await?;
     Ok(Json(ClientView::new(&client, None)))
 }
 
@@ -241,56 +188,17 @@ pub async fn update_client(
     Path(client_id): Path<String>,
     ApiJson(patch): ApiJson<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiError> {
-    let client = own_client(&state, &caller.user, &client_id).await?;
-    let name = patch.name.map(|n| n.trim().to_owned());
-    if let Some(n) = &name {
-        validate_client_name(n).map_err(|m| ApiError::invalid_field("name", m))?;
-    }
-    if patch.grant_types.as_ref().is_some_and(Vec::is_empty) {
-        return Err(ApiError::invalid_field(
-            "grantTypes",
-            "must name at least one grant type",
-        ));
-    }
-    let scopes = patch.scopes.map(ScopesInput::names);
-    if scopes.as_ref().is_some_and(Vec::is_empty) {
-        return Err(ApiError::invalid_field(
-            "scopes",
-            "must name at least one scope",
-        ));
-    }
-    let grant_types = patch.grant_types.unwrap_or_else(|| {
-        client
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect()
-    });
-    let scopes = scopes.unwrap_or_else(|| {
-        client
-            .scopes
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect()
-    });
-    let redirect_uris = patch
-        .redirect_uris
-        .unwrap_or_else(|| client.redirect_uris.clone());
-    let settings = admin::client_settings(
-        &caller.user,
-        client.secret_digest.is_some(),
-        &grant_types,
-        &scopes,
-        &redirect_uris,
-    )
-    .map_err(admin_error)?;
-    let changes = ClientChanges {
-        name,
-        redirect_uris: Some(settings.redirect_uris),
-        grant_types: Some(settings.grant_types),
-        scopes: Some(settings.scopes),
+    let change = ClientChange {
+        name: patch.name,
+        redirect_uris: patch.redirect_uris,
+        grant_types: patch.grant_types,
+        scopes: patch.scopes.map(ScopesInput::names),
     };
-    let client = state.store.update_client(&client.id, &changes).await?;
+    let client = state
+        .services
+        .clients()
+        .update(&caller.user, &client_id, change)
+        .await?;
     Ok(Json(ClientView::new(&client, None)))
 }
 
@@ -301,8 +209,11 @@ pub async fn delete_client(
     caller: UserCaller<Write>,
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let client = own_client(&state, &caller.user, &client_id).await?;
-    state.store.delete_client(&client.id).await?;
+    state
+        .services
+        .clients()
+        .delete(&caller.user, &client_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -313,7 +224,11 @@ pub async fn rotate_client_secret(
     caller: UserCaller<Write>,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (client, secret) = rotate_secret(&state, &caller.user, &client_id).await?;
+    let (client, secret) = state
+        .services
+        .clients()
+        .rotate_secret(&caller.user, &client_id)
+        .await?;
     let mut response = Json(ClientView::new(&client, Some(&secret))).into_response();
     response
         .headers_mut()

@@ -22,14 +22,14 @@ use chrono::DateTime;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::AppState;
 use super::auth::OptionalCaller;
-use super::packages::{dist_url, sort_newest_first, visible_package};
-use super::user::rfc3339;
+use super::packages::dist_url;
 use crate::domain::archive::retain_served_keys;
+use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
-use crate::error::ApiError;
-use crate::store::{Timestamp, now};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::store::Timestamp;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -70,7 +70,11 @@ async fn conditional(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let stamp = state.store.document_stamp(document, &digest, now()).await?;
+    let stamp = state
+        .services
+        .packages()
+        .document_stamp(document, &digest)
+        .await?;
     // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
     // layer compares the entity tag.
     let not_modified = !headers.contains_key(header::IF_NONE_MATCH)
@@ -113,7 +117,11 @@ pub async fn get_repository(
     caller: OptionalCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let names = state.store.visible_package_names(caller.viewer).await?;
+    let names = state
+        .services
+        .packages()
+        .visible_names(caller.viewer)
+        .await?;
     let body = json!({
         "packages": [],
         "metadata-url": format!("{}/p2/%package%.json", path_prefix(&state)),
@@ -137,9 +145,9 @@ pub async fn get_package_metadata(
         Some(n) => (n, true),
         None => (stem, false),
     };
-    let package = visible_package(&state, caller.viewer, &vendor, name).await?;
-    let mut versions = state.store.package_versions(&package.name).await?;
-    sort_newest_first(&mut versions);
+    let packages = state.services.packages();
+    let package = packages.visible(caller.viewer, &vendor, name).await?;
+    let versions = packages.versions(&package).await?;
     let entries: Vec<Value> = versions
         .iter()
         .filter(|v| Version::parse(&v.version).is_ok_and(|p| p.is_dev()) == dev)

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa_swagger_ui::Config;
 
-use super::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// Routes of this page, outside the rate limits (static content).
 pub fn router() -> Router<AppState> {

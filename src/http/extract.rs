@@ -1,18 +1,15 @@
-//! Extractors that answer in our error envelope: a JSON body ([`ApiJson`]) that tells a
-//! syntax error (400) from a well-formed body of the wrong shape (422), and the client's
-//! address ([`ClientAddr`]).
+//! The JSON body extractor ([`ApiJson`]), answering in our error envelope: it tells a
+//! syntax error (400) from a well-formed body of the wrong shape (422). (The client's
+//! address, which the HTML pages need too, is [`crate::state::ClientAddr`].)
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);
@@ -83,38 +80,6 @@ fn clean_message(e: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(i) => text[..i].to_owned(),
         None => text,
-    }
-}
-
-/// The client's address: the peer of the connection, or the last hop of
-/// `X-Forwarded-For` when the deployment says a trusted proxy sets it.
-pub struct ClientAddr(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if state.config.limits.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .next_back();
-            if let Some(ip) = forwarded {
-                return Ok(ClientAddr(ip));
-            }
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(ClientAddr(peer))
     }
 }
 

@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
 use tracing::Instrument as _;
 
-use super::metrics::{Metrics, Route};
-use crate::error::ApiError;
+use super::metrics::{Route, method_label};
+use crate::http::error::ApiError;
+use crate::metrics::Metrics;
 
 /// The request id header: the client's own when it sends one, else a fresh UUID.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -57,7 +58,7 @@ pub async fn edge(State(metrics): State<Metrics>, mut request: Request, next: Ne
         span.in_scope(|| tracing::error!(status = status.as_u16(), ?elapsed, "request failed"));
     }
     metrics.record_request(
-        &method,
+        method_label(&method),
         route.as_ref().map_or("unmatched", Route::as_str),
         status.as_u16(),
         elapsed.as_secs_f64(),

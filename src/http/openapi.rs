@@ -17,7 +17,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// Who may call an operation.
 #[derive(Clone, Copy)]

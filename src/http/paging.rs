@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::domain::form;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::store::Page;
 
 /// Default page size.

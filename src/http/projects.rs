@@ -10,20 +10,17 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
 use super::paging::Paging;
-use super::user::rfc3339;
-use crate::domain::package::{PackageName, PackageType};
-use crate::domain::project::{self, DatabaseInput, FieldErrors};
-use crate::domain::version::{Constraint, Version};
-use crate::error::ApiError;
-use crate::store::packages::Viewer;
-use crate::store::projects::{NewProject, Project, ProjectChanges};
-use crate::store::{StoreError, User};
+use crate::domain::package::PackageType;
+use crate::domain::project;
+use crate::domain::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::service::projects::{DatabaseInput, ProjectInput, ProjectUpdate};
+use crate::state::AppState;
+use crate::store::projects::Project;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -105,32 +102,6 @@ pub struct UpdateProject {
     databases: Option<Vec<DatabaseInput>>,
 }
 
-fn project_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| not_found(id))
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!("project {id} not found"))
-}
-
-fn store_error(id: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => not_found(id),
-        StoreError::Conflict { .. } => {
-            ApiError::invalid_field("slug", "is already used by another of your projects")
-        }
-        other => other.into(),
-    }
-}
-
-fn done(errors: FieldErrors) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
 /// `GET /projects`: the caller's projects, oldest first, paged.
 pub async fn list_projects(
     State(state): State<AppState>,
@@ -138,8 +109,9 @@ pub async fn list_projects(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (projects, total) = state
-        .store
-        .list_projects(caller.user.id, paging.page)
+        .services
+        .projects()
+        .list(&caller.user, paging.page)
         .await?;
     let views: Vec<Value> = projects.iter().map(project_view).collect();
     let mut response = Json(views).into_response();
@@ -157,31 +129,18 @@ pub async fn create_project(
     caller: UserCaller<Write>,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> Result<Response, ApiError> {
-    let mut errors = FieldErrors::new();
-    let name = project::validate_name(&body.name, &mut errors);
-    let slug = match &body.slug {
-        Some(s) => project::validate_slug(s, &mut errors),
-        None => name.as_deref().map(project::slugify),
-    };
-    let description = project::validate_description(body.description.as_deref(), &mut errors);
-    let url = project::validate_url(body.url.as_deref(), &mut errors);
-    let databases = project::validate_databases(body.databases, &mut errors);
-    done(errors)?;
-    let (Some(name), Some(slug)) = (name, slug) else {
-        return Err(ApiError::invalid_field("name", "is invalid"));
+    let input = ProjectInput {
+        name: body.name,
+        slug: body.slug,
+        description: body.description,
+        url: body.url,
+        databases: body.databases,
     };
     let created = state
-        .store
-        .create_project(&NewProject {
-            owner_id: caller.user.id,
-            name,
-            slug,
-            description,
-            url,
-            databases,
-        })
-        .await
-        .map_err(|e| store_error("", e))?;
+        .services
+        .projects()
+        .create(&caller.user, input)
+        .await?;
     let location = state.url(&format!("/projects/{}", created.id));
     let mut response = (StatusCode::CREATED, Json(project_view(&created))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -196,11 +155,7 @@ pub async fn get_project(
     caller: UserCaller<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let project = state
-        .store
-        .project(caller.user.id, project_id(&id)?)
-        .await
-        .map_err(|e| store_error(&id, e))?;
+    let project = state.services.projects().get(&caller.user, &id).await?;
     Ok(Json(project_view(&project)))
 }
 
@@ -211,33 +166,18 @@ pub async fn update_project(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProject>,
 ) -> Result<Json<Value>, ApiError> {
-    let pid = project_id(&id)?;
-    let mut errors = FieldErrors::new();
-    let changes = ProjectChanges {
-        name: body
-            .name
-            .as_deref()
-            .and_then(|n| project::validate_name(n, &mut errors)),
-        slug: body
-            .slug
-            .as_deref()
-            .and_then(|s| project::validate_slug(s, &mut errors)),
-        description: body
-            .description
-            .map(|d| project::validate_description(d.as_deref(), &mut errors)),
-        url: body
-            .url
-            .map(|u| project::validate_url(u.as_deref(), &mut errors)),
-        databases: body
-            .databases
-            .map(|d| project::validate_databases(d, &mut errors)),
+    let update = ProjectUpdate {
+        name: body.name,
+        slug: body.slug,
+        description: body.description,
+        url: body.url,
+        databases: body.databases,
     };
-    done(errors)?;
     let project = state
-        .store
-        .update_project(caller.user.id, pid, &changes)
-        .await
-        .map_err(|e| store_error(&id, e))?;
+        .services
+        .projects()
+        .update(&caller.user, &id, update)
+        .await?;
     Ok(Json(project_view(&project)))
 }
 
@@ -247,11 +187,7 @@ pub async fn delete_project(
     caller: UserCaller<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_project(caller.user.id, project_id(&id)?)
-        .await
-        .map_err(|e| store_error(&id, e))?;
+    state.services.projects().delete(&caller.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -260,14 +196,6 @@ pub async fn delete_project(
 #[serde(deny_unknown_fields)]
 pub struct BindAddon {
     version: String,
-}
-
-fn viewer_of(caller: &User, admin_scope: bool) -> Viewer {
-    if caller.is_admin && admin_scope {
-        Viewer::Admin(caller.id)
-    } else {
-        Viewer::User(caller.id)
-    }
 }
 
 /// `PUT /projects/{id}/addons/{vendor}/{name}`: binds a visible add-on with a Composer
@@ -279,50 +207,17 @@ pub async fn bind_addon(
     Path((id, vendor, name)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<BindAddon>,
 ) -> Result<Json<Value>, ApiError> {
-    let pid = project_id(&id)?;
-    let constraint = Constraint::parse(&body.version)
-        .map_err(|e| ApiError::invalid_field("version", e.to_string()))?;
-    // The project first: someone else's project is 404 whatever the add-on.
-    state
-        .store
-        .project(caller.user.id, pid)
-        .await
-        .map_err(|e| store_error(&id, e))?;
-    let unknown = || ApiError::not_found(format!("add-on {vendor}/{name} not found"));
-    let package_name = PackageName::from_parts(&vendor, &name).ok_or_else(unknown)?;
-    let package = match state.store.package(package_name.as_str()).await {
-        Ok(p) => p,
-        Err(StoreError::NotFound) => return Err(unknown()),
-        Err(e) => return Err(e.into()),
-    };
-    let viewer = viewer_of(
-        &caller.user,
-        caller.token.scope.allows(crate::domain::Scope::Admin),
-    );
-    if !viewer.can_see(package.owner_id, package.is_private()) {
-        return Err(unknown());
-    }
-    let versions = state.store.package_versions(&package.name).await?;
-    let satisfied = versions.iter().any(|v| {
-        Version::parse(&v.version)
-            .map(|v| constraint.matches(&v))
-            .unwrap_or(false)
-    });
-    if !satisfied {
-        return Err(ApiError::invalid_field(
-            "version",
-            format!(
-                "no published version of {} satisfies {}",
-                package.name,
-                constraint.as_str()
-            ),
-        ));
-    }
     let project = state
-        .store
-        .bind_addon(caller.user.id, pid, &package.name, constraint.as_str())
-        .await
-        .map_err(|e| store_error(&id, e))?;
+        .services
+        .projects()
+        .bind_addon(
+            &caller.user,
+            caller.viewer(),
+            &id,
+            (&vendor, &name),
+            &body.version,
+        )
+        .await?;
     Ok(Json(project_view(&project)))
 }
 
@@ -332,25 +227,10 @@ pub async fn unbind_addon(
     caller: UserCaller<Write>,
     Path((id, vendor, name)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let pid = project_id(&id)?;
-    let package = format!("{vendor}/{name}");
-    match state
-        .store
-        .unbind_addon(caller.user.id, pid, &package)
-        .await
-    {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => {
-            // Tell "no such project" from "not bound".
-            state
-                .store
-                .project(caller.user.id, pid)
-                .await
-                .map_err(|e| store_error(&id, e))?;
-            Err(ApiError::not_found(format!(
-                "{package} is not bound to project {id}"
-            )))
-        }
-        Err(e) => Err(e.into()),
-    }
+    state
+        .services
+        .projects()
+        .unbind_addon(&caller.user, &id, (&vendor, &name))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

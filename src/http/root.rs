@@ -8,11 +8,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::auth::resolve_token;
 use crate::domain::form;
-use crate::error::ApiError;
-use crate::http::user::rfc3339;
+use crate::domain::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// Routes that count against the rate limits.
 pub fn router() -> Router<AppState> {
@@ -85,7 +84,7 @@ pub async fn get_token_status(
         .ok_or_else(|| {
             ApiError::bad_request("missing_parameter", "the token query parameter is required")
         })?;
-    let Some(info) = resolve_token(&state, &token).await? else {
+    let Some(info) = state.services.tokens().active(&token).await? else {
         return Ok(Json(json!({ "status": "invalid" })));
     };
     let scope = info.scope.to_string();
@@ -109,7 +108,7 @@ pub async fn get_token_status(
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
 pub async fn get_health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.services.maintenance().ping().await {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: the database does not answer");

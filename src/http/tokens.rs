@@ -7,14 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
-use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::paging::Paging;
-use super::user::rfc3339;
-use crate::error::ApiError;
-use crate::store::{StoreError, Timestamp, TokenRecord, User, now};
+use crate::domain::time::rfc3339;
+use crate::domain::tokens::TokenStatus;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Timestamp, TokenRecord, now};
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -44,21 +44,6 @@ pub struct TokenView {
     status: &'static str,
 }
 
-/// `active`, `expired` or `revoked`.
-pub fn token_status(
-    revoked_at: Option<Timestamp>,
-    expires_at: Timestamp,
-    now: Timestamp,
-) -> &'static str {
-    if revoked_at.is_some() {
-        "revoked"
-    } else if expires_at <= now {
-        "expired"
-    } else {
-        "active"
-    }
-}
-
 impl TokenView {
     /// Renders a record.
     pub fn new(r: &TokenRecord, now: Timestamp) -> TokenView {
@@ -73,7 +58,7 @@ impl TokenView {
             created_at: rfc3339(r.created_at),
             expires_at: rfc3339(r.expires_at),
             last_used_at: r.last_used_at.map(rfc3339),
-            status: token_status(r.revoked_at, r.expires_at, now),
+            status: TokenStatus::of(r.revoked_at, r.expires_at, now).as_str(),
         }
     }
 }
@@ -85,8 +70,9 @@ pub async fn list_tokens(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let (records, total) = state
-        .store
-        .list_user_tokens(caller.user.id, paging.page)
+        .services
+        .tokens()
+        .list(&caller.user, paging.page)
         .await?;
     let now = now();
     let views: Vec<TokenView> = records.iter().map(|r| TokenView::new(r, now)).collect();
@@ -106,30 +92,8 @@ pub async fn revoke_token(
     caller: UserCaller<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    revoke_user_token(&state, &caller.user, &id).await?;
+    state.services.tokens().revoke(&caller.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes `user`'s token `id` with its whole family and withdraws the consent to its
-/// client; `404` for an unknown or malformed id and for another account's token. Shared
-/// by the API and the settings page.
-pub async fn revoke_user_token(state: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
-    let not_found = || ApiError::not_found(format!("token {id} not found"));
-    let token_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let record = match state.store.token_record(token_id).await {
-        Ok(r) if r.user_id == Some(user.id) => r,
-        Ok(_) => return Err(not_found()),
-        Err(StoreError::NotFound) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
-    state.store.revoke_family(record.family_id, now()).await?;
-    // Revoking an application's grant withdraws the consent it was given, so that the
-    // next authorization asks the user again.
-    state
-        .store
-        .delete_consents(user.id, Some(&record.client_id))
-        .await?;
-    Ok(())
 }
 
 /// `DELETE /user/tokens`: revokes every token of the account, this one included, and
@@ -138,10 +102,6 @@ pub async fn revoke_all_tokens(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .revoke_user_tokens(caller.user.id, now())
-        .await?;
-    state.store.delete_consents(caller.user.id, None).await?;
+    state.services.tokens().revoke_all(&caller.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

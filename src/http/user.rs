@@ -1,33 +1,24 @@
 //! The current user: `GET /user` (and `GET /users`, the old SDK's spelling) and
 //! `PATCH /user`.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::AppState;
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
-use crate::domain::user::{validate_display_name, validate_email};
-use crate::error::ApiError;
-use crate::store::{StoreError, Timestamp, User, UserChanges};
+use crate::domain::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::service::accounts::ProfileChange;
+use crate::state::AppState;
+use crate::store::User;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/user", get(get_user).patch(update_user))
         .route("/users", get(get_user))
-}
-
-/// A stored timestamp as RFC 3339 UTC (`2026-11-29T10:00:00Z`).
-pub fn rfc3339(t: Timestamp) -> String {
-    DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The user document.
@@ -81,31 +72,14 @@ pub async fn update_user(
     caller: UserCaller<Write>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
-    let mut fields = BTreeMap::new();
-    let name = patch
-        .name
-        .map(|n| n.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
-    if let Some(Some(n)) = &name
-        && let Err(m) = validate_display_name(n)
-    {
-        fields.insert("name".to_owned(), m.into_owned());
-    }
-    let email = patch.email.map(|e| e.trim().to_owned());
-    if let Some(e) = &email
-        && let Err(m) = validate_email(e)
-    {
-        fields.insert("email".to_owned(), m.to_owned());
-    }
-    if !fields.is_empty() {
-        return Err(ApiError::validation(fields));
-    }
-    let changes = UserChanges { name, email };
-    match state.store.update_user(caller.user.id, &changes).await {
-        Ok(user) => Ok(Json(UserView::from(&user))),
-        Err(StoreError::Conflict { .. }) => Err(ApiError::invalid_field(
-            "email",
-            "is already used by another account",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let change = ProfileChange {
+        name: patch.name,
+        email: patch.email,
+    };
+    let user = state
+        .services
+        .accounts()
+        .update_profile(&caller.user, change)
+        .await?;
+    Ok(Json(UserView::from(&user)))
 }

@@ -1,15 +1,12 @@
 //! `POST /update-package?access_token=T`: GitHub's push webhook, as Packagist answers it.
 //! The add-ons of the caller whose `repositoryUrl` matches the payload's repository are
-//! synchronised in the background, through the caller's queue ([`super::sync_queue`]):
+//! synchronised in the background, through the caller's queue ([`crate::jobs::sync`]):
 //! their tags are fetched with git (where the outbound-fetch policy lets it connect) and
 //! every tag that is a version not yet published is published from `git archive`. `202`
 //! with the jobs; `403` for a missing or wrong `X-Hub-Signature-256` when the add-on has a
 //! secret; `404` when no add-on of the caller names the repository; `406` for a payload
 //! that is not a push payload; `429` when the caller's queue is full. A replayed
 //! `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
-
-use std::collections::HashSet;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -18,21 +15,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{UserCaller, Write};
-use super::packages::{Published, publish_dist};
-use super::sync_queue::{Job, QueueFull};
-use crate::domain::git::{self, GitError, GitOptions, RepositoryCredentials};
-use crate::domain::package::{self, PackageName};
-use crate::domain::version::Version;
-use crate::error::ApiError;
-use crate::store::packages::Package;
-use crate::store::{StoreError, now};
+use crate::http::error::ApiError;
+use crate::jobs::sync::QueueFull;
+use crate::service::sync::{Accepted, Push};
+use crate::state::AppState;
 
 /// GitHub caps webhook payloads at 25 MB; a big push must not be a 413.
 const PAYLOAD_LIMIT: usize = 25 * 1024 * 1024;
+
+/// Seconds a caller whose sync queue is full is asked to wait.
+const QUEUE_FULL_RETRY_SECS: u64 = 60;
 
 /// Routes of this family.
 pub fn router() -> Router<AppState> {
@@ -65,13 +59,12 @@ fn payload(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-/// The repository URLs a payload names, as comparison keys.
-fn repository_keys(payload: &Value) -> HashSet<String> {
+/// The repository URLs a payload names, in every spelling GitHub sends.
+fn repository_urls(payload: &Value) -> Vec<&str> {
     let repo = &payload["repository"];
     ["url", "html_url", "clone_url", "git_url", "ssh_url"]
         .iter()
         .filter_map(|k| repo.get(*k).and_then(Value::as_str))
-        .map(git::repository_key)
         .collect()
 }
 
@@ -83,68 +76,43 @@ pub async fn receive_webhook(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let payload = payload(&headers, &body)?;
-    let keys = repository_keys(&payload);
-    if keys.is_empty() {
-        return Err(not_acceptable("the payload names no repository"));
-    }
-    let packages: Vec<Package> = state
-        .store
-        .packages_with_repository(caller.user.id)
-        .await?
-        .into_iter()
-        .filter(|p| {
-            p.repository_url
-                .as_deref()
-                .is_some_and(|u| keys.contains(&git::repository_key(u)))
-        })
-        .collect();
-    if packages.is_empty() {
-        return Err(ApiError::not_found(
-            "no add-on of yours names this repository",
-        ));
-    }
+    let urls = repository_urls(&payload);
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    for p in &packages {
-        if let Some(secret) = state.store.webhook_secret(&p.name).await? {
-            let valid = signature.is_some_and(|s| package::verify_signature(&secret, &body, s));
-            if !valid {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "invalid_signature",
-                    "X-Hub-Signature-256 is missing or does not match the add-on's secret",
-                ));
-            }
-        }
-    }
-    let delivery = match headers.get("x-github-delivery") {
-        Some(d) => Some(
-            d.to_str()
-                .ok()
-                .filter(|d| !d.is_empty() && d.len() <= 128)
-                .ok_or_else(|| not_acceptable("invalid X-GitHub-Delivery"))?,
-        ),
-        None => None,
+    // A delivery id that is not text is no valid id: the service refuses it as one.
+    let delivery = headers
+        .get("x-github-delivery")
+        .map(|d| d.to_str().unwrap_or_default());
+    let push = Push {
+        repository_urls: &urls,
+        body: &body,
+        signature,
+        delivery,
     };
-    if let Some(delivery) = delivery
-        && !state.store.record_delivery(delivery, now()).await?
+    let packages = match state
+        .services
+        .sync()
+        .accept_push(&caller.user, push)
+        .await?
     {
-        return Ok(
-            Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
-        );
-    }
+        Accepted::Sync(packages) => packages,
+        Accepted::Replayed => {
+            return Ok(
+                Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
+            );
+        }
+    };
     let event = headers.get("x-github-event").and_then(|v| v.to_str().ok());
     if event == Some("ping") {
         return Ok(Json(json!({ "status": "success", "jobs": [] })).into_response());
     }
-    let names: Vec<String> = packages.into_iter().map(|p| p.name).collect();
-    let submitted = match state.syncs.submit(caller.user.id, &names) {
-        Ok(s) => s,
+    let jobs = match state.syncs.submit(caller.user.id, &packages) {
+        Ok(jobs) => jobs,
         Err(QueueFull) => {
             // Not taken: a redelivery of this push must not count as a replay.
             if let Some(delivery) = delivery {
-                state.store.forget_delivery(delivery).await?;
+                state.services.sync().forget_delivery(delivery).await?;
             }
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -154,11 +122,7 @@ pub async fn receive_webhook(
             .with_header(header::RETRY_AFTER, QUEUE_FULL_RETRY_SECS.to_string()));
         }
     };
-    if submitted.start_worker {
-        tokio::spawn(work_queue(state.clone(), caller.user.id));
-    }
-    let jobs: Vec<Value> = submitted
-        .jobs
+    let jobs: Vec<Value> = jobs
         .iter()
         .map(|j| json!({ "id": j.id.to_string(), "package": j.package }))
         .collect();
@@ -167,117 +131,4 @@ pub async fn receive_webhook(
         Json(json!({ "status": "success", "jobs": jobs })),
     )
         .into_response())
-}
-
-/// Seconds a caller whose sync queue is full is asked to wait.
-const QUEUE_FULL_RETRY_SECS: u64 = 60;
-
-/// Works an owner's queue until it is empty, one sync at a time, each in a task of its own
-/// (a panic fails that sync, not the queue).
-async fn work_queue(state: AppState, owner: Uuid) {
-    loop {
-        let slot = state.syncs.slot().await;
-        let Some(job) = state.syncs.next(owner) else {
-            break;
-        };
-        let task = {
-            let (state, job) = (state.clone(), job.clone());
-            tokio::spawn(async move { run_job(&state, owner, &job).await })
-        };
-        let outcome = task.await.unwrap_or_else(|e| {
-            tracing::error!(job = %job.id, package = %job.package, error = %e, "sync panicked");
-            "failed"
-        });
-        state.metrics.git_sync(outcome);
-        drop(slot);
-    }
-}
-
-/// One sync, with its add-on's mirror to itself; the outcome as `git_syncs_total` counts it.
-async fn run_job(state: &AppState, owner: Uuid, job: &Job) -> &'static str {
-    let _mirror = state.syncs.lock_mirror(&job.package).await;
-    // The add-on as it is now: the push may be older than a change of its URL or owner.
-    let p = match state.store.package(&job.package).await {
-        Ok(p) if p.owner_id == owner => p,
-        Ok(_) | Err(StoreError::NotFound) => {
-            tracing::info!(job = %job.id, package = %job.package, "add-on gone or changed owner; sync skipped");
-            return "skipped";
-        }
-        Err(e) => {
-            tracing::warn!(job = %job.id, package = %job.package, error = %e, "sync failed");
-            return "failed";
-        }
-    };
-    match sync_package(state, &p).await {
-        Ok(published) => {
-            tracing::info!(job = %job.id, package = %p.name, published, "sync done");
-            "ok"
-        }
-        Err(e) => {
-            tracing::warn!(job = %job.id, package = %p.name, error = %e, "sync failed");
-            match e.downcast_ref::<GitError>() {
-                Some(GitError::Refused(_)) => "refused",
-                _ => "failed",
-            }
-        }
-    }
-}
-
-/// Publishes every tag of the add-on's repository that is a version it does not have.
-/// The caller holds the add-on's mirror lock.
-pub async fn sync_package(state: &AppState, p: &Package) -> anyhow::Result<u32> {
-    let name = PackageName::parse(&p.name).ok_or_else(|| anyhow::anyhow!("bad name"))?;
-    let url = p
-        .repository_url
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no repository"))?;
-    let credentials = match state.store.repository_credentials(&p.name).await? {
-        Some(c) => Some(
-            RepositoryCredentials::parse(&c)
-                .ok_or_else(|| anyhow::anyhow!("stored repository credentials are invalid"))?,
-        ),
-        None => None,
-    };
-    let cfg = &state.config.packages;
-    let options = GitOptions {
-        policy: cfg.outbound_policy(),
-        timeout: Duration::from_secs(cfg.git_timeout.max(1)),
-        max_archive: cfg.package_upload_limit,
-        home: cfg.data_dir.join("git").join(".home"),
-    };
-    let mirror = git::mirror_dir(&cfg.data_dir, &name);
-    let tags = git::fetch_tags(&mirror, &url, credentials.as_ref(), &options).await?;
-    let have: HashSet<String> = state
-        .store
-        .package_versions(&p.name)
-        .await?
-        .into_iter()
-        .map(|v| v.version_normalized)
-        .collect();
-    let mut new: Vec<(Version, String)> = tags
-        .into_iter()
-        .filter_map(|t| Version::parse(&t).ok().map(|v| (v, t)))
-        .filter(|(v, _)| !v.is_dev() && !have.contains(&v.normalized()))
-        .collect();
-    new.sort_by(|a, b| a.0.compare(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-    let mut published = 0;
-    for (_, tag) in new {
-        let zip = match git::archive_tag(&mirror, &tag, &options).await {
-            Ok(z) => z,
-            Err(e) => {
-                tracing::warn!(package = %p.name, tag, error = %e, "cannot archive tag");
-                continue;
-            }
-        };
-        match publish_dist(state, p.owner_id, &name, &tag, None, Bytes::from(zip)).await {
-            Ok(Published::Created(..)) => {
-                published += 1;
-                tracing::info!(package = %p.name, tag, "published from git");
-            }
-            Err(e) => {
-                tracing::warn!(package = %p.name, tag, error = %e.message, "tag not published")
-            }
-        }
-    }
-    Ok(published)
 }

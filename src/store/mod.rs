@@ -14,6 +14,7 @@
 //! [`AttemptStore`].
 
 pub mod attempts;
+pub mod dists;
 mod engine;
 pub mod oauth;
 pub mod packages;

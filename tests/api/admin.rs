@@ -1,6 +1,6 @@
 //! `/admin/users`: server administration, for an administrator with the admin scope.
 
-use harmony::admin::ClientSpec;
+use harmony::service::clients::ClientSpec;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 

@@ -493,7 +493,7 @@ async fn a_client_without_the_code_grant_gets_unauthorized_client() {
         .account_with(
             "alice",
             false,
-            harmony::admin::ClientSpec {
+            harmony::service::clients::ClientSpec {
                 grant_types: vec!["password".into()],
                 redirect_uris: vec![REDIRECT.into()],
                 ..Default::default()
@@ -614,7 +614,13 @@ async fn the_cleanup_removes_expired_codes_and_sessions() {
     let pkce = Pkce::new();
     let code = obtain_code(&app, &alice, &pkce).await;
     let far_future = harmony::store::now() + 365 * 24 * 3600;
-    let purged = app.state.store.purge_oauth(far_future).await.unwrap();
+    let purged = app
+        .state
+        .services
+        .store()
+        .purge_oauth(far_future)
+        .await
+        .unwrap();
     assert_eq!(purged, 2, "one code and one session");
     let response = exchange(&app, &alice, &code, &pkce.verifier).await;
     assert_eq!(oauth_error(response).await, "invalid_grant");

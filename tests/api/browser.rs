@@ -4,8 +4,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use harmony::admin::ClientSpec;
 use harmony::domain::secret::random_id;
+use harmony::service::clients::ClientSpec;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};

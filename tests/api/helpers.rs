@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use harmony::admin::{self, ClientSpec};
 use harmony::config::ServeConfig;
-use harmony::http::AppState;
+use harmony::service::clients::ClientSpec;
 use harmony::startup::Application;
+use harmony::state::AppState;
 use harmony::store::User;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
@@ -146,16 +146,18 @@ impl TestApp {
 
     /// Creates an account and a client registered as `spec` says.
     pub async fn account_with(&self, username: &str, is_admin: bool, spec: ClientSpec) -> Account {
-        let created = admin::create_user(
-            self.state.store.as_ref(),
-            &self.state.hasher,
-            username,
-            &format!("{username}@example.com"),
-            Some(PASSWORD),
-            is_admin,
-        )
-        .await
-        .expect("create user");
+        let created = self
+            .state
+            .services
+            .accounts()
+            .create_user(
+                username,
+                &format!("{username}@example.com"),
+                Some(PASSWORD),
+                is_admin,
+            )
+            .await
+            .expect("create user");
         let spec = ClientSpec {
             name: if spec.name.is_empty() {
                 format!("{username}'s client")
@@ -164,7 +166,11 @@ impl TestApp {
             },
             ..spec
         };
-        let client = admin::create_client(self.state.store.as_ref(), username, &spec)
+        let client = self
+            .state
+            .services
+            .clients()
+            .create_for(username, &spec)
             .await
             .expect("create client");
         Account {

@@ -112,9 +112,9 @@ async fn concurrent_wrong_passwords_are_checked_at_most_the_limit_and_the_right_
     assert_eq!(oauth_error(right).await, "temporarily_unavailable");
     // Only the limit was hashed.
     assert!(
-        app.state.hasher.done() <= 2 + LIMIT as u64,
+        app.state.services.hasher().done() <= 2 + LIMIT as u64,
         "{} hashes",
-        app.state.hasher.done()
+        app.state.services.hasher().done()
     );
 
     // The owner, elsewhere, still signs in.
@@ -194,16 +194,17 @@ async fn spraying_one_password_over_many_accounts_meets_the_address_cap() {
     .await;
     let alice = app.account("alice").await;
     for i in 0..60 {
-        harmony::admin::create_user(
-            app.state.store.as_ref(),
-            &app.state.hasher,
-            &format!("user{i}"),
-            &format!("user{i}@example.com"),
-            Some(PASSWORD),
-            false,
-        )
-        .await
-        .expect("create user");
+        app.state
+            .services
+            .accounts()
+            .create_user(
+                &format!("user{i}"),
+                &format!("user{i}@example.com"),
+                Some(PASSWORD),
+                false,
+            )
+            .await
+            .expect("create user");
     }
     let url = app.url("/oauth/v2/token");
     let mut statuses = Vec::new();

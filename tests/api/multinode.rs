@@ -179,30 +179,27 @@ async fn sigterm_drains_a_request_in_flight_before_exiting() {
     let app = TestApp::spawn().await;
     // An account whose password hash is costly makes its sign-in slow enough to be in
     // flight when the signal lands (verification uses the stored hash's parameters).
-    let costly = harmony::domain::password::PasswordHasher::new(&harmony::config::HashingConfig {
+    let costly = harmony::service::password::PasswordHasher::new(&harmony::config::HashingConfig {
         argon2_memory_kib: 65536,
         argon2_iterations: 12,
         ..Default::default()
     })
     .unwrap();
-    let store = app.state.store.as_ref();
-    harmony::admin::create_user(
-        store,
-        &costly,
-        "slow",
-        "slow@example.com",
-        Some("slow password"),
-        false,
-    )
-    .await
-    .unwrap();
-    let spec = harmony::admin::ClientSpec {
+    let services = harmony::service::Services::new(
+        app.state.services.store().clone(),
+        costly,
+        &app.state.config,
+    );
+    services
+        .accounts()
+        .create_user("slow", "slow@example.com", Some("slow password"), false)
+        .await
+        .unwrap();
+    let spec = harmony::service::clients::ClientSpec {
         name: "slow".into(),
         ..Default::default()
     };
-    let client = harmony::admin::create_client(store, "slow", &spec)
-        .await
-        .unwrap();
+    let client = services.clients().create_for("slow", &spec).await.unwrap();
     let secret = client.secret.unwrap().expose().to_owned();
 
     let node = Node::start(&app.database_url, &[("HARMONY_SHUTDOWN_GRACE", "30")]).await;

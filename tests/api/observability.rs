@@ -330,7 +330,8 @@ async fn openapi_json_is_an_openapi_3_1_document_that_declares_the_security_sche
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
 
-/// Every path literal registered with `.route("…", …)` under `src/http/`.
+/// Every path literal registered with `.route("…", …)` by the web front ends, under
+/// `src/http/` (the JSON API) and `src/pages/` (the HTML pages).
 fn routes_in_source() -> BTreeSet<String> {
     fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -350,9 +351,13 @@ fn routes_in_source() -> BTreeSet<String> {
         }
     }
     let mut out = BTreeSet::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"),
-        &mut out,
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for front_end in ["src/http", "src/pages"] {
+        walk(&root.join(front_end), &mut out);
+    }
+    assert!(
+        out.contains("/oauth/v2/auth") && out.contains("/settings/api"),
+        "the pages' routes are scanned too: {out:?}"
     );
     out
 }

@@ -87,7 +87,7 @@ async fn another_account_cannot_publish_to_an_add_on() {
         .account_with(
             "root",
             true,
-            harmony::admin::ClientSpec {
+            harmony::service::clients::ClientSpec {
                 scopes: vec!["read".into(), "write".into(), "admin".into()],
                 ..Default::default()
             },
@@ -476,7 +476,7 @@ async fn administrators_see_private_add_ons_with_an_admin_token() {
         .account_with(
             "root",
             true,
-            harmony::admin::ClientSpec {
+            harmony::service::clients::ClientSpec {
                 scopes: vec!["read".into(), "write".into(), "admin".into()],
                 ..Default::default()
             },

@@ -3,8 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use harmony::domain::grants::{GrantType, Issue};
+use harmony::domain::GrantType;
 use harmony::domain::{Scope, ScopeSet};
+use harmony::service::grants::Issue;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -124,7 +125,12 @@ async fn an_expired_token_is_a_401_invalid_token() {
         now: now - 7200,
     }
     .build(&app.state.config.oauth);
-    app.state.store.insert_tokens(&rows).await.unwrap();
+    app.state
+        .services
+        .store()
+        .insert_tokens(&rows)
+        .await
+        .unwrap();
     let response = app.get_user(access.expose()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(response).await, "invalid_token");

@@ -200,7 +200,7 @@ async fn a_read_only_token_cannot_change_projects() {
         .account_with(
             "alice",
             false,
-            harmony::admin::ClientSpec {
+            harmony::service::clients::ClientSpec {
                 scopes: vec!["read".into()],
                 ..Default::default()
             },

@@ -205,7 +205,8 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
     let now = harmony::store::now();
     let scope = ScopeSet::of(&[Scope::Read]);
     app.state
-        .store
+        .services
+        .store()
         .insert_tokens(&NewTokens {
             access_id: uuid::Uuid::now_v7(),
             access_digest: access.digest(),

@@ -2,7 +2,7 @@
 //! transferred by administrators), deleted versions leave tombstones, and an account's
 //! deletion frees none of its names.
 
-use harmony::admin::ClientSpec;
+use harmony::service::clients::ClientSpec;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

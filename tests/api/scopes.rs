@@ -1,7 +1,7 @@
 //! Scope enforcement on every endpoint family: `read` for GET, `write` for changes,
 //! `admin` (and an administrator) for administration — the table of docs/api.md.
 
-use harmony::admin::ClientSpec;
+use harmony::service::clients::ClientSpec;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -472,7 +472,8 @@ async fn a_disabled_accounts_session_stops_working_and_it_cannot_sign_in() {
     let (browser, html) = signed_in(&app, &alice).await;
     let csrf = input_value(&html, "csrf_token");
     app.state
-        .store
+        .services
+        .store()
         .change_account(
             alice.user.id,
             &AccountChanges {

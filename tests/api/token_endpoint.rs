@@ -1,7 +1,7 @@
 //! `GET|POST /oauth/v2/token`: the documented answer, client authentication, the password
 //! and client_credentials grants, scopes, RFC 6749 errors, the failed-credentials limiter.
 
-use harmony::admin::ClientSpec;
+use harmony::service::clients::ClientSpec;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -445,7 +445,8 @@ async fn real_argon2id_parameters_hash_and_verify() {
     let alice = app.account("alice").await;
     let stored = app
         .state
-        .store
+        .services
+        .store()
         .credentials_by_username("alice")
         .await
         .unwrap();

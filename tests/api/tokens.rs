@@ -109,7 +109,8 @@ async fn revoking_one_token_takes_effect_on_the_next_request() {
         harmony::domain::PlainSecret::new(victim["access_token"].as_str().unwrap()).digest();
     let victim_id = app
         .state
-        .store
+        .services
+        .store()
         .access_token(&digest)
         .await
         .unwrap()

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use harmony::jobs::sync::{JobOutcome, JobState};
 use harmony::store::packages::PackageChanges;
 
 use crate::helpers::{FileServer, SilentServer, TestApp, error_code, within};
@@ -168,6 +169,47 @@ async fn a_signed_push_publishes_the_new_tags_from_git() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let v = versions(&app, &token, "acme/gitlib", 4).await;
     assert_eq!(v[0], "1.2.0");
+}
+
+#[tokio::test]
+async fn a_sync_jobs_outcome_is_told_by_its_id_once_it_ended() {
+    let app = TestApp::spawn_with(|c| c.packages.allow_local_repositories = true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("gitlib");
+    repository(&repo, "acme/gitlib", &["1.0.0", "1.1.0"]);
+    let token = setup(&app, &repo, None).await;
+    let hook = Hook {
+        app: &app,
+        token: token.clone(),
+    };
+    let r = hook.send(&push_payload(&repo), None, None).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let answer: Value = r.json().await.unwrap();
+    let id: uuid::Uuid = answer["jobs"][0]["id"].as_str().unwrap().parse().unwrap();
+
+    // The runner tells when the job ended and how, by the id the webhook answered.
+    let outcome = tokio::time::timeout(Duration::from_secs(60), app.state.syncs.finished(id))
+        .await
+        .expect("the job ends within the bound");
+    let synced = JobOutcome::Synced { published: 2 };
+    assert_eq!(outcome, Some(synced));
+    assert_eq!(app.state.syncs.state(id), Some(JobState::Finished(synced)));
+    // Its end is the publication's: both tags are there, without polling.
+    let p = app
+        .json_as("/packages/acme/gitlib", Some(&token), 200)
+        .await;
+    let versions: Vec<&str> = p["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.1.0", "1.0.0", "0.9.0"]);
+
+    // A job the runner never ran is unknown, at once.
+    let unknown = uuid::Uuid::new_v4();
+    assert_eq!(app.state.syncs.state(unknown), None);
+    assert_eq!(app.state.syncs.finished(unknown).await, None);
 }
 
 #[tokio::test]
@@ -407,7 +449,8 @@ async fn a_git_server_on_the_loopback_is_refused_by_default_and_never_contacted(
         ..PackageChanges::default()
     };
     app.state
-        .store
+        .services
+        .store()
         .update_package("acme/gitlib", &changes)
         .await
         .unwrap();
@@ -704,7 +747,8 @@ async fn repository_credentials_are_write_only_https_only_and_bound_to_their_hos
         );
         assert_eq!(
             app.state
-                .store
+                .services
+                .store()
                 .repository_credentials("acme/gitlib")
                 .await
                 .unwrap(),
@@ -759,7 +803,8 @@ async fn repository_credentials_are_write_only_https_only_and_bound_to_their_hos
         ..PackageChanges::default()
     };
     app.state
-        .store
+        .services
+        .store()
         .update_package("acme/gitlib", &changes)
         .await
         .unwrap();

@@ -1,7 +1,8 @@
 //! What the token, revocation and introspection endpoints share: reading the request's
-//! parameters (query for GET, form body for POST; RFC 6749 §3.1), client authentication by
-//! HTTP Basic or parameters but never both (RFC 6749 §2.3.1), and the failed-credentials
-//! limiter around it ([`crate::http::attempts`]).
+//! parameters (query for GET, form body for POST; RFC 6749 §3.1) and how the client
+//! identified itself, by HTTP Basic or parameters but never both (RFC 6749 §2.3.1). The
+//! client is authenticated by the grants service, behind the failed-credentials limiter
+//! ([`crate::service::limiter`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,22 +15,22 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::PlainSecret;
 use crate::domain::form;
-use crate::domain::grants::{self, AuthenticatedClient, GrantError};
-use crate::domain::tokens::{FoundToken, find_token};
-use crate::error::OAuthError;
-use crate::http::AppState;
-use crate::http::attempts::Limited;
+use crate::http::error::OAuthError;
+use crate::service::grants::{AuthenticatedClient, ClientCredentials};
+use crate::state::AppState;
 
 /// A client's request about one token (revocation, introspection).
 pub struct TokenQuery {
     /// The client that asked, authenticated.
     pub client: AuthenticatedClient,
-    /// The token it named, if it exists (of any client: the caller checks ownership).
-    pub found: Option<FoundToken>,
+    /// The token it named.
+    pub token: PlainSecret,
+    /// `token_type_hint`, if given.
+    pub hint: Option<String>,
 }
 
 /// Reads a revocation or introspection request: parameters, client authentication
-/// (`confidential_only`: a public client is refused), the `token` and its lookup.
+/// (`confidential_only`: a public client is refused) and the `token`.
 pub async fn token_query(
     state: &AppState,
     addr: IpAddr,
@@ -41,26 +42,29 @@ pub async fn token_query(
 ) -> Result<TokenQuery, OAuthError> {
     let mut params = request_params(method, headers, query, body)?;
     let auth = client_auth(headers, &mut params)?;
-    if confidential_only && auth.secret.is_none() {
+    if confidential_only && auth.credentials.secret.is_none() {
         return Err(OAuthError::invalid_client(auth.basic));
     }
-    let client = authenticate(state, addr, &auth).await?;
+    let client = state
+        .services
+        .grants()
+        .authenticate_client(addr, &auth.credentials)
+        .await
+        .map_err(|e| OAuthError::from_grant(e, auth.basic))?;
     let token = params
         .remove("token")
         .ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
-    let hint = params.get("token_type_hint").map(String::as_str);
-    let found = find_token(state.store.as_ref(), &PlainSecret::new(token), hint)
-        .await
-        .map_err(OAuthError::server_error)?;
-    Ok(TokenQuery { client, found })
+    Ok(TokenQuery {
+        client,
+        token: PlainSecret::new(token),
+        hint: params.remove("token_type_hint"),
+    })
 }
 
 /// How the client identified itself.
 pub struct ClientAuth {
-    /// `client_id`.
-    pub id: String,
-    /// `client_secret` (none for a public client).
-    pub secret: Option<PlainSecret>,
+    /// `client_id` and `client_secret`.
+    pub credentials: ClientCredentials,
     /// It used HTTP Basic (errors then answer 401 with a Basic challenge).
     pub basic: bool,
 }
@@ -162,56 +166,20 @@ pub fn client_auth(
             "authenticate the client one way: HTTP Basic or parameters, not both",
         )),
         (Some((id, secret)), None, None) => Ok(ClientAuth {
-            id,
-            secret: (!secret.is_empty()).then(|| PlainSecret::new(secret)),
+            credentials: ClientCredentials {
+                id,
+                secret: (!secret.is_empty()).then(|| PlainSecret::new(secret)),
+            },
             basic: true,
         }),
         (None, Some(id), secret) => Ok(ClientAuth {
-            id,
-            secret: secret.map(PlainSecret::new),
+            credentials: ClientCredentials {
+                id,
+                secret: secret.map(PlainSecret::new),
+            },
             basic: false,
         }),
         (None, None, _) => Err(OAuthError::invalid_client(true)),
-    }
-}
-
-/// The OAuth answer for an attempt the failed-credentials limiter refused.
-pub fn limited(e: Limited) -> OAuthError {
-    match e {
-        Limited::TooMany { retry_after } => OAuthError::rate_limited(retry_after),
-        Limited::Store(e) => OAuthError::server_error(e),
-    }
-}
-
-/// Authenticates the client behind the failed-credentials limiter: `429` once its
-/// failures from this address are used up, `invalid_client` (counted) for a wrong secret.
-/// The secret is checked first (one SHA-256, and 256 random bits cannot be guessed), and
-/// only a failure is counted, so a right secret costs the limiter no database access.
-pub async fn authenticate(
-    state: &AppState,
-    addr: IpAddr,
-    auth: &ClientAuth,
-) -> Result<grants::AuthenticatedClient, OAuthError> {
-    let limiter = &state.limits.credentials;
-    limiter.check_client(&auth.id, addr).map_err(limited)?;
-    let found = state
-        .cache
-        .client(state.store.as_ref(), &auth.id)
-        .await
-        .map_err(|e| OAuthError::from_grant(e.into(), auth.basic))?;
-    match grants::verify_client(found, auth.secret.as_ref()) {
-        Ok(c) => Ok(c),
-        Err(GrantError::InvalidClient) => {
-            limiter
-                .client_failed(state.store.as_ref(), &auth.id, addr)
-                .await
-                .map_err(limited)?;
-            Err(OAuthError::from_grant(
-                GrantError::InvalidClient,
-                auth.basic,
-            ))
-        }
-        Err(e) => Err(OAuthError::from_grant(e, auth.basic)),
     }
 }
 

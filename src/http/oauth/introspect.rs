@@ -12,11 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth;
-use crate::domain::tokens::FoundToken;
-use crate::error::OAuthError;
-use crate::http::AppState;
-use crate::http::extract::ClientAddr;
-use crate::store::now;
+use crate::http::error::OAuthError;
+use crate::service::tokens::FoundToken;
+use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// `POST /oauth/v2/introspect`.
 pub async fn introspect_token(
@@ -28,7 +27,7 @@ pub async fn introspect_token(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     // A public client cannot authenticate, so it may not introspect (RFC 7662 §4).
-    let client_auth::TokenQuery { client, found } = client_auth::token_query(
+    let query = client_auth::token_query(
         &state,
         addr,
         &method,
@@ -38,12 +37,15 @@ pub async fn introspect_token(
         true,
     )
     .await?;
-    let now = now();
+    let found = state
+        .services
+        .tokens()
+        .introspect(&query.client.client, &query.token, query.hint.as_deref())
+        .await
+        .map_err(OAuthError::server_error)?;
     let body = match found {
-        Some(found) if found.client_id() == client.client.id && found.is_active(now) => {
-            describe(&found)
-        }
-        _ => json!({ "active": false }),
+        Some(found) => describe(&found),
+        None => json!({ "active": false }),
     };
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::domain::{GrantType, Scope};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn get_metadata(State(state): State<AppState>) -> Json<Value> {

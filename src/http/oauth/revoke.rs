@@ -10,11 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
-use crate::domain::tokens::FoundToken;
-use crate::error::OAuthError;
-use crate::http::AppState;
-use crate::http::extract::ClientAddr;
-use crate::store::now;
+use crate::http::error::OAuthError;
+use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// `POST /oauth/v2/revoke`.
 pub async fn revoke_token(
@@ -25,7 +23,7 @@ pub async fn revoke_token(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let client_auth::TokenQuery { client, found } = client_auth::token_query(
+    let query = client_auth::token_query(
         &state,
         addr,
         &method,
@@ -35,19 +33,12 @@ pub async fn revoke_token(
         false,
     )
     .await?;
-    if let Some(found) = found
-        && found.client_id() == client.client.id
-    {
-        let family = match &found {
-            FoundToken::Access(t) => t.family_id,
-            FoundToken::Refresh(t, _) => t.family_id,
-        };
-        state
-            .store
-            .revoke_family(family, now())
-            .await
-            .map_err(OAuthError::server_error)?;
-    }
+    state
+        .services
+        .tokens()
+        .revoke_presented(&query.client.client, &query.token, query.hint.as_deref())
+        .await
+        .map_err(OAuthError::server_error)?;
     let mut response = StatusCode::OK.into_response();
     response
         .headers_mut()

@@ -1,7 +1,8 @@
-//! `GET|POST /oauth/v2/token`: parses the request (query for GET, form body for POST),
-//! authenticates the client ([`super::client_auth`]: parameters or HTTP Basic, never both,
-//! behind the failed-credentials limiter, which the password grant shares), dispatches to
-//! the grant and renders the documented answer: `{"access_token", "expires_in",
+//! `GET|POST /oauth/v2/token`: parses the request (query for GET, form body for POST) and
+//! how the client identified itself ([`super::client_auth`]: parameters or HTTP Basic,
+//! never both), hands it to the grants service ([`crate::service::grants`]: client
+//! authentication behind the failed-credentials limiter, the password-grant switch, the
+//! client's allow-list, the grant's checklist) and renders the documented answer: `{"access_token", "expires_in",
 //! "token_type", "scope", "refresh_token"}` in that order. GET is the documented legacy
 //! form; the authorization_code grant, which has no legacy, must be POSTed (RFC 6749 §3.2),
 //! so that codes and verifiers stay out of URLs.
@@ -13,14 +14,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth::{self, limited};
-use crate::domain::PlainSecret;
-use crate::domain::grants::{
-    self, GrantContext, GrantError, GrantType, IssuedTokens, TokenRequest,
-};
-use crate::error::OAuthError;
-use crate::http::AppState;
-use crate::http::extract::ClientAddr;
+use super::client_auth;
+use crate::domain::{GrantType, PlainSecret};
+use crate::http::error::OAuthError;
+use crate::service::grants::{GrantError, IssuedTokens, TokenRequest};
+use crate::state::AppState;
+use crate::state::ClientAddr;
 
 /// The documented answer; field order is the wire order.
 #[derive(Serialize)]
@@ -73,22 +72,7 @@ async fn issue(
             "the authorization_code grant must be sent with POST",
         ));
     }
-    if grant_type == GrantType::Password && !state.config.oauth.password_grant {
-        return Err(OAuthError::new(
-            "unsupported_grant_type",
-            "the password grant is disabled on this server; use authorization_code",
-        ));
-    }
-    let registered = client_auth::authenticate(&state, addr, &client).await?;
-    if !registered.client.grant_types.contains(&grant_type) {
-        return Err(OAuthError::new(
-            "unauthorized_client",
-            format!("this client may not use the {grant_type} grant"),
-        ));
-    }
-
     let request = TokenRequest {
-        grant_type: Some(grant_type.to_string()),
         username: params.remove("username"),
         password: params.remove("password").map(PlainSecret::new),
         refresh_token: params.remove("refresh_token").map(PlainSecret::new),
@@ -97,37 +81,11 @@ async fn issue(
         redirect_uri: params.remove("redirect_uri"),
         code_verifier: params.remove("code_verifier").map(PlainSecret::new),
     };
-    let ctx = GrantContext {
-        store: state.store.as_ref(),
-        hasher: &state.hasher,
-        oauth: &state.config.oauth,
-    };
-    let outcome = match grant_type {
-        GrantType::Password => match (&request.username, &request.password) {
-            // A slot of the failed-credentials limiter before argon2 runs, given back
-            // unless the password was wrong (see `http::attempts`).
-            (Some(username), Some(_)) => {
-                let limiter = &state.limits.credentials;
-                let attempt = limiter
-                    .reserve_password(state.store.as_ref(), username, addr)
-                    .await
-                    .map_err(limited)?;
-                let outcome = grants::password::grant(ctx, &registered, &request).await;
-                let failed = matches!(outcome, Err(GrantError::InvalidCredentials));
-                attempt.settle(limiter, state.store.as_ref(), failed).await;
-                outcome
-            }
-            // Nothing to check: the grant says what is missing.
-            _ => grants::password::grant(ctx, &registered, &request).await,
-        },
-        GrantType::RefreshToken => grants::refresh::grant(ctx, &registered, &request).await,
-        GrantType::ClientCredentials => {
-            grants::client_credentials::grant(ctx, &registered, &request).await
-        }
-        GrantType::AuthorizationCode => {
-            grants::authorization_code::grant(ctx, &registered.client, &request).await
-        }
-    };
+    let outcome = state
+        .services
+        .grants()
+        .issue(addr, &client.credentials, grant_type, &request)
+        .await;
     let issued = outcome.map_err(|e| OAuthError::from_grant(e, client.basic))?;
     Ok((grant_type, token_response(&issued)))
 }

@@ -1,6 +1,7 @@
-//! The browser session shared by the pages a person uses directly: the authorization
-//! endpoint's sign-in and consent (`/oauth/v2/auth`) and the API Access settings page
-//! (`/settings/api`).
+//! The browser session shared by the pages: the authorization endpoint's sign-in and
+//! consent (`/oauth/v2/auth`) and the API Access settings page (`/settings/api`). The
+//! sessions themselves are the sessions service's ([`crate::service::sessions`]); this
+//! module holds what is the browser's: the cookie, the CSRF token, forms and redirects.
 //!
 //! The cookie `harmony_session` (`HttpOnly`, `SameSite=Lax`, `Path` the public URL's path
 //! followed by `/`; under an https public URL `__Host-harmony_session`, `Secure`, `Path=/`)
@@ -24,13 +25,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
-use super::attempts::Limited;
-use crate::domain::authorize::{self, SignIn};
+use crate::domain::PlainSecret;
 use crate::domain::form;
-use crate::domain::secret::random_id;
-use crate::domain::{PlainSecret, TokenDigest};
-use crate::store::{StoreError, User, now};
+use crate::service::sessions::{SESSION_TTL, SignInError, new_session_value};
+use crate::state::AppState;
+use crate::store::{StoreError, User};
 
 /// The cookie's name under an http public URL (development, loopback).
 pub const COOKIE: &str = "harmony_session";
@@ -39,9 +38,6 @@ pub const COOKIE: &str = "harmony_session";
 /// refuse it unless it is `Secure`, `Path=/` and without `Domain`, so a sibling subdomain
 /// cannot plant one (which would let it know the CSRF token).
 pub const SECURE_COOKIE: &str = "__Host-harmony_session";
-
-/// Lifetime of a signed-in browser session, in seconds.
-pub const SESSION_TTL: i64 = 8 * 3600;
 
 /// Longest form body worth reading.
 pub const MAX_FORM: usize = 16 * 1024;
@@ -150,7 +146,12 @@ impl Browser {
 
     /// A new random cookie value, to be set with `max_age`.
     fn fresh(state: &AppState, max_age: Option<i64>) -> Browser {
-        let value = random_id(32);
+        Browser::holding(state, new_session_value(), max_age)
+    }
+
+    /// The browser holding `value` from now on, set with `max_age`.
+    fn holding(state: &AppState, value: PlainSecret, max_age: Option<i64>) -> Browser {
+        let value = value.expose().to_owned();
         Browser {
             set_cookie: set_cookie(state, &value, max_age),
             value,
@@ -182,22 +183,19 @@ impl Browser {
         csrf_token(&self.value)
     }
 
-    fn digest(&self) -> TokenDigest {
-        PlainSecret::new(self.value.as_str()).digest()
+    /// The cookie's value, which the sessions service knows a session by.
+    fn session(&self) -> PlainSecret {
+        PlainSecret::new(self.value.as_str())
     }
 
     /// The signed-in, enabled user of this browser, if any.
     pub async fn user(&self, state: &AppState) -> Result<Option<User>, StoreError> {
-        Ok(state
-            .store
-            .session_user(&self.digest(), now())
-            .await?
-            .filter(|u| !u.disabled))
+        state.services.sessions().user(&self.session()).await
     }
 
     /// Ends this browser's session (if any) and hands back a fresh anonymous cookie.
     pub async fn sign_out(self, state: &AppState) -> Result<Browser, StoreError> {
-        state.store.delete_session(&self.digest()).await?;
+        state.services.sessions().sign_out(&self.session()).await?;
         Ok(Browser::fresh(state, None))
     }
 
@@ -218,7 +216,7 @@ pub enum SignInRefused {
     /// Wrong credentials (`401`), disabled account (`403`), too many failures (`429`).
     Refused {
         /// The HTTP status.
-        status: axum::http::StatusCode,
+        status: StatusCode,
         /// For the person.
         message: &'static str,
         /// `Retry-After` seconds, for `429`.
@@ -228,10 +226,9 @@ pub enum SignInRefused {
     Failed(anyhow::Error),
 }
 
-/// Checks the password (behind the failed-credentials limiter, with the password grant's
-/// counters: a slot is reserved before the hash and given back unless the password was
-/// wrong), then starts a fresh session: a new id, so a cookie planted before sign-in is
-/// never promoted. The returned browser sets the new cookie.
+/// Signs in through the sessions service (the failed-credentials limiter, a fresh
+/// session so that a cookie planted before sign-in is never promoted); the returned
+/// browser sets the new cookie.
 pub async fn sign_in(
     state: &AppState,
     addr: IpAddr,
@@ -239,56 +236,38 @@ pub async fn sign_in(
     username: &str,
     password: &PlainSecret,
 ) -> Result<(Browser, User), SignInRefused> {
-    use axum::http::StatusCode;
-    let limiter = &state.limits.credentials;
-    let attempt = match limiter
-        .reserve_password(state.store.as_ref(), username, addr)
+    let refused = |status, message, retry_after| SignInRefused::Refused {
+        status,
+        message,
+        retry_after,
+    };
+    match state
+        .services
+        .sessions()
+        .sign_in(addr, &browser.session(), username, password)
         .await
     {
-        Ok(attempt) => attempt,
-        Err(Limited::TooMany { retry_after }) => {
-            return Err(SignInRefused::Refused {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                message: "Too many failed attempts; try again later.",
-                retry_after: Some(retry_after),
-            });
-        }
-        Err(Limited::Store(e)) => return Err(SignInRefused::Failed(e.into())),
-    };
-    let checked = authorize::sign_in(state.store.as_ref(), &state.hasher, username, password).await;
-    let failed = matches!(checked, Ok(SignIn::WrongCredentials));
-    attempt.settle(limiter, state.store.as_ref(), failed).await;
-    let user = match checked {
-        Ok(SignIn::Verified(user)) => user,
-        Ok(SignIn::WrongCredentials) => {
-            return Err(SignInRefused::Refused {
-                status: StatusCode::UNAUTHORIZED,
-                message: "Wrong username or password.",
-                retry_after: None,
-            });
-        }
-        Ok(SignIn::Disabled) => {
-            return Err(SignInRefused::Refused {
-                status: StatusCode::FORBIDDEN,
-                message: "This account is disabled.",
-                retry_after: None,
-            });
-        }
-        Err(e) => return Err(SignInRefused::Failed(e)),
-    };
-
-    let store = state.store.as_ref();
-    store
-        .delete_session(&browser.digest())
-        .await
-        .map_err(|e| SignInRefused::Failed(e.into()))?;
-    let session = Browser::fresh(state, Some(SESSION_TTL));
-    let now = now();
-    store
-        .create_session(&session.digest(), user.id, now, now + SESSION_TTL)
-        .await
-        .map_err(|e| SignInRefused::Failed(e.into()))?;
-    Ok((session, user))
+        Ok(signed_in) => Ok((
+            Browser::holding(state, signed_in.session, Some(SESSION_TTL)),
+            signed_in.user,
+        )),
+        Err(SignInError::WrongCredentials) => Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password.",
+            None,
+        )),
+        Err(SignInError::Disabled) => Err(refused(
+            StatusCode::FORBIDDEN,
+            "This account is disabled.",
+            None,
+        )),
+        Err(SignInError::TooManyAttempts { retry_after }) => Err(refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts; try again later.",
+            Some(retry_after),
+        )),
+        Err(SignInError::Unexpected(e)) => Err(SignInRefused::Failed(e)),
+    }
 }
 
 /// Reads a urlencoded form body of at most [`MAX_FORM`] bytes into its pairs. Fields named

@@ -4,25 +4,26 @@
 //! descended from the same original grant. Two concurrent uses are indistinguishable from
 //! a stolen token racing its owner, so the loser's use counts as a replay too.
 //!
-//! The checks run inside the store's exchange ([`Store::exchange_refresh_token`]), against
-//! the token as the exchange reads it: reading, deciding and writing are one atomic step.
+//! The decision is the domain's ([`crate::domain::refresh::decide`]); the store runs it
+//! inside its exchange ([`Store::exchange_refresh_token`]), against the token as the
+//! exchange reads it, so that reading, deciding and writing are one atomic step.
 //!
 //! [`Store::exchange_refresh_token`]: crate::store::Store::exchange_refresh_token
 
 use std::sync::Arc;
 
-use super::{
-    ACCESS_PREFIX, AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens,
-    REFRESH_PREFIX, TokenRequest,
-};
+use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest};
 use crate::config::OAuthConfig;
-use crate::domain::{PlainSecret, ScopeSet, TokenDigest};
+use crate::domain::refresh::{RefreshRefusal, RefreshUser, RefreshVerdict, StoredRefresh, decide};
+use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
+use crate::domain::{GrantType, PlainSecret, TokenDigest};
+use crate::service::Services;
 use crate::store::{ExchangeOutcome, RefreshDecision, RefreshTokenInfo, Timestamp, now};
 
-/// known? → this client's? → unused (else revoke family)? → alive? → scope narrower or
-/// equal? → user enabled? → rotate → issue in the same family.
+/// refresh_token given? → replacements generated → the store's exchange, deciding with
+/// [`decide`] → tokens in the same family, or why not.
 pub async fn grant(
-    ctx: GrantContext<'_>,
+    services: &Services,
     authenticated: &AuthenticatedClient,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, GrantError> {
@@ -34,28 +35,29 @@ pub async fn grant(
     // The replacements are generated up front: the exchange stores only their digests.
     let access = PlainSecret::generate_token(ACCESS_PREFIX);
     let refresh = PlainSecret::generate_token(REFRESH_PREFIX);
+    let oauth = services.oauth();
     let rules = Arc::new(Rules {
         client_id: authenticated.client.id.clone(),
         scope: request.scope.clone(),
         now: now(),
-        oauth: ctx.oauth.clone(),
+        oauth: oauth.clone(),
         access: access.digest(),
         refresh: refresh.digest(),
     });
     let decider = Arc::clone(&rules);
-    let exchange = ctx
-        .store
+    let exchange = services
+        .store()
         .exchange_refresh_token(
             &presented.digest(),
             rules.now,
-            Arc::new(move |old| decider.decide(old)),
+            Arc::new(move |old| decider.decision(old)),
         )
         .await?;
 
     match (exchange.outcome, rules.verdict(exchange.found.as_ref())) {
-        (ExchangeOutcome::Rotated, Verdict::Rotate(scope)) => Ok(IssuedTokens {
+        (ExchangeOutcome::Rotated, RefreshVerdict::Rotate(scope)) => Ok(IssuedTokens {
             access_token: access,
-            expires_in: ctx.oauth.access_token_ttl,
+            expires_in: oauth.access_token_ttl,
             scope: request.scope.as_ref().map(|_| scope.to_string()),
             refresh_token: Some(refresh),
         }),
@@ -66,14 +68,14 @@ pub async fn grant(
             }
             Err(replayed())
         }
-        (_, Verdict::Refuse(e)) => Err(e),
+        (_, RefreshVerdict::Refuse(refusal)) => Err(refused(refusal)),
         // The store refused what the rules allow (or the reverse): not a state the rules
         // can produce, so refuse without detail.
         _ => Err(invalid()),
     }
 }
 
-/// Everything the checks need, owned, so that the store can run them in its transaction.
+/// Everything the decision needs, owned, so that the store can run it in its transaction.
 struct Rules {
     client_id: String,
     scope: Option<String>,
@@ -83,51 +85,34 @@ struct Rules {
     refresh: TokenDigest,
 }
 
-/// What the rules say about a stored refresh token.
-enum Verdict {
-    /// Rotate it, issuing tokens of this scope.
-    Rotate(ScopeSet),
-    /// It was already used: revoke its family.
-    Replay,
-    /// Refuse with this error.
-    Refuse(GrantError),
-}
-
 impl Rules {
-    fn verdict(&self, old: Option<&RefreshTokenInfo>) -> Verdict {
-        let Some(old) = old else {
-            return Verdict::Refuse(invalid());
-        };
-        if old.client_id != self.client_id {
-            return Verdict::Refuse(invalid());
-        }
-        if old.used_at.is_some() {
-            return Verdict::Replay;
-        }
-        if old.revoked_at.is_some() || old.expires_at <= self.now {
-            return Verdict::Refuse(invalid());
-        }
-        let scope = match super::requested_scope(self.scope.as_deref(), old.scope, old.scope) {
-            Ok(scope) => scope,
-            Err(e) => return Verdict::Refuse(e),
-        };
-        if old.user_id.is_some() {
-            match old.user_disabled {
-                Some(false) => {}
-                Some(true) => {
-                    return Verdict::Refuse(GrantError::InvalidGrant(
-                        "this account is disabled".into(),
-                    ));
-                }
-                None => return Verdict::Refuse(invalid()),
-            }
-        }
-        Verdict::Rotate(scope)
+    /// The domain's verdict on the stored token.
+    fn verdict(&self, old: Option<&RefreshTokenInfo>) -> RefreshVerdict {
+        let stored = old.map(|t| StoredRefresh {
+            client_id: &t.client_id,
+            scope: t.scope,
+            expires_at: t.expires_at,
+            used: t.used_at.is_some(),
+            revoked: t.revoked_at.is_some(),
+            user: match (t.user_id, t.user_disabled) {
+                (None, _) => RefreshUser::None,
+                (Some(_), Some(false)) => RefreshUser::Enabled,
+                (Some(_), Some(true)) => RefreshUser::Disabled,
+                (Some(_), None) => RefreshUser::Gone,
+            },
+        });
+        decide(
+            stored.as_ref(),
+            &self.client_id,
+            self.scope.as_deref(),
+            self.now,
+        )
     }
 
-    fn decide(&self, old: Option<&RefreshTokenInfo>) -> RefreshDecision {
+    /// The verdict as the store applies it: with the rows of the replacements.
+    fn decision(&self, old: Option<&RefreshTokenInfo>) -> RefreshDecision {
         match (self.verdict(old), old) {
-            (Verdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(Box::new(
+            (RefreshVerdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(Box::new(
                 Issue {
                     client_id: &self.client_id,
                     user_id: old.user_id,
@@ -141,9 +126,19 @@ impl Rules {
                 }
                 .rows(&self.oauth, self.access, Some(self.refresh)),
             )),
-            (Verdict::Replay, _) => RefreshDecision::RevokeFamily,
+            (RefreshVerdict::RevokeFamily, _) => RefreshDecision::RevokeFamily,
             _ => RefreshDecision::Refuse,
         }
+    }
+}
+
+fn refused(refusal: RefreshRefusal) -> GrantError {
+    match refusal {
+        RefreshRefusal::Invalid => invalid(),
+        RefreshRefusal::AccountDisabled => {
+            GrantError::InvalidGrant("this account is disabled".into())
+        }
+        RefreshRefusal::Scope(e) => e.into(),
     }
 }
 

@@ -7,9 +7,9 @@
 //! authorization endpoint. Every state-changing action is a POST form checked against the
 //! CSRF token and answered `303 See Other` back to the page — except create and rotate,
 //! which answer the page itself with the new secret, shown this once. The actions call the
-//! same functions as the JSON API ([`super::tokens::revoke_user_token`],
-//! [`super::clients::register_client`], [`super::clients::rotate_secret`]), so validation,
-//! revocation semantics and cache invalidation are the API's.
+//! same services as the JSON API ([`crate::service::tokens`], [`crate::service::clients`]),
+//! so validation, revocation semantics and cache invalidation are the API's; the page
+//! renders their errors its own way.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,16 +20,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 
-use super::AppState;
-use super::clients::{register_client, rotate_secret};
-use super::extract::ClientAddr;
-use super::oauth::pages;
+use super::layout;
 use super::session::{self, Browser, CsrfFailure, SignInRefused};
-use super::tokens::{revoke_user_token, token_status};
-use super::user::rfc3339;
-use crate::admin::ClientSpec;
+use crate::domain::time::rfc3339;
+use crate::domain::tokens::TokenStatus;
 use crate::domain::{GrantType, PlainSecret, Scope};
-use crate::error::ApiError;
+use crate::service::clients::{ClientError, ClientSpec};
+use crate::service::tokens::TokenError;
+use crate::state::{AppState, ClientAddr};
 use crate::store::{Client, Page, User, now};
 
 /// Routes of this family (browser pages, outside the API's token authentication).
@@ -73,7 +71,7 @@ enum Notice<'a> {
 
 fn server_error(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
     tracing::error!(error = ?e.into(), "settings page failed");
-    pages::respond(
+    layout::respond(
         StatusCode::INTERNAL_SERVER_ERROR,
         message_page(
             "The server failed; please try again later.",
@@ -83,7 +81,7 @@ fn server_error(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
 }
 
 fn message_page(message: &str, back: &str) -> Markup {
-    pages::layout(
+    layout::layout(
         "API Access",
         html! {
             h1 { "API Access" }
@@ -98,9 +96,9 @@ fn see_settings(state: &AppState) -> Response {
 }
 
 fn login_page(state: &AppState, csrf: &str, status: StatusCode, error: Option<&str>) -> Response {
-    pages::respond(
+    layout::respond(
         status,
-        pages::login(
+        layout::login(
             &state.url("/settings/api/login"),
             csrf,
             "your API Access settings",
@@ -109,16 +107,32 @@ fn login_page(state: &AppState, csrf: &str, status: StatusCode, error: Option<&s
     )
 }
 
-/// The page of a failed action: the error with its field messages, then the page.
-fn api_error_notice(e: &ApiError) -> String {
-    let mut text = e.message.clone();
-    if let Some(fields) = &e.fields
-        && fields.len() > 1
-    {
-        let details: Vec<String> = fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        text = format!("{text}: {}", details.join("; "));
+/// A failed action as the page shows it: a status and a sentence for the person, or a
+/// failure of the server.
+enum Failure {
+    Shown(StatusCode, String),
+    Server(anyhow::Error),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        let status = match &e {
+            ClientError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ClientError::UnknownOwner(_) | ClientError::NotFound(_) => StatusCode::NOT_FOUND,
+            ClientError::PublicClient => StatusCode::CONFLICT,
+            ClientError::Store(_) => return Failure::Server(e.into()),
+        };
+        Failure::Shown(status, e.to_string())
     }
-    text
+}
+
+impl From<TokenError> for Failure {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::NotFound(_) => Failure::Shown(StatusCode::NOT_FOUND, e.to_string()),
+            TokenError::Store(e) => Failure::Server(e.into()),
+        }
+    }
 }
 
 async fn settings_page(
@@ -132,11 +146,11 @@ async fn settings_page(
         number: 1,
         size: LISTED,
     };
-    let (tokens, token_total) = match state.store.list_user_tokens(user.id, page).await {
+    let (tokens, token_total) = match state.services.tokens().list(user, page).await {
         Ok(t) => t,
         Err(e) => return server_error(state, e),
     };
-    let (clients, client_total) = match state.store.list_user_clients(user.id, page).await {
+    let (clients, client_total) = match state.services.clients().list(user, page).await {
         Ok(c) => c,
         Err(e) => return server_error(state, e),
     };
@@ -183,7 +197,7 @@ async fn settings_page(
                 } }
                 tbody {
                     @for t in &tokens {
-                        @let status = token_status(t.revoked_at, t.expires_at, now);
+                        @let status = TokenStatus::of(t.revoked_at, t.expires_at, now).as_str();
                         tr {
                             td { (t.client_name) }
                             td { (t.scope.to_string()) }
@@ -265,7 +279,7 @@ async fn settings_page(
             button type="submit" { "Create client" }
         }
     };
-    pages::respond(status, pages::layout("API Access", body))
+    layout::respond(status, layout::layout("API Access", body))
 }
 
 /// `GET /settings/api`: the page, or the sign-in form without a session.
@@ -295,7 +309,7 @@ impl Refused {
             Refused::BadForm(m) => (StatusCode::BAD_REQUEST, m),
             Refused::Csrf(e) => (StatusCode::FORBIDDEN, e.message()),
         };
-        pages::respond(status, message_page(message, &state.url("/settings/api")))
+        layout::respond(status, message_page(message, &state.url("/settings/api")))
     }
 }
 
@@ -341,16 +355,14 @@ async fn signed_in_form(
     Ok((browser, form, user))
 }
 
-/// Renders a failed action on the page with the API error's status.
-async fn failed(state: &AppState, browser: &Browser, user: &User, e: ApiError) -> Response {
-    if e.status.is_server_error() {
-        return server_error(
-            state,
-            e.source.unwrap_or_else(|| anyhow::anyhow!(e.message)),
-        );
+/// Renders a failed action on the page, with its status.
+async fn failed(state: &AppState, browser: &Browser, user: &User, e: Failure) -> Response {
+    match e {
+        Failure::Shown(status, message) => {
+            settings_page(state, browser, user, status, Notice::Error(message)).await
+        }
+        Failure::Server(e) => server_error(state, e),
     }
-    let notice = Notice::Error(api_error_notice(&e));
-    settings_page(state, browser, user, e.status, notice).await
 }
 
 /// `POST /settings/api/login`: sign in, then `303` to the page.
@@ -419,9 +431,9 @@ pub async fn revoke_settings_token(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match revoke_user_token(&state, &user, &id).await {
+    match state.services.tokens().revoke(&user, &id).await {
         Ok(()) => see_settings(&state),
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }
 
@@ -455,8 +467,9 @@ pub async fn create_settings_client(
         public: session::field(&form, "confidential").is_none(),
         trusted: false,
     };
-    match register_client(&state, &user, &spec).await {
-        Ok((client, secret)) => {
+    match state.services.clients().register(&user, &spec).await {
+        Ok(created) => {
+            let (client, secret) = (created.client, created.secret);
             let notice = match &secret {
                 Some(secret) => Notice::Secret {
                     client: &client,
@@ -467,7 +480,7 @@ pub async fn create_settings_client(
             };
             settings_page(&state, &browser, &user, StatusCode::CREATED, notice).await
         }
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }
 
@@ -483,7 +496,12 @@ pub async fn rotate_settings_client_secret(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match rotate_secret(&state, &user, &client_id).await {
+    match state
+        .services
+        .clients()
+        .rotate_secret(&user, &client_id)
+        .await
+    {
         Ok((client, secret)) => {
             let notice = Notice::Secret {
                 client: &client,
@@ -492,6 +510,6 @@ pub async fn rotate_settings_client_secret(
             };
             settings_page(&state, &browser, &user, StatusCode::OK, notice).await
         }
-        Err(e) => failed(&state, &browser, &user, e).await,
+        Err(e) => failed(&state, &browser, &user, e.into()).await,
     }
 }

@@ -1,4 +1,4 @@
-//! The queue of the push webhook's git syncs. Each owner has a queue of its own, worked one
+//! The queues of the push webhook's git syncs, which the runner ([`super::sync`]) works. Each owner has a queue of its own, worked one
 //! sync at a time, so that a slow or unreachable repository delays only its owner's other
 //! syncs, never another owner's; at most `HARMONY_GIT_CONCURRENT_SYNCS` syncs run at once
 //! in the process, one per owner at most.
@@ -19,7 +19,7 @@ use uuid::Uuid;
 /// A sync of one add-on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// Its id, in the webhook's answer and the log.
+    /// Its id, in the webhook's answer, the log and the runner's record.
     pub id: Uuid,
     /// `vendor/name`.
     pub package: String,

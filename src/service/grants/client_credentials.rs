@@ -3,16 +3,16 @@
 
 use uuid::Uuid;
 
-use super::{
-    AuthenticatedClient, GrantContext, GrantError, GrantType, Issue, IssuedTokens, TokenRequest,
-};
-use crate::domain::Scope;
+use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest, issue_new};
+use crate::domain::scope::{requested_scope, scopes_for_user};
+use crate::domain::{GrantType, Scope};
+use crate::service::Services;
 use crate::store::now;
 
 /// confidential client? → owner enabled? → scope ok (admin only for an administrator's
 /// client)? → issue.
 pub async fn grant(
-    ctx: GrantContext<'_>,
+    services: &Services,
     authenticated: &AuthenticatedClient,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, GrantError> {
@@ -25,11 +25,11 @@ pub async fn grant(
     if owner.disabled {
         return Err(GrantError::InvalidClient);
     }
-    let allowed = super::scopes_for_user(client, owner);
+    let allowed = scopes_for_user(client.scopes, owner.is_admin);
     let default = allowed.without(Scope::Admin);
-    let scope = super::requested_scope(request.scope.as_deref(), allowed, default)?;
-    super::issue_new(
-        ctx,
+    let scope = requested_scope(request.scope.as_deref(), allowed, default)?;
+    issue_new(
+        services,
         Issue {
             client_id: &client.id,
             user_id: None,

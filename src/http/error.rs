@@ -7,6 +7,10 @@
 //!   `{"error": "invalid_grant", "error_description": "…"}`.
 //!
 //! A 5xx logs the whole error chain and answers an opaque body.
+//!
+//! Each service's error maps to the envelope here, once (`From<…Error> for ApiError`),
+//! and so do the fields it names: the services say `ClientField::RedirectUris`, the API
+//! says `redirectUris`.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +19,18 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::grants::GrantError;
+use crate::domain::client::ClientField;
+use crate::domain::fields::FieldErrors;
+use crate::domain::package::PackageField;
+use crate::domain::project::ProjectField;
+use crate::domain::user::AccountField;
+use crate::service::accounts::AccountError;
+use crate::service::clients::ClientError;
+use crate::service::grants::GrantError;
+use crate::service::packages::PackageError;
+use crate::service::projects::ProjectError;
+use crate::service::sync::WebhookError;
+use crate::service::tokens::TokenError;
 use crate::store::StoreError;
 
 /// An error of our own endpoints.
@@ -267,6 +282,192 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// A 422 naming each field the API's way.
+fn invalid_fields<F: Ord, W: Into<String>>(errors: FieldErrors<F>, wire: fn(&F) -> W) -> ApiError {
+    ApiError::validation(
+        errors
+            .into_iter()
+            .map(|(field, message)| (wire(&field).into(), message))
+            .collect(),
+    )
+}
+
+fn client_field(field: &ClientField) -> &'static str {
+    match field {
+        ClientField::Name => "name",
+        ClientField::RedirectUris => "redirectUris",
+        ClientField::GrantTypes => "grantTypes",
+        ClientField::Scopes => "scopes",
+    }
+}
+
+fn account_field(field: &AccountField) -> &'static str {
+    match field {
+        AccountField::Username => "username",
+        AccountField::Email => "email",
+        AccountField::Name => "name",
+        AccountField::Password => "password",
+    }
+}
+
+/// A project's fields by their JSON path (`databases[0].port`).
+fn project_field(field: &ProjectField) -> String {
+    match field {
+        ProjectField::Name => "name".into(),
+        ProjectField::Slug => "slug".into(),
+        ProjectField::Description => "description".into(),
+        ProjectField::Url => "url".into(),
+        ProjectField::Databases => "databases".into(),
+        ProjectField::Database(i, f) => format!("databases[{i}].{}", f.as_str()),
+        ProjectField::AddonConstraint => "version".into(),
+    }
+}
+
+fn package_field(field: &PackageField) -> &'static str {
+    match field {
+        PackageField::Name => "name",
+        PackageField::Version => "version",
+        PackageField::Visibility => "visibility",
+        PackageField::Archive => "archive",
+        PackageField::Type => "type",
+        PackageField::Query => "q",
+        PackageField::Description => "description",
+        PackageField::RepositoryUrl => "repositoryUrl",
+        PackageField::RepositoryCredentials => "repositoryCredentials",
+        PackageField::WebhookSecret => "webhookSecret",
+        PackageField::VendorOwnerKind => "owner.type",
+        PackageField::VendorOwner => "owner.name",
+    }
+}
+
+impl From<PackageError> for ApiError {
+    fn from(e: PackageError) -> Self {
+        match e {
+            PackageError::Invalid(errors) => invalid_fields(errors, package_field),
+            PackageError::InvalidArchive(message) => {
+                let mut err = ApiError::invalid_field("archive", message.clone());
+                err.code = "invalid_archive";
+                err.message = message;
+                err
+            }
+            e @ (PackageError::NotFound(_)
+            | PackageError::VersionNotFound { .. }
+            | PackageError::VendorNotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ (PackageError::NotOwner(_) | PackageError::NotEditor(_)) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            // The rule, never the owner (whose add-ons may all be private).
+            PackageError::VendorOwned { vendor, orphaned } => {
+                let message = if orphaned {
+                    format!(
+                        "the vendor {vendor} is reserved: the account that owned it was \
+                         deleted; only an administrator can give it to another account"
+                    )
+                } else {
+                    format!(
+                        "the vendor {vendor} belongs to another account; only its owner may \
+                         publish under it"
+                    )
+                };
+                ApiError::new(StatusCode::FORBIDDEN, "vendor_owned", message)
+            }
+            PackageError::VersionExists { package, version } => ApiError::conflict(format!(
+                "{package} {version} is already published; published versions are immutable"
+            )),
+            PackageError::Tombstoned { package, version } => ApiError::new(
+                StatusCode::CONFLICT,
+                "version_tombstoned",
+                format!(
+                    "{package} {version} was published and then deleted; a deleted version \
+                     is never published again, so publish a new version number"
+                ),
+            ),
+            PackageError::VisibilityMismatch { package, current } => ApiError::new(
+                StatusCode::CONFLICT,
+                "visibility_mismatch",
+                format!(
+                    "{package} is {current}; publishing does not change that (use PATCH \
+                     /packages/{package} first)"
+                ),
+            ),
+            PackageError::CredentialsNeedHttps => ApiError::invalid_field(
+                "repositoryCredentials",
+                "are sent over https only; repositoryUrl must be an https URL",
+            ),
+            PackageError::Store(e) => e.into(),
+            PackageError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        let not_acceptable =
+            |message: &str| ApiError::new(StatusCode::NOT_ACCEPTABLE, "invalid_payload", message);
+        match e {
+            WebhookError::NoRepository => not_acceptable("the payload names no repository"),
+            WebhookError::InvalidDelivery => not_acceptable("invalid X-GitHub-Delivery"),
+            e @ WebhookError::NoAddon => ApiError::not_found(e.to_string()),
+            WebhookError::InvalidSignature => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_signature",
+                "X-Hub-Signature-256 is missing or does not match the add-on's secret",
+            ),
+            WebhookError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ProjectError> for ApiError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::Invalid(errors) => invalid_fields(errors, project_field),
+            e @ (ProjectError::NotFound(_)
+            | ProjectError::AddonNotFound(_)
+            | ProjectError::NotBound { .. }) => ApiError::not_found(e.to_string()),
+            ProjectError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid(errors) => invalid_fields(errors, client_field),
+            e @ (ClientError::UnknownOwner(_) | ClientError::NotFound(_)) => {
+                ApiError::not_found(e.to_string())
+            }
+            e @ ClientError::PublicClient => ApiError::conflict(e.to_string()),
+            ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(errors) => invalid_fields(errors, account_field),
+            e @ (AccountError::NotFound(_) | AccountError::UnknownUsername(_)) => {
+                ApiError::not_found(e.to_string())
+            }
+            e @ (AccountError::OwnAccountDemoted | AccountError::OwnAccountDeleted) => {
+                ApiError::conflict(e.to_string())
+            }
+            AccountError::Store(e) => e.into(),
+            AccountError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            e @ TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
+            TokenError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// The envelope as written (typed, so that an error answer builds no JSON tree).
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -383,7 +584,11 @@ impl OAuthError {
                 "unsupported_grant_type",
                 "grant_type must be authorization_code, password, refresh_token or client_credentials",
             ),
+            e @ GrantError::PasswordGrantDisabled => {
+                Self::new("unsupported_grant_type", e.to_string())
+            }
             GrantError::InvalidScope(m) => Self::new("invalid_scope", m),
+            GrantError::TooManyAttempts { retry_after } => Self::rate_limited(retry_after),
             GrantError::Unexpected(source) => {
                 let mut e = Self::new("server_error", "the server failed");
                 e.status = StatusCode::INTERNAL_SERVER_ERROR;

@@ -1,7 +1,6 @@
-//! The authorization endpoint's HTML (maud): the sign-in page, the consent page and the
+//! The HTML the pages share (maud): the frame, the sign-in form, the consent form and the
 //! error page. Every value is escaped by maud; pages carry headers that forbid framing,
-//! caching and referrers. The settings page ([`crate::http::settings`]) reuses the
-//! layout, the sign-in form and [`respond`].
+//! caching and referrers ([`respond`]).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -4,8 +4,10 @@
 //! code at once. The forms post back to the same URL (the request travels in its query)
 //! with a CSRF token bound to the browser cookie.
 //!
-//! The browser session, its cookie and the CSRF token live in [`crate::http::session`],
-//! shared with the settings page.
+//! The rules of a request are the domain's ([`crate::domain::authorize`]); looking up its
+//! client, signing in, consent and codes are the sessions service's
+//! ([`crate::service::sessions`]). The browser session, its cookie and the CSRF token live
+//! in [`super::session`], shared with the settings page.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,32 +15,42 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::pages;
-use crate::domain::authorize::{
-    self, AuthorizationRequest, AuthorizeError, consent_covers, error_url, issue_code,
-    remember_consent,
-};
+use super::layout;
+use super::session::{self, Browser, SignInRefused};
+use crate::domain::authorize::{AuthorizationRequest, AuthorizeError, error_url};
 use crate::domain::{PlainSecret, ScopeSet};
-use crate::http::AppState;
-use crate::http::extract::ClientAddr;
-use crate::http::session::{self, Browser, SignInRefused};
+use crate::service::sessions;
+use crate::state::{AppState, ClientAddr};
 use crate::store::User;
 
 fn server_error(e: impl Into<anyhow::Error>) -> Response {
     tracing::error!(error = ?e.into(), "authorization request failed");
-    pages::respond(
+    layout::respond(
         StatusCode::INTERNAL_SERVER_ERROR,
-        pages::error("The server failed; please try again later."),
+        layout::error("The server failed; please try again later."),
     )
 }
 
+/// The answer to a refused request: a page, or the error sent to the client.
 fn fail(state: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
     match e {
         AuthorizeError::Page(message) => {
-            pages::respond(StatusCode::BAD_REQUEST, pages::error(&message))
+            layout::respond(StatusCode::BAD_REQUEST, layout::error(&message))
         }
         AuthorizeError::Redirect(r) => session::redirect(status, &error_url(&r, &state.public_url)),
-        AuthorizeError::Store(e) => server_error(e),
+    }
+}
+
+/// The request of `query`, or the answer that refuses it (`status` for a redirect).
+async fn request_of(
+    state: &AppState,
+    query: &str,
+    status: StatusCode,
+) -> Result<AuthorizationRequest, Response> {
+    match state.services.sessions().authorization_request(query).await {
+        Ok(r) => Ok(r),
+        Err(sessions::AuthorizeError::Refused(e)) => Err(fail(state, e, status)),
+        Err(sessions::AuthorizeError::Store(e)) => Err(server_error(e)),
     }
 }
 
@@ -55,15 +67,20 @@ async fn consent_or_code(
     query: &str,
     status: StatusCode,
 ) -> Response {
-    let scope = match request.scope_for(user) {
+    let scope = match request.scope_for(user.is_admin) {
         Ok(s) => s,
         Err(e) => return fail(state, e, status),
     };
-    match consent_covers(state.store.as_ref(), user, &request.client.id, scope).await {
+    let covered = state
+        .services
+        .sessions()
+        .consent_covers(user, &request.client.id, scope)
+        .await;
+    match covered {
         Ok(true) => code_redirect(state, request, user, scope, status).await,
-        Ok(false) => pages::respond(
+        Ok(false) => layout::respond(
             StatusCode::OK,
-            pages::consent(
+            layout::consent(
                 &action_url(state, query),
                 &browser.csrf(),
                 &request.client.name,
@@ -83,15 +100,12 @@ async fn code_redirect(
     scope: ScopeSet,
     status: StatusCode,
 ) -> Response {
-    match issue_code(
-        state.store.as_ref(),
-        &state.public_url,
-        request,
-        user,
-        scope,
-    )
-    .await
-    {
+    let issued = state
+        .services
+        .sessions()
+        .issue_code(request, user, scope, &state.public_url)
+        .await;
+    match issued {
         Ok(location) => session::redirect(status, &location),
         Err(e) => server_error(e),
     }
@@ -104,18 +118,18 @@ pub async fn get_authorization(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let request = match authorize::parse_request(state.store.as_ref(), &query).await {
+    let request = match request_of(&state, &query, StatusCode::FOUND).await {
         Ok(r) => r,
-        Err(e) => return fail(&state, e, StatusCode::FOUND),
+        Err(response) => return response,
     };
     let browser = Browser::of(&state, &headers);
     let response = match browser.user(&state).await {
         Ok(Some(user)) => {
             consent_or_code(&state, &browser, &request, &user, &query, StatusCode::FOUND).await
         }
-        Ok(None) => pages::respond(
+        Ok(None) => layout::respond(
             StatusCode::OK,
-            pages::login(
+            layout::login(
                 &action_url(&state, &query),
                 &browser.csrf(),
                 &request.client.name,
@@ -136,11 +150,11 @@ pub async fn submit_authorization(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let request = match authorize::parse_request(state.store.as_ref(), &query).await {
+    let request = match request_of(&state, &query, StatusCode::SEE_OTHER).await {
         Ok(r) => r,
-        Err(e) => return fail(&state, e, StatusCode::SEE_OTHER),
+        Err(response) => return response,
     };
-    let bad_form = |m: &str| pages::respond(StatusCode::BAD_REQUEST, pages::error(m));
+    let bad_form = |m: &str| layout::respond(StatusCode::BAD_REQUEST, layout::error(m));
     let form = match session::read_form(body, &["csrf_token", "action", "username", "password"]) {
         Ok(f) => f,
         Err(m) => return bad_form(m),
@@ -152,7 +166,7 @@ pub async fn submit_authorization(
     // CSRF: the token must be the one derived from this browser's cookie.
     let browser = match Browser::verified(&state, &headers, session::field(&form, "csrf_token")) {
         Ok(b) => b,
-        Err(e) => return pages::respond(StatusCode::FORBIDDEN, pages::error(e.message())),
+        Err(e) => return layout::respond(StatusCode::FORBIDDEN, layout::error(e.message())),
     };
 
     match action {
@@ -167,9 +181,9 @@ pub async fn submit_authorization(
                 Ok(b) => b,
                 Err(e) => return server_error(e),
             };
-            let page = pages::respond(
+            let page = layout::respond(
                 StatusCode::OK,
-                pages::login(
+                layout::login(
                     &action_url(&state, &query),
                     &fresh.csrf(),
                     &request.client.name,
@@ -182,9 +196,9 @@ pub async fn submit_authorization(
             let user = match browser.user(&state).await {
                 Ok(Some(u)) => u,
                 Ok(None) => {
-                    return pages::respond(
+                    return layout::respond(
                         StatusCode::UNAUTHORIZED,
-                        pages::login(
+                        layout::login(
                             &action_url(&state, &query),
                             &browser.csrf(),
                             &request.client.name,
@@ -198,13 +212,16 @@ pub async fn submit_authorization(
                 let e = request.error("access_denied", "the user denied the request");
                 return fail(&state, e, StatusCode::SEE_OTHER);
             }
-            let scope = match request.scope_for(&user) {
+            let scope = match request.scope_for(user.is_admin) {
                 Ok(s) => s,
                 Err(e) => return fail(&state, e, StatusCode::SEE_OTHER),
             };
-            if let Err(e) =
-                remember_consent(state.store.as_ref(), &user, &request.client.id, scope).await
-            {
+            let remembered = state
+                .services
+                .sessions()
+                .remember_consent(&user, &request.client.id, scope)
+                .await;
+            if let Err(e) = remembered {
                 return server_error(e);
             }
             code_redirect(&state, &request, &user, scope, StatusCode::SEE_OTHER).await
@@ -231,9 +248,9 @@ async fn sign_in(
             message,
             retry_after,
         }) => {
-            let mut response = pages::respond(
+            let mut response = layout::respond(
                 status,
-                pages::login(
+                layout::login(
                     &action_url(state, query),
                     &csrf,
                     &request.client.name,

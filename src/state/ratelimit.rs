@@ -2,7 +2,7 @@
 //! window; the window starts with the key's first request and `X-RateLimit-Reset` is its
 //! end. Kept in this node's memory: with several nodes each enforces its own share (see
 //! docs/api.md). Failed credential checks are counted elsewhere, in the database
-//! ([`super::attempts`]).
+//! ([`crate::service::limiter`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};

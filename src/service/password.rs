@@ -16,12 +16,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::config::HashingConfig;
-
-/// Longest password accepted, in bytes: hashing cost must not depend on an attacker.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// Shortest password accepted when one is set.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+use crate::domain::user::MAX_PASSWORD_BYTES;
 
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
@@ -165,7 +160,7 @@ impl PasswordHasher {
         self.inner
             .dummy
             .get_or_try_init(|| async {
-                let random = super::secret::random_id(24);
+                let random = crate::domain::secret::random_id(24);
                 self.hash(&random).await
             })
             .await

@@ -1,78 +1,24 @@
-//! The OAuth2 grants (RFC 6749 §4–6), one module each, and what they share: client
-//! authentication and token issuance. Each grant reads like a checklist; the HTTP layer
-//! ([`crate::http::oauth::token`]) only parses the request and renders the outcome.
+//! The token endpoint's use case: one module per grant (RFC 6749 §4–6), each reading like
+//! a checklist, and the policy around them — client authentication behind the
+//! failed-credentials limiter, the password-grant switch, the client's grant allow-list —
+//! and token issuance. The front end only parses the request and renders the outcome.
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
 pub mod refresh;
 
-use std::fmt;
+use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use super::scope::{Scope, ScopeSet};
-use super::secret::{PlainSecret, TokenDigest};
+use super::Services;
+use super::limiter::Limited;
 use crate::config::OAuthConfig;
-use crate::domain::password::PasswordHasher;
-use crate::store::{Client, NewRefreshToken, NewTokens, Store, StoreError, Timestamp, User};
-
-/// The grant types this server knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GrantType {
-    /// Resource owner password credentials (RFC 6749 §4.3), the documented HarmonyCMS flow.
-    Password,
-    /// Refresh token (RFC 6749 §6), rotated on every use.
-    RefreshToken,
-    /// Client credentials (RFC 6749 §4.4): a token for the client alone.
-    ClientCredentials,
-    /// Authorization code with PKCE S256 (RFC 6749 §4.1, RFC 7636): third-party apps.
-    AuthorizationCode,
-}
-
-impl GrantType {
-    /// Every grant type.
-    pub const ALL: [GrantType; 4] = [
-        GrantType::AuthorizationCode,
-        GrantType::Password,
-        GrantType::RefreshToken,
-        GrantType::ClientCredentials,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::Password => "password",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::AuthorizationCode => "authorization_code",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(s: &str) -> Option<GrantType> {
-        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
-    }
-
-    /// Parses a space-separated list, as stored.
-    pub fn parse_list(s: &str) -> Vec<GrantType> {
-        s.split(' ').filter_map(GrantType::parse).collect()
-    }
-
-    /// Renders a list space-separated, as stored.
-    pub fn join(list: &[GrantType]) -> String {
-        list.iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-impl fmt::Display for GrantType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::domain::scope::InvalidScope;
+use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
+use crate::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
+use crate::store::{Client, NewRefreshToken, NewTokens, StoreError, Timestamp, User};
 
 /// Why a token request failed; each maps to one RFC 6749 §5.2 error.
 #[derive(Debug, thiserror::Error)]
@@ -95,9 +41,18 @@ pub enum GrantError {
     /// The grant type is unknown.
     #[error("unsupported grant type")]
     UnsupportedGrantType,
+    /// The password grant is switched off on this server.
+    #[error("the password grant is disabled on this server; use authorization_code")]
+    PasswordGrantDisabled,
     /// A requested scope is unknown or beyond what is allowed.
     #[error("{0}")]
     InvalidScope(String),
+    /// Too many failed credential checks: retry after this many seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds until the failure window ends.
+        retry_after: u64,
+    },
     /// Storage or hashing failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -109,12 +64,25 @@ impl From<StoreError> for GrantError {
     }
 }
 
-/// The parameters of a token request, after the HTTP layer checked their syntax
+impl From<InvalidScope> for GrantError {
+    fn from(e: InvalidScope) -> Self {
+        GrantError::InvalidScope(e.0)
+    }
+}
+
+impl From<Limited> for GrantError {
+    fn from(e: Limited) -> Self {
+        match e {
+            Limited::TooMany { retry_after } => GrantError::TooManyAttempts { retry_after },
+            Limited::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The parameters of a token request, after the front end checked their syntax
 /// (no repeats; empty values treated as absent, RFC 6749 §3.1).
 #[derive(Debug, Default)]
 pub struct TokenRequest {
-    /// `grant_type`.
-    pub grant_type: Option<String>,
     /// `username` (password grant).
     pub username: Option<String>,
     /// `password` (password grant).
@@ -131,15 +99,13 @@ pub struct TokenRequest {
     pub code_verifier: Option<PlainSecret>,
 }
 
-/// What the grants need from the application.
-#[derive(Clone, Copy)]
-pub struct GrantContext<'a> {
-    /// Storage.
-    pub store: &'a dyn Store,
-    /// Password hashing.
-    pub hasher: &'a PasswordHasher,
-    /// Token lifetimes.
-    pub oauth: &'a OAuthConfig,
+/// How a client identified itself (RFC 6749 §2.3.1).
+#[derive(Debug)]
+pub struct ClientCredentials {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret` (none for a public client).
+    pub secret: Option<PlainSecret>,
 }
 
 /// Freshly issued tokens, in plain text, for the one response that carries them.
@@ -164,23 +130,10 @@ pub struct AuthenticatedClient {
     pub owner: User,
 }
 
-/// Authenticates the client of a token request (RFC 6749 §2.3.1). A confidential client
-/// must present its secret; a public client must not have one to present. Whether the
-/// owner's state matters is the grant's business (client_credentials acts as the owner).
-pub async fn authenticate_client(
-    store: &dyn Store,
-    client_id: &str,
-    secret: Option<&PlainSecret>,
-) -> Result<AuthenticatedClient, GrantError> {
-    let found = match store.client_with_owner(client_id).await {
-        Ok(pair) => Some(pair),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    verify_client(found, secret)
-}
-
-/// Checks a presented secret against a client found (or not) by its id.
+/// Checks a presented secret against a client found (or not) by its id. A confidential
+/// client must present its secret; a public client must not have one to present. Whether
+/// the owner's state matters is the grant's business (client_credentials acts as the
+/// owner).
 pub fn verify_client(
     found: Option<(Client, User)>,
     secret: Option<&PlainSecret>,
@@ -201,40 +154,6 @@ pub fn verify_client(
         return Err(GrantError::InvalidClient);
     }
     Ok(AuthenticatedClient { client, owner })
-}
-
-/// Parses the `scope` parameter and checks it against what `allowed` permits. With no
-/// parameter, the grant gets `default`.
-pub fn requested_scope(
-    param: Option<&str>,
-    allowed: ScopeSet,
-    default: ScopeSet,
-) -> Result<ScopeSet, GrantError> {
-    let Some(param) = param else {
-        return Ok(default);
-    };
-    let requested = ScopeSet::parse(param).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
-    if requested.is_empty() {
-        return Err(GrantError::InvalidScope(
-            "the scope parameter names no scope".into(),
-        ));
-    }
-    if !requested.is_subset_of(allowed) {
-        return Err(GrantError::InvalidScope(format!(
-            "the scope may include only: {allowed}"
-        )));
-    }
-    Ok(requested)
-}
-
-/// What a client may ask for on behalf of `user`: its registered scopes, without `admin`
-/// unless the user is an administrator.
-pub fn scopes_for_user(client: &Client, user: &User) -> ScopeSet {
-    if user.is_admin {
-        client.scopes
-    } else {
-        client.scopes.without(Scope::Admin)
-    }
 }
 
 /// Describes the tokens to issue for one grant; `family` is the original grant's family
@@ -302,20 +221,83 @@ impl Issue<'_> {
     }
 }
 
-pub use super::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
+/// The grants service: the token endpoint's use case.
+pub struct Grants<'a>(pub(super) &'a Services);
+
+impl Grants<'_> {
+    /// A token request of `client`, from `addr`, for `grant`: password-grant switch →
+    /// client authenticated (behind the failed-credentials limiter) → grant on the
+    /// client's allow-list → the grant's own checklist → tokens.
+    pub async fn issue(
+        &self,
+        addr: IpAddr,
+        client: &ClientCredentials,
+        grant: GrantType,
+        request: &TokenRequest,
+    ) -> Result<IssuedTokens, GrantError> {
+        if grant == GrantType::Password && !self.0.oauth().password_grant {
+            return Err(GrantError::PasswordGrantDisabled);
+        }
+        let registered = self.authenticate_client(addr, client).await?;
+        if !registered.client.grant_types.contains(&grant) {
+            return Err(GrantError::UnauthorizedClient(format!(
+                "this client may not use the {grant} grant"
+            )));
+        }
+        match grant {
+            GrantType::Password => password::grant(self.0, addr, &registered, request).await,
+            GrantType::RefreshToken => refresh::grant(self.0, &registered, request).await,
+            GrantType::ClientCredentials => {
+                client_credentials::grant(self.0, &registered, request).await
+            }
+            GrantType::AuthorizationCode => {
+                authorization_code::grant(self.0, &registered.client, request).await
+            }
+        }
+    }
+
+    /// Authenticates a client behind the failed-credentials limiter:
+    /// [`GrantError::TooManyAttempts`] once its failures from this address are used up,
+    /// [`GrantError::InvalidClient`] (counted) for a wrong secret. The secret is checked
+    /// first (one SHA-256, and 256 random bits cannot be guessed), and only a failure is
+    /// counted, so a right secret costs the limiter no database access.
+    pub async fn authenticate_client(
+        &self,
+        addr: IpAddr,
+        client: &ClientCredentials,
+    ) -> Result<AuthenticatedClient, GrantError> {
+        let services = self.0;
+        let limiter = services.limiter();
+        limiter.check_client(&client.id, addr)?;
+        let found = services
+            .cache()
+            .client(services.store().as_ref(), &client.id)
+            .await?;
+        match verify_client(found, client.secret.as_ref()) {
+            Err(GrantError::InvalidClient) => {
+                limiter
+                    .client_failed(services.store().as_ref(), &client.id, addr)
+                    .await?;
+                Err(GrantError::InvalidClient)
+            }
+            outcome => outcome,
+        }
+    }
+}
 
 /// Issues a fresh grant (a new family) and stores it.
-pub(crate) async fn issue_new(
-    ctx: GrantContext<'_>,
+async fn issue_new(
+    services: &Services,
     issue: Issue<'_>,
     scope_param: Option<&str>,
 ) -> Result<IssuedTokens, GrantError> {
     let scope = issue.scope;
-    let (rows, access, refresh) = issue.build(ctx.oauth);
-    ctx.store.insert_tokens(&rows).await?;
+    let oauth = services.oauth();
+    let (rows, access, refresh) = issue.build(oauth);
+    services.store().insert_tokens(&rows).await?;
     Ok(IssuedTokens {
         access_token: access,
-        expires_in: ctx.oauth.access_token_ttl,
+        expires_in: oauth.access_token_ttl,
         scope: scope_param.map(|_| scope.to_string()),
         refresh_token: refresh,
     })

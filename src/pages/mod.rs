@@ -1,0 +1,27 @@
+//! The HTML front end: the pages a person uses directly in a browser — the authorization
+//! endpoint's sign-in and consent (`/oauth/v2/auth`, [`authorize`]) and the API Access
+//! settings page (`/settings/api`, [`settings`]). They call the same services as the JSON
+//! API and render their own errors; the browser session, its cookie and the CSRF token are
+//! [`session`]'s, the shared HTML [`layout`]'s. Nothing here imports the JSON API
+//! ([`crate::http`]); what both share (the application state, the client address) is in
+//! [`crate::state`].
+
+pub mod authorize;
+pub mod layout;
+pub mod session;
+pub mod settings;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+/// Every page's route (outside the API's token authentication and rate limits).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oauth/v2/auth",
+            get(authorize::get_authorization).post(authorize::submit_authorization),
+        )
+        .merge(settings::router())
+}

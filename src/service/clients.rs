@@ -1,0 +1,311 @@
+//! An account's OAuth clients: registration (the API, the settings page, the command
+//! line, the first start), changes, deletion and secret rotation. A client's settings are
+//! always checked as a whole: known grant types that fit the kind of client, known scopes
+//! (`admin` only for an administrator's client), valid redirect URIs.
+
+use super::Services;
+use crate::domain::client::{
+    ClientField, default_grant_types, validate_client_name, validate_grant_types,
+    validate_redirect_uri,
+};
+use crate::domain::fields::FieldErrors;
+use crate::domain::secret::{PlainSecret, random_id};
+use crate::domain::{GrantType, Scope, ScopeSet};
+use crate::store::oauth::ClientChanges;
+use crate::store::{Client, NewClient, Page, StoreError, User};
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Fields of the registration are invalid.
+    #[error("{0}")]
+    Invalid(FieldErrors<ClientField>),
+    /// The owner named does not exist.
+    #[error("no account named {0:?}")]
+    UnknownOwner(String),
+    /// No such client of this account (another account's client is not told apart).
+    #[error("client {0} not found")]
+    NotFound(String),
+    /// A public client has no secret to rotate.
+    #[error("a public client has no secret to rotate")]
+    PublicClient,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: ClientField, message: impl Into<String>) -> ClientError {
+    ClientError::Invalid(FieldErrors::one(field, message))
+}
+
+/// What to register.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    /// Name shown to people.
+    pub name: String,
+    /// Grant type names (none: the defaults for the client's kind).
+    pub grant_types: Vec<String>,
+    /// Scope names (none: `read write`).
+    pub scopes: Vec<String>,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// A public client has no secret.
+    pub public: bool,
+    /// May sign in any user with the password grant.
+    pub trusted: bool,
+}
+
+/// A change to a client; `None` leaves a setting as it is. The result is checked as a
+/// whole registration.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChange {
+    /// New name.
+    pub name: Option<String>,
+    /// New redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    /// New grant type names (at least one).
+    pub grant_types: Option<Vec<String>>,
+    /// New scope names (at least one).
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A registered client and its secret, shown once.
+#[derive(Debug)]
+pub struct CreatedClient {
+    /// The client.
+    pub client: Client,
+    /// The secret (confidential clients).
+    pub secret: Option<PlainSecret>,
+}
+
+/// A client's validated settings.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Grants.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes.
+    pub scopes: ScopeSet,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+}
+
+/// Checks a client's settings as a whole: known grant types that fit the kind of client,
+/// known scopes (`admin` only for an administrator's client), valid redirect URIs. No
+/// grant types: the defaults; no scopes: `read write`.
+pub fn client_settings(
+    owner: &User,
+    confidential: bool,
+    grant_types: &[String],
+    scopes: &[String],
+    redirect_uris: &[String],
+) -> Result<ClientSettings, ClientError> {
+    for uri in redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|m| invalid(ClientField::RedirectUris, format!("{uri:?} {m}")))?;
+    }
+    let grant_types = if grant_types.is_empty() {
+        default_grant_types(confidential, !redirect_uris.is_empty())
+    } else {
+        let mut parsed = Vec::new();
+        for g in grant_types {
+            let g = GrantType::parse(g).ok_or_else(|| {
+                invalid(
+                    ClientField::GrantTypes,
+                    format!("has an unknown grant type {g:?}"),
+                )
+            })?;
+            if !parsed.contains(&g) {
+                parsed.push(g);
+            }
+        }
+        parsed
+    };
+    validate_grant_types(&grant_types, confidential, redirect_uris)
+        .map_err(|m| invalid(ClientField::GrantTypes, m))?;
+    let scopes = if scopes.is_empty() {
+        ScopeSet::of(&[Scope::Read, Scope::Write])
+    } else {
+        ScopeSet::parse(&scopes.join(" "))
+            .map_err(|e| invalid(ClientField::Scopes, e.to_string()))?
+    };
+    if scopes.is_empty() {
+        return Err(invalid(ClientField::Scopes, "must name at least one scope"));
+    }
+    if scopes.contains(Scope::Admin) && !owner.is_admin {
+        return Err(invalid(
+            ClientField::Scopes,
+            "may include admin only for an administrator's client",
+        ));
+    }
+    Ok(ClientSettings {
+        grant_types,
+        scopes,
+        redirect_uris: redirect_uris.to_vec(),
+    })
+}
+
+/// Validates a registration and turns it into a row to store (with a fresh id and
+/// secret).
+pub fn new_client(
+    owner: &User,
+    spec: &ClientSpec,
+) -> Result<(NewClient, Option<PlainSecret>), ClientError> {
+    validate_client_name(&spec.name).map_err(|m| invalid(ClientField::Name, m))?;
+    let confidential = !spec.public;
+    let settings = client_settings(
+        owner,
+        confidential,
+        &spec.grant_types,
+        &spec.scopes,
+        &spec.redirect_uris,
+    )?;
+    let secret = confidential.then(new_client_secret);
+    let row = NewClient {
+        id: random_id(16),
+        owner_id: owner.id,
+        name: spec.name.trim().to_owned(),
+        secret_digest: secret.as_ref().map(PlainSecret::digest),
+        redirect_uris: settings.redirect_uris,
+        grant_types: settings.grant_types,
+        scopes: settings.scopes,
+        trusted: spec.trusted,
+    };
+    Ok((row, secret))
+}
+
+/// A fresh client secret (`hcs_` + 256 bits).
+pub fn new_client_secret() -> PlainSecret {
+    PlainSecret::generate("hcs_", 32)
+}
+
+/// The clients service.
+pub struct Clients<'a>(pub(super) &'a Services);
+
+impl Clients<'_> {
+    /// Registers a client for `owner` as `spec` says. A client registered by its owner is
+    /// never trusted (only the command line makes trusted clients).
+    pub async fn register(
+        &self,
+        owner: &User,
+        spec: &ClientSpec,
+    ) -> Result<CreatedClient, ClientError> {
+        let spec = ClientSpec {
+            trusted: false,
+            ..spec.clone()
+        };
+        let (row, secret) = new_client(owner, &spec)?;
+        let client = self.0.store().create_client(&row).await?;
+        Ok(CreatedClient { client, secret })
+    }
+
+    /// Registers a client for the account named `owner`, trusted if `spec` says so (the
+    /// command line).
+    pub async fn create_for(
+        &self,
+        owner: &str,
+        spec: &ClientSpec,
+    ) -> Result<CreatedClient, ClientError> {
+        let owner = match self.0.store().user_by_username(owner).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => return Err(ClientError::UnknownOwner(owner.to_owned())),
+            Err(e) => return Err(e.into()),
+        };
+        let (row, secret) = new_client(&owner, spec)?;
+        let client = self.0.store().create_client(&row).await?;
+        Ok(CreatedClient { client, secret })
+    }
+
+    /// A page of `owner`'s clients, oldest first, and their total count.
+    pub async fn list(&self, owner: &User, page: Page) -> Result<(Vec<Client>, u64), ClientError> {
+        Ok(self.0.store().list_user_clients(owner.id, page).await?)
+    }
+
+    /// `owner`'s client `client_id` ([`ClientError::NotFound`] also for another account's).
+    pub async fn get(&self, owner: &User, client_id: &str) -> Result<Client, ClientError> {
+        match self.0.store().client_by_id(client_id).await {
+            Ok(c) if c.owner_id == owner.id => Ok(c),
+            Ok(_) | Err(StoreError::NotFound) => Err(ClientError::NotFound(client_id.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes `owner`'s client: the result is checked as a whole registration
+    /// (`confidential` cannot change).
+    pub async fn update(
+        &self,
+        owner: &User,
+        client_id: &str,
+        change: ClientChange,
+    ) -> Result<Client, ClientError> {
+        let client = self.get(owner, client_id).await?;
+        let name = change.name.map(|n| n.trim().to_owned());
+        if let Some(n) = &name {
+            validate_client_name(n).map_err(|m| invalid(ClientField::Name, m))?;
+        }
+        if change.grant_types.as_ref().is_some_and(Vec::is_empty) {
+            return Err(invalid(
+                ClientField::GrantTypes,
+                "must name at least one grant type",
+            ));
+        }
+        if change.scopes.as_ref().is_some_and(Vec::is_empty) {
+            return Err(invalid(ClientField::Scopes, "must name at least one scope"));
+        }
+        let grant_types = change.grant_types.unwrap_or_else(|| {
+            client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect()
+        });
+        let scopes = change.scopes.unwrap_or_else(|| {
+            client
+                .scopes
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect()
+        });
+        let redirect_uris = change
+            .redirect_uris
+            .unwrap_or_else(|| client.redirect_uris.clone());
+        let settings = client_settings(
+            owner,
+            client.secret_digest.is_some(),
+            &grant_types,
+            &scopes,
+            &redirect_uris,
+        )?;
+        let changes = ClientChanges {
+            name,
+            redirect_uris: Some(settings.redirect_uris),
+            grant_types: Some(settings.grant_types),
+            scopes: Some(settings.scopes),
+        };
+        Ok(self.0.store().update_client(&client.id, &changes).await?)
+    }
+
+    /// Deletes `owner`'s client with every token, code and consent it has.
+    pub async fn delete(&self, owner: &User, client_id: &str) -> Result<(), ClientError> {
+        let client = self.get(owner, client_id).await?;
+        Ok(self.0.store().delete_client(&client.id).await?)
+    }
+
+    /// Gives `owner`'s confidential client a new secret; the old one stops working at once.
+    pub async fn rotate_secret(
+        &self,
+        owner: &User,
+        client_id: &str,
+    ) -> Result<(Client, PlainSecret), ClientError> {
+        let client = self.get(owner, client_id).await?;
+        if client.secret_digest.is_none() {
+            return Err(ClientError::PublicClient);
+        }
+        let secret = new_client_secret();
+        let store = self.0.store();
+        store
+            .set_client_secret(&client.id, &secret.digest())
+            .await?;
+        let client = store.client_by_id(&client.id).await?;
+        Ok((client, secret))
+    }
+}

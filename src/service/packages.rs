@@ -1,0 +1,587 @@
+//! The add-on marketplace: listings and search, one add-on with its versions, publishing
+//! a version from its dist zip (the upload and the webhook's git sync publish the same
+//! way), changing an add-on, downloading a dist, vendor ownership (including the
+//! administrators' transfer) and what the Composer repository serves.
+//!
+//! Private add-ons are not found by anyone but their owner and administrators. A vendor
+//! belongs to the account that first published under it; a deleted version leaves a
+//! tombstone and is never published again; a published version never changes.
+
+use uuid::Uuid;
+
+use super::Services;
+use super::outbound::{Unresolved, check_repository};
+use crate::domain::archive::{self, Manifest};
+use crate::domain::fields::FieldErrors;
+use crate::domain::git::RepositoryCredentials;
+use crate::domain::outbound::{self, HostName, Repository, Transport};
+use crate::domain::package::{
+    self, PackageField, PackageName, PackageType, Visibility, valid_vendor,
+};
+use crate::domain::version::Version;
+use crate::store::dists::DistStore;
+use crate::store::packages::{
+    NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome, Vendor,
+    Viewer,
+};
+use crate::store::{Page, StoreError, Timestamp, User, now};
+
+/// Why a marketplace operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Fields are invalid.
+    #[error("{0}")]
+    Invalid(FieldErrors<PackageField>),
+    /// The dist is not a valid add-on archive.
+    #[error("{0}")]
+    InvalidArchive(String),
+    /// No such add-on the caller may see.
+    #[error("add-on {0} not found")]
+    NotFound(String),
+    /// No such version of a visible add-on.
+    #[error("version {version} of {package} not found")]
+    VersionNotFound {
+        /// The add-on.
+        package: String,
+        /// The version asked for.
+        version: String,
+    },
+    /// No such vendor.
+    #[error("vendor {0} not found")]
+    VendorNotFound(String),
+    /// The add-on belongs to another account (which the caller may see).
+    #[error("{0} belongs to another account")]
+    NotOwner(String),
+    /// Only the owner (or an administrator) may change the add-on.
+    #[error("only the owner of {0} may change it")]
+    NotEditor(String),
+    /// The vendor belongs to another account, or to none (its account was deleted).
+    #[error("the vendor {vendor} is not the caller's")]
+    VendorOwned {
+        /// The vendor.
+        vendor: String,
+        /// No account owns it: only an administrator can give it to one.
+        orphaned: bool,
+    },
+    /// This version is already published.
+    #[error("{package} {version} is already published")]
+    VersionExists {
+        /// The add-on.
+        package: String,
+        /// The version.
+        version: String,
+    },
+    /// This version was published and deleted: it is never published again.
+    #[error("{package} {version} was published and then deleted")]
+    Tombstoned {
+        /// The add-on.
+        package: String,
+        /// The version.
+        version: String,
+    },
+    /// Publishing does not change an add-on's visibility.
+    #[error("{package} is {current}; publishing does not change its visibility")]
+    VisibilityMismatch {
+        /// The add-on.
+        package: String,
+        /// Its visibility.
+        current: String,
+    },
+    /// Repository credentials are sent over https only, and the repository URL is not one.
+    #[error("repository credentials are sent over https only; the repository URL is not https")]
+    CredentialsNeedHttps,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or writing a dist failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn invalid(field: PackageField, message: impl Into<String>) -> PackageError {
+    PackageError::Invalid(FieldErrors::one(field, message))
+}
+
+/// May `viewer` change `p`? Its owner and administrators may.
+pub fn may_edit(viewer: Viewer, p: &Package) -> bool {
+    match viewer {
+        Viewer::Admin(_) => true,
+        Viewer::User(id) => id == p.owner_id,
+        Viewer::Anonymous => false,
+    }
+}
+
+/// Sorts versions newest first (numeric order; branches after, by publication).
+pub fn sort_newest_first(versions: &mut [PackageVersion]) {
+    versions.sort_by(|a, b| {
+        let (va, vb) = (Version::parse(&a.version), Version::parse(&b.version));
+        match (va, vb) {
+            (Ok(va), Ok(vb)) => match vb.compare(&va) {
+                Some(o) => o,
+                None => b.created_at.cmp(&a.created_at),
+            },
+            _ => b.created_at.cmp(&a.created_at),
+        }
+    });
+}
+
+/// The add-on and version a publish names: lower-case Composer names, a Composer version
+/// that may be a file name.
+pub fn publish_target(
+    vendor: &str,
+    name: &str,
+    version: &str,
+) -> Result<(PackageName, Version), PackageError> {
+    let Some(package_name) = PackageName::from_parts(vendor, name) else {
+        return Err(invalid(
+            PackageField::Name,
+            "vendor/name must be lower-case Composer names",
+        ));
+    };
+    match Version::parse(version) {
+        Ok(v) if package::valid_version_text(version) => Ok((package_name, v)),
+        _ => Err(invalid(
+            PackageField::Version,
+            format!("{version:?} is not a Composer version"),
+        )),
+    }
+}
+
+/// A change to an add-on; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct PackageUpdate {
+    /// Public or private.
+    pub visibility: Option<Visibility>,
+    /// Description.
+    pub description: Option<Option<String>>,
+    /// The git repository of the webhook.
+    pub repository_url: Option<Option<String>>,
+    /// The webhook's signing secret (write-only).
+    pub webhook_secret: Option<Option<String>>,
+    /// `username:token` for a private repository (write-only).
+    pub repository_credentials: Option<Option<String>>,
+}
+
+/// Where a repository URL points: transport, host and port (`None` for a local path or
+/// an unparsable URL). Credentials belong to an origin.
+fn origin(url: Option<&str>) -> Option<(Transport, HostName, u16)> {
+    match outbound::parse_repository(url?, true) {
+        Ok(Repository::Remote(r)) => Some((r.transport, r.host, r.port)),
+        _ => None,
+    }
+}
+
+/// The packages service.
+pub struct Packages<'a>(pub(super) &'a Services);
+
+impl Packages<'_> {
+    /// The add-on `vendor/name` if `viewer` may see it ([`PackageError::NotFound`] for an
+    /// invalid name, an unknown add-on, or one it may not see).
+    pub async fn visible(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+    ) -> Result<Package, PackageError> {
+        let full = format!("{vendor}/{name}");
+        let Some(parsed) = PackageName::from_parts(vendor, name) else {
+            return Err(PackageError::NotFound(full));
+        };
+        match self.0.store().package(parsed.as_str()).await {
+            Ok(p) if viewer.can_see(p.owner_id, p.is_private()) => Ok(p),
+            Ok(_) | Err(StoreError::NotFound) => Err(PackageError::NotFound(full)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A page of the add-ons `viewer` may see, by name: of one Composer type (`type`), and
+    /// whose name or description holds `query` (at most 100 characters; blank: all).
+    pub async fn list(
+        &self,
+        viewer: Viewer,
+        package_type: Option<&str>,
+        query: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<Package>, u64), PackageError> {
+        let mut filter = PackageFilter::default();
+        if let Some(t) = package_type {
+            let t = PackageType::parse(t).ok_or_else(|| {
+                invalid(
+                    PackageField::Type,
+                    "must be harmony-extension, harmony-theme, harmony-translation or library",
+                )
+            })?;
+            filter.package_type = Some(t.as_str().to_owned());
+        }
+        if let Some(q) = query {
+            let q = q.trim();
+            if q.chars().count() > 100 {
+                return Err(invalid(
+                    PackageField::Query,
+                    "must be at most 100 characters",
+                ));
+            }
+            if !q.is_empty() {
+                filter.query = Some(q.to_owned());
+            }
+        }
+        Ok(self.0.store().list_packages(viewer, &filter, page).await?)
+    }
+
+    /// The versions of a visible add-on, newest first.
+    pub async fn versions(&self, package: &Package) -> Result<Vec<PackageVersion>, PackageError> {
+        let mut versions = self.0.store().package_versions(&package.name).await?;
+        sort_newest_first(&mut versions);
+        Ok(versions)
+    }
+
+    /// One version of a visible add-on.
+    pub async fn version(
+        &self,
+        package: &Package,
+        version: &str,
+    ) -> Result<PackageVersion, PackageError> {
+        match self.0.store().package_version(&package.name, version).await {
+            Ok(v) => Ok(v),
+            Err(StoreError::NotFound) => Err(PackageError::VersionNotFound {
+                package: package.name.clone(),
+                version: version.to_owned(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bytes of a version's dist.
+    pub async fn dist(&self, v: &PackageVersion) -> Result<Vec<u8>, PackageError> {
+        let path = self
+            .0
+            .dists()
+            .path(&v.dist_path)
+            .ok_or_else(|| anyhow::anyhow!("stored dist path is unsafe"))?;
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .map_err(|e| anyhow::anyhow!("dist read task: {e}"))?
+            .map_err(|e| anyhow::anyhow!("dist {}: {e}", v.dist_path))?;
+        Ok(bytes)
+    }
+
+    /// Before a publish by `publisher` (seen as `viewer`) reads its body: everything that
+    /// refuses it whatever the bytes — the vendor is another account's, the add-on is (told
+    /// only to who may see it), the visibility asked for differs from the add-on's, the
+    /// version exists or was deleted. All of it is checked again, atomically, where the
+    /// version is stored; checking first spares reading the body.
+    pub async fn check_publish(
+        &self,
+        publisher: &User,
+        viewer: Viewer,
+        name: &PackageName,
+        version: &str,
+        visibility: Option<Visibility>,
+    ) -> Result<(), PackageError> {
+        let store = self.0.store();
+        // The vendor first: whether an add-on exists under someone else's vendor is not told.
+        match store.vendor(name.vendor()).await {
+            Ok(v) if v.owner_id != Some(publisher.id) => {
+                return Err(PackageError::VendorOwned {
+                    vendor: name.vendor().to_owned(),
+                    orphaned: v.owner_id.is_none(),
+                });
+            }
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        match store.package(name.as_str()).await {
+            Ok(p) if p.owner_id != publisher.id => {
+                // An administrator, or anyone who may see the add-on, is told whose it is.
+                return Err(if viewer.can_see(p.owner_id, p.is_private()) {
+                    PackageError::NotOwner(name.to_string())
+                } else {
+                    PackageError::NotFound(name.to_string())
+                });
+            }
+            Ok(p) => {
+                if visibility.is_some_and(|v| v.as_str() != p.visibility) {
+                    return Err(PackageError::VisibilityMismatch {
+                        package: name.to_string(),
+                        current: p.visibility,
+                    });
+                }
+                match store.package_version(&p.name, version).await {
+                    Ok(_) => {
+                        return Err(PackageError::VersionExists {
+                            package: name.to_string(),
+                            version: version.to_owned(),
+                        });
+                    }
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let normalized = Version::parse(version)
+            .map_err(|e| invalid(PackageField::Version, e.to_string()))?
+            .normalized();
+        if store.tombstone(name.as_str(), &normalized).await?.is_some() {
+            return Err(PackageError::Tombstoned {
+                package: name.to_string(),
+                version: version.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks, stores and records one dist: `bytes` is the zip, `owner` the publisher,
+    /// `visibility` the one asked for (a new add-on gets it, an existing one must have it).
+    /// The first publish under a vendor gives the vendor to `owner`; the first publish of a
+    /// name creates the add-on. A refused dist leaves no file behind.
+    pub async fn publish<B>(
+        &self,
+        owner: Uuid,
+        name: &PackageName,
+        version_text: &str,
+        visibility: Option<Visibility>,
+        bytes: B,
+    ) -> Result<(Package, PackageVersion), PackageError>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        if bytes.as_ref().is_empty() {
+            return Err(invalid(PackageField::Archive, "the body is empty"));
+        }
+        let version = Version::parse(version_text)
+            .map_err(|e| invalid(PackageField::Version, e.to_string()))?;
+        let limits = self.0.packages_config().archive_limits();
+        let dists = self.0.dists().clone();
+        let relative = DistStore::relative_path(name, version_text);
+        let (name2, version2) = (name.clone(), version.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            let manifest = archive::inspect(bytes.as_ref(), &name2, &version2, &limits)?;
+            let sums = package::checksums(bytes.as_ref());
+            Ok::<_, archive::ArchiveError>((manifest, sums, bytes))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("zip inspection task: {e}"))?;
+        let (manifest, sums, bytes) = checked.map_err(|e| PackageError::InvalidArchive(e.0))?;
+        let size = bytes.as_ref().len();
+        let Manifest {
+            mut composer,
+            package_type,
+            description,
+        } = manifest;
+        let write_path = relative.clone();
+        tokio::task::spawn_blocking(move || dists.write(&write_path, bytes.as_ref()))
+            .await
+            .map_err(|e| anyhow::anyhow!("dist write task: {e}"))?
+            .map_err(|e| anyhow::anyhow!("cannot store the dist: {e}"))?;
+        composer.insert(
+            "type".into(),
+            serde_json::Value::from(package_type.as_str()),
+        );
+        let new = NewVersion {
+            owner_id: owner,
+            visibility: visibility.map(|v| v.as_str().to_owned()),
+            package_type: package_type.as_str().to_owned(),
+            description,
+            version: PackageVersion {
+                package: name.as_str().to_owned(),
+                version: version_text.to_owned(),
+                version_normalized: version.normalized(),
+                manifest: serde_json::Value::Object(composer).to_string(),
+                sha256: sums.sha256,
+                shasum: sums.sha1,
+                size: i64::try_from(size).unwrap_or(i64::MAX),
+                dist_path: relative.clone(),
+                created_at: now(),
+            },
+        };
+        let outcome = self.0.store().publish_version(&new).await;
+        let refused = match outcome {
+            Ok(PublishOutcome::Published(p, v)) => return Ok((p, v)),
+            Ok(PublishOutcome::VersionExists) => PackageError::VersionExists {
+                package: name.to_string(),
+                version: version_text.to_owned(),
+            },
+            Ok(PublishOutcome::VendorOwned { orphaned }) => PackageError::VendorOwned {
+                vendor: name.vendor().to_owned(),
+                orphaned,
+            },
+            Ok(PublishOutcome::Tombstoned) => PackageError::Tombstoned {
+                package: name.to_string(),
+                version: version_text.to_owned(),
+            },
+            Ok(PublishOutcome::VisibilityMismatch(current)) => PackageError::VisibilityMismatch {
+                package: name.to_string(),
+                current,
+            },
+            Ok(PublishOutcome::NotOwner(_)) => PackageError::NotOwner(name.to_string()),
+            Ok(PublishOutcome::TypeMismatch(t)) => invalid(
+                PackageField::Archive,
+                format!("{name} is a {t}; composer.json must keep that type"),
+            ),
+            Err(e) => e.into(),
+        };
+        self.0.dists().remove(&relative);
+        Err(refused)
+    }
+
+    /// Changes the add-on `vendor/name`: its owner or an administrator only (others who
+    /// can see it are refused, those who cannot do not find it). A repository URL passes
+    /// the outbound-fetch policy as it would before a fetch (a name that does not resolve
+    /// now is taken: every fetch resolves and checks again); credentials belong to the
+    /// URL's origin and are dropped when it moves elsewhere, and are sent over https only.
+    pub async fn update(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+        update: PackageUpdate,
+    ) -> Result<Package, PackageError> {
+        let p = self.visible(viewer, vendor, name).await?;
+        if !may_edit(viewer, &p) {
+            return Err(PackageError::NotEditor(p.name));
+        }
+        let mut errors = FieldErrors::new();
+        if let Some(Some(d)) = &update.description
+            && d.chars().count() > 1000
+        {
+            errors.insert(PackageField::Description, "must be at most 1000 characters");
+        }
+        let policy = self.0.packages_config().outbound_policy();
+        let mut repository_url = None;
+        match &update.repository_url {
+            Some(Some(u)) => match check_repository(u, &policy, Unresolved::Accept).await {
+                Ok(target) => repository_url = Some(Some(target.url().to_owned())),
+                Err(refusal) => errors.insert(PackageField::RepositoryUrl, refusal.to_string()),
+            },
+            Some(None) => repository_url = Some(None),
+            None => {}
+        }
+        let mut repository_credentials = match &update.repository_credentials {
+            Some(Some(c)) => match RepositoryCredentials::parse(c) {
+                Some(c) => Some(Some(c.expose().to_owned())),
+                None => {
+                    errors.insert(
+                        PackageField::RepositoryCredentials,
+                        "must be username:token (at most 1024 bytes, no control characters)",
+                    );
+                    None
+                }
+            },
+            Some(None) => Some(None),
+            None => None,
+        };
+        if let Some(Some(s)) = &update.webhook_secret
+            && (s.len() < 8 || s.len() > 256)
+        {
+            errors.insert(PackageField::WebhookSecret, "must be 8 to 256 bytes");
+        }
+        errors.into_result().map_err(PackageError::Invalid)?;
+        let url_after = match &repository_url {
+            Some(u) => u.as_deref(),
+            None => p.repository_url.as_deref(),
+        };
+        // Credentials were given for one host: moving the URL elsewhere (or removing it)
+        // drops them, unless the same request gives new ones.
+        if repository_credentials.is_none()
+            && p.has_repository_credentials
+            && repository_url.is_some()
+            && p.repository_url.is_some()
+            && origin(p.repository_url.as_deref()) != origin(url_after)
+        {
+            repository_credentials = Some(None);
+        }
+        let credentials_after = match &repository_credentials {
+            Some(c) => c.is_some(),
+            None => p.has_repository_credentials,
+        };
+        let https = origin(url_after).is_some_and(|(t, _, _)| t == Transport::Https);
+        if credentials_after && url_after.is_some() && !https {
+            return Err(PackageError::CredentialsNeedHttps);
+        }
+        let changes = PackageChanges {
+            visibility: update.visibility.map(|v| v.as_str().to_owned()),
+            description: update.description,
+            repository_url,
+            webhook_secret: update.webhook_secret,
+            repository_credentials,
+        };
+        Ok(self.0.store().update_package(&p.name, &changes).await?)
+    }
+
+    /// The vendor `name` and who owns it.
+    pub async fn vendor(&self, name: &str) -> Result<Vendor, PackageError> {
+        if !valid_vendor(name) {
+            return Err(PackageError::VendorNotFound(name.to_owned()));
+        }
+        self.0
+            .store()
+            .vendor(name)
+            .await
+            .map_err(|e| vendor_error(name, e))
+    }
+
+    /// Gives the vendor `name` to the owner of kind `kind` named `owner` — an account
+    /// (`user`), the only kind there is — which alone publishes under it from then on (the
+    /// add-ons already under it keep their owners).
+    pub async fn transfer_vendor(
+        &self,
+        name: &str,
+        kind: &str,
+        owner: &str,
+    ) -> Result<Vendor, PackageError> {
+        if !valid_vendor(name) {
+            return Err(PackageError::VendorNotFound(name.to_owned()));
+        }
+        if kind != "user" {
+            return Err(invalid(
+                PackageField::VendorOwnerKind,
+                "must be \"user\" (the only kind of owner there is)",
+            ));
+        }
+        let store = self.0.store();
+        let owner = match store.user_by_username(owner).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => {
+                return Err(invalid(
+                    PackageField::VendorOwner,
+                    format!("there is no account named {owner:?}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let v = store
+            .transfer_vendor(name, owner.id)
+            .await
+            .map_err(|e| vendor_error(name, e))?;
+        tracing::info!(vendor = %v.name, owner = %owner.username, "vendor transferred");
+        Ok(v)
+    }
+
+    /// The names of the add-ons `viewer` may see (the Composer repository's root file).
+    pub async fn visible_names(&self, viewer: Viewer) -> Result<Vec<String>, PackageError> {
+        Ok(self.0.store().visible_package_names(viewer).await?)
+    }
+
+    /// The stamp of the Composer document `document` whose content has `digest`: unique to
+    /// that content (see [`crate::store::PackageStore::document_stamp`]).
+    pub async fn document_stamp(
+        &self,
+        document: &str,
+        digest: &str,
+    ) -> Result<Option<Timestamp>, PackageError> {
+        Ok(self
+            .0
+            .store()
+            .document_stamp(document, digest, now())
+            .await?)
+    }
+}
+
+fn vendor_error(vendor: &str, e: StoreError) -> PackageError {
+    match e {
+        StoreError::NotFound => PackageError::VendorNotFound(vendor.to_owned()),
+        e => e.into(),
+    }
+}

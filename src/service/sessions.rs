@@ -1,0 +1,229 @@
+//! Sessions and consent: what a person does in a browser — signing in (behind the
+//! failed-credentials limiter), the browser session that remembers it, signing out — and
+//! what the authorization endpoint does with it: looking up the client a request names,
+//! remembered consent, and issuing authorization codes. The rules of a request are the
+//! domain's ([`crate::domain::authorize`]); cookies and pages are the front end's.
+//!
+//! A session is a random value the browser holds; only its SHA-256 digest is stored, so
+//! every node shares sessions.
+
+use std::net::IpAddr;
+
+use uuid::Uuid;
+
+use super::Services;
+use super::limiter::Limited;
+use crate::domain::authorize::{
+    self, AuthorizationRequest, CODE_TTL, RequestingClient, check_request, code_url, parse_query,
+};
+use crate::domain::secret::random_id;
+use crate::domain::{PlainSecret, ScopeSet};
+use crate::store::oauth::NewAuthorizationCode;
+use crate::store::{StoreError, StoreResult, User, now};
+
+/// Lifetime of a signed-in browser session, in seconds.
+pub const SESSION_TTL: i64 = 8 * 3600;
+
+/// Why an authorization request cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// The rules refuse it (shown on a page, or sent to the client's redirect URI).
+    #[error(transparent)]
+    Refused(#[from] authorize::AuthorizeError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown username or wrong password (indistinguishable, also in timing).
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// The password is right but the account is disabled.
+    #[error("this account is disabled")]
+    Disabled,
+    /// Too many failed attempts: retry after this many seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds until the failure window ends.
+        retry_after: u64,
+    },
+    /// Storage or hashing failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A fresh session after a sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The session's value, for the browser to hold (for [`SESSION_TTL`] seconds).
+    pub session: PlainSecret,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// A fresh session value (256 bits, URL-safe).
+pub fn new_session_value() -> PlainSecret {
+    PlainSecret::new(random_id(32))
+}
+
+/// The sessions service.
+pub struct Sessions<'a>(pub(super) &'a Services);
+
+impl Sessions<'_> {
+    /// The signed-in, enabled user of the browser session `session`, if any.
+    pub async fn user(&self, session: &PlainSecret) -> StoreResult<Option<User>> {
+        Ok(self
+            .0
+            .store()
+            .session_user(&session.digest(), now())
+            .await?
+            .filter(|u| !u.disabled))
+    }
+
+    /// Checks a username and password from `addr` (behind the failed-credentials limiter,
+    /// with the password grant's counters: a slot is reserved before the hash and given
+    /// back unless the password was wrong; an unknown username is verified against a dummy
+    /// hash so that timing reveals nothing), then starts a fresh session: a new value, so
+    /// that a value planted in the browser before sign-in (`previous`, which ends) is never
+    /// promoted.
+    pub async fn sign_in(
+        &self,
+        addr: IpAddr,
+        previous: &PlainSecret,
+        username: &str,
+        password: &PlainSecret,
+    ) -> Result<SignedIn, SignInError> {
+        let store = self.0.store().as_ref();
+        let limiter = self.0.limiter();
+        let attempt = match limiter.reserve_password(store, username, addr).await {
+            Ok(attempt) => attempt,
+            Err(Limited::TooMany { retry_after }) => {
+                return Err(SignInError::TooManyAttempts { retry_after });
+            }
+            Err(Limited::Store(e)) => return Err(SignInError::Unexpected(e.into())),
+        };
+        let checked = self.check_password(username, password).await;
+        let failed = matches!(checked, Err(SignInError::WrongCredentials));
+        attempt.settle(limiter, store, failed).await;
+        let user = checked?;
+
+        store
+            .delete_session(&previous.digest())
+            .await
+            .map_err(anyhow::Error::from)?;
+        let session = new_session_value();
+        let now = now();
+        store
+            .create_session(&session.digest(), user.id, now, now + SESSION_TTL)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(SignedIn { session, user })
+    }
+
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &PlainSecret,
+    ) -> Result<User, SignInError> {
+        let credentials = match self.0.store().credentials_by_username(username).await {
+            Ok(c) => Some(c),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(anyhow::Error::from(e).into()),
+        };
+        let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
+        let verified = self.0.hasher().verify(password.expose(), stored).await?;
+        match credentials.filter(|_| verified).map(|c| c.user) {
+            None => Err(SignInError::WrongCredentials),
+            Some(user) if user.disabled => Err(SignInError::Disabled),
+            Some(user) => Ok(user),
+        }
+    }
+
+    /// Ends the browser session `session` (if it is one).
+    pub async fn sign_out(&self, session: &PlainSecret) -> StoreResult<()> {
+        self.0.store().delete_session(&session.digest()).await
+    }
+
+    /// Reads and checks an authorization request (the query of `GET /oauth/v2/auth`)
+    /// against the client it names.
+    pub async fn authorization_request(
+        &self,
+        query: &str,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let params = parse_query(query)?;
+        let client = match self.0.store().client_by_id(params.client_id()).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Err(authorize::unknown_client().into()),
+            Err(e) => return Err(e.into()),
+        };
+        let client = RequestingClient {
+            id: client.id,
+            name: client.name,
+            redirect_uris: client.redirect_uris,
+            grant_types: client.grant_types,
+            scopes: client.scopes,
+        };
+        Ok(check_request(params, client)?)
+    }
+
+    /// The consent `user` already gave `client_id` covers `scope`.
+    pub async fn consent_covers(
+        &self,
+        user: &User,
+        client_id: &str,
+        scope: ScopeSet,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .0
+            .store()
+            .consent(user.id, client_id)
+            .await?
+            .is_some_and(|granted| scope.is_subset_of(granted)))
+    }
+
+    /// Records that `user` approved `scope` for `client_id`, keeping what was approved
+    /// before (the remembered consent is the union).
+    pub async fn remember_consent(
+        &self,
+        user: &User,
+        client_id: &str,
+        scope: ScopeSet,
+    ) -> StoreResult<()> {
+        let store = self.0.store();
+        let before = store.consent(user.id, client_id).await?.unwrap_or_default();
+        let union = scope.iter().fold(before, ScopeSet::with);
+        store.save_consent(user.id, client_id, union, now()).await
+    }
+
+    /// Issues a code for an approved request and answers the URL to send the browser to
+    /// (`issuer` is this server's public URL, RFC 9207).
+    pub async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        user: &User,
+        scope: ScopeSet,
+        issuer: &str,
+    ) -> StoreResult<String> {
+        let code = PlainSecret::generate("hac_", 32);
+        let now = now();
+        self.0
+            .store()
+            .insert_code(&NewAuthorizationCode {
+                digest: code.digest(),
+                family_id: Uuid::now_v7(),
+                client_id: request.client.id.clone(),
+                user_id: user.id,
+                redirect_uri: request.redirect_uri.clone(),
+                scope,
+                scope_named: request.scope_param.is_some(),
+                code_challenge: request.code_challenge.clone(),
+                created_at: now,
+                expires_at: now + CODE_TTL,
+            })
+            .await?;
+        Ok(code_url(request, code.expose(), issuer))
+    }
+}

@@ -159,9 +159,11 @@ async fn users_clients_and_tokens_are_managed_from_the_command_line() {
     let (ok, _, err) = run(db, &["token", "revoke", id, "--json"], None).await;
     assert!(ok, "{err}");
     // Another process revoked it: the server sees that within its cache bound (500 ms).
-    within(Duration::from_secs(1), || async {
-        app.get_user(token).await.status() == StatusCode::UNAUTHORIZED
-    })
+    within(
+        "the command line's revocation reaching the server",
+        Duration::from_secs(1),
+        || async { app.get_user(token).await.status() == StatusCode::UNAUTHORIZED },
+    )
     .await;
 }
 
@@ -335,9 +337,11 @@ async fn a_password_reset_prints_a_new_password_once_and_ends_sessions_and_token
     // sees it within its cache bound); bob's token is untouched.
     let page = settings_page(&app, &browser).await;
     assert!(!page.contains("Signed in as"), "{page}");
-    within(Duration::from_secs(1), || async {
-        app.get_user(&token).await.status() == StatusCode::UNAUTHORIZED
-    })
+    within(
+        "the reset's revocation reaching the server",
+        Duration::from_secs(1),
+        || async { app.get_user(&token).await.status() == StatusCode::UNAUTHORIZED },
+    )
     .await;
     assert_eq!(app.get_user(&bobs).await.status(), StatusCode::OK);
 

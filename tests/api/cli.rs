@@ -224,32 +224,55 @@ async fn a_generated_password_is_printed_and_works() {
 async fn failures_exit_non_zero_with_one_line_on_stderr() {
     let app = TestApp::spawn().await;
     let db = app.database_url.as_str();
-    for args in [
-        vec!["user", "create", "bad name", "--email", "x@example.com"],
-        vec!["user", "create", "eve", "--email", "nope"],
-        vec!["client", "create", "--owner", "nobody", "--name", "x"],
-        vec!["token", "revoke", "00000000-0000-0000-0000-000000000000"],
-        vec!["token", "list", "--user", "nobody"],
-    ] {
-        let (ok, _, err) = run(db, &args, Some("")).await;
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["user", "create", "bad name", "--email", "x@example.com"],
+            "",
+            "harmony: username may contain only",
+        ),
+        (
+            &["user", "create", "eve", "--email", "nope"],
+            "",
+            "harmony: email must be an email address",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "eve",
+                "--email",
+                "e@example.com",
+                "--password-stdin",
+            ],
+            "short\n",
+            "harmony: password must be at least",
+        ),
+        (
+            &["client", "create", "--owner", "nobody", "--name", "x"],
+            "",
+            "harmony: no account named \"nobody\"",
+        ),
+        (
+            &["token", "revoke", "00000000-0000-0000-0000-000000000000"],
+            "",
+            "harmony: no token 00000000-0000-0000-0000-000000000000",
+        ),
+        (
+            &["token", "list", "--user", "nobody"],
+            "",
+            "harmony: no account named \"nobody\"",
+        ),
+    ];
+    for (args, stdin, says) in cases {
+        let (ok, _, err) = run(db, args, Some(stdin)).await;
         assert!(!ok, "{args:?}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("harmony: "), "{err}");
+        assert!(err.starts_with(says), "{args:?}: {err}");
     }
-    let (ok, _, _) = run(
-        db,
-        &[
-            "user",
-            "create",
-            "eve",
-            "--email",
-            "e@example.com",
-            "--password-stdin",
-        ],
-        Some("short\n"),
-    )
-    .await;
+    // None of the refused accounts was created.
+    let (ok, _, err) = run(db, &["token", "list", "--user", "eve"], None).await;
     assert!(!ok);
+    assert_eq!(err.trim_end(), "harmony: no account named \"eve\"");
 }
 
 /// The settings page as `browser` sees it.

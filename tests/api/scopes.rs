@@ -159,6 +159,7 @@ async fn every_endpoint_needs_a_token_and_a_user() {
             StatusCode::UNAUTHORIZED,
             "{method} {path}"
         );
+        assert_eq!(error_code(anonymous).await, "unauthenticated");
         let client_only = call(&app, &method, &path, Some(cc), &body).await;
         assert_eq!(
             client_only.status(),

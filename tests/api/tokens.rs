@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, error_code, header};
+use crate::helpers::{TestApp, error_code, header, oauth_error};
 
 #[tokio::test]
 async fn api_access_lists_every_requested_token_without_its_value() {
@@ -131,6 +131,7 @@ async fn revoking_one_token_takes_effect_on_the_next_request() {
         .refresh(&alice, victim["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(oauth_error(refresh).await, "invalid_grant");
     // It stays listed, as revoked.
     let list: Vec<Value> = app.list_tokens(&token).await;
     let listed = list.iter().find(|t| t["id"] == victim_id.as_str()).unwrap();

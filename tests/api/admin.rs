@@ -159,22 +159,19 @@ async fn a_non_administrator_gets_403_on_every_admin_endpoint() {
             Some(json!({"disabled": true})),
         ),
         (reqwest::Method::DELETE, path.as_str(), None),
+        (reqwest::Method::GET, "/admin/vendors/alice", None),
+        (
+            reqwest::Method::PATCH,
+            "/admin/vendors/alice",
+            Some(json!({"owner": {"type": "user", "name": "alice"}})),
+        ),
     ] {
         let response = send(&app, method.clone(), path, &token, body).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
         assert_eq!(error_code(response).await, "insufficient_scope");
     }
     // Asking for the admin scope is refused to a non-administrator.
-    let ask = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-            ("scope", "admin"),
-        ])
-        .await;
+    let ask = app.password_grant_with_scope(&alice, "admin").await;
     assert_eq!(oauth_error(ask).await, "invalid_scope");
 }
 
@@ -182,24 +179,11 @@ async fn a_non_administrator_gets_403_on_every_admin_endpoint() {
 async fn an_administrators_token_without_the_admin_scope_gets_403() {
     let app = TestApp::spawn().await;
     let (root, _) = administrator(&app).await;
-    let read: Value = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "root"),
-            ("password", &root.password),
-            ("client_id", &root.client_id),
-            ("client_secret", &root.client_secret),
-            ("scope", "read write"),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let response = app
-        .get_with_token("/admin/users", read["access_token"].as_str().unwrap())
-        .await;
+    let read_write = app.scoped_token(&root, "read write").await;
+    let response = app.get_with_token("/admin/users", &read_write).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(header(&response, "www-authenticate").contains("scope=\"admin\""));
+    assert_eq!(error_code(response).await, "insufficient_scope");
 }
 
 #[tokio::test]

@@ -215,6 +215,31 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `POST /oauth/v2/token`: the password grant for `account` through its client, asking
+    /// for `scope`.
+    pub async fn password_grant_with_scope(&self, account: &Account, scope: &str) -> Response {
+        self.post_token(&[
+            ("grant_type", "password"),
+            ("username", account.user.username.as_str()),
+            ("password", account.password.as_str()),
+            ("client_id", account.client_id.as_str()),
+            ("client_secret", account.client_secret.as_str()),
+            ("scope", scope),
+        ])
+        .await
+    }
+
+    /// A fresh access token for `account` with `scope` (a request that must succeed).
+    pub async fn scoped_token(&self, account: &Account, scope: &str) -> String {
+        let response = self.password_grant_with_scope(account, scope).await;
+        assert_eq!(response.status(), StatusCode::OK, "scope {scope}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
     /// `POST /oauth/v2/token` with a form.
     pub async fn post_token(&self, form: &[(&str, &str)]) -> Response {
         self.http

@@ -151,26 +151,9 @@ async fn publishing_needs_a_write_token_and_a_zip() {
         .await
         .unwrap();
     refusal(r, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-    let read_only: Value = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-            ("scope", "read"),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read_only = app.scoped_token(&alice, "read").await;
     let r = app
-        .publish(
-            read_only["access_token"].as_str().unwrap(),
-            "acme/lib",
-            "1.0.0",
-            dist("acme/lib", "library"),
-        )
+        .publish(&read_only, "acme/lib", "1.0.0", dist("acme/lib", "library"))
         .await;
     refusal(r, StatusCode::FORBIDDEN, "insufficient_scope").await;
     let r = app

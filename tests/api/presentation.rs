@@ -150,18 +150,7 @@ async fn an_expired_token_is_a_401_invalid_token() {
 async fn a_token_without_the_scope_is_a_403_insufficient_scope() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let response = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("scope", "read"),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-        ])
-        .await;
-    let body: Value = response.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap();
+    let token = &app.scoped_token(&alice, "read").await;
     assert_eq!(app.get_user(token).await.status(), StatusCode::OK);
     let response = app
         .http

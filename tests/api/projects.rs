@@ -212,20 +212,7 @@ async fn a_read_only_token_cannot_change_projects() {
     assert_eq!(r.status(), 200);
     let before = app.json_as(&path, Some(&writer), 200).await;
 
-    let read: Value = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-            ("scope", "read"),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = read["access_token"].as_str().unwrap();
+    let token = &app.scoped_token(&alice, "read").await;
     for r in [
         app.post_json("/projects", token, json!({"name": "x"}))
             .await,

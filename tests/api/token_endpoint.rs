@@ -257,21 +257,7 @@ async fn a_client_may_use_only_its_registered_grants() {
 async fn a_named_scope_is_granted_and_echoed_and_others_are_invalid_scope() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let token = |scope: &'static str| {
-        let alice = alice.clone();
-        let app = &app;
-        async move {
-            app.post_token(&[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", &alice.password),
-                ("scope", scope),
-                ("client_id", &alice.client_id),
-                ("client_secret", &alice.client_secret),
-            ])
-            .await
-        }
-    };
+    let token = |scope: &'static str| app.password_grant_with_scope(&alice, scope);
     let response = token("read").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();

@@ -402,6 +402,20 @@ async fn local_repositories_are_refused_unless_the_deployment_allows_them() {
     }
     let p = app.json_as("/packages/acme/gitlib", None, 200).await;
     assert_eq!(p["repositoryUrl"], Value::Null);
+
+    // A deployment that allows them takes a local URL.
+    let allowing = TestApp::spawn_with(|c| c.packages.allow_local_repositories = true).await;
+    let token = published(&allowing).await;
+    let r = allowing
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "file:///srv/git/lib"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["repositoryUrl"], "file:///srv/git/lib");
 }
 
 /// A bare copy of `repo` under `root/NAME.git`, ready for git's dumb HTTP protocol.

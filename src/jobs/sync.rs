@@ -6,7 +6,8 @@
 //!
 //! Every job's state is recorded: queued, running, then its outcome, which
 //! `git_syncs_total` also counts. [`SyncRunner::state`] answers it by id and
-//! [`SyncRunner::finished`] waits for it (tests wait for that event rather than sleeping);
+//! [`SyncRunner::finished`] waits for it (tests wait for that event rather than sleeping;
+//! [`SyncRunner::known_jobs`] tells them that a refused push queued nothing);
 //! the outcomes of the latest [`KEPT_OUTCOMES`] jobs are kept.
 
 use std::collections::{HashMap, VecDeque};
@@ -139,6 +140,12 @@ impl SyncRunner {
     /// outcome was forgotten: only the latest [`KEPT_OUTCOMES`] are kept).
     pub fn state(&self, id: Uuid) -> Option<JobState> {
         self.lock().states.get(&id).copied()
+    }
+
+    /// How many jobs this runner has a record of: every queued or running one and the
+    /// latest finished ones. `0` means that nothing was ever submitted to it.
+    pub fn known_jobs(&self) -> usize {
+        self.lock().states.len()
     }
 
     /// Waits until job `id` has ended and answers its outcome; `None` at once for a job

@@ -58,6 +58,7 @@ struct Core {
     oauth: OAuthConfig,
     limits: LimitsConfig,
     packages: PackagesConfig,
+    pending_uses: Arc<tokens::PendingUses>,
 }
 
 impl Services {
@@ -73,6 +74,7 @@ impl Services {
             oauth: config.oauth.clone(),
             limits: config.limits.clone(),
             packages: config.packages.clone(),
+            pending_uses: Arc::default(),
         }))
     }
 
@@ -160,5 +162,10 @@ impl Services {
     /// The marketplace's settings.
     fn packages_config(&self) -> &PackagesConfig {
         &self.0.packages
+    }
+
+    /// The `lastUsedAt` writes still running.
+    fn pending_uses(&self) -> &Arc<tokens::PendingUses> {
+        &self.0.pending_uses
     }
 }

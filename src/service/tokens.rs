@@ -9,7 +9,9 @@
 //! that the next authorization asks again.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::Services;
@@ -23,6 +25,32 @@ use crate::store::{
 
 /// How often `lastUsedAt` is written: at most once a minute per token.
 const TOUCH_INTERVAL: i64 = 60;
+
+/// The `lastUsedAt` writes still running in the background ([`Tokens::record_use`]), so
+/// that they can be awaited ([`Tokens::uses_recorded`]) rather than guessed at.
+#[derive(Default)]
+pub(super) struct PendingUses {
+    running: AtomicUsize,
+    none_running: Notify,
+}
+
+/// One running write, counted until dropped (also when its task panics).
+struct RunningUse(Arc<PendingUses>);
+
+impl RunningUse {
+    fn start(pending: &Arc<PendingUses>) -> RunningUse {
+        pending.running.fetch_add(1, Ordering::AcqRel);
+        RunningUse(Arc::clone(pending))
+    }
+}
+
+impl Drop for RunningUse {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none_running.notify_waiters();
+        }
+    }
+}
 
 /// Why an API Access operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +206,7 @@ impl Tokens<'_> {
 
     /// Records that the token of `entry` authenticated a request at `now`: at most once a
     /// minute per token and node, written in the background (a request never waits for
-    /// it, and a failure is only logged).
+    /// it, and a failure is only logged; [`Tokens::uses_recorded`] awaits it).
     pub fn record_use(&self, entry: &CachedToken, now: Timestamp) {
         let Some(info) = &entry.info else { return };
         if !entry.claim_touch(now, TOUCH_INTERVAL) {
@@ -186,11 +214,30 @@ impl Tokens<'_> {
         }
         let store = self.0.store().clone();
         let id = info.id;
+        let running = RunningUse::start(self.0.pending_uses());
         tokio::spawn(async move {
+            let _running = running;
             if let Err(e) = store.touch_access_token(id, now).await {
                 tracing::warn!(error = %e, "could not record token use");
             }
         });
+    }
+
+    /// Waits until no `lastUsedAt` write is running: once a request has been answered, the
+    /// use it recorded (if any) can then be read back. For tests and tools; requests never
+    /// wait for these writes.
+    pub async fn uses_recorded(&self) {
+        let pending = self.0.pending_uses();
+        loop {
+            // Registered before the count is read, so that the last write's end is not missed.
+            let ended = pending.none_running.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if pending.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Finds a token by its value in both tables, the hinted one first.

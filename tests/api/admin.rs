@@ -4,7 +4,9 @@ use harmony::service::clients::ClientSpec;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, TestApp, error_code, header, oauth_error};
+use crate::helpers::{
+    Account, TestApp, error_code, field_message, header, invalid_fields, oauth_error, refusal,
+};
 
 async fn administrator(app: &TestApp) -> (Account, String) {
     let root = app
@@ -98,7 +100,11 @@ async fn an_administrator_lists_and_creates_accounts() {
         Some(json!({"username": "Carol", "email": "other@example.com", "password": "a long password"})),
     )
     .await;
-    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = invalid_fields(taken).await;
+    assert!(
+        field_message(&fields, "username").contains("already used"),
+        "{fields:?}"
+    );
     let invalid = send(
         &app,
         reqwest::Method::POST,
@@ -107,7 +113,31 @@ async fn an_administrator_lists_and_creates_accounts() {
         Some(json!({"username": "e", "email": "not-an-email", "password": "short"})),
     )
     .await;
-    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = invalid_fields(invalid).await;
+    assert_eq!(field_message(&fields, "email"), "must be an email address");
+    let short = send(
+        &app,
+        reqwest::Method::POST,
+        "/admin/users",
+        &token,
+        Some(json!({"username": "erin", "email": "erin@example.com", "password": "short"})),
+    )
+    .await;
+    let fields = invalid_fields(short).await;
+    field_message(&fields, "password");
+    // Neither refusal created an account.
+    let all: Vec<Value> = app
+        .get_with_token("/admin/users", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = all
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alice", "carol", "dave", "root"]);
 }
 
 #[tokio::test]
@@ -129,22 +159,19 @@ async fn a_non_administrator_gets_403_on_every_admin_endpoint() {
             Some(json!({"disabled": true})),
         ),
         (reqwest::Method::DELETE, path.as_str(), None),
+        (reqwest::Method::GET, "/admin/vendors/alice", None),
+        (
+            reqwest::Method::PATCH,
+            "/admin/vendors/alice",
+            Some(json!({"owner": {"type": "user", "name": "alice"}})),
+        ),
     ] {
         let response = send(&app, method.clone(), path, &token, body).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
         assert_eq!(error_code(response).await, "insufficient_scope");
     }
     // Asking for the admin scope is refused to a non-administrator.
-    let ask = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-            ("scope", "admin"),
-        ])
-        .await;
+    let ask = app.password_grant_with_scope(&alice, "admin").await;
     assert_eq!(oauth_error(ask).await, "invalid_scope");
 }
 
@@ -152,24 +179,11 @@ async fn a_non_administrator_gets_403_on_every_admin_endpoint() {
 async fn an_administrators_token_without_the_admin_scope_gets_403() {
     let app = TestApp::spawn().await;
     let (root, _) = administrator(&app).await;
-    let read: Value = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "root"),
-            ("password", &root.password),
-            ("client_id", &root.client_id),
-            ("client_secret", &root.client_secret),
-            ("scope", "read write"),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let response = app
-        .get_with_token("/admin/users", read["access_token"].as_str().unwrap())
-        .await;
+    let read_write = app.scoped_token(&root, "read write").await;
+    let response = app.get_with_token("/admin/users", &read_write).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(header(&response, "www-authenticate").contains("scope=\"admin\""));
+    assert_eq!(error_code(response).await, "insufficient_scope");
 }
 
 #[tokio::test]
@@ -252,7 +266,10 @@ async fn a_password_reset_replaces_the_password_and_revokes_tokens() {
         Some(json!({"password": "short"})),
     )
     .await;
-    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = invalid_fields(short).await;
+    field_message(&fields, "password");
+    // The refused reset kept the password it had.
+    assert_eq!(app.get_token(&alice).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -301,6 +318,13 @@ async fn deleting_an_account_removes_it_with_its_tokens_and_clients() {
     )
     .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let all: Vec<Value> = app
+        .get_with_token("/admin/users", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(all.iter().all(|u| u["username"] != "alice"), "{all:?}");
     assert_eq!(
         app.get_user(&access).await.status(),
         StatusCode::UNAUTHORIZED
@@ -317,7 +341,7 @@ async fn deleting_an_account_removes_it_with_its_tokens_and_clients() {
         None,
     )
     .await;
-    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    refusal(again, StatusCode::NOT_FOUND, "not_found").await;
     let bad = send(
         &app,
         reqwest::Method::DELETE,
@@ -326,7 +350,7 @@ async fn deleting_an_account_removes_it_with_its_tokens_and_clients() {
         None,
     )
     .await;
-    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+    refusal(bad, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]
@@ -342,7 +366,11 @@ async fn an_administrator_cannot_lock_themselves_out() {
             Some(body),
         )
         .await;
-        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let error = refusal(response, StatusCode::CONFLICT, "conflict").await;
+        assert_eq!(
+            error["message"],
+            "you cannot disable or demote your own account"
+        );
     }
     let delete = send(
         &app,
@@ -352,6 +380,18 @@ async fn an_administrator_cannot_lock_themselves_out() {
         None,
     )
     .await;
-    assert_eq!(delete.status(), StatusCode::CONFLICT);
-    assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
+    let error = refusal(delete, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(error["message"], "you cannot delete your own account");
+    // Still an enabled administrator.
+    let all: Vec<Value> = app
+        .get_with_token("/admin/users", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me = all.iter().find(|u| u["username"] == "root").unwrap();
+    assert_eq!(
+        (me["isAdmin"].clone(), me["disabled"].clone()),
+        (json!(true), json!(false))
+    );
 }

@@ -8,7 +8,7 @@ use crate::browser::{
     Browser, Pkce, REDIRECT, authorize_url, code_client, code_tokens, consent_page, exchange,
     execute_sql, obtain_code, param, redirect_params, sign_in_and_approve,
 };
-use crate::helpers::{TestApp, header, oauth_error};
+use crate::helpers::{TestApp, error_code, header, oauth_error};
 
 #[tokio::test]
 async fn a_browser_signs_in_consents_and_the_client_exchanges_the_code_for_tokens() {
@@ -117,6 +117,7 @@ async fn the_state_is_echoed_and_a_requested_scope_is_granted_exactly() {
         .await
         .unwrap();
     assert_eq!(write.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(write).await, "insufficient_scope");
 }
 
 #[tokio::test]
@@ -269,6 +270,12 @@ async fn a_form_without_or_with_a_wrong_csrf_token_is_refused() {
     // Without any cookie at all.
     let cookieless = app.http.post(&action).form(&fields).send().await.unwrap();
     assert_eq!(cookieless.status(), StatusCode::FORBIDDEN);
+    // None of them signed the browser in: it still gets the sign-in page.
+    let page = browser.get(&url).await.text().await.unwrap();
+    assert!(
+        page.contains("Sign in") && !page.contains("Signed in as"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -613,15 +620,26 @@ async fn the_cleanup_removes_expired_codes_and_sessions() {
     let alice = code_client(&app, "alice", false).await;
     let pkce = Pkce::new();
     let code = obtain_code(&app, &alice, &pkce).await;
-    let far_future = harmony::store::now() + 365 * 24 * 3600;
-    let purged = app
-        .state
-        .services
-        .store()
-        .purge_oauth(far_future)
-        .await
-        .unwrap();
-    assert_eq!(purged, 2, "one code and one session");
+    assert_eq!(app.count_rows("authorization_codes").await, 1);
+    assert_eq!(app.count_rows("auth_sessions").await, 1);
+    // Nothing has ended yet: the purge the cleanup job runs keeps both.
+    let purged = app.state.services.maintenance().purge().await;
+    assert_eq!(purged.sessions_and_codes.unwrap(), 0);
+
+    execute_sql(
+        &app,
+        "UPDATE authorization_codes SET expires_at = created_at - 1",
+    )
+    .await;
+    execute_sql(&app, "UPDATE auth_sessions SET expires_at = created_at - 1").await;
+    let purged = app.state.services.maintenance().purge().await;
+    assert_eq!(
+        purged.sessions_and_codes.unwrap(),
+        2,
+        "one code and one session"
+    );
+    assert_eq!(app.count_rows("authorization_codes").await, 0);
+    assert_eq!(app.count_rows("auth_sessions").await, 0);
     let response = exchange(&app, &alice, &code, &pkce.verifier).await;
     assert_eq!(oauth_error(response).await, "invalid_grant");
 }

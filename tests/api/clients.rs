@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, TestApp, error_code, header, oauth_error};
+use crate::helpers::{
+    Account, TestApp, field_message, header, invalid_fields, oauth_error, refusal,
+};
 
 async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.http
@@ -121,7 +123,8 @@ async fn a_public_client_has_no_secret_and_cannot_rotate_one() {
         .send()
         .await
         .unwrap();
-    assert_eq!(rotate.status(), StatusCode::CONFLICT);
+    let error = refusal(rotate, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(error["message"], "a public client has no secret to rotate");
 }
 
 #[tokio::test]
@@ -176,7 +179,15 @@ async fn invalid_registrations_are_422_with_the_field() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+    refusal(bad_json, StatusCode::BAD_REQUEST, "invalid_json").await;
+    // Only the fixture's client exists.
+    let list: Vec<Value> = app
+        .get_with_token("/user/clients", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
 }
 
 #[tokio::test]
@@ -208,12 +219,31 @@ async fn a_client_can_be_changed_and_the_change_is_validated_as_a_whole() {
     );
     assert_eq!(changed["scopes"], json!(["read", "write"]));
 
-    let orphan = patch(json!({"redirectUris": []})).await.unwrap();
-    assert_eq!(orphan.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let kind = patch(json!({"confidential": false})).await.unwrap();
-    assert_eq!(kind.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let empty = patch(json!({"scopes": []})).await.unwrap();
-    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A change is checked against the client it would make: the code grant it keeps
+    // cannot work without redirect URIs. A client's kind is no change at all.
+    for (change, field, says) in [
+        (
+            json!({"redirectUris": []}),
+            "grantTypes",
+            "authorization_code needs at least one redirect URI",
+        ),
+        (
+            json!({"confidential": false}),
+            "confidential",
+            "unknown field",
+        ),
+        (
+            json!({"scopes": []}),
+            "scopes",
+            "must name at least one scope",
+        ),
+    ] {
+        let fields = invalid_fields(patch(change.clone()).await.unwrap()).await;
+        assert!(
+            field_message(&fields, field).contains(says),
+            "{change}: {fields:?}"
+        );
+    }
     let kept: Value = app
         .get_with_token(&path, &token)
         .await
@@ -304,8 +334,7 @@ async fn another_accounts_client_is_404_for_every_method() {
     let (_, bob_token) = owner(&app, "bob").await;
     let path = format!("/user/clients/{}", alice.client_id);
     let get = app.get_with_token(&path, &bob_token).await;
-    assert_eq!(get.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(get).await, "not_found");
+    refusal(get, StatusCode::NOT_FOUND, "not_found").await;
     let patch = app
         .http
         .patch(app.url(&path))
@@ -314,7 +343,7 @@ async fn another_accounts_client_is_404_for_every_method() {
         .send()
         .await
         .unwrap();
-    assert_eq!(patch.status(), StatusCode::NOT_FOUND);
+    refusal(patch, StatusCode::NOT_FOUND, "not_found").await;
     let rotate = app
         .http
         .post(app.url(&format!("{path}/secret")))
@@ -322,7 +351,7 @@ async fn another_accounts_client_is_404_for_every_method() {
         .send()
         .await
         .unwrap();
-    assert_eq!(rotate.status(), StatusCode::NOT_FOUND);
+    refusal(rotate, StatusCode::NOT_FOUND, "not_found").await;
     let delete = app
         .http
         .delete(app.url(&path))
@@ -330,14 +359,22 @@ async fn another_accounts_client_is_404_for_every_method() {
         .send()
         .await
         .unwrap();
-    assert_eq!(delete.status(), StatusCode::NOT_FOUND);
-    // Alice's client is untouched.
+    refusal(delete, StatusCode::NOT_FOUND, "not_found").await;
+    // Alice's client is untouched: its name and its secret.
     assert_eq!(
         client_token(&app, &alice.client_id, &alice.client_secret)
             .await
             .status(),
         StatusCode::OK
     );
+    let alices = app.access_token(&alice).await;
+    let client: Value = app
+        .get_with_token(&path, &alices)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(client["name"], "alice's client");
 }
 
 #[tokio::test]

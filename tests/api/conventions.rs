@@ -152,6 +152,7 @@ async fn bad_json_is_400_wrong_types_422_wrong_media_415_and_oversize_413() {
     }
     let response = patch_user(&app, &token, "text/plain", b"{}".to_vec()).await;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(error_code(response).await, "unsupported_media_type");
     let response = patch_user(&app, &token, json, b"{\"name\": 5}".to_vec()).await;
     let body: Value = response.json().await.unwrap();
     assert!(body["error"]["fields"]["name"].is_string());
@@ -313,6 +314,7 @@ async fn a_query_that_is_not_utf8_is_400_on_every_endpoint_that_reads_one() {
     assert_eq!(error_code(response).await, "invalid_query");
 
     // The token endpoint: RFC 6749's error, and the password is never checked.
+    let hashed = app.state.services.hasher().done();
     let response = app
         .get(&format!(
             "/oauth/v2/token?grant_type=password&username=alice&password=%FF%FE&client_id={}&client_secret={}",
@@ -322,6 +324,11 @@ async fn a_query_that_is_not_utf8_is_400_on_every_endpoint_that_reads_one() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        app.state.services.hasher().done(),
+        hashed,
+        "a password was checked"
+    );
 
     // The authorization endpoint: its error page.
     let response = app

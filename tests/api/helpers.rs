@@ -215,6 +215,31 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `POST /oauth/v2/token`: the password grant for `account` through its client, asking
+    /// for `scope`.
+    pub async fn password_grant_with_scope(&self, account: &Account, scope: &str) -> Response {
+        self.post_token(&[
+            ("grant_type", "password"),
+            ("username", account.user.username.as_str()),
+            ("password", account.password.as_str()),
+            ("client_id", account.client_id.as_str()),
+            ("client_secret", account.client_secret.as_str()),
+            ("scope", scope),
+        ])
+        .await
+    }
+
+    /// A fresh access token for `account` with `scope` (a request that must succeed).
+    pub async fn scoped_token(&self, account: &Account, scope: &str) -> String {
+        let response = self.password_grant_with_scope(account, scope).await;
+        assert_eq!(response.status(), StatusCode::OK, "scope {scope}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
     /// `POST /oauth/v2/token` with a form.
     pub async fn post_token(&self, form: &[(&str, &str)]) -> Response {
         self.http
@@ -310,6 +335,38 @@ pub async fn oauth_error(response: Response) -> String {
     body["error"].as_str().expect("error").to_owned()
 }
 
+/// The `error` object of an envelope that must come with `status` and `code`: its
+/// `message` and, for `validation_failed`, its `fields`.
+pub async fn refusal(response: Response, status: StatusCode, code: &str) -> Value {
+    let got = response.status();
+    let body: Value = response.json().await.expect("json error body");
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"].clone()
+}
+
+/// The `fields` of a `422 validation_failed`, each with its message.
+pub async fn invalid_fields(response: Response) -> serde_json::Map<String, Value> {
+    let error = refusal(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    error["fields"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no fields in {error}"))
+        .clone()
+}
+
+/// The message of field `name` in `fields` (which must name it).
+pub fn field_message<'a>(fields: &'a serde_json::Map<String, Value>, name: &str) -> &'a str {
+    fields
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+}
+
 /// A header as a string.
 pub fn header(response: &Response, name: &str) -> String {
     response
@@ -321,9 +378,15 @@ pub fn header(response: &Response, name: &str) -> String {
         .to_owned()
 }
 
-/// Polls `check` every 20 ms until it is true; returns how long that took, or panics after
-/// `bound`. For what another process changes, which this one sees within the cache bound.
-pub async fn within<F, Fut>(bound: std::time::Duration, mut check: F) -> std::time::Duration
+/// Polls `check` every 20 ms until it is true and answers how long that took; fails,
+/// naming `what` did not happen, once `bound` has passed. Only for what another process
+/// changes, which this one can see only by asking again (a revocation written by another
+/// node or by the command line reaches a server within its auth cache's bound).
+pub async fn within<F, Fut>(
+    what: &str,
+    bound: std::time::Duration,
+    mut check: F,
+) -> std::time::Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -333,7 +396,10 @@ where
         if check().await {
             return started.elapsed();
         }
-        assert!(started.elapsed() < bound, "not within {bound:?}");
+        assert!(
+            started.elapsed() < bound,
+            "{what}: not within {bound:?} (polled every 20 ms)"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -422,6 +488,7 @@ pub struct SilentServer {
     /// `127.0.0.1:PORT`.
     pub addr: std::net::SocketAddr,
     accepted: Arc<std::sync::atomic::AtomicUsize>,
+    connected: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -431,17 +498,20 @@ impl SilentServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = Arc::clone(&accepted);
+        let connected = Arc::new(tokio::sync::Notify::new());
+        let (counted, told) = (Arc::clone(&accepted), Arc::clone(&connected));
         let task = tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                told.notify_waiters();
                 held.push(stream);
             }
         });
         SilentServer {
             addr,
             accepted,
+            connected,
             task,
         }
     }
@@ -449,6 +519,25 @@ impl SilentServer {
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
         self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until a first connection was accepted, failing after `bound`.
+    pub async fn first_connection(&self, bound: std::time::Duration) {
+        let first = async {
+            loop {
+                // Registered before the count is read, so that no connection is missed.
+                let next = self.connected.notified();
+                tokio::pin!(next);
+                next.as_mut().enable();
+                if self.accepted() > 0 {
+                    return;
+                }
+                next.await;
+            }
+        };
+        tokio::time::timeout(bound, first)
+            .await
+            .unwrap_or_else(|_| panic!("nothing connected to {} within {bound:?}", self.addr));
     }
 }
 

@@ -207,7 +207,7 @@ async fn spraying_one_password_over_many_accounts_meets_the_address_cap() {
             .expect("create user");
     }
     let url = app.url("/oauth/v2/token");
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for i in 0..60 {
         let response = password_grant(
             app.http.clone(),
@@ -218,10 +218,19 @@ async fn spraying_one_password_over_many_accounts_meets_the_address_cap() {
             "203.0.113.9",
         )
         .await;
-        statuses.push(response.status().as_u16());
+        let status = response.status().as_u16();
+        answers.push((status, oauth_error(response).await));
     }
-    let expected: Vec<u16> = (0..60).map(|i| if i < cap { 400 } else { 429 }).collect();
-    assert_eq!(statuses, expected);
+    let expected: Vec<(u16, String)> = (0..60)
+        .map(|i| {
+            if i < cap {
+                (400, "invalid_grant".into())
+            } else {
+                (429, "temporarily_unavailable".into())
+            }
+        })
+        .collect();
+    assert_eq!(answers, expected);
 
     // The cap is per address: another one still gets its answers.
     let elsewhere = password_grant(
@@ -256,23 +265,20 @@ async fn a_right_password_after_failures_works_and_takes_nothing_from_the_limit(
         )
     };
     for _ in 0..3 {
-        assert_eq!(attempt("wrong").await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(attempt("wrong").await).await, "invalid_grant");
     }
     for _ in 0..3 {
         assert_eq!(attempt(PASSWORD).await.status(), StatusCode::OK);
     }
     // Two failures left of five: the successes took none.
     for _ in 0..2 {
-        assert_eq!(attempt("wrong").await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(attempt("wrong").await).await, "invalid_grant");
     }
-    assert_eq!(
-        attempt("wrong").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(
-        attempt(PASSWORD).await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    for password in ["wrong", PASSWORD] {
+        let response = attempt(password).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(oauth_error(response).await, "temporarily_unavailable");
+    }
 }
 
 #[tokio::test]
@@ -295,14 +301,17 @@ async fn two_nodes_on_one_database_share_the_counts() {
         )
     };
     for _ in 0..3 {
-        assert_eq!(guess(&a).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(guess(&a).await).await, "invalid_grant");
     }
     for _ in 0..2 {
-        assert_eq!(guess(&b).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(guess(&b).await).await, "invalid_grant");
     }
     // Five failures in all: both nodes refuse, though neither saw five itself.
-    assert_eq!(guess(&b).await.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(guess(&a).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    for node in [&b, &a] {
+        let response = guess(node).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(oauth_error(response).await, "temporarily_unavailable");
+    }
 
     // Client secrets too.
     let wrong_secret = |node: &TestApp| {
@@ -319,9 +328,11 @@ async fn two_nodes_on_one_database_share_the_counts() {
     for node in [&a, &b, &a, &b, &a] {
         let response = wrong_secret(node).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(response).await, "invalid_client");
     }
     let response = wrong_secret(&b).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(oauth_error(response).await, "temporarily_unavailable");
 }
 
 #[tokio::test]
@@ -380,9 +391,11 @@ async fn made_up_client_ids_meet_the_address_cap_without_locking_anyone_out() {
     for i in 0..5 {
         let response = client(&format!("made-up-{i}"), "hcs_guess").await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{i}");
+        assert_eq!(oauth_error(response).await, "invalid_client", "{i}");
     }
     let response = client("made-up-5", "hcs_guess").await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(oauth_error(response).await, "temporarily_unavailable");
     assert_eq!(app.count_rows("auth_attempts").await, 6);
     // A right secret from that address still works, and so does a password.
     let response = client(&alice.client_id, &alice.client_secret)

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::helpers::{Account, TestApp};
+use crate::helpers::{Account, TestApp, within};
 use crate::process::Node;
 
 async fn password_token(http: &reqwest::Client, node: &Node, account: &Account) -> Value {
@@ -53,7 +53,7 @@ async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
     let access = token["access_token"].as_str().unwrap();
     assert_eq!(user_status(&http, &b, access).await, StatusCode::OK);
 
-    // Revoked on A, refused by B on the very next request.
+    // Revoked on A: refused by A on its very next request, by B within its cache's bound.
     let list: Vec<Value> = http
         .get(a.url("/user/tokens"))
         .bearer_auth(access)
@@ -72,10 +72,13 @@ async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
-    // B caches token lookups for 500 ms at most: the revocation reaches it within that.
-    let delay = crate::helpers::within(Duration::from_secs(1), || async {
-        user_status(&http, &b, access).await == StatusCode::UNAUTHORIZED
-    })
+    // B caches token lookups for 500 ms at most: the revocation reaches it within that
+    // (measured by asking B again until it refuses).
+    let delay = within(
+        "the revocation on A reaching B",
+        Duration::from_secs(1),
+        || async { user_status(&http, &b, access).await == StatusCode::UNAUTHORIZED },
+    )
     .await;
     eprintln!("revocation reached the other node after {delay:?}");
     // And on A itself, where it was revoked, on the very next request.
@@ -96,14 +99,23 @@ async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
                 ("client_secret", alice.client_secret.clone()),
             ];
             let request = http.post(node.url("/oauth/v2/token")).form(&form);
-            async move { request.send().await.unwrap().status() }
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            }
         };
         let (on_a, on_b) = tokio::join!(attempt(&a), attempt(&b));
-        let wins = [on_a, on_b]
+        let wins = [&on_a, &on_b]
             .iter()
-            .filter(|s| **s == StatusCode::OK)
+            .filter(|(s, _)| *s == StatusCode::OK)
             .count();
-        assert_eq!(wins, 1, "A: {on_a}, B: {on_b}");
+        assert_eq!(wins, 1, "A: {on_a:?}, B: {on_b:?}");
+        let (_, lost) = if on_a.0 == StatusCode::OK {
+            &on_b
+        } else {
+            &on_a
+        };
+        assert_eq!(lost["error"], "invalid_grant", "{lost}");
     }
 }
 
@@ -114,12 +126,19 @@ async fn a_node_killed_under_load_loses_no_token_it_answered_with() {
     let node = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_ANONYMOUS", "0")]).await;
     let http = reqwest::Client::new();
     let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+    // How many answers carried a token so far: the kill waits for this, not for a time.
+    let answered = Arc::new(tokio::sync::watch::Sender::new(0_usize));
     let url = node.url("/oauth/v2/token");
 
     let workers: Vec<_> = (0..8)
         .map(|_| {
-            let (http, url, issued, alice) =
-                (http.clone(), url.clone(), issued.clone(), alice.clone());
+            let (http, url, issued, alice, answered) = (
+                http.clone(),
+                url.clone(),
+                issued.clone(),
+                alice.clone(),
+                answered.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     let sent = http
@@ -137,24 +156,29 @@ async fn a_node_killed_under_load_loses_no_token_it_answered_with() {
                     };
                     if let Some(token) = body["access_token"].as_str() {
                         issued.lock().await.push(token.to_owned());
+                        answered.send_modify(|n| *n += 1);
                     }
                 }
             })
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once it has answered a good number of tokens, with the workers still sending.
+    const ENOUGH: usize = 50;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        answered.subscribe().wait_for(|n| *n >= ENOUGH),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the node did not answer {ENOUGH} tokens within 60 s"))
+    .unwrap();
     let mut node = node;
     node.child.kill().await.unwrap(); // SIGKILL
     for worker in workers {
         worker.await.unwrap();
     }
     let issued = issued.lock().await.clone();
-    assert!(
-        issued.len() > 20,
-        "only {} tokens issued before the kill",
-        issued.len()
-    );
+    assert!(issued.len() >= ENOUGH, "{} tokens", issued.len());
 
     let restarted = Node::start(&app.database_url, &[("HARMONY_RATE_LIMIT_ANONYMOUS", "0")]).await;
     for token in &issued {
@@ -172,6 +196,22 @@ async fn a_node_killed_under_load_loses_no_token_it_answered_with() {
             "a token answered before the kill was lost"
         );
     }
+}
+
+/// `password_hashes_in_flight` of a node's `/metrics`.
+async fn hashes_in_flight(metrics_url: &str) -> f64 {
+    let text = reqwest::get(metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("password_hashes_in_flight "))
+        .unwrap_or_else(|| panic!("no password_hashes_in_flight in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +256,14 @@ async fn sigterm_drains_a_request_in_flight_before_exiting() {
         let status = request.send().await.map(|r| r.status());
         (status, Instant::now())
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The signal goes once the node is checking the password: the request is in flight.
+    let metrics = node.url("/metrics");
+    within(
+        "the sign-in's password check starting on the node",
+        Duration::from_secs(30),
+        || async { hashes_in_flight(&metrics).await > 0.0 },
+    )
+    .await;
     node.terminate();
     let signalled = Instant::now();
     let mut node = node;

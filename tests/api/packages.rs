@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha1::Digest as _;
 use zip::write::SimpleFileOptions;
 
-use crate::helpers::{TestApp, error_code, header};
+use crate::helpers::{TestApp, header, invalid_fields, refusal};
 use crate::market::{dist, manifest, noise, zip_by_hand, zip_of, zip_with_raw_name};
 
 #[tokio::test]
@@ -61,10 +61,24 @@ async fn republishing_a_version_is_a_conflict_and_keeps_the_first() {
         ("x", b"changed"),
     ]);
     let r = app.publish(&token, "acme/lib", "1.0.0", other).await;
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert_eq!(error_code(r).await, "conflict");
+    let error = refusal(r, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(
+        error["message"],
+        "acme/lib 1.0.0 is already published; published versions are immutable"
+    );
     let p = app.json_as("/packages/acme/lib", None, 200).await;
     assert_eq!(p["versions"].as_array().unwrap().len(), 1);
+    // The first upload is what is served.
+    let served = app
+        .http
+        .get(p["versions"][0]["distUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served.to_vec(), dist("acme/lib", "library"));
 }
 
 #[tokio::test]
@@ -79,8 +93,14 @@ async fn another_account_cannot_publish_to_an_add_on() {
     let r = app
         .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(r).await, "vendor_owned");
+    let error = refusal(r, StatusCode::FORBIDDEN, "vendor_owned").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("the vendor acme belongs to another account"),
+        "{error}"
+    );
     // Where the vendor is bob's (given to him by an administrator), alice's add-on is still
     // hers.
     let root = app
@@ -105,17 +125,16 @@ async fn another_account_cannot_publish_to_an_add_on() {
     let r = app
         .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(r).await, "forbidden");
+    let error = refusal(r, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(error["message"], "acme/lib belongs to another account");
     app.make_private(&ta, "acme/lib").await;
     let r = app
         .publish(&tb, "acme/lib", "1.1.0", dist("acme/lib", "library"))
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::NOT_FOUND,
-        "a private add-on does not exist for bob"
-    );
+    // A private add-on does not exist for bob.
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
+    let p = app.json_as("/packages/acme/lib", Some(&ta), 200).await;
+    assert_eq!(p["versions"].as_array().unwrap().len(), 1, "{p}");
 }
 
 #[tokio::test]
@@ -131,7 +150,12 @@ async fn publishing_needs_a_write_token_and_a_zip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    refusal(r, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let read_only = app.scoped_token(&alice, "read").await;
+    let r = app
+        .publish(&read_only, "acme/lib", "1.0.0", dist("acme/lib", "library"))
+        .await;
+    refusal(r, StatusCode::FORBIDDEN, "insufficient_scope").await;
     let r = app
         .http
         .put(app.url("/packages/acme/lib/versions/1.0.0"))
@@ -141,29 +165,38 @@ async fn publishing_needs_a_write_token_and_a_zip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    for (name, version) in [
-        ("Acme/lib", "1.0.0"),
-        ("acme/lib", "not-a-version"),
-        ("acme/lib", "1.0.0.."),
+    refusal(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    for (name, version, field) in [
+        ("Acme/lib", "1.0.0", "name"),
+        ("acme/lib", "not-a-version", "version"),
+        ("acme/lib", "1.0.0..", "version"),
     ] {
         let r = app
             .publish(&token, name, version, dist("acme/lib", "library"))
             .await;
-        assert!(
-            r.status() == StatusCode::UNPROCESSABLE_ENTITY,
-            "{name} {version}: {}",
-            r.status()
-        );
+        let fields = invalid_fields(r).await;
+        assert!(fields.contains_key(field), "{name} {version}: {fields:?}");
     }
+    // None of them published anything.
+    app.json_as("/packages/acme/lib", Some(&token), 404).await;
 }
 
-async fn refused(app: &TestApp, token: &str, zip: Vec<u8>, what: &str) {
+/// Publishes `zip` as acme/lib 1.0.0 and checks the refusal: `422 invalid_archive`, with a
+/// message (also the `archive` field's) that says `why`.
+async fn refused(app: &TestApp, token: &str, zip: Vec<u8>, what: &str, why: &str) {
     let r = app.publish(token, "acme/lib", "1.0.0", zip).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{what}");
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "invalid_archive", "{what}: {body}");
-    assert!(body["error"]["fields"]["archive"].is_string(), "{what}");
+    let error = refusal(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_archive").await;
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(why),
+        "{what}: {message:?} does not say {why:?}"
+    );
+    assert_eq!(error["fields"]["archive"], message, "{what}");
 }
 
 #[tokio::test]
@@ -185,7 +218,8 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
             placeholder,
             hostile,
         );
-        refused(&app, &token, zip, what).await;
+        let why = format!("unsafe path in the zip: {hostile:?}");
+        refused(&app, &token, zip, what, &why).await;
     }
 
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -194,7 +228,14 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
     w.write_all(&good).unwrap();
     w.add_symlink("link", "/etc/passwd", SimpleFileOptions::default())
         .unwrap();
-    refused(&app, &token, w.finish().unwrap().into_inner(), "symlink").await;
+    refused(
+        &app,
+        &token,
+        w.finish().unwrap().into_inner(),
+        "symlink",
+        "symbolic links are not allowed: \"link\"",
+    )
+    .await;
 
     let zeros = vec![0u8; 8 * 1024 * 1024];
     refused(
@@ -202,6 +243,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
         &token,
         zip_of(&[("composer.json", &good), ("bomb", &zeros)]),
         "bomb by ratio",
+        "\"bomb\" expands 8388608 bytes",
     )
     .await;
 
@@ -210,6 +252,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
         &token,
         zip_of(&[("README.md", b"no manifest")]),
         "no composer.json",
+        "composer.json is missing at the zip root",
     )
     .await;
     refused(
@@ -217,6 +260,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
         &token,
         zip_of(&[("sub/composer.json", &good)]),
         "composer.json not at the root",
+        "composer.json is missing at the zip root",
     )
     .await;
     refused(
@@ -224,6 +268,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
         &token,
         zip_of(&[("composer.json", b"{not json")]),
         "invalid JSON",
+        "composer.json is not valid JSON",
     )
     .await;
     refused(
@@ -234,6 +279,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
             &manifest("acme/other", "library", json!({})),
         )]),
         "name mismatch",
+        "composer.json names \"acme/other\", but the URL names \"acme/lib\"",
     )
     .await;
     refused(
@@ -244,6 +290,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
             &manifest("acme/lib", "library", json!({"version": "2.0.0"})),
         )]),
         "version mismatch",
+        "composer.json declares version \"2.0.0\", but the URL says 1.0.0",
     )
     .await;
     refused(
@@ -254,6 +301,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
             &manifest("acme/lib", "wordpress-plugin", json!({})),
         )]),
         "unknown type",
+        "type \"wordpress-plugin\" is not one of",
     )
     .await;
     refused(
@@ -261,6 +309,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
         &token,
         b"PK\x03\x04 this is not a zip".to_vec(),
         "garbage",
+        "the body is not a readable zip",
     )
     .await;
     refused(
@@ -276,6 +325,7 @@ async fn hostile_zips_are_refused_and_nothing_is_written() {
             "dup1.txt",
         ),
         "duplicate entries",
+        "duplicate",
     )
     .await;
 
@@ -316,7 +366,14 @@ async fn too_many_entries_and_too_large_uploads_are_refused() {
     let many: Vec<(String, Vec<u8>)> = (0..6).map(|i| (format!("f{i}"), vec![b'x'])).collect();
     let mut entries: Vec<(&str, &[u8])> = vec![("composer.json", &good)];
     entries.extend(many.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
-    refused(&app, &token, zip_of(&entries), "too many entries").await;
+    refused(
+        &app,
+        &token,
+        zip_of(&entries),
+        "too many entries",
+        "the zip has 7 entries; at most 5 are allowed",
+    )
+    .await;
 
     // Incompressible bytes over the upload limit.
     let noise = noise(200_000);
@@ -328,8 +385,9 @@ async fn too_many_entries_and_too_large_uploads_are_refused() {
             zip_of(&[("composer.json", &good), ("noise", &noise)]),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_code(r).await, "payload_too_large");
+    refusal(r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    // Neither was kept.
+    app.json_as("/packages/acme/lib", Some(&token), 404).await;
 }
 
 #[tokio::test]
@@ -394,7 +452,9 @@ async fn the_marketplace_lists_filters_and_searches() {
     );
     let bad = app.json_as("/packages?type=bogus", None, 422).await;
     assert_eq!(bad["error"]["code"], "validation_failed");
-    app.json_as("/packages?page=x", None, 400).await;
+    assert!(bad["error"]["fields"]["type"].is_string(), "{bad}");
+    let bad = app.json_as("/packages?page=x", None, 400).await;
+    assert_eq!(bad["error"]["code"], "invalid_paging");
 
     let r = app.get("/packages?per_page=2&type=library&q=").await;
     assert!(r.headers().get("link").is_none());
@@ -456,11 +516,15 @@ async fn private_add_ons_are_invisible_to_others_in_every_listing() {
             json!({"visibility": "public"}),
         )
         .await;
-    assert_eq!(r.status(), 404);
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
     let r = app
         .patch_json("/packages/acme/open", &tb, json!({"description": "mine"}))
         .await;
-    assert_eq!(r.status(), 403);
+    let error = refusal(r, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        error["message"],
+        "only the owner of acme/open may change it"
+    );
     // An invalid token is a 401, not a silent anonymous view.
     app.json_as("/packages", Some("hat_bogus"), 401).await;
 }
@@ -508,16 +572,17 @@ async fn patching_an_add_on_validates_and_never_shows_the_secret() {
     let p: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(p["hasWebhookSecret"], true);
     assert_eq!(p["description"], "Better");
-    for bad in [
-        json!({"visibility": "hidden"}),
-        json!({"repositoryUrl": "/srv/git/lib"}),
-        json!({"repositoryUrl": "-uhttp://x"}),
-        json!({"repositoryUrl": "ext::sh -c id"}),
-        json!({"webhookSecret": "short"}),
-        json!({"owner": "bob"}),
+    for (bad, field) in [
+        (json!({"visibility": "hidden"}), "visibility"),
+        (json!({"repositoryUrl": "/srv/git/lib"}), "repositoryUrl"),
+        (json!({"repositoryUrl": "-uhttp://x"}), "repositoryUrl"),
+        (json!({"repositoryUrl": "ext::sh -c id"}), "repositoryUrl"),
+        (json!({"webhookSecret": "short"}), "webhookSecret"),
+        (json!({"owner": "bob"}), "owner"),
     ] {
         let r = app.patch_json("/packages/acme/lib", &ta, bad.clone()).await;
-        assert_eq!(r.status(), 422, "{bad}");
+        let fields = invalid_fields(r).await;
+        assert!(fields.contains_key(field), "{bad}: {fields:?}");
     }
     let r = app
         .http
@@ -528,7 +593,12 @@ async fn patching_an_add_on_validates_and_never_shows_the_secret() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    refusal(r, StatusCode::BAD_REQUEST, "invalid_json").await;
+    // What was refused left the add-on as it was.
+    let p = app.json_as("/packages/acme/lib", Some(&ta), 200).await;
+    assert_eq!(p["visibility"], "public");
+    assert_eq!(p["repositoryUrl"], "https://git.example.com/acme/lib.git");
+    assert_eq!(p["hasWebhookSecret"], true);
 }
 
 #[tokio::test]
@@ -633,7 +703,14 @@ async fn another_spelling_of_a_published_version_is_a_conflict() {
     let r = app
         .publish(&token, "acme/lib", "v1.0", dist("acme/lib", "library"))
         .await;
-    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let error = refusal(r, StatusCode::CONFLICT, "conflict").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("is already published"),
+        "{error}"
+    );
     let files = walk(&app.state.config.packages.data_dir.join("dists"));
     assert_eq!(files.len(), 1, "the refused dist was removed: {files:?}");
 }
@@ -887,12 +964,8 @@ async fn composer_metadata_carries_only_the_keys_harmony_serves() {
             zip_of(&[("composer.json", &bad)]),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(
-        body["error"]["message"],
-        "composer.json autoload must be an object"
-    );
+    let error = refusal(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_archive").await;
+    assert_eq!(error["message"], "composer.json autoload must be an object");
 }
 
 /// `GET path` with optional bearer token and extra headers.
@@ -1091,12 +1164,21 @@ async fn an_add_on_can_be_private_from_its_first_publish() {
             .send()
     };
     let r = put("?visibility=public").await.unwrap();
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert_eq!(error_code(r).await, "visibility_mismatch");
-    let r = put("?visibility=hidden").await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = put("?visibility=private&visibility=public").await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error = refusal(r, StatusCode::CONFLICT, "visibility_mismatch").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("acme/hidden is private; publishing does not change that"),
+        "{error}"
+    );
+    for query in [
+        "?visibility=hidden",
+        "?visibility=private&visibility=public",
+    ] {
+        let fields = invalid_fields(put(query).await.unwrap()).await;
+        assert!(fields.contains_key("visibility"), "{query}: {fields:?}");
+    }
     let r = put("?visibility=private").await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     app.json_as("/p2/acme/hidden.json", None, 404).await;

@@ -58,6 +58,7 @@ async fn a_token_presented_two_ways_is_a_400() {
         .get(&format!("/user?access_token={token}&access_token={token}"))
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "invalid_request");
 }
 
 #[tokio::test]
@@ -70,6 +71,7 @@ async fn no_token_is_a_401_with_a_bearer_challenge() {
         "Bearer realm=\"harmony\""
     );
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
     assert_eq!(body["error"]["status"], 401);
     assert!(body["error"]["message"].is_string());
 }
@@ -108,6 +110,7 @@ async fn an_unknown_or_malformed_token_is_a_401_invalid_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "invalid_token");
 }
 
 #[tokio::test]
@@ -147,18 +150,7 @@ async fn an_expired_token_is_a_401_invalid_token() {
 async fn a_token_without_the_scope_is_a_403_insufficient_scope() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let response = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", &alice.password),
-            ("scope", "read"),
-            ("client_id", &alice.client_id),
-            ("client_secret", &alice.client_secret),
-        ])
-        .await;
-    let body: Value = response.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap();
+    let token = &app.scoped_token(&alice, "read").await;
     assert_eq!(app.get_user(token).await.status(), StatusCode::OK);
     let response = app
         .http
@@ -187,4 +179,8 @@ async fn public_endpoints_ignore_a_bad_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        serde_json::json!({"ping": "pong"})
+    );
 }

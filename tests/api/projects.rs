@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, header};
+use crate::helpers::{TestApp, field_message, header, invalid_fields, refusal};
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let r = app.post_json("/projects", token, body).await;
@@ -95,16 +95,20 @@ async fn another_accounts_project_is_not_found() {
     let p = create(&app, &ta, json!({"name": "Alice's"})).await;
     let path = format!("/projects/{}", p["id"].as_str().unwrap());
     app.json_as(&path, Some(&tb), 404).await;
-    assert_eq!(
-        app.patch_json(&path, &tb, json!({"name": "x"}))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(app.delete(&path, &tb).await.status(), 404);
+    let r = app.patch_json(&path, &tb, json!({"name": "x"})).await;
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
+    refusal(
+        app.delete(&path, &tb).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     assert_eq!(app.json_as("/projects", Some(&tb), 200).await, json!([]));
     app.json_as("/projects/not-a-uuid", Some(&ta), 404).await;
-    app.json_as("/projects", None, 401).await;
+    let anonymous = app.json_as("/projects", None, 401).await;
+    assert_eq!(anonymous["error"]["code"], "unauthenticated");
+    // Alice's project is as she left it.
+    assert_eq!(app.json_as(&path, Some(&ta), 200).await, p);
 }
 
 #[tokio::test]
@@ -132,16 +136,13 @@ async fn invalid_projects_are_422_with_fields_and_nothing_is_written() {
             json!({"name": "x", "databases": [{"scheme": "pgsql"}]}),
             "databases[0].host",
         ),
-        (json!({"name": "x", "isSecured": true}), "body"),
+        (json!({"name": "x", "isSecured": true}), "isSecured"),
         (json!({"name": 5}), "name"),
     ] {
         let r = app.post_json("/projects", &token, body.clone()).await;
-        assert_eq!(r.status(), 422, "{body}");
-        let e: Value = r.json().await.unwrap();
-        assert_eq!(e["error"]["code"], "validation_failed");
-        let fields = e["error"]["fields"].as_object().unwrap();
+        let fields = invalid_fields(r).await;
         assert!(
-            fields.contains_key(field) || field == "body",
+            fields.contains_key(field),
             "{field} in {fields:?} for {body}"
         );
     }
@@ -154,7 +155,7 @@ async fn invalid_projects_are_422_with_fields_and_nothing_is_written() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    refusal(r, StatusCode::BAD_REQUEST, "invalid_json").await;
     assert_eq!(app.json_as("/projects", Some(&token), 200).await, json!([]));
 }
 
@@ -168,8 +169,8 @@ async fn slugs_are_unique_per_owner() {
     let r = app
         .post_json("/projects", &ta, json!({"name": "Site"}))
         .await;
-    assert_eq!(r.status(), 422);
-    assert_eq!(error_code(r).await, "validation_failed");
+    let fields = invalid_fields(r).await;
+    field_message(&fields, "slug");
     create(&app, &ta, json!({"name": "Site", "slug": "site-2"})).await;
     create(&app, &tb, json!({"name": "Site"})).await;
 }
@@ -189,29 +190,44 @@ async fn projects_are_paged_with_a_link_header() {
     assert!(link.contains("page=3&per_page=2>; rel=\"next\""), "{link}");
     let list: Vec<Value> = r.json().await.unwrap();
     assert_eq!(list.len(), 2);
-    app.json_as("/projects?per_page=-1", Some(&token), 400)
+    let bad = app
+        .json_as("/projects?per_page=-1", Some(&token), 400)
         .await;
+    assert_eq!(bad["error"]["code"], "invalid_paging");
 }
 
 #[tokio::test]
 async fn a_read_only_token_cannot_change_projects() {
     let app = TestApp::spawn().await;
-    let alice = app
-        .account_with(
-            "alice",
-            false,
-            harmony::service::clients::ClientSpec {
-                scopes: vec!["read".into()],
-                ..Default::default()
-            },
-        )
+    let alice = app.account("alice").await;
+    let writer = app.access_token(&alice).await;
+    app.publish_ok(&writer, "acme/theme", "harmony-theme", "1.0.0")
         .await;
-    let token = app.access_token(&alice).await;
+    let p = create(&app, &writer, json!({"name": "Site"})).await;
+    let path = format!("/projects/{}", p["id"].as_str().unwrap());
+    let addon = format!("{path}/addons/acme/theme");
     let r = app
-        .post_json("/projects", &token, json!({"name": "x"}))
+        .put_json(&addon, &writer, json!({"version": "^1.0"}))
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    app.json_as("/projects", Some(&token), 200).await;
+    assert_eq!(r.status(), 200);
+    let before = app.json_as(&path, Some(&writer), 200).await;
+
+    let token = &app.scoped_token(&alice, "read").await;
+    for r in [
+        app.post_json("/projects", token, json!({"name": "x"}))
+            .await,
+        app.patch_json(&path, token, json!({"name": "x"})).await,
+        app.put_json(&addon, token, json!({"version": "*"})).await,
+        app.delete(&addon, token).await,
+        app.delete(&path, token).await,
+    ] {
+        let url = r.url().clone();
+        let error = refusal(r, StatusCode::FORBIDDEN, "insufficient_scope").await;
+        assert!(error["message"].is_string(), "{url}");
+    }
+    // It reads them, and they are as they were.
+    let list = app.json_as("/projects", Some(token), 200).await;
+    assert_eq!(list, json!([before]));
 }
 
 #[tokio::test]
@@ -304,25 +320,42 @@ async fn a_constraint_no_published_version_satisfies_is_422() {
         let r = app
             .put_json(&url, &token, json!({"version": constraint}))
             .await;
-        assert_eq!(r.status(), 422, "{constraint}");
-        let e: Value = r.json().await.unwrap();
-        assert!(e["error"]["fields"]["version"].is_string());
+        let fields = invalid_fields(r).await;
+        assert_eq!(
+            field_message(&fields, "version"),
+            format!("no published version of acme/theme satisfies {constraint}")
+        );
     }
+    // Constraints that are not constraints at all say so, not that nothing satisfies them.
     for bad in ["", "^", "1.0 -", "^1@bogus", ">=dev-main"] {
         let r = app.put_json(&url, &token, json!({"version": bad})).await;
-        assert_eq!(r.status(), 422, "{bad:?}");
+        let fields = invalid_fields(r).await;
+        assert!(
+            !field_message(&fields, "version").contains("no published version"),
+            "{bad:?}: {fields:?}"
+        );
     }
     let r = app
         .put_json(&url, &token, json!({"version": "^2.0@RC"}))
         .await;
     assert_eq!(r.status(), 200);
     let missing = format!("/projects/{}/addons/acme/none", p["id"].as_str().unwrap());
-    assert_eq!(
+    refusal(
         app.put_json(&missing, &token, json!({"version": "*"}))
-            .await
-            .status(),
-        404
-    );
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Only the constraint that was taken is bound.
+    let doc = app
+        .json_as(
+            &format!("/projects/{}", p["id"].as_str().unwrap()),
+            Some(&token),
+            200,
+        )
+        .await;
+    assert_eq!(doc["themes"], json!({"acme/theme": {"version": "^2.0@RC"}}));
 }
 
 #[tokio::test]
@@ -336,19 +369,19 @@ async fn private_add_ons_of_others_cannot_be_bound() {
     app.make_private(&ta, "acme/secret").await;
     let p = create(&app, &tb, json!({"name": "Bob's"})).await;
     let url = format!("/projects/{}/addons/acme/secret", p["id"].as_str().unwrap());
-    assert_eq!(
-        app.put_json(&url, &tb, json!({"version": "*"}))
-            .await
-            .status(),
-        404
-    );
+    let r = app.put_json(&url, &tb, json!({"version": "*"})).await;
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
     // Nor can anyone bind to a project that is not theirs.
-    assert_eq!(
-        app.put_json(&url, &ta, json!({"version": "*"}))
-            .await
-            .status(),
-        404
-    );
+    let r = app.put_json(&url, &ta, json!({"version": "*"})).await;
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
+    let doc = app
+        .json_as(
+            &format!("/projects/{}", p["id"].as_str().unwrap()),
+            Some(&tb),
+            200,
+        )
+        .await;
+    assert_eq!(doc["themes"], json!({}));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, oauth_error};
+use crate::helpers::{TestApp, error_code, oauth_error};
 
 fn field(body: &Value, key: &str) -> String {
     body[key]
@@ -90,11 +90,13 @@ async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
     let statuses: Vec<StatusCode> = answers.iter().map(|(s, _)| *s).collect();
     let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(wins, 1, "{statuses:?}");
-    assert!(
-        statuses
-            .iter()
-            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
-    );
+    for (status, body) in &answers {
+        if *status != StatusCode::OK {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            let error: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(error["error"], "invalid_grant", "{body}");
+        }
+    }
     // The losers count as replays: the winner's new tokens are revoked with the family.
     let (_, body) = answers.iter().find(|(s, _)| *s == StatusCode::OK).unwrap();
     let winner: Value = serde_json::from_str(body).unwrap();
@@ -132,6 +134,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(response).await, "insufficient_scope");
 
     // The rotated refresh token keeps the original grant's scope (RFC 6749 §6)…
     let again: Value = app
@@ -246,6 +249,7 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
     // The old refresh token is spent, as any other.
     let replay = app.refresh(&alice, refresh.expose()).await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(oauth_error(replay).await, "invalid_grant");
     assert_eq!(
         app.get_user(&new_access).await.status(),
         StatusCode::UNAUTHORIZED,

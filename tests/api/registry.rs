@@ -6,7 +6,7 @@ use harmony::service::clients::ClientSpec;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, TestApp, error_code};
+use crate::helpers::{Account, TestApp, field_message, invalid_fields, refusal};
 use crate::market::{dist, manifest, zip_of};
 
 async fn administrator(app: &TestApp) -> String {
@@ -284,8 +284,11 @@ async fn an_administrator_reads_and_transfers_a_vendor() {
     let r = app
         .publish(&ta, "acme/more", "1.0.0", dist("acme/more", "library"))
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(r).await, "vendor_owned");
+    let error = refusal(r, StatusCode::FORBIDDEN, "vendor_owned").await;
+    assert_eq!(
+        error["message"],
+        "the vendor acme belongs to another account; only its owner may publish under it"
+    );
     // The add-ons already there keep their owner.
     assert_eq!(
         app.json_as("/packages/acme/lib", None, 200).await["owner"]["username"],
@@ -293,22 +296,32 @@ async fn an_administrator_reads_and_transfers_a_vendor() {
     );
 
     // Errors.
-    app.json_as("/admin/vendors/nobody", Some(&root), 404).await;
+    let missing = app.json_as("/admin/vendors/nobody", Some(&root), 404).await;
+    assert_eq!(missing["error"]["code"], "not_found");
     app.json_as("/admin/vendors/NotAVendor", Some(&root), 404)
         .await;
-    for (body, status) in [
+    for (body, field, says) in [
         (
             json!({"owner": {"type": "organization", "name": "bob"}}),
-            422,
+            "owner.type",
+            "",
         ),
-        (json!({"owner": {"type": "user", "name": "ghost"}}), 422),
-        (json!({"owner": "bob"}), 422),
-        (json!({}), 422),
+        (
+            json!({"owner": {"type": "user", "name": "ghost"}}),
+            "owner.name",
+            "ghost",
+        ),
+        (json!({"owner": "bob"}), "owner", ""),
+        (json!({}), "body", "missing field `owner`"),
     ] {
         let r = app
             .patch_json("/admin/vendors/acme", &root, body.clone())
             .await;
-        assert_eq!(r.status().as_u16(), status, "{body}");
+        let fields = invalid_fields(r).await;
+        assert!(
+            field_message(&fields, field).contains(says),
+            "{body}: {fields:?}"
+        );
     }
     let r = app
         .patch_json(
@@ -317,9 +330,15 @@ async fn an_administrator_reads_and_transfers_a_vendor() {
             json!({"owner": {"type": "user", "name": "bob"}}),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
+    // None of that changed the owner.
+    assert_eq!(
+        app.json_as("/admin/vendors/acme", Some(&root), 200).await["owner"]["name"],
+        "bob"
+    );
     // Administrators only.
-    app.json_as("/admin/vendors/acme", Some(&ta), 403).await;
+    let forbidden = app.json_as("/admin/vendors/acme", Some(&ta), 403).await;
+    assert_eq!(forbidden["error"]["code"], "insufficient_scope");
     let r = app
         .patch_json(
             "/admin/vendors/acme",
@@ -327,8 +346,9 @@ async fn an_administrator_reads_and_transfers_a_vendor() {
             json!({"owner": {"type": "user", "name": "alice"}}),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    app.json_as("/admin/vendors/acme", None, 401).await;
+    refusal(r, StatusCode::FORBIDDEN, "insufficient_scope").await;
+    let anonymous = app.json_as("/admin/vendors/acme", None, 401).await;
+    assert_eq!(anonymous["error"]["code"], "unauthenticated");
 }
 
 /// Rows as the marketplace schema (before vendors had owners) held them.

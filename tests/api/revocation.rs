@@ -130,6 +130,7 @@ async fn revocation_needs_client_authentication() {
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&anonymous, "www-authenticate").starts_with("Basic"));
+    assert_eq!(oauth_error(anonymous).await, "invalid_client");
     let wrong = app
         .http
         .post(app.url("/oauth/v2/revoke"))
@@ -139,6 +140,7 @@ async fn revocation_needs_client_authentication() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(oauth_error(wrong).await, "invalid_client");
     // A confidential client cannot pass as public by leaving its secret out.
     let no_secret = app
         .http
@@ -258,6 +260,7 @@ async fn introspection_needs_a_confidential_client_and_counts_failures() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(oauth_error(anonymous).await, "invalid_client");
     for _ in 0..3 {
         let wrong = app
             .http
@@ -268,10 +271,13 @@ async fn introspection_needs_a_confidential_client_and_counts_failures() {
             .await
             .unwrap();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(oauth_error(wrong).await, "invalid_client");
     }
+    // The failures counted: the right secret is now refused too, for a while.
     let limited = post(&app, "/oauth/v2/introspect", &alice, &[("token", &token)]).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().get("retry-after").is_some());
+    assert_eq!(oauth_error(limited).await, "temporarily_unavailable");
 }
 
 #[tokio::test]

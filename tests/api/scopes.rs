@@ -1,5 +1,6 @@
-//! Scope enforcement on every endpoint family: `read` for GET, `write` for changes,
-//! `admin` (and an administrator) for administration — the table of docs/api.md.
+//! Scope enforcement on every endpoint that needs a token, family by family: `read` for
+//! GET, `write` for changes, `admin` (and an administrator) for administration — the table
+//! of docs/api.md. (The marketplace's reads take a token only when one is given.)
 
 use harmony::service::clients::ClientSpec;
 use reqwest::{Method, StatusCode};
@@ -7,27 +8,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Account, TestApp, error_code, header};
 
-async fn token_with_scope(app: &TestApp, account: &Account, scope: &str) -> String {
-    let body: Value = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("username", &account.user.username),
-            ("password", &account.password),
-            ("client_id", &account.client_id),
-            ("client_secret", &account.client_secret),
-            ("scope", scope),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 /// Every protected endpoint, with the scope it needs and a body for writes.
 fn endpoints(account: &Account) -> Vec<(Method, String, &'static str, Option<Value>)> {
     let client = format!("/user/clients/{}", account.client_id);
     let user = format!("/admin/users/{}", account.user.id);
+    let project = format!("/projects/{}", uuid::Uuid::new_v4());
     vec![
         (Method::GET, "/user".into(), "read", None),
         (Method::GET, "/users".into(), "read", None),
@@ -82,6 +67,46 @@ fn endpoints(account: &Account) -> Vec<(Method, String, &'static str, Option<Val
             "admin",
             Some(json!({"owner": {"type": "user", "name": "alice"}})),
         ),
+        (Method::GET, "/projects".into(), "read", None),
+        (
+            Method::POST,
+            "/projects".into(),
+            "write",
+            Some(json!({"name": "x"})),
+        ),
+        (Method::GET, project.clone(), "read", None),
+        (
+            Method::PATCH,
+            project.clone(),
+            "write",
+            Some(json!({"name": "y"})),
+        ),
+        (Method::DELETE, project.clone(), "write", None),
+        (
+            Method::PUT,
+            format!("{project}/addons/acme/lib"),
+            "write",
+            Some(json!({"version": "*"})),
+        ),
+        (
+            Method::DELETE,
+            format!("{project}/addons/acme/lib"),
+            "write",
+            None,
+        ),
+        (
+            Method::PATCH,
+            "/packages/acme/lib".into(),
+            "write",
+            Some(json!({"description": "x"})),
+        ),
+        (
+            Method::PUT,
+            "/packages/acme/lib/versions/1.0.0".into(),
+            "write",
+            None,
+        ),
+        (Method::POST, "/update-package".into(), "write", None),
     ]
 }
 
@@ -115,9 +140,9 @@ async fn every_endpoint_refuses_a_token_without_its_scope() {
             },
         )
         .await;
-    let read = token_with_scope(&app, &alice, "read").await;
-    let write = token_with_scope(&app, &alice, "write").await;
-    let admin_only = token_with_scope(&app, &alice, "admin").await;
+    let read = app.scoped_token(&alice, "read").await;
+    let write = app.scoped_token(&alice, "write").await;
+    let admin_only = app.scoped_token(&alice, "admin").await;
     for (method, path, needs, body) in endpoints(&alice) {
         let refused: Vec<&str> = match needs {
             "read" => vec![&admin_only],
@@ -159,6 +184,7 @@ async fn every_endpoint_needs_a_token_and_a_user() {
             StatusCode::UNAUTHORIZED,
             "{method} {path}"
         );
+        assert_eq!(error_code(anonymous).await, "unauthenticated");
         let client_only = call(&app, &method, &path, Some(cc), &body).await;
         assert_eq!(
             client_only.status(),
@@ -173,7 +199,7 @@ async fn every_endpoint_needs_a_token_and_a_user() {
 async fn a_write_token_may_read() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let write = token_with_scope(&app, &alice, "write").await;
+    let write = app.scoped_token(&alice, "write").await;
     for path in ["/user", "/user/tokens", "/user/clients"] {
         assert_eq!(
             app.get_with_token(path, &write).await.status(),

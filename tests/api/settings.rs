@@ -6,7 +6,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::browser::{Browser, input_value};
-use crate::helpers::{Account, TestApp, header, oauth_error};
+use crate::helpers::{Account, TestApp, field_message, header, invalid_fields, oauth_error};
 
 const SIGN_IN_ACTION: &str = "/settings/api/login\"";
 const SIGNED_IN: &str = "Signed in as";
@@ -287,6 +287,21 @@ async fn an_invalid_client_is_refused_with_the_apis_validation_and_nothing_is_cr
     assert!(header(&response, "content-type").starts_with("text/html"));
     let html = response.text().await.unwrap();
     assert!(html.contains("class=\"error\""), "{html}");
+    // The page says what the JSON API says of the same registration.
+    let api = app
+        .post_json(
+            "/user/clients",
+            &access,
+            serde_json::json!({
+                "name": "Bad",
+                "redirectUris": ["ftp://example.com/cb"],
+                "grantTypes": ["authorization_code"],
+            }),
+        )
+        .await;
+    let fields = invalid_fields(api).await;
+    let message = field_message(&fields, "redirectUris").replace('"', "&quot;");
+    assert!(html.contains(&message), "{message:?} not in {html}");
     assert_eq!(
         client_ids(&app, &access).await,
         vec![alice.client_id.clone()]

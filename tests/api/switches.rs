@@ -14,6 +14,9 @@ async fn both_switches_are_on_by_default() {
     let token = app.access_token(&alice).await;
     let query = app.get(&format!("/user?access_token={token}")).await;
     assert_eq!(query.status(), StatusCode::OK);
+    // And the password grant answers a token (the fixture's token came from it too).
+    let granted = app.get_token(&alice).await;
+    assert_eq!(granted.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -47,6 +50,7 @@ async fn without_query_tokens_an_access_token_parameter_is_400_invalid_request()
     // Even on a public endpoint, so that the token is not silently accepted elsewhere.
     let public = app.get(&format!("/ping?access_token={token}")).await;
     assert_eq!(public.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(public).await, "invalid_request");
     assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
 }
 

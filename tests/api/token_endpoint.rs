@@ -257,21 +257,7 @@ async fn a_client_may_use_only_its_registered_grants() {
 async fn a_named_scope_is_granted_and_echoed_and_others_are_invalid_scope() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let token = |scope: &'static str| {
-        let alice = alice.clone();
-        let app = &app;
-        async move {
-            app.post_token(&[
-                ("grant_type", "password"),
-                ("username", "alice"),
-                ("password", &alice.password),
-                ("scope", scope),
-                ("client_id", &alice.client_id),
-                ("client_secret", &alice.client_secret),
-            ])
-            .await
-        }
-    };
+    let token = |scope: &'static str| app.password_grant_with_scope(&alice, scope);
     let response = token("read").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -405,12 +391,14 @@ async fn failed_passwords_are_limited_per_account_and_address_without_locking_ou
     for i in 0..30 {
         let response = attempt("203.0.113.9", "wrong password").await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "attempt {i}");
+        assert_eq!(oauth_error(response).await, "invalid_grant", "attempt {i}");
     }
     // …then the stranger's address is refused, even with the right password…
     let response = attempt("203.0.113.9", "").await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(header(&response, "retry-after").parse::<u64>().unwrap() > 0);
     assert_eq!(header(&response, "cache-control"), "no-store");
+    assert_eq!(oauth_error(response).await, "temporarily_unavailable");
     // …while the owner, elsewhere, still signs in.
     assert_eq!(attempt("198.51.100.7", "").await.status(), StatusCode::OK);
 }
@@ -428,6 +416,7 @@ async fn failed_client_secrets_are_limited_too() {
             ])
             .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(oauth_error(response).await, "invalid_client");
     }
     let response = app
         .post_token(&[
@@ -437,6 +426,8 @@ async fn failed_client_secrets_are_limited_too() {
         ])
         .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(header(&response, "retry-after").parse::<u64>().unwrap() > 0);
+    assert_eq!(oauth_error(response).await, "temporarily_unavailable");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, error_code, header};
+use crate::helpers::{TestApp, error_code, header, oauth_error};
 
 #[tokio::test]
 async fn api_access_lists_every_requested_token_without_its_value() {
@@ -131,6 +131,7 @@ async fn revoking_one_token_takes_effect_on_the_next_request() {
         .refresh(&alice, victim["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(oauth_error(refresh).await, "invalid_grant");
     // It stays listed, as revoked.
     let list: Vec<Value> = app.list_tokens(&token).await;
     let listed = list.iter().find(|t| t["id"] == victim_id.as_str()).unwrap();
@@ -182,16 +183,38 @@ async fn revoking_all_tokens_revokes_every_one_including_the_callers() {
 async fn last_used_at_is_recorded() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
-    let token = app.access_token(&alice).await;
-    app.get_user(&token).await;
-    let mut used = Value::Null;
-    for _ in 0..50 {
-        let list: Vec<Value> = app.list_tokens(&token).await;
-        used = list[0]["lastUsedAt"].clone();
-        if !used.is_null() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(used.as_str().is_some_and(|s| s.ends_with('Z')), "{used}");
+    let used = app.access_token(&alice).await;
+    let lister = app.access_token(&alice).await;
+    let digest = harmony::domain::PlainSecret::new(&used).digest();
+    let id = app
+        .state
+        .services
+        .store()
+        .access_token(&digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    // Listing with the other token records that token's use, never this one's.
+    let last_used = |list: Vec<Value>| {
+        list.iter().find(|t| t["id"] == id.as_str()).unwrap()["lastUsedAt"].clone()
+    };
+    assert_eq!(last_used(app.list_tokens(&lister).await), Value::Null);
+
+    let before = chrono::Utc::now().timestamp();
+    assert_eq!(app.get_user(&used).await.status(), StatusCode::OK);
+    let after = chrono::Utc::now().timestamp();
+    // The write runs after the answer, in the background: awaited, not polled for.
+    app.state.services.tokens().uses_recorded().await;
+    let recorded = last_used(app.list_tokens(&lister).await);
+    let at = recorded
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .unwrap_or_else(|| panic!("lastUsedAt is no timestamp: {recorded}"));
+    assert!(recorded.as_str().unwrap().ends_with('Z'), "{recorded}");
+    assert!(
+        (before..=after).contains(&at.timestamp()),
+        "{recorded} is not the time of the request"
+    );
 }

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use harmony::jobs::sync::{JobOutcome, JobState};
 use harmony::store::packages::PackageChanges;
+use uuid::Uuid;
 
-use crate::helpers::{FileServer, SilentServer, TestApp, error_code, within};
+use crate::helpers::{FileServer, SilentServer, TestApp, invalid_fields, refusal};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -76,25 +77,39 @@ impl Hook<'_> {
         }
         req.send().await.expect("request")
     }
+
+    /// Sends a delivery that must be accepted (`202`); answers the ids of the sync jobs it
+    /// queued, one per add-on.
+    async fn accepted(
+        &self,
+        body: &str,
+        signature: Option<&str>,
+        delivery: Option<&str>,
+    ) -> Vec<Uuid> {
+        let r = self.send(body, signature, delivery).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(answer["status"], "success", "{answer}");
+        job_ids(&answer)
+    }
 }
 
-async fn versions(app: &TestApp, token: &str, name: &str, want: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let p = app
-            .json_as(&format!("/packages/{name}"), Some(token), 200)
-            .await;
-        let v: Vec<String> = p["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["version"].as_str().unwrap().to_owned())
-            .collect();
-        if v.len() >= want {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{name} never reached {want} versions");
+/// The ids of the jobs a `202` answer lists.
+fn job_ids(answer: &Value) -> Vec<Uuid> {
+    answer["jobs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs in {answer}"))
+        .iter()
+        .map(|job| job["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// How sync job `id` ended, awaited through the runner (the event, not a guess).
+async fn outcome(app: &TestApp, id: Uuid) -> JobOutcome {
+    tokio::time::timeout(Duration::from_secs(60), app.state.syncs.finished(id))
+        .await
+        .unwrap_or_else(|_| panic!("sync job {id} did not end within 60 s"))
+        .unwrap_or_else(|| panic!("the sync runner does not know job {id}"))
 }
 
 async fn setup(app: &TestApp, repo: &Path, secret: Option<&str>) -> String {
@@ -139,7 +154,13 @@ async fn a_signed_push_publishes_the_new_tags_from_git() {
     assert_eq!(answer["status"], "success");
     assert_eq!(answer["jobs"][0]["package"], "acme/gitlib");
 
-    let v = versions(&app, &token, "acme/gitlib", 3).await;
+    // Two new tags; 0.9.0 was uploaded already and not-a-version is no version.
+    let job = job_ids(&answer)[0];
+    assert_eq!(
+        outcome(&app, job).await,
+        JobOutcome::Synced { published: 2 }
+    );
+    let v = version_list(&app, &token, "acme/gitlib").await;
     assert_eq!(v, ["1.1.0", "v1.0.0", "0.9.0"]);
     let meta = app.json_as("/p2/acme/gitlib.json", None, 200).await;
     let published = &meta["packages"]["acme/gitlib"][0];
@@ -165,10 +186,15 @@ async fn a_signed_push_publishes_the_new_tags_from_git() {
     // A new tag with a new delivery is published; the old ones are not re-published.
     git(&repo, &["commit", "--quiet", "--allow-empty", "-m", "next"]);
     git(&repo, &["tag", "1.2.0"]);
-    let r = hook.send(&body, Some(&signature), Some("delivery-2")).await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let v = versions(&app, &token, "acme/gitlib", 4).await;
-    assert_eq!(v[0], "1.2.0");
+    let jobs = hook
+        .accepted(&body, Some(&signature), Some("delivery-2"))
+        .await;
+    assert_eq!(
+        outcome(&app, jobs[0]).await,
+        JobOutcome::Synced { published: 1 }
+    );
+    let v = version_list(&app, &token, "acme/gitlib").await;
+    assert_eq!(v, ["1.2.0", "1.1.0", "v1.0.0", "0.9.0"]);
 }
 
 #[tokio::test]
@@ -234,16 +260,34 @@ async fn a_missing_or_wrong_signature_is_403_and_publishes_nothing() {
         Some("sha1=abc"),
     ] {
         let r = hook.send(&body, sig, Some("d")).await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{sig:?}");
-        assert_eq!(error_code(r).await, "invalid_signature");
+        let error = refusal(r, StatusCode::FORBIDDEN, "invalid_signature").await;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("X-Hub-Signature-256"),
+            "{sig:?}: {error}"
+        );
     }
-    // The refused deliveries did not burn the id.
-    let good = harmony::domain::package::sign("a-good-secret", body.as_bytes());
+    // Nothing was published, and nothing was queued that could publish later.
     assert_eq!(
-        hook.send(&body, Some(&good), Some("d")).await.status(),
-        StatusCode::ACCEPTED
+        app.state.syncs.known_jobs(),
+        0,
+        "a refused push queued a sync"
     );
-    versions(&app, &token, "acme/gitlib", 2).await;
+    assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
+
+    // The refused deliveries did not burn the id: signed, it publishes the tag.
+    let good = harmony::domain::package::sign("a-good-secret", body.as_bytes());
+    let jobs = hook.accepted(&body, Some(&good), Some("d")).await;
+    assert_eq!(
+        outcome(&app, jobs[0]).await,
+        JobOutcome::Synced { published: 1 }
+    );
+    assert_eq!(
+        version_list(&app, &token, "acme/gitlib").await,
+        ["1.0.0", "0.9.0"]
+    );
 }
 
 #[tokio::test]
@@ -257,11 +301,15 @@ async fn without_a_secret_no_signature_is_needed() {
         app: &app,
         token: token.clone(),
     };
+    let jobs = hook.accepted(&push_payload(&repo), None, None).await;
     assert_eq!(
-        hook.send(&push_payload(&repo), None, None).await.status(),
-        StatusCode::ACCEPTED
+        outcome(&app, jobs[0]).await,
+        JobOutcome::Synced { published: 1 }
     );
-    versions(&app, &token, "acme/gitlib", 2).await;
+    assert_eq!(
+        version_list(&app, &token, "acme/gitlib").await,
+        ["1.0.0", "0.9.0"]
+    );
 }
 
 #[tokio::test]
@@ -283,13 +331,14 @@ async fn the_webhook_answers_as_packagist_does() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    refusal(r, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     // Not a payload: 406.
     for body in ["", "not json", "[1]", "{}"] {
-        assert_eq!(
-            hook.send(body, None, None).await.status(),
-            StatusCode::NOT_ACCEPTABLE,
-            "{body:?}"
+        let r = hook.send(body, None, None).await;
+        let error = refusal(r, StatusCode::NOT_ACCEPTABLE, "invalid_payload").await;
+        assert!(
+            error["message"].as_str().unwrap().contains("payload"),
+            "{body:?}: {error}"
         );
     }
     // GitHub's form encoding works too.
@@ -305,25 +354,33 @@ async fn the_webhook_answers_as_packagist_does() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["jobs"][0]["package"], "acme/gitlib");
+    assert_eq!(
+        outcome(&app, job_ids(&answer)[0]).await,
+        JobOutcome::Synced { published: 1 }
+    );
     // A repository no add-on of the caller names: 404 (also for another account).
     let other =
         json!({"repository": {"url": "https://example.com/nobody/nothing.git"}}).to_string();
-    assert_eq!(
-        hook.send(&other, None, None).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    refusal(
+        hook.send(&other, None, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let bob = app.account("bob").await;
     let bob_hook = Hook {
         app: &app,
         token: app.access_token(&bob).await,
     };
-    assert_eq!(
-        bob_hook
-            .send(&push_payload(&repo), None, None)
-            .await
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    let error = refusal(
+        bob_hook.send(&push_payload(&repo), None, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(error["message"], "no add-on of yours names this repository");
 }
 
 #[tokio::test]
@@ -341,8 +398,24 @@ async fn local_repositories_are_refused_unless_the_deployment_allows_them() {
                 json!({"repositoryUrl": url}),
             )
             .await;
-        assert_eq!(r.status(), 422, "{url}");
+        refused_field(r, url).await;
     }
+    let p = app.json_as("/packages/acme/gitlib", None, 200).await;
+    assert_eq!(p["repositoryUrl"], Value::Null);
+
+    // A deployment that allows them takes a local URL.
+    let allowing = TestApp::spawn_with(|c| c.packages.allow_local_repositories = true).await;
+    let token = published(&allowing).await;
+    let r = allowing
+        .patch_json(
+            "/packages/acme/gitlib",
+            &token,
+            json!({"repositoryUrl": "file:///srv/git/lib"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["repositoryUrl"], "file:///srv/git/lib");
 }
 
 /// A bare copy of `repo` under `root/NAME.git`, ready for git's dumb HTTP protocol.
@@ -371,17 +444,6 @@ async fn syncs(app: &TestApp, outcome: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(prefix.as_str()))
         .map_or(0, |n| n.trim().parse().unwrap())
-}
-
-/// Polls until `n` syncs ended with `outcome` (the job's observable end), with a bound.
-async fn wait_for_syncs(app: &TestApp, outcome: &str, n: u64) {
-    for _ in 0..200 {
-        if syncs(app, outcome).await >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never {n} syncs with outcome {outcome}");
 }
 
 async fn version_list(app: &TestApp, token: &str, name: &str) -> Vec<String> {
@@ -458,11 +520,9 @@ async fn a_git_server_on_the_loopback_is_refused_by_default_and_never_contacted(
         app: &app,
         token: token.clone(),
     };
-    assert_eq!(
-        hook.send(&push_for(&url), None, None).await.status(),
-        StatusCode::ACCEPTED
-    );
-    wait_for_syncs(&app, "refused", 1).await;
+    let jobs = hook.accepted(&push_for(&url), None, None).await;
+    assert_eq!(outcome(&app, jobs[0]).await, JobOutcome::Refused);
+    assert_eq!(syncs(&app, "refused").await, 1);
     assert_eq!(syncs(&app, "ok").await, 0);
     assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
     assert_eq!(server.hits(), 0, "the server was contacted");
@@ -502,14 +562,15 @@ async fn an_allow_listed_git_server_is_fetched_from() {
         app: &app,
         token: token.clone(),
     };
+    let jobs = hook.accepted(&push_for(&url), None, None).await;
     assert_eq!(
-        hook.send(&push_for(&url), None, None).await.status(),
-        StatusCode::ACCEPTED
+        outcome(&app, jobs[0]).await,
+        JobOutcome::Synced { published: 2 }
     );
-    let v = versions(&app, &token, "acme/gitlib", 3).await;
+    assert_eq!(syncs(&app, "ok").await, 1);
+    let v = version_list(&app, &token, "acme/gitlib").await;
     assert_eq!(v, ["1.1.0", "1.0.0", "0.9.0"]);
     assert!(server.hits() > 0);
-    wait_for_syncs(&app, "ok", 1).await;
 }
 
 #[tokio::test]
@@ -536,11 +597,9 @@ async fn a_redirect_to_a_server_that_is_not_allowed_is_not_followed() {
         app: &app,
         token: token.clone(),
     };
-    assert_eq!(
-        hook.send(&push_for(&url), None, None).await.status(),
-        StatusCode::ACCEPTED
-    );
-    wait_for_syncs(&app, "failed", 1).await;
+    let jobs = hook.accepted(&push_for(&url), None, None).await;
+    assert_eq!(outcome(&app, jobs[0]).await, JobOutcome::Failed);
+    assert_eq!(syncs(&app, "failed").await, 1);
     assert!(redirector.hits() > 0);
     assert_eq!(forbidden.hits(), 0, "the redirect was followed");
     assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
@@ -714,7 +773,11 @@ async fn repository_credentials_are_write_only_https_only_and_bound_to_their_hos
                 json!({"repositoryCredentials": bad}),
             )
             .await;
-        assert_eq!(r.status(), 422, "{bad:?}");
+        let fields = invalid_fields(r).await;
+        assert!(
+            fields.contains_key("repositoryCredentials"),
+            "{bad:?}: {fields:?}"
+        );
     }
     // Another host, or another scheme, does not get them.
     for url in [
@@ -842,13 +905,9 @@ async fn an_unreachable_repository_delays_only_its_owners_syncs() {
         app: &app,
         token: alice_token.clone(),
     };
-    let first: Value = alice
-        .send(&push_for(&slow), None, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    within(Duration::from_secs(10), || async { silent.accepted() > 0 }).await;
+    let first = alice.accepted(&push_for(&slow), None, None).await[0];
+    // Its git is connected and waiting for an answer that never comes.
+    silent.first_connection(Duration::from_secs(30)).await;
 
     // bob's sync does not wait for alice's.
     let bob = app.account("bob").await;
@@ -871,29 +930,27 @@ async fn an_unreachable_repository_delays_only_its_owners_syncs() {
         app: &app,
         token: bob_token.clone(),
     };
+    let bobs = bob_hook.accepted(&push_for(&local), None, None).await;
     assert_eq!(
-        bob_hook.send(&push_for(&local), None, None).await.status(),
-        StatusCode::ACCEPTED
+        outcome(&app, bobs[0]).await,
+        JobOutcome::Synced { published: 1 }
     );
-    let v = versions(&app, &bob_token, "bobco/gitlib", 2).await;
+    let v = version_list(&app, &bob_token, "bobco/gitlib").await;
     assert_eq!(v, ["1.0.0", "0.9.0"]);
+    assert_eq!(
+        app.state.syncs.state(first),
+        Some(JobState::Running),
+        "bob's sync ended while alice's still hangs"
+    );
 
     // While it hangs, alice's next pushes wait behind it, as one sync: a push for an add-on
     // already waiting joins that sync.
-    let second: Value = alice
-        .send(&push_for(&slow), None, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let third: Value = alice
-        .send(&push_for(&slow), None, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_ne!(second["jobs"][0]["id"], first["jobs"][0]["id"]);
-    assert_eq!(third["jobs"][0]["id"], second["jobs"][0]["id"]);
+    let second = alice.accepted(&push_for(&slow), None, None).await[0];
+    let third = alice.accepted(&push_for(&slow), None, None).await[0];
+    assert_ne!(second, first);
+    assert_eq!(third, second);
+    assert_eq!(app.state.syncs.state(second), Some(JobState::Queued));
+    assert_eq!(app.state.syncs.state(first), Some(JobState::Running));
 
     assert_eq!(
         silent.accepted(),
@@ -931,11 +988,38 @@ async fn a_push_that_overflows_the_owners_queue_is_429_and_can_be_redelivered() 
     };
     for _ in 0..2 {
         let r = hook.send(&push_payload(&repo), None, Some("d-1")).await;
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(r.headers().contains_key("retry-after"));
-        assert_eq!(error_code(r).await, "sync_queue_full");
+        let error = refusal(r, StatusCode::TOO_MANY_REQUESTS, "sync_queue_full").await;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("try again later"),
+            "{error}"
+        );
     }
     // Nothing was queued.
+    assert_eq!(app.state.syncs.known_jobs(), 0);
     assert_eq!(version_list(&app, &token, "acme/gitlib").await, ["0.9.0"]);
-    assert_eq!(syncs(&app, "ok").await + syncs(&app, "failed").await, 0);
+
+    // Once the push fits the queue (it names one add-on now), the same delivery is
+    // accepted, not ignored as seen before, and syncs.
+    let r = app
+        .patch_json(
+            "/packages/acme/gitlib-copy",
+            &token,
+            json!({"repositoryUrl": null}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let jobs = hook.accepted(&push_payload(&repo), None, Some("d-1")).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        outcome(&app, jobs[0]).await,
+        JobOutcome::Synced { published: 1 }
+    );
+    assert_eq!(
+        version_list(&app, &token, "acme/gitlib").await,
+        ["1.0.0", "0.9.0"]
+    );
 }

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -23,15 +22,16 @@ def server():
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )
     try:
-        banner = json.loads(proc.stdout.readline())
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait(timeout=30)
+            raise RuntimeError(f"harmony serve exited before its banner:\n{proc.stderr.read()}")
+        banner = json.loads(line)
         curl = urlparse(banner["curl"].removeprefix("curl '").rstrip("'"))
         base = f"{curl.scheme}://{curl.netloc}"
-        for _ in range(100):
-            try:
-                requests.get(base + "/ping", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        # The banner comes after the listener is bound: the server is ready, no waiting.
+        health = requests.get(base + "/health", timeout=30)
+        assert health.json() == {"status": "ok"}, health.text
         yield {"base": base, **banner, "query": parse_qs(curl.query)}
     finally:
         proc.terminate()

@@ -386,7 +386,7 @@ impl TokenLine {
             id: r.id.to_string(),
             client: TokenClient {
                 id: r.client_id.clone(),
-                name: r.client_name.clone(),
+                name: r.client_name.to_string(),
             },
             grant_type: r.grant_type.as_str(),
             scope: r.scope.to_string(),

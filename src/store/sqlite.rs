@@ -466,6 +466,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::domain::client::ClientName;
+    use crate::domain::user::{Email, Username};
     use crate::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
     use crate::store::{NewClient, NewRefreshToken, NewUser, RefreshDecider, Store};
 
@@ -530,8 +532,8 @@ mod tests {
     async fn bootstrapped() -> (tempfile::TempDir, SqliteStore, Uuid) {
         let (dir, store) = store().await;
         let admin = NewUser {
-            username: "admin".into(),
-            email: "admin@example.com".into(),
+            username: Username::parse("admin").unwrap(),
+            email: Email::parse("admin@example.com").unwrap(),
             name: None,
             password_hash: "x".into(),
             is_admin: true,
@@ -539,7 +541,7 @@ mod tests {
         let client = NewClient {
             id: "c1".into(),
             owner_id: Uuid::nil(),
-            name: "c".into(),
+            name: ClientName::parse("c").unwrap(),
             secret_digest: None,
             redirect_uris: vec![],
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
@@ -547,7 +549,7 @@ mod tests {
             trusted: false,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
-        let user = store.user_by_username("admin").await.unwrap().id;
+        let user = store.user_by_username(&admin.username).await.unwrap().id;
         (dir, store, user)
     }
 

@@ -11,7 +11,7 @@ async fn token_with_scope(app: &TestApp, account: &Account, scope: &str) -> Stri
     let body: Value = app
         .post_token(&[
             ("grant_type", "password"),
-            ("username", &account.user.username),
+            ("username", account.user.username.as_str()),
             ("password", &account.password),
             ("client_id", &account.client_id),
             ("client_secret", &account.client_secret),

@@ -31,7 +31,7 @@ use super::{
     Exchange, ExchangeOutcome, NewTokens, RefreshDecision, RefreshTokenInfo, StoreError,
     StoreResult, TokenWrite,
 };
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
 
 /// The SQLite store.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -66,10 +66,9 @@ impl Engine for Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode loses nothing on a process crash; only an OS crash can
             // roll back the last transactions. FULL closes that gap with an fsync a write.
-            .synchronous(if config.sqlite_synchronous == "full" {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
+            .synchronous(match config.sqlite_synchronous {
+                Synchronous::Normal => SqliteSynchronous::Normal,
+                Synchronous::Full => SqliteSynchronous::Full,
             })
             .foreign_keys(true)
             // Token tables grow to millions of rows: memory-mapped reads (shared by every
@@ -478,7 +477,7 @@ mod tests {
             db_max_connections: 2,
             db_acquire_timeout: 5,
             db_statement_timeout_ms: 0,
-            sqlite_synchronous: "normal".into(),
+            sqlite_synchronous: crate::config::SqliteSynchronous::Normal,
         };
         let store = SqliteStore::connect(&config).await.unwrap();
         store.migrate().await.unwrap();

@@ -8,7 +8,7 @@
 //! kept current by the unicode-rs project), not from a hand-copied list of ranges.
 //!
 //! Also what every validated text value shares: [`NameError`], the rules of a name, and
-//! [`text_value!`](text_value), the accessors of a string newtype.
+//! `text_value!`, the accessors of a string newtype.
 
 use std::fmt;
 

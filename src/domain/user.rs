@@ -38,6 +38,10 @@ impl std::fmt::Display for AccountField {
 /// a letter or digit (GitHub's rule, plus `_` and `.`). Kept as typed; accounts are unique
 /// by its lower case (the store compares `lower(username)`). Nothing around it is trimmed:
 /// a front end that forgives surrounding spaces trims before parsing.
+///
+/// `parse` also reads the names people sign in with: should the rule for new accounts ever
+/// tighten, keep this one for existing names and check the new rule where accounts are
+/// created, so that no stored account becomes impossible to name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 

@@ -268,8 +268,13 @@ pub struct PackagesConfig {
     /// `ssh` (also `user@host:path`), `git`. ssh and git are off by default: ssh fetches
     /// with the server account's own keys, and git:// is neither encrypted nor
     /// authenticated.
-    #[arg(long, env = "HARMONY_GIT_PROTOCOLS", value_enum, value_delimiter = ',',
-          default_values_t = [Transport::Https, Transport::Http])]
+    #[arg(
+        long,
+        env = "HARMONY_GIT_PROTOCOLS",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "https,http"
+    )]
     pub git_protocols: Vec<Transport>,
 
     /// Hosts the webhook may fetch from although they are not public (an internal git

@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::GrantType;
-use super::text::{NameError, check_name, hidden_character, text_value};
+use super::text::{NameError, check_name, format_character, hidden_character, text_value};
 
 /// A field of a client registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,8 +48,9 @@ impl ClientName {
 }
 
 /// A registered redirect URI: absolute, `https` (or `http` on a loopback host, RFC 8252
-/// §7.3), without a fragment (RFC 6749 §3.1.2), and without white space or control
-/// characters anywhere. Kept exactly as registered, never normalised: an authorization
+/// §7.3), without a fragment (RFC 6749 §3.1.2), and without white space, control or
+/// format characters anywhere (the consent page shows it: a bidirectional override would
+/// make it read as another address). Kept exactly as registered, never normalised: an authorization
 /// request must name it byte for byte (RFC 6749 §3.1.2.3, simple string comparison).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RedirectUri(String);
@@ -64,6 +65,9 @@ pub enum RedirectUriError {
     /// what a client sends).
     #[error("must not contain spaces or control characters")]
     Whitespace,
+    /// An invisible format character (see [`super::text`]).
+    #[error("must not contain invisible formatting characters (found U+{:04X})", u32::from(*.0))]
+    Hidden(char),
     /// Not an absolute URI.
     #[error("must be an absolute URI")]
     NotAbsolute,
@@ -80,6 +84,9 @@ impl RedirectUri {
     pub fn parse(text: &str) -> Result<RedirectUri, RedirectUriError> {
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(RedirectUriError::Whitespace);
+        }
+        if let Some(c) = format_character(text) {
+            return Err(RedirectUriError::Hidden(c));
         }
         let url = Url::parse(text).map_err(|_| RedirectUriError::NotAbsolute)?;
         if url.fragment().is_some() {
@@ -172,6 +179,18 @@ mod tests {
             ("https://app.example/c\tb", RedirectUriError::Whitespace),
             ("https://app.example/c b", RedirectUriError::Whitespace),
             ("https://app.example/cb\u{85}", RedirectUriError::Whitespace),
+            (
+                "https://evil.example/\u{202e}moc.elpmaxe.ppa//:sptth",
+                RedirectUriError::Hidden('\u{202e}'),
+            ),
+            (
+                "https://app.example/c\u{200b}b",
+                RedirectUriError::Hidden('\u{200b}'),
+            ),
+            (
+                "https://app.exa\u{ad}mple/cb",
+                RedirectUriError::Hidden('\u{ad}'),
+            ),
         ] {
             assert_eq!(RedirectUri::parse(bad), Err(why), "{bad:?}");
         }

@@ -21,6 +21,13 @@ pub fn hidden_character(text: &str) -> Option<char> {
         .find(|c| c.is_control() || c.general_category() == GeneralCategory::Format)
 }
 
+/// The first format character (Cf) of `text`: for text whose control characters are
+/// refused for another reason (an email address, a URI).
+pub fn format_character(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.general_category() == GeneralCategory::Format)
+}
+
 /// The field error for a name that has a [`hidden_character`], in words a person can act
 /// on: which character, by its code point.
 pub fn hidden_character_message(c: char) -> String {

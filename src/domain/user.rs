@@ -2,7 +2,9 @@
 //! what a person typed (`parse`, whose error says what is wrong) and then passed around as
 //! itself — and the password rules.
 
-use super::text::{NameError, check_name, hidden_character, text_value};
+use super::text::{
+    NameError, check_name, format_character, hidden_character, hidden_character_message, text_value,
+};
 
 /// Longest password accepted, in bytes: hashing cost must not depend on an attacker.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -83,8 +85,8 @@ impl Username {
     }
 }
 
-/// An email address: the shape `local@domain`, no white space or control characters, at
-/// most 254 characters. Deliverability is not this server's business. Kept as typed, not
+/// An email address: the shape `local@domain`, no white space, control or format
+/// characters (administrators read it: see [`super::text`]), at most 254 characters. Deliverability is not this server's business. Kept as typed, not
 /// trimmed; unique case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -100,6 +102,10 @@ pub enum EmailError {
     /// Not `local@domain`, or white space or control characters in it.
     #[error("must be an email address")]
     Shape,
+    /// An invisible format character (a bidirectional override reorders what an
+    /// administrator reads).
+    #[error("{}", hidden_character_message(*.0))]
+    Hidden(char),
 }
 
 impl Email {
@@ -118,6 +124,9 @@ impl Email {
             |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         if !clean(local) || !clean(domain) || domain.starts_with('.') || domain.ends_with('.') {
             return Err(EmailError::Shape);
+        }
+        if let Some(c) = format_character(text) {
+            return Err(EmailError::Hidden(c));
         }
         Ok(Email(text.to_owned()))
     }
@@ -230,6 +239,19 @@ mod tests {
         ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Shape), "{bad:?}");
         }
+        for (bad, c) in [
+            ("\u{202e}moc.elpmaxe@eve", '\u{202e}'),
+            ("ev\u{200b}e@example.com", '\u{200b}'),
+            ("eve@exa\u{ad}mple.com", '\u{ad}'),
+        ] {
+            assert_eq!(Email::parse(bad), Err(EmailError::Hidden(c)), "{bad:?}");
+        }
+        assert!(
+            Email::parse("ev\u{200b}e@example.com")
+                .unwrap_err()
+                .to_string()
+                .contains("U+200B")
+        );
         let long = format!("{}@example.com", "a".repeat(243));
         assert_eq!(long.len(), 255);
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));

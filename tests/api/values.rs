@@ -132,7 +132,7 @@ async fn rows_stored_under_older_rules_read_back_and_survive_changes_to_other_fi
 }
 
 #[tokio::test]
-async fn a_redirect_uri_with_white_space_or_control_characters_is_422() {
+async fn a_redirect_uri_with_white_space_control_or_format_characters_is_422() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let token = app.access_token(&alice).await;
@@ -158,6 +158,15 @@ async fn a_redirect_uri_with_white_space_or_control_characters_is_422() {
             "{message}"
         );
     }
+    // The consent page shows the URI: a right-to-left override would make it read as
+    // "https://app.example.com//" while it sends the code elsewhere.
+    let spoof = "https://evil.example/\u{202e}moc.elpmaxe.ppa//:sptth";
+    let body = json!({"name": "App", "redirectUris": [spoof]});
+    let response = send(&app, reqwest::Method::POST, "/user/clients", &token, body).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = response.json().await.unwrap();
+    let message = error["error"]["fields"]["redirectUris"].as_str().unwrap();
+    assert!(message.contains("U+202E"), "{message}");
     assert_eq!(
         app.count_rows("clients").await,
         before,
@@ -200,4 +209,26 @@ async fn client_names_are_trimmed_on_create_as_on_patch() {
     .await;
     assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(blank).await, "validation_failed");
+}
+
+#[tokio::test]
+async fn an_email_with_invisible_formatting_characters_is_422_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    // Administrators read emails: this one reads "eve@example.com".
+    for email in ["\u{202e}moc.elpmaxe@eve", "ev\u{200b}e@example.com"] {
+        let body = json!({ "email": email });
+        let response = send(&app, reqwest::Method::PATCH, "/user", &token, body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email:?}"
+        );
+        let error: Value = response.json().await.unwrap();
+        let message = error["error"]["fields"]["email"].as_str().unwrap();
+        assert!(message.contains("invisible formatting"), "{message}");
+    }
+    let user: Value = app.get_user(&token).await.json().await.unwrap();
+    assert_eq!(user["email"], "alice@example.com");
 }

@@ -386,7 +386,7 @@ impl TokenLine {
             id: r.id.to_string(),
             client: TokenClient {
                 id: r.client_id.clone(),
-                name: r.client_name.clone(),
+                name: r.client_name.to_string(),
             },
             grant_type: r.grant_type.as_str(),
             scope: r.scope.to_string(),
@@ -394,6 +394,76 @@ impl TokenLine {
             expires_at: rfc3339(r.expires_at),
             last_used_at: r.last_used_at.map(rfc3339),
             status: TokenStatus::of(r.revoked_at, r.expires_at, now).as_str(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+
+    /// The binary's command line, with the `HARMONY_*` variables of the test's process
+    /// ignored.
+    fn command() -> clap::Command {
+        fn without_env(command: clap::Command) -> clap::Command {
+            command
+                .mut_args(|arg| arg.env(None))
+                .mut_subcommands(without_env)
+        }
+        without_env(Cli::command())
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        let matches = command().try_get_matches_from(args).unwrap();
+        Cli::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn for_database_is_what_serve_with_only_a_database_parses_to() {
+        let url = "postgres://harmony@db.example/harmony";
+        let Command::Serve(parsed) = parse(&["harmony", "serve", "--database", url]).command else {
+            panic!("serve parses as serve");
+        };
+        assert_eq!(*parsed, ServeConfig::for_database(url));
+    }
+
+    #[test]
+    fn closed_settings_refuse_other_words() {
+        use crate::config::{LogFormat, SqliteSynchronous};
+        use crate::domain::outbound::Transport;
+        let cli = parse(&[
+            "harmony",
+            "--log-format",
+            "json",
+            "serve",
+            "--sqlite-synchronous",
+            "full",
+            "--git-protocols",
+            "https,ssh",
+        ]);
+        assert_eq!(cli.log.format, LogFormat::Json);
+        let Command::Serve(serve) = cli.command else {
+            panic!("serve parses as serve");
+        };
+        assert_eq!(serve.database.sqlite_synchronous, SqliteSynchronous::Full);
+        assert_eq!(
+            serve.packages.git_protocols,
+            [Transport::Https, Transport::Ssh]
+        );
+        for args in [
+            &["harmony", "--log-format", "xml", "migrate"][..],
+            &["harmony", "serve", "--sqlite-synchronous", "off"],
+            &["harmony", "serve", "--git-protocols", "https,ftp"],
+        ] {
+            let refused = command().try_get_matches_from(args);
+            let error = refused.expect_err(&format!("{args:?} is refused"));
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::InvalidValue,
+                "{args:?}"
+            );
         }
     }
 }

@@ -1,14 +1,65 @@
 //! Every setting of the server, as `--flag` and `HARMONY_*` environment variable, with its
 //! default and why it is what it is. The command line ([`crate::cli`]) flattens these groups
 //! into the subcommands that need them.
+//!
+//! Each default is written once, in its `#[arg]` attribute: every `Default` here, and
+//! [`ServeConfig::for_database`], is what the command line parses from no arguments (the
+//! environment ignored), so that the code and `--help` cannot disagree. Settings that
+//! take one of a few words are enums ([`clap::ValueEnum`]): a word that is none of them
+//! is refused when the command line is read, never taken for the default.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use clap::Args;
+use clap::builder::PossibleValue;
+use clap::{Args, FromArgMatches, ValueEnum};
+
+use crate::domain::outbound::Transport;
+
+/// `T` with every setting at its default: what the command line parses from no argument,
+/// with the `HARMONY_*` variables of this process ignored (a test or an embedding names
+/// what it changes).
+fn defaults<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("harmony")).mut_args(|arg| arg.env(None));
+    // Every setting has a default or is optional: the unit tests build each group.
+    let matches = command
+        .try_get_matches_from(["harmony"])
+        .expect("every setting has a default");
+    T::from_arg_matches(&matches).expect("the defaults are valid settings")
+}
+
+/// How SQLite makes commits durable (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    /// Survives a crash of the process (in WAL mode, nothing committed is lost); a crash
+    /// of the machine may roll back the last commits.
+    Normal,
+    /// Also survives a crash of the machine, at the cost of one fsync per commit.
+    Full,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The git transports as `HARMONY_GIT_PROTOCOLS` names them (the domain's type, spelled
+/// for the command line here, so that the domain does not know about clap).
+impl ValueEnum for Transport {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Transport::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
 
 /// Where the data lives.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct DatabaseConfig {
     /// Database URL: `sqlite://FILE` (created when missing; its folder must exist) or
     /// `postgres://USER@HOST/DB`.
@@ -38,9 +89,15 @@ pub struct DatabaseConfig {
 
     /// SQLite durability: `normal` survives a crash of the process (WAL), `full` also a
     /// crash of the machine, at the cost of one fsync per write.
-    #[arg(long, env = "HARMONY_SQLITE_SYNCHRONOUS", default_value = "normal",
-          value_parser = ["normal", "full"])]
-    pub sqlite_synchronous: String,
+    #[arg(long, env = "HARMONY_SQLITE_SYNCHRONOUS", value_enum,
+          default_value_t = SqliteSynchronous::Normal)]
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        defaults()
+    }
 }
 
 impl DatabaseConfig {
@@ -48,17 +105,14 @@ impl DatabaseConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
-            db_max_connections: 16,
-            db_acquire_timeout: 5,
-            db_statement_timeout_ms: 10_000,
-            sqlite_synchronous: "normal".to_owned(),
+            ..Self::default()
         }
     }
 }
 
 /// Password hashing: argon2id, OWASP's recommended parameters by default
 /// (19 MiB, 2 iterations, 1 lane).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct HashingConfig {
     /// argon2id memory cost in KiB.
     #[arg(long, env = "HARMONY_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
@@ -80,17 +134,12 @@ pub struct HashingConfig {
 
 impl Default for HashingConfig {
     fn default() -> Self {
-        Self {
-            argon2_memory_kib: 19_456,
-            argon2_iterations: 2,
-            argon2_parallelism: 1,
-            hash_concurrency: 0,
-        }
+        defaults()
     }
 }
 
 /// Token lifetimes and the deprecated compatibility paths.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct OAuthConfig {
     /// Lifetime of an access token in seconds (the documented answer says 3600).
     #[arg(long, env = "HARMONY_ACCESS_TOKEN_TTL", default_value_t = 3600)]
@@ -130,19 +179,13 @@ pub struct OAuthConfig {
 
 impl Default for OAuthConfig {
     fn default() -> Self {
-        Self {
-            access_token_ttl: 3600,
-            refresh_token_ttl: 30 * 24 * 3600,
-            token_retention_days: 30,
-            password_grant: true,
-            query_tokens: true,
-        }
+        defaults()
     }
 }
 
 /// Request rate limits (per node) and the failed-credentials limiter (shared through the
 /// database); see docs/api.md. `0` disables a limit.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct LimitsConfig {
     /// Requests per window for each access token.
     #[arg(long, env = "HARMONY_RATE_LIMIT_TOKEN", default_value_t = 5000)]
@@ -185,21 +228,12 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self {
-            rate_limit_token: 5000,
-            rate_limit_anonymous: 1000,
-            rate_limit_window: 3600,
-            failed_auth_limit: 30,
-            failed_auth_address_limit: 300,
-            failed_auth_window: 900,
-            body_limit: 1024 * 1024,
-            trust_forwarded_for: false,
-        }
+        defaults()
     }
 }
 
 /// The add-on marketplace: where dists live and how uploads are bounded.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct PackagesConfig {
     /// Folder for uploaded dists and git mirrors (created when missing).
     #[arg(long, env = "HARMONY_DATA_DIR", default_value = "./harmony-data")]
@@ -234,9 +268,14 @@ pub struct PackagesConfig {
     /// `ssh` (also `user@host:path`), `git`. ssh and git are off by default: ssh fetches
     /// with the server account's own keys, and git:// is neither encrypted nor
     /// authenticated.
-    #[arg(long, env = "HARMONY_GIT_PROTOCOLS", value_delimiter = ',',
-          default_value = "https,http", value_parser = ["https", "http", "ssh", "git"])]
-    pub git_protocols: Vec<String>,
+    #[arg(
+        long,
+        env = "HARMONY_GIT_PROTOCOLS",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "https,http"
+    )]
+    pub git_protocols: Vec<Transport>,
 
     /// Hosts the webhook may fetch from although they are not public (an internal git
     /// server), comma-separated `host` or `host:port` (`[fd00::1]:443` for IPv6). Empty by
@@ -253,34 +292,18 @@ pub struct PackagesConfig {
     pub git_concurrent_syncs: usize,
 }
 
-impl PackagesConfig {
-    /// Defaults with the given data folder.
-    pub fn new(data_dir: impl Into<std::path::PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            package_upload_limit: 32 * 1024 * 1024,
-            package_max_uncompressed: 256 * 1024 * 1024,
-            package_max_entries: 10_000,
-            package_max_ratio: 100,
-            allow_local_repositories: false,
-            git_timeout: 120,
-            git_protocols: vec!["https".to_owned(), "http".to_owned()],
-            git_allowed_hosts: Default::default(),
-            git_sync_queue: 100,
-            git_concurrent_syncs: 8,
-        }
+impl Default for PackagesConfig {
+    fn default() -> Self {
+        defaults()
     }
+}
 
+impl PackagesConfig {
     /// What the webhook may fetch from, by these settings.
     pub fn outbound_policy(&self) -> crate::domain::outbound::OutboundPolicy {
-        use crate::domain::outbound::{OutboundPolicy, Transport};
-        OutboundPolicy {
+        crate::domain::outbound::OutboundPolicy {
             allow_local: self.allow_local_repositories,
-            transports: self
-                .git_protocols
-                .iter()
-                .filter_map(|p| Transport::parse(p))
-                .collect(),
+            transports: self.git_protocols.clone(),
             allowed_hosts: self.git_allowed_hosts.0.clone(),
         }
     }
@@ -296,7 +319,7 @@ impl PackagesConfig {
 }
 
 /// Everything `harmony serve` needs.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct ServeConfig {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "HARMONY_BIND", default_value = "127.0.0.1:8080")]
@@ -333,32 +356,30 @@ pub struct ServeConfig {
     pub packages: PackagesConfig,
 }
 
+impl Default for ServeConfig {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
 impl ServeConfig {
-    /// A configuration for tests and embedding: the given database, port 0, defaults.
+    /// What `harmony serve --database URL` runs with when no `HARMONY_*` variable is set:
+    /// the given database, every other setting at its default (listening on
+    /// `127.0.0.1:8080`; a test that serves sets `bind` to port 0). For tests and
+    /// embedding.
     pub fn for_database(url: impl Into<String>) -> Self {
         Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            public_url: None,
-            auth_cache_ms: 500,
-            shutdown_grace: 30,
             database: DatabaseConfig::new(url),
-            hashing: HashingConfig::default(),
-            oauth: OAuthConfig::default(),
-            limits: LimitsConfig::default(),
-            packages: PackagesConfig::new("./harmony-data"),
+            ..Self::default()
         }
-    }
-
-    /// The rate-limit window as a duration.
-    pub fn rate_limit_window(&self) -> Duration {
-        Duration::from_secs(self.limits.rate_limit_window.max(1))
     }
 }
 
 /// Logging settings, global to every subcommand.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct LogConfig {
-    /// Log filter in `tracing` syntax (`info`, `harmony=debug,sqlx=warn`).
+    /// Log filter in `tracing` syntax (`info`, `harmony=debug,sqlx=warn`). A filter that
+    /// does not parse stops the program at start.
     #[arg(
         long = "log",
         env = "HARMONY_LOG",
@@ -367,31 +388,96 @@ pub struct LogConfig {
     )]
     pub filter: String,
 
-    /// Log format: `text` or `json`.
+    /// Log format.
     #[arg(
         long = "log-format",
         env = "HARMONY_LOG_FORMAT",
-        default_value = "text",
+        value_enum,
+        default_value_t = LogFormat::Text,
         global = true
     )]
-    pub format: String,
+    pub format: LogFormat,
 }
 
 /// Starts the global `tracing` subscriber. Logs go to stderr, so that a command's JSON on
-/// stdout stays clean.
-pub fn init_tracing(log: &LogConfig) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+/// stdout stays clean. A filter that does not parse is an error (an operator who asked for
+/// `harmony=debug` and typed it wrong should hear so, not get `info` silently).
+pub fn init_tracing(log: &LogConfig) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&log.filter).map_err(|e| {
+        anyhow::anyhow!(
+            "the log filter {:?} (HARMONY_LOG or --log) is not valid: {e}",
+            log.filter
+        )
+    })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let result = if log.format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let result = match log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
     };
     // A second initialisation (tests) keeps the first subscriber.
     let _ = result;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_has_defaults_and_they_are_the_documented_ones() {
+        let serve = ServeConfig::default();
+        assert_eq!(serve.bind, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(serve.auth_cache_ms, 500);
+        assert_eq!(serve.database, DatabaseConfig::default());
+        assert_eq!(serve.database.url, "sqlite://harmony.db");
+        assert_eq!(serve.database.sqlite_synchronous, SqliteSynchronous::Normal);
+        assert_eq!(serve.hashing, HashingConfig::default());
+        assert_eq!(serve.hashing.argon2_memory_kib, 19_456);
+        assert_eq!(serve.oauth, OAuthConfig::default());
+        assert!(serve.oauth.password_grant && serve.oauth.query_tokens);
+        assert_eq!(serve.limits, LimitsConfig::default());
+        assert_eq!(serve.limits.body_limit, 1024 * 1024);
+        assert_eq!(serve.packages, PackagesConfig::default());
+        assert_eq!(
+            serve.packages.git_protocols,
+            [Transport::Https, Transport::Http]
+        );
+        assert!(serve.packages.git_allowed_hosts.0.is_empty());
+    }
+
+    #[test]
+    fn for_database_changes_only_the_url() {
+        let config = ServeConfig::for_database("postgres://db/x");
+        assert_eq!(config.database.url, "postgres://db/x");
+        let mut expected = ServeConfig::default();
+        expected.database.url = "postgres://db/x".into();
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_an_error() {
+        let log = LogConfig {
+            filter: "harmony=loud".into(),
+            format: LogFormat::Text,
+        };
+        let error = init_tracing(&log).unwrap_err().to_string();
+        assert!(error.contains("HARMONY_LOG"), "{error}");
+        assert!(error.contains("harmony=loud"), "{error}");
+    }
+
+    #[test]
+    fn the_git_protocols_are_the_transports() {
+        let names: Vec<String> = Transport::value_variants()
+            .iter()
+            .map(|t| t.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        assert_eq!(names, ["https", "http", "ssh", "git"]);
+        assert_eq!(Transport::from_str("ssh", false), Ok(Transport::Ssh));
+        assert!(Transport::from_str("ftp", false).is_err());
+    }
 }

@@ -7,7 +7,9 @@ use harmony::cli::Command;
 
 fn main() -> std::process::ExitCode {
     let cli = harmony::cli::Cli::parse();
-    harmony::config::init_tracing(&cli.log);
+    if let Err(e) = harmony::config::init_tracing(&cli.log) {
+        return fail(&e);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,10 +29,12 @@ fn main() -> std::process::ExitCode {
     });
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // One line on stderr, as the contract asks; the chain joined by ": ".
-            eprintln!("harmony: {}", format!("{e:#}").replace('\n', " "));
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => fail(&e),
     }
+}
+
+/// One line on stderr, as the contract asks (the chain joined by ": "), and a failure.
+fn fail(e: &anyhow::Error) -> std::process::ExitCode {
+    eprintln!("harmony: {}", format!("{e:#}").replace('\n', " "));
+    std::process::ExitCode::FAILURE
 }

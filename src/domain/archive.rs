@@ -26,16 +26,6 @@ pub struct ArchiveLimits {
     pub max_ratio: u64,
 }
 
-impl Default for ArchiveLimits {
-    fn default() -> Self {
-        ArchiveLimits {
-            max_entries: 10_000,
-            max_uncompressed: 256 * 1024 * 1024,
-            max_ratio: 100,
-        }
-    }
-}
-
 /// Entries smaller than this are not held to the ratio (tiny text files compress well).
 const RATIO_FLOOR: u64 = 64 * 1024;
 
@@ -388,6 +378,11 @@ mod tests {
         Version::parse("1.0.0").unwrap()
     }
 
+    /// The server's limits, as its settings default them.
+    fn limits() -> ArchiveLimits {
+        crate::config::PackagesConfig::default().archive_limits()
+    }
+
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = SimpleFileOptions::default();
@@ -403,7 +398,7 @@ mod tests {
     #[test]
     fn a_plain_dist_passes() {
         let z = zip_of(&[("composer.json", MANIFEST), ("src/a.php", b"<?php")]);
-        let m = inspect(&z, &name(), &v(), &ArchiveLimits::default()).unwrap();
+        let m = inspect(&z, &name(), &v(), &limits()).unwrap();
         assert_eq!(m.package_type, PackageType::Theme);
     }
 
@@ -411,10 +406,7 @@ mod tests {
     fn hostile_paths_are_refused() {
         for bad in ["../x", "a/../../x", "/etc/passwd", "C:/x", "a\\..\\x"] {
             let z = zip_of(&[("composer.json", MANIFEST), (bad, b"x")]);
-            assert!(
-                inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_err(),
-                "{bad}"
-            );
+            assert!(inspect(&z, &name(), &v(), &limits()).is_err(), "{bad}");
         }
     }
 
@@ -422,10 +414,10 @@ mod tests {
     fn bombs_and_too_many_entries_are_refused() {
         let big = vec![0u8; 1024 * 1024];
         let z = zip_of(&[("composer.json", MANIFEST), ("zeros", &big)]);
-        assert!(inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_err());
+        assert!(inspect(&z, &name(), &v(), &limits()).is_err());
         let limits = ArchiveLimits {
             max_entries: 2,
-            ..ArchiveLimits::default()
+            ..limits()
         };
         let z = zip_of(&[("composer.json", MANIFEST), ("a", b"1"), ("b", b"2")]);
         assert!(inspect(&z, &name(), &v(), &limits).is_err());
@@ -434,7 +426,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = inspect(&bytes, &name(), &v(), &ArchiveLimits::default());
+            let _ = inspect(&bytes, &name(), &v(), &limits());
             let _ = manifest(&bytes, &name(), &v());
         }
 
@@ -443,7 +435,7 @@ mod tests {
             let mut z = zip_of(&[("composer.json", MANIFEST), ("src/a.php", b"<?php echo 1;")]);
             let i = index % z.len();
             z[i] = byte;
-            let _ = inspect(&z, &name(), &v(), &ArchiveLimits::default());
+            let _ = inspect(&z, &name(), &v(), &limits());
         }
     }
 
@@ -454,9 +446,9 @@ mod tests {
         let mut hostile = z.clone();
         // The first occurrence is the local header; the central directory keeps its name.
         hostile[inner..inner + 14].copy_from_slice(b"../../evil.php");
-        let err = inspect(&hostile, &name(), &v(), &ArchiveLimits::default()).unwrap_err();
+        let err = inspect(&hostile, &name(), &v(), &limits()).unwrap_err();
         assert!(err.0.contains("local header"), "{err}");
-        assert!(inspect(&z, &name(), &v(), &ArchiveLimits::default()).is_ok());
+        assert!(inspect(&z, &name(), &v(), &limits()).is_ok());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
+use super::client::{ClientName, RedirectUri};
 use super::pkce::valid_s256_challenge;
 use super::scope::scopes_for_user;
 use super::{GrantType, ScopeSet};
@@ -21,9 +22,9 @@ pub struct RequestingClient {
     /// Its id.
     pub id: String,
     /// Its name, shown to people.
-    pub name: String,
+    pub name: ClientName,
     /// Its registered redirect URIs (exact match).
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// The grants it may use.
     pub grant_types: Vec<GrantType>,
     /// The scopes it may ask for.
@@ -36,7 +37,7 @@ pub struct AuthorizationRequest {
     /// The client.
     pub client: RequestingClient,
     /// The registered redirect URI it named (exact match).
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// `state`, echoed.
     pub state: Option<String>,
     /// The `scope` parameter, if any (checked against the client's scopes).
@@ -61,7 +62,7 @@ pub enum AuthorizeError {
 #[derive(Debug, Clone)]
 pub struct Redirect {
     /// The redirect URI.
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// RFC 6749 §4.1.2.1 error code.
     pub error: &'static str,
     /// For the developer.
@@ -168,15 +169,21 @@ pub fn check_request(
             "the request names no redirect_uri; this server requires one".into(),
         ));
     };
-    if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+    // The registered value itself goes on: the request named it byte for byte.
+    let Some(redirect_uri) = client
+        .redirect_uris
+        .iter()
+        .find(|r| r.as_str() == redirect_uri)
+        .cloned()
+    else {
         return Err(AuthorizeError::Page(
             "the redirect_uri is not registered for this application".into(),
         ));
-    }
+    };
 
     let mut request = AuthorizationRequest {
         client,
-        redirect_uri: redirect_uri.clone(),
+        redirect_uri,
         state: params.get("state").cloned(),
         scope_param: None,
         code_challenge: String::new(),
@@ -251,7 +258,7 @@ pub fn code_url(request: &AuthorizationRequest, code: &str, issuer: &str) -> Str
         pairs.push(("state", state));
     }
     pairs.push(("iss", issuer));
-    redirect_url(&request.redirect_uri, &pairs)
+    redirect_url(request.redirect_uri.as_str(), &pairs)
 }
 
 /// The URL of an error redirect (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
@@ -264,7 +271,7 @@ pub fn error_url(redirect: &Redirect, issuer: &str) -> String {
         pairs.push(("state", state));
     }
     pairs.push(("iss", issuer));
-    redirect_url(&redirect.redirect_uri, &pairs)
+    redirect_url(redirect.redirect_uri.as_str(), &pairs)
 }
 
 /// `base` with `pairs` added to its query (keeping the query it already has).
@@ -298,8 +305,8 @@ mod tests {
     fn a_request_is_checked_against_its_client_page_errors_first() {
         let client = || RequestingClient {
             id: "c".into(),
-            name: "App".into(),
-            redirect_uris: vec!["https://a.example/cb".into()],
+            name: ClientName::parse("App").unwrap(),
+            redirect_uris: vec![RedirectUri::parse("https://a.example/cb").unwrap()],
             grant_types: vec![GrantType::AuthorizationCode],
             scopes: ScopeSet::parse("read write").unwrap(),
         };

@@ -184,17 +184,6 @@ pub struct OutboundPolicy {
     pub allowed_hosts: Vec<AllowedHost>,
 }
 
-impl Default for OutboundPolicy {
-    /// The defaults of the settings: https and http to public addresses only.
-    fn default() -> Self {
-        OutboundPolicy {
-            allow_local: false,
-            transports: vec![Transport::Https, Transport::Http],
-            allowed_hosts: Vec::new(),
-        }
-    }
-}
-
 /// A remote repository, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remote {

@@ -86,8 +86,6 @@ pub enum PackageField {
     Name,
     /// The version published.
     Version,
-    /// Public or private.
-    Visibility,
     /// The uploaded dist.
     Archive,
     /// The type filter of a listing.
@@ -113,7 +111,6 @@ impl fmt::Display for PackageField {
         f.write_str(match self {
             PackageField::Name => "name",
             PackageField::Version => "version",
-            PackageField::Visibility => "visibility",
             PackageField::Archive => "archive",
             PackageField::Type => "type",
             PackageField::Query => "search",
@@ -127,7 +124,8 @@ impl fmt::Display for PackageField {
     }
 }
 
-/// What an add-on is; decides which map of a project it lands in.
+/// What an add-on is; decides which map of a project it lands in. Serialized as its
+/// Composer `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PackageType {
     /// `harmony-extension` → a project's `extensions`.
@@ -175,6 +173,18 @@ impl PackageType {
     }
 }
 
+impl fmt::Display for PackageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for PackageType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Who may see an add-on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -201,6 +211,12 @@ impl Visibility {
             "private" => Some(Visibility::Private),
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for Visibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

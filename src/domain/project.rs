@@ -9,6 +9,7 @@
 use std::fmt;
 
 use super::fields::FieldErrors;
+use super::text::{NameError, check_name, control_character, text_value};
 
 /// Longest name.
 pub const MAX_NAME: usize = 100;
@@ -92,17 +93,26 @@ impl fmt::Display for ProjectField {
 /// Invalid fields of a project.
 pub type ProjectErrors = FieldErrors<ProjectField>;
 
-/// A trimmed, non-empty name of at most [`MAX_NAME`] characters.
-pub fn validate_name(name: &str, errors: &mut ProjectErrors) -> Option<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        errors.insert(
-            ProjectField::Name,
-            format!("must be 1 to {MAX_NAME} characters, without control characters"),
-        );
-        return None;
+/// A project's name: 1–[`MAX_NAME`] characters, trimmed, no control characters. Unlike
+/// the names other people see, format characters are not refused: only the project's owner
+/// sees it (docs/api.md, "Names shown to other people").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProjectName(String);
+
+text_value!(ProjectName);
+
+impl ProjectName {
+    /// Parses a project's name; surrounding white space is dropped.
+    pub fn parse(text: &str) -> Result<ProjectName, NameError> {
+        check_name(text, MAX_NAME, control_character).map(|n| ProjectName(n.to_owned()))
     }
-    Some(name.to_owned())
+}
+
+/// Parses a project's name, recording what is wrong with it in `errors`.
+pub fn validate_name(name: &str, errors: &mut ProjectErrors) -> Option<ProjectName> {
+    ProjectName::parse(name)
+        .map_err(|e| errors.insert(ProjectField::Name, e.to_string()))
+        .ok()
 }
 
 /// Is this a valid slug?
@@ -186,6 +196,40 @@ pub fn is_secured(url: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_refuse_control_characters_only() {
+        assert_eq!(
+            ProjectName::parse("  My Blog ").unwrap().as_str(),
+            "My Blog"
+        );
+        // Seen by the owner only: format characters are the owner's own business.
+        for ok in [
+            "Été 2026",
+            "日本",
+            "a\u{200b}b",
+            "\u{202e}golb",
+            &"é".repeat(100),
+        ] {
+            assert!(ProjectName::parse(ok).is_ok(), "{ok:?}");
+        }
+        for (bad, why) in [
+            ("", NameError::Empty),
+            ("   ", NameError::Empty),
+            ("a\u{7}b", NameError::Hidden('\u{7}')),
+            ("line\nbreak", NameError::Hidden('\n')),
+            ("a\u{85}b", NameError::Hidden('\u{85}')),
+        ] {
+            assert_eq!(ProjectName::parse(bad), Err(why), "{bad:?}");
+        }
+        assert_eq!(
+            ProjectName::parse(&"é".repeat(101)),
+            Err(NameError::TooLong { max: MAX_NAME })
+        );
+        let mut errors = ProjectErrors::new();
+        assert_eq!(validate_name("\u{7}", &mut errors), None);
+        assert!(errors.get(&ProjectField::Name).unwrap().contains("U+0007"));
+    }
 
     #[test]
     fn slugs_are_derived_from_names() {

@@ -57,9 +57,9 @@ impl AdminUserView {
     fn new(u: &User) -> AdminUserView {
         AdminUserView {
             id: u.id.to_string(),
-            username: u.username.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
+            username: u.username.to_string(),
+            email: u.email.to_string(),
+            name: u.name.as_ref().map(ToString::to_string),
             is_admin: u.is_admin,
             disabled: u.disabled,
             created_at: rfc3339(u.created_at),
@@ -191,7 +191,7 @@ impl AdminVendorView {
             name: v.name.clone(),
             owner: v.owner_username.as_ref().map(|name| OwnerRef {
                 kind: "user".to_owned(),
-                name: name.clone(),
+                name: name.to_string(),
             }),
             created_at: rfc3339(v.created_at),
         }

@@ -265,8 +265,6 @@ impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {
 /// A caller on an endpoint that is public but shows more to a signed-in user (the
 /// marketplace, the Composer repository): no token is fine, an invalid one is still `401`.
 pub struct OptionalCaller {
-    /// The user, when a valid user token with `read` was presented.
-    pub user: Option<User>,
     /// What the caller may see.
     pub viewer: Viewer,
 }
@@ -276,14 +274,13 @@ impl<St: Send + Sync> FromRequestParts<St> for OptionalCaller {
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, ApiError> {
         let anonymous = OptionalCaller {
-            user: None,
             viewer: Viewer::Anonymous,
         };
         let token = match parts.extensions.get::<Authn>() {
             Some(Authn::Anonymous) | None => return Ok(anonymous),
             _ => valid_token(parts)?,
         };
-        let Some(user) = token.user.clone() else {
+        let Some(user) = &token.user else {
             return Ok(anonymous);
         };
         let viewer = if user.is_admin && token.scope.allows(Scope::Admin) {
@@ -293,10 +290,7 @@ impl<St: Send + Sync> FromRequestParts<St> for OptionalCaller {
         } else {
             return Err(ApiError::insufficient_scope(Scope::Read.as_str()));
         };
-        Ok(OptionalCaller {
-            user: Some(user),
-            viewer,
-        })
+        Ok(OptionalCaller { viewer })
     }
 }
 

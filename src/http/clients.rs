@@ -53,8 +53,8 @@ impl ClientView {
     fn new(c: &Client, secret: Option<&PlainSecret>) -> ClientView {
         ClientView {
             id: c.id.clone(),
-            name: c.name.clone(),
-            redirect_uris: c.redirect_uris.clone(),
+            name: c.name.to_string(),
+            redirect_uris: c.redirect_uris.iter().map(ToString::to_string).collect(),
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
             confidential: c.secret_digest.is_some(),

@@ -327,7 +327,6 @@ fn package_field(field: &PackageField) -> &'static str {
     match field {
         PackageField::Name => "name",
         PackageField::Version => "version",
-        PackageField::Visibility => "visibility",
         PackageField::Archive => "archive",
         PackageField::Type => "type",
         PackageField::Query => "q",

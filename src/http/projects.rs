@@ -45,9 +45,7 @@ pub fn project_view(p: &Project) -> Value {
         .map(|t| (t.project_key(), Map::new()))
         .collect();
     for a in &p.addons {
-        let key = PackageType::parse(&a.package_type)
-            .unwrap_or(PackageType::Library)
-            .project_key();
+        let key = a.package_type.project_key();
         if let Some(m) = maps.get_mut(key) {
             m.insert(a.package.clone(), json!({ "version": a.constraint }));
         }

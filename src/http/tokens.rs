@@ -51,7 +51,7 @@ impl TokenView {
             id: r.id.to_string(),
             client: ClientRef {
                 id: r.client_id.clone(),
-                name: r.client_name.clone(),
+                name: r.client_name.to_string(),
             },
             grant_type: r.grant_type.as_str(),
             scope: r.scope.to_string(),

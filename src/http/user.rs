@@ -36,9 +36,9 @@ impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
             id: u.id.to_string(),
-            username: u.username.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
+            username: u.username.to_string(),
+            email: u.email.to_string(),
+            name: u.name.as_ref().map(ToString::to_string),
             created_at: rfc3339(u.created_at),
         }
     }

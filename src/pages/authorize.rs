@@ -132,7 +132,7 @@ pub async fn get_authorization(
             layout::login(
                 &action_url(&state, &query),
                 &browser.csrf(),
-                &request.client.name,
+                request.client.name.as_str(),
                 None,
             ),
         ),
@@ -186,7 +186,7 @@ pub async fn submit_authorization(
                 layout::login(
                     &action_url(&state, &query),
                     &fresh.csrf(),
-                    &request.client.name,
+                    request.client.name.as_str(),
                     None,
                 ),
             );
@@ -201,7 +201,7 @@ pub async fn submit_authorization(
                         layout::login(
                             &action_url(&state, &query),
                             &browser.csrf(),
-                            &request.client.name,
+                            request.client.name.as_str(),
                             Some("Your session ended; sign in again."),
                         ),
                     );
@@ -253,7 +253,7 @@ async fn sign_in(
                 layout::login(
                     &action_url(state, query),
                     &csrf,
-                    &request.client.name,
+                    request.client.name.as_str(),
                     Some(message),
                 ),
             );

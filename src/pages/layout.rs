@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::user::Username;
 use crate::domain::{Scope, ScopeSet};
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;\
@@ -92,23 +94,23 @@ fn describe(scope: Scope) -> &'static str {
 pub fn consent(
     action: &str,
     csrf: &str,
-    client_name: &str,
-    username: &str,
-    redirect_uri: &str,
+    client_name: &ClientName,
+    username: &Username,
+    redirect_uri: &RedirectUri,
     scope: ScopeSet,
 ) -> Markup {
     layout(
         "Authorize",
         html! {
-            h1 { "Authorize " (client_name) "?" }
-            p { "Signed in as " strong { (username) } "." }
-            p { strong { (client_name) } " asks to:" }
+            h1 { "Authorize " (client_name.as_str()) "?" }
+            p { "Signed in as " strong { (username.as_str()) } "." }
+            p { strong { (client_name.as_str()) } " asks to:" }
             ul {
                 @for s in scope.iter() {
                     li { code { (s.as_str()) } " — " (describe(s)) }
                 }
             }
-            p.muted { "You will be sent back to " code { (redirect_uri) } "." }
+            p.muted { "You will be sent back to " code { (redirect_uri.as_str()) } "." }
             form method="post" action=(action) {
                 input type="hidden" name="csrf_token" value=(csrf);
                 button type="submit" name="action" value="approve" { "Authorize" }

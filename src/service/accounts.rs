@@ -3,6 +3,10 @@
 //! password), delete. Disabling an account or resetting its password revokes every token it
 //! has and ends its browser sessions; deleting it removes everything it owns, except that
 //! its vendors stay reserved and its deleted versions leave tombstones.
+//!
+//! What a front end passes in is text as people typed it; it is parsed here, once, into
+//! the domain's values ([`Username`], [`Email`], [`DisplayName`]), and the store sees only
+//! those.
 
 use uuid::Uuid;
 
@@ -10,9 +14,7 @@ use super::Services;
 use super::clients::{ClientSpec, new_client};
 use crate::domain::fields::FieldErrors;
 use crate::domain::secret::{PlainSecret, random_id};
-use crate::domain::user::{
-    AccountField, validate_display_name, validate_email, validate_password, validate_username,
-};
+use crate::domain::user::{AccountField, DisplayName, Email, Username, validate_password};
 use crate::store::oauth::AccountChanges;
 use crate::store::{NewUser, Page, StoreError, User, UserChanges, now};
 
@@ -115,16 +117,17 @@ impl Accounts<'_> {
         password: Option<&str>,
         is_admin: bool,
     ) -> Result<CreatedUser, AccountError> {
-        validate_username(username).map_err(|m| invalid(AccountField::Username, m))?;
-        validate_email(email).map_err(|m| invalid(AccountField::Email, m))?;
+        let username = Username::parse(username)
+            .map_err(|e| invalid(AccountField::Username, e.to_string()))?;
+        let email = Email::parse(email).map_err(|e| invalid(AccountField::Email, e.to_string()))?;
         let generated = password.is_none().then(|| PlainSecret::new(random_id(18)));
         let password = password
             .or(generated.as_ref().map(PlainSecret::expose))
             .unwrap_or("");
         validate_password(password).map_err(|m| invalid(AccountField::Password, m))?;
         let new = NewUser {
-            username: username.to_owned(),
-            email: email.to_owned(),
+            username,
+            email,
             name: None,
             password_hash: self.0.hasher().hash(password).await?,
             is_admin,
@@ -147,11 +150,14 @@ impl Accounts<'_> {
         })
     }
 
-    /// The account named `username` (case-insensitive).
+    /// The account named `username` (case-insensitive; a text that is no username names
+    /// no account).
     pub async fn by_username(&self, username: &str) -> Result<User, AccountError> {
-        match self.0.store().user_by_username(username).await {
+        let unknown = || AccountError::UnknownUsername(username.to_owned());
+        let name = Username::parse(username).map_err(|_| unknown())?;
+        match self.0.store().user_by_username(&name).await {
             Ok(u) => Ok(u),
-            Err(StoreError::NotFound) => Err(AccountError::UnknownUsername(username.to_owned())),
+            Err(StoreError::NotFound) => Err(unknown()),
             Err(e) => Err(e.into()),
         }
     }
@@ -194,20 +200,26 @@ impl Accounts<'_> {
         change: ProfileChange,
     ) -> Result<User, AccountError> {
         let mut errors = FieldErrors::new();
-        let name = change
-            .name
-            .map(|n| n.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
-        if let Some(Some(n)) = &name
-            && let Err(m) = validate_display_name(n)
-        {
-            errors.insert(AccountField::Name, m);
-        }
-        let email = change.email.map(|e| e.trim().to_owned());
-        if let Some(e) = &email
-            && let Err(m) = validate_email(e)
-        {
-            errors.insert(AccountField::Email, m);
-        }
+        // A blank name clears it.
+        let name = match change.name {
+            Some(Some(n)) if !n.trim().is_empty() => match DisplayName::parse(&n) {
+                Ok(n) => Some(Some(n)),
+                Err(e) => {
+                    errors.insert(AccountField::Name, e.to_string());
+                    None
+                }
+            },
+            Some(_) => Some(None),
+            None => None,
+        };
+        let email = match change.email.as_deref().map(|e| Email::parse(e.trim())) {
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                errors.insert(AccountField::Email, e.to_string());
+                None
+            }
+            None => None,
+        };
         errors.into_result().map_err(AccountError::Invalid)?;
         let changes = UserChanges { name, email };
         match self.0.store().update_user(user.id, &changes).await {
@@ -290,15 +302,22 @@ impl Accounts<'_> {
     /// scope and grant). `None` when the database already has accounts (also when another
     /// node bootstrapped first).
     pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, AccountError> {
+        // Constants, parsed like any other value (they cannot fail).
+        let constant = |what: &str, e: &dyn std::fmt::Display| {
+            AccountError::Unexpected(anyhow::anyhow!("the first start's {what} is invalid: {e}"))
+        };
+        let username = Username::parse(BOOTSTRAP_ADMIN).map_err(|e| constant("username", &e))?;
+        let email = Email::parse("admin@localhost").map_err(|e| constant("email", &e))?;
+        let name = DisplayName::parse("Administrator").map_err(|e| constant("name", &e))?;
         let store = self.0.store();
-        if store.user_by_username(BOOTSTRAP_ADMIN).await.is_ok() {
+        if store.user_by_username(&username).await.is_ok() {
             return Ok(None);
         }
         let password = PlainSecret::new(random_id(18));
         let admin = NewUser {
-            username: BOOTSTRAP_ADMIN.to_owned(),
-            email: "admin@localhost".to_owned(),
-            name: Some("Administrator".to_owned()),
+            username,
+            email,
+            name: Some(name),
             password_hash: self.0.hasher().hash(password.expose()).await?,
             is_admin: true,
         };
@@ -322,7 +341,7 @@ impl Accounts<'_> {
         let secret = secret.expect("a confidential client has a secret");
         match store.bootstrap(&admin, &client).await {
             Ok(true) => Ok(Some(Bootstrap {
-                username: admin.username,
+                username: admin.username.into_string(),
                 password: password.expose().to_owned(),
                 client_id: client.id,
                 client_secret: secret.expose().to_owned(),

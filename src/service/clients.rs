@@ -1,15 +1,17 @@
 //! An account's OAuth clients: registration (the API, the settings page, the command
 //! line, the first start), changes, deletion and secret rotation. A client's settings are
 //! always checked as a whole: known grant types that fit the kind of client, known scopes
-//! (`admin` only for an administrator's client), valid redirect URIs.
+//! (`admin` only for an administrator's client), valid redirect URIs. Names and redirect
+//! URIs arrive as text and are parsed here, once ([`ClientName`], [`RedirectUri`]); a
+//! change keeps the values already stored as they are.
 
 use super::Services;
 use crate::domain::client::{
-    ClientField, default_grant_types, validate_client_name, validate_grant_types,
-    validate_redirect_uri,
+    ClientField, ClientName, RedirectUri, default_grant_types, validate_grant_types,
 };
 use crate::domain::fields::FieldErrors;
 use crate::domain::secret::{PlainSecret, random_id};
+use crate::domain::user::Username;
 use crate::domain::{GrantType, Scope, ScopeSet};
 use crate::store::oauth::ClientChanges;
 use crate::store::{Client, NewClient, Page, StoreError, User};
@@ -86,23 +88,29 @@ pub struct ClientSettings {
     /// Scopes.
     pub scopes: ScopeSet,
     /// Redirect URIs.
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
 }
 
-/// Checks a client's settings as a whole: known grant types that fit the kind of client,
-/// known scopes (`admin` only for an administrator's client), valid redirect URIs. No
+/// Parses redirect URIs; the first invalid one is the field's error.
+pub fn redirect_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientError> {
+    uris.iter()
+        .map(|uri| {
+            RedirectUri::parse(uri)
+                .map_err(|e| invalid(ClientField::RedirectUris, format!("{uri:?} {e}")))
+        })
+        .collect()
+}
+
+/// Checks a client's settings as a whole: known grant types that fit the kind of client
+/// and its redirect URIs, known scopes (`admin` only for an administrator's client). No
 /// grant types: the defaults; no scopes: `read write`.
 pub fn client_settings(
     owner: &User,
     confidential: bool,
     grant_types: &[String],
     scopes: &[String],
-    redirect_uris: &[String],
+    redirect_uris: Vec<RedirectUri>,
 ) -> Result<ClientSettings, ClientError> {
-    for uri in redirect_uris {
-        validate_redirect_uri(uri)
-            .map_err(|m| invalid(ClientField::RedirectUris, format!("{uri:?} {m}")))?;
-    }
     let grant_types = if grant_types.is_empty() {
         default_grant_types(confidential, !redirect_uris.is_empty())
     } else {
@@ -120,7 +128,7 @@ pub fn client_settings(
         }
         parsed
     };
-    validate_grant_types(&grant_types, confidential, redirect_uris)
+    validate_grant_types(&grant_types, confidential, &redirect_uris)
         .map_err(|m| invalid(ClientField::GrantTypes, m))?;
     let scopes = if scopes.is_empty() {
         ScopeSet::of(&[Scope::Read, Scope::Write])
@@ -140,7 +148,7 @@ pub fn client_settings(
     Ok(ClientSettings {
         grant_types,
         scopes,
-        redirect_uris: redirect_uris.to_vec(),
+        redirect_uris,
     })
 }
 
@@ -150,20 +158,21 @@ pub fn new_client(
     owner: &User,
     spec: &ClientSpec,
 ) -> Result<(NewClient, Option<PlainSecret>), ClientError> {
-    validate_client_name(&spec.name).map_err(|m| invalid(ClientField::Name, m))?;
+    let name =
+        ClientName::parse(&spec.name).map_err(|e| invalid(ClientField::Name, e.to_string()))?;
     let confidential = !spec.public;
     let settings = client_settings(
         owner,
         confidential,
         &spec.grant_types,
         &spec.scopes,
-        &spec.redirect_uris,
+        redirect_uris(&spec.redirect_uris)?,
     )?;
     let secret = confidential.then(new_client_secret);
     let row = NewClient {
         id: random_id(16),
         owner_id: owner.id,
-        name: spec.name.trim().to_owned(),
+        name,
         secret_digest: secret.as_ref().map(PlainSecret::digest),
         redirect_uris: settings.redirect_uris,
         grant_types: settings.grant_types,
@@ -205,9 +214,11 @@ impl Clients<'_> {
         owner: &str,
         spec: &ClientSpec,
     ) -> Result<CreatedClient, ClientError> {
-        let owner = match self.0.store().user_by_username(owner).await {
+        let unknown = || ClientError::UnknownOwner(owner.to_owned());
+        let name = Username::parse(owner).map_err(|_| unknown())?;
+        let owner = match self.0.store().user_by_username(&name).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => return Err(ClientError::UnknownOwner(owner.to_owned())),
+            Err(StoreError::NotFound) => return Err(unknown()),
             Err(e) => return Err(e.into()),
         };
         let (row, secret) = new_client(&owner, spec)?;
@@ -238,10 +249,12 @@ impl Clients<'_> {
         change: ClientChange,
     ) -> Result<Client, ClientError> {
         let client = self.get(owner, client_id).await?;
-        let name = change.name.map(|n| n.trim().to_owned());
-        if let Some(n) = &name {
-            validate_client_name(n).map_err(|m| invalid(ClientField::Name, m))?;
-        }
+        let name = change
+            .name
+            .as_deref()
+            .map(ClientName::parse)
+            .transpose()
+            .map_err(|e| invalid(ClientField::Name, e.to_string()))?;
         if change.grant_types.as_ref().is_some_and(Vec::is_empty) {
             return Err(invalid(
                 ClientField::GrantTypes,
@@ -265,15 +278,17 @@ impl Clients<'_> {
                 .map(|s| s.as_str().to_owned())
                 .collect()
         });
-        let redirect_uris = change
-            .redirect_uris
-            .unwrap_or_else(|| client.redirect_uris.clone());
+        // Stored redirect URIs were valid when registered: they are kept, not parsed again.
+        let redirect_uris = match &change.redirect_uris {
+            Some(uris) => redirect_uris(uris)?,
+            None => client.redirect_uris.clone(),
+        };
         let settings = client_settings(
             owner,
             client.secret_digest.is_some(),
             &grant_types,
             &scopes,
-            &redirect_uris,
+            redirect_uris,
         )?;
         let changes = ClientChanges {
             name,

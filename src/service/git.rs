@@ -374,7 +374,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_are_pinned_to_the_checked_addresses() {
-        let options = options(OutboundPolicy::default());
+        let options = options(crate::config::PackagesConfig::default().outbound_policy());
         let remote = |u: &str| match parse_repository(u, false).unwrap() {
             Repository::Remote(r) => r,
             Repository::Local(_) => unreachable!(),
@@ -511,7 +511,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let mut options = options(OutboundPolicy::default());
+        let mut options = options(crate::config::PackagesConfig::default().outbound_policy());
         options.home = dir.path().join("home");
         // `.invalid` never resolves: only the pin can bring git to the server.
         let url = format!("http://pinned.invalid:{port}/r.git");
@@ -547,7 +547,7 @@ mod tests {
     #[tokio::test]
     async fn refused_urls_never_reach_git() {
         let dir = tempfile::tempdir().unwrap();
-        let options = options(OutboundPolicy::default());
+        let options = options(crate::config::PackagesConfig::default().outbound_policy());
         for url in [
             "-uhttp://x",
             "/srv/git",

@@ -161,7 +161,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_rule_refuses_what_is_not_public_unless_allow_listed() {
-        let policy = OutboundPolicy::default();
+        let policy = crate::config::PackagesConfig::default().outbound_policy();
         let check = |u: &'static str, p: OutboundPolicy| async move {
             check_repository(u, &p, Unresolved::Refuse).await
         };
@@ -197,7 +197,7 @@ mod tests {
         );
         let allowed = OutboundPolicy {
             allowed_hosts: vec!["127.0.0.1:8080".parse().unwrap(), "[::1]".parse().unwrap()],
-            ..OutboundPolicy::default()
+            ..crate::config::PackagesConfig::default().outbound_policy()
         };
         let ok = check("http://127.0.0.1:8080/x.git", allowed.clone()).await;
         assert_eq!(

@@ -18,6 +18,7 @@ use crate::domain::outbound::{self, HostName, Repository, Transport};
 use crate::domain::package::{
     self, PackageField, PackageName, PackageType, Visibility, valid_vendor,
 };
+use crate::domain::user::Username;
 use crate::domain::version::Version;
 use crate::store::dists::DistStore;
 use crate::store::packages::{
@@ -85,7 +86,7 @@ pub enum PackageError {
         /// The add-on.
         package: String,
         /// Its visibility.
-        current: String,
+        current: Visibility,
     },
     /// Repository credentials are sent over https only, and the repository URL is not one.
     #[error("repository credentials are sent over https only; the repository URL is not https")]
@@ -211,7 +212,7 @@ impl Packages<'_> {
                     "must be harmony-extension, harmony-theme, harmony-translation or library",
                 )
             })?;
-            filter.package_type = Some(t.as_str().to_owned());
+            filter.package_type = Some(t);
         }
         if let Some(q) = query {
             let q = q.trim();
@@ -300,7 +301,7 @@ impl Packages<'_> {
                 });
             }
             Ok(p) => {
-                if visibility.is_some_and(|v| v.as_str() != p.visibility) {
+                if visibility.is_some_and(|v| v != p.visibility) {
                     return Err(PackageError::VisibilityMismatch {
                         package: name.to_string(),
                         current: p.visibility,
@@ -381,8 +382,8 @@ impl Packages<'_> {
         );
         let new = NewVersion {
             owner_id: owner,
-            visibility: visibility.map(|v| v.as_str().to_owned()),
-            package_type: package_type.as_str().to_owned(),
+            visibility,
+            package_type,
             description,
             version: PackageVersion {
                 package: name.as_str().to_owned(),
@@ -398,7 +399,7 @@ impl Packages<'_> {
         };
         let outcome = self.0.store().publish_version(&new).await;
         let refused = match outcome {
-            Ok(PublishOutcome::Published(p, v)) => return Ok((p, v)),
+            Ok(PublishOutcome::Published(published)) => return Ok(*published),
             Ok(PublishOutcome::VersionExists) => PackageError::VersionExists {
                 package: name.to_string(),
                 version: version_text.to_owned(),
@@ -415,7 +416,7 @@ impl Packages<'_> {
                 package: name.to_string(),
                 current,
             },
-            Ok(PublishOutcome::NotOwner(_)) => PackageError::NotOwner(name.to_string()),
+            Ok(PublishOutcome::NotOwner) => PackageError::NotOwner(name.to_string()),
             Ok(PublishOutcome::TypeMismatch(t)) => invalid(
                 PackageField::Archive,
                 format!("{name} is a {t}; composer.json must keep that type"),
@@ -501,7 +502,7 @@ impl Packages<'_> {
             return Err(PackageError::CredentialsNeedHttps);
         }
         let changes = PackageChanges {
-            visibility: update.visibility.map(|v| v.as_str().to_owned()),
+            visibility: update.visibility,
             description: update.description,
             repository_url,
             webhook_secret: update.webhook_secret,
@@ -541,14 +542,16 @@ impl Packages<'_> {
             ));
         }
         let store = self.0.store();
-        let owner = match store.user_by_username(owner).await {
+        let unknown = || {
+            invalid(
+                PackageField::VendorOwner,
+                format!("there is no account named {owner:?}"),
+            )
+        };
+        let owner_name = Username::parse(owner).map_err(|_| unknown())?;
+        let owner = match store.user_by_username(&owner_name).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => {
-                return Err(invalid(
-                    PackageField::VendorOwner,
-                    format!("there is no account named {owner:?}"),
-                ));
-            }
+            Err(StoreError::NotFound) => return Err(unknown()),
             Err(e) => return Err(e.into()),
         };
         let v = store

@@ -180,7 +180,7 @@ impl Projects<'_> {
         let name = project::validate_name(&input.name, &mut errors);
         let slug = match &input.slug {
             Some(s) => project::validate_slug(s, &mut errors),
-            None => name.as_deref().map(project::slugify),
+            None => name.as_ref().map(|n| project::slugify(n.as_str())),
         };
         let description = project::validate_description(input.description.as_deref(), &mut errors);
         let url = project::validate_url(input.url.as_deref(), &mut errors);

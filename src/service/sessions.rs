@@ -17,6 +17,7 @@ use crate::domain::authorize::{
     self, AuthorizationRequest, CODE_TTL, RequestingClient, check_request, code_url, parse_query,
 };
 use crate::domain::secret::random_id;
+use crate::domain::user::Username;
 use crate::domain::{PlainSecret, ScopeSet};
 use crate::store::oauth::NewAuthorizationCode;
 use crate::store::{StoreError, StoreResult, User, now};
@@ -128,10 +129,14 @@ impl Sessions<'_> {
         username: &str,
         password: &PlainSecret,
     ) -> Result<User, SignInError> {
-        let credentials = match self.0.store().credentials_by_username(username).await {
-            Ok(c) => Some(c),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(anyhow::Error::from(e).into()),
+        // A text that is no username names no account: it is checked like an unknown one.
+        let credentials = match Username::parse(username) {
+            Ok(name) => match self.0.store().credentials_by_username(&name).await {
+                Ok(c) => Some(c),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(anyhow::Error::from(e).into()),
+            },
+            Err(_) => None,
         };
         let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
         let verified = self.0.hasher().verify(password.expose(), stored).await?;

@@ -12,6 +12,14 @@
 //! The parts of the store, each a trait implemented on [`SqlStore`]: [`Store`] (accounts,
 //! clients, tokens; `sql.rs`), [`OAuthStore`], [`ProjectStore`], [`PackageStore`],
 //! [`AttemptStore`].
+//!
+//! The row types carry the domain's values, not strings: a [`Username`], a
+//! [`RedirectUri`], a [`Visibility`](crate::domain::package::Visibility). What is written
+//! was parsed by a service; what is read back is rebuilt with the values' `from_trusted`
+//! constructors — no validation again on the hot path, and a row stored under an older
+//! rule still reads. Closed sets (grant types, scopes, visibility, package types) are
+//! parsed on the way out, and an unknown stored value is a [`StoreError::Other`] that names
+//! it, never a panic.
 
 pub mod attempts;
 pub mod dists;
@@ -34,6 +42,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 pub use oauth::OAuthStore;
 
@@ -91,11 +101,11 @@ pub struct User {
     /// Stable identifier.
     pub id: Uuid,
     /// Unique, case-insensitively.
-    pub username: String,
+    pub username: Username,
     /// Unique, case-insensitively.
-    pub email: String,
+    pub email: Email,
     /// Display name.
-    pub name: Option<String>,
+    pub name: Option<DisplayName>,
     /// May administer the server (with a token that carries the `admin` scope).
     pub is_admin: bool,
     /// A disabled account gets no token, and its tokens stop working.
@@ -116,12 +126,12 @@ pub struct UserCredentials {
 /// A new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    /// Already validated.
-    pub username: String,
-    /// Already validated.
-    pub email: String,
+    /// Its username.
+    pub username: Username,
+    /// Its email address.
+    pub email: Email,
     /// Display name.
-    pub name: Option<String>,
+    pub name: Option<DisplayName>,
     /// The argon2id PHC string.
     pub password_hash: String,
     /// Administrator?
@@ -132,9 +142,9 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
     /// New display name (`Some(None)` clears it).
-    pub name: Option<Option<String>>,
+    pub name: Option<Option<DisplayName>>,
     /// New email.
-    pub email: Option<String>,
+    pub email: Option<Email>,
 }
 
 /// A registered OAuth client.
@@ -145,11 +155,11 @@ pub struct Client {
     /// The account that registered it.
     pub owner_id: Uuid,
     /// Shown to people.
-    pub name: String,
+    pub name: ClientName,
     /// SHA-256 of the secret; `None` for a public client.
     pub secret_digest: Option<TokenDigest>,
     /// Registered redirect URIs (exact match).
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Grants it may use.
     pub grant_types: Vec<GrantType>,
     /// Scopes it may ask for.
@@ -168,11 +178,11 @@ pub struct NewClient {
     /// Owner.
     pub owner_id: Uuid,
     /// Name.
-    pub name: String,
+    pub name: ClientName,
     /// SHA-256 of the generated secret (`None`: public client).
     pub secret_digest: Option<TokenDigest>,
     /// Redirect URIs.
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Grants.
     pub grant_types: Vec<GrantType>,
     /// Scopes.
@@ -338,7 +348,7 @@ pub struct TokenRecord {
     /// Client id.
     pub client_id: String,
     /// Client name.
-    pub client_name: String,
+    pub client_name: ClientName,
     /// Owner of the token.
     pub user_id: Option<Uuid>,
     /// The grant that issued it.
@@ -404,9 +414,9 @@ pub trait Store:
     /// An account by id.
     async fn user_by_id(&self, id: Uuid) -> StoreResult<User>;
     /// An account by username (case-insensitive).
-    async fn user_by_username(&self, username: &str) -> StoreResult<User>;
+    async fn user_by_username(&self, username: &Username) -> StoreResult<User>;
     /// An account with its password hash, by username (case-insensitive).
-    async fn credentials_by_username(&self, username: &str) -> StoreResult<UserCredentials>;
+    async fn credentials_by_username(&self, username: &Username) -> StoreResult<UserCredentials>;
     /// Changes an account; `Conflict` when the new email is taken.
     async fn update_user(&self, id: Uuid, changes: &UserChanges) -> StoreResult<User>;
 

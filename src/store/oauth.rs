@@ -12,15 +12,16 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
 use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
+use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
 /// A change to a client; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct ClientChanges {
-    /// New name (already validated).
-    pub name: Option<String>,
-    /// New redirect URIs (already validated).
-    pub redirect_uris: Option<Vec<String>>,
+    /// New name.
+    pub name: Option<ClientName>,
+    /// New redirect URIs.
+    pub redirect_uris: Option<Vec<RedirectUri>>,
     /// New grant types (already validated).
     pub grant_types: Option<Vec<GrantType>>,
     /// New scopes (already validated).
@@ -50,7 +51,7 @@ pub struct NewAuthorizationCode {
     /// The user who approved it.
     pub user_id: Uuid,
     /// The redirect URI of the authorization request (exact match at the exchange).
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Granted scope.
     pub scope: ScopeSet,
     /// The authorization request named a scope (the token answer then echoes it).
@@ -73,7 +74,7 @@ pub struct AuthorizationCode {
     /// The user who approved it.
     pub user_id: Uuid,
     /// Redirect URI of the authorization request.
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Granted scope.
     pub scope: ScopeSet,
     /// The authorization request named a scope.
@@ -176,7 +177,7 @@ impl CodeRow {
             family_id: parse_uuid(&self.family_id)?,
             client_id: self.client_id,
             user_id: parse_uuid(&self.user_id)?,
-            redirect_uri: self.redirect_uri,
+            redirect_uri: RedirectUri::from_trusted(self.redirect_uri),
             scope: parse_scope(&self.scope)?,
             scope_named: self.scope_named,
             code_challenge: self.code_challenge,
@@ -249,7 +250,7 @@ where
              trusted, created_at",
         )
         .bind(client_id)
-        .bind(changes.name.clone())
+        .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
         .bind(uris)
         .bind(changes.grant_types.as_deref().map(GrantType::join))
         .bind(changes.scopes.map(|s| s.to_string()))
@@ -402,7 +403,7 @@ where
         .bind(c.family_id.to_string())
         .bind(&c.client_id)
         .bind(c.user_id.to_string())
-        .bind(&c.redirect_uri)
+        .bind(c.redirect_uri.as_str())
         .bind(c.scope.to_string())
         .bind(c.scope_named)
         .bind(&c.code_challenge)

@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
+use crate::domain::package::{PackageType, Visibility};
+use crate::domain::user::Username;
 
 /// Who is looking: decides which private add-ons are visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +52,13 @@ pub struct Package {
     /// Owner.
     pub owner_id: Uuid,
     /// Owner's username.
-    pub owner_username: String,
+    pub owner_username: Username,
     /// Composer type.
-    pub package_type: String,
+    pub package_type: PackageType,
     /// Description.
     pub description: Option<String>,
-    /// `public` or `private`.
-    pub visibility: String,
+    /// Who may see it.
+    pub visibility: Visibility,
     /// Git repository the webhook reads tags from.
     pub repository_url: Option<String>,
     /// Whether a webhook secret is set (the secret itself is read only by the webhook).
@@ -72,7 +74,7 @@ pub struct Package {
 impl Package {
     /// Is it private?
     pub fn is_private(&self) -> bool {
-        self.visibility != "public"
+        self.visibility == Visibility::Private
     }
 }
 
@@ -108,7 +110,7 @@ pub struct Vendor {
     /// administrator transfers it).
     pub owner_id: Option<Uuid>,
     /// The owner's username.
-    pub owner_username: Option<String>,
+    pub owner_username: Option<Username>,
     /// When the first add-on was published under it (or, for vendors older than
     /// ownership, when their oldest add-on was).
     pub created_at: Timestamp,
@@ -133,11 +135,11 @@ pub struct Tombstone {
 pub struct NewVersion {
     /// The publisher (owner of a new add-on, and of a new vendor).
     pub owner_id: Uuid,
-    /// The visibility the publisher asked for (`public` or `private`): a new add-on gets
-    /// it; an existing one must already have it. `None`: a new add-on is public.
-    pub visibility: Option<String>,
+    /// The visibility the publisher asked for: a new add-on gets it; an existing one must
+    /// already have it. `None`: a new add-on is public.
+    pub visibility: Option<Visibility>,
     /// Type from `composer.json`.
-    pub package_type: String,
+    pub package_type: PackageType,
     /// Description from `composer.json` (set on the add-on if it has none).
     pub description: Option<String>,
     /// The version row.
@@ -148,29 +150,29 @@ pub struct NewVersion {
 #[derive(Debug)]
 pub enum PublishOutcome {
     /// Stored.
-    Published(Package, PackageVersion),
+    Published(Box<(Package, PackageVersion)>),
     /// The vendor belongs to another account, or to none (its owner was deleted).
     VendorOwned {
         /// No account owns it: only an administrator's transfer reopens it.
         orphaned: bool,
     },
     /// The add-on belongs to someone else.
-    NotOwner(Package),
+    NotOwner,
     /// This version (or its normalization) was published and deleted.
     Tombstoned,
-    /// The add-on exists with another visibility than the one asked for.
-    VisibilityMismatch(String),
+    /// The add-on exists with another visibility than the one asked for: this one.
+    VisibilityMismatch(Visibility),
     /// This version (or its normalization) exists already.
     VersionExists,
-    /// The add-on has another type.
-    TypeMismatch(String),
+    /// The add-on has another type: this one.
+    TypeMismatch(PackageType),
 }
 
 /// A change to an add-on; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct PackageChanges {
-    /// `public` or `private`.
-    pub visibility: Option<String>,
+    /// Who may see it.
+    pub visibility: Option<Visibility>,
     /// `Some(None)` clears it.
     pub description: Option<Option<String>>,
     /// `Some(None)` clears it.
@@ -185,7 +187,7 @@ pub struct PackageChanges {
 #[derive(Debug, Clone, Default)]
 pub struct PackageFilter {
     /// One Composer type.
-    pub package_type: Option<String>,
+    pub package_type: Option<PackageType>,
     /// Words to find in the name or description (case-insensitive substring).
     pub query: Option<String>,
 }
@@ -284,15 +286,26 @@ struct PackageRow {
     updated_at: i64,
 }
 
+/// A stored Composer type (an unknown one is an error naming it, never a guess).
+pub(super) fn parse_package_type(s: &str) -> StoreResult<PackageType> {
+    PackageType::parse(s)
+        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored package type {s:?} unknown")))
+}
+
+fn parse_visibility(s: &str) -> StoreResult<Visibility> {
+    Visibility::parse(s)
+        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("stored visibility {s:?} unknown")))
+}
+
 impl PackageRow {
     fn into_package(self) -> StoreResult<Package> {
         Ok(Package {
-            name: self.name,
             owner_id: parse_uuid(&self.owner_id)?,
-            owner_username: self.owner_username,
-            package_type: self.package_type,
+            owner_username: Username::from_trusted(self.owner_username),
+            package_type: parse_package_type(&self.package_type)?,
+            visibility: parse_visibility(&self.visibility)?,
+            name: self.name,
             description: self.description,
-            visibility: self.visibility,
             repository_url: self.repository_url,
             has_webhook_secret: self.has_webhook_secret,
             has_repository_credentials: self.has_repository_credentials,
@@ -350,7 +363,7 @@ impl VendorRow {
         Ok(Vendor {
             name: self.name,
             owner_id: self.owner_id.as_deref().map(parse_uuid).transpose()?,
-            owner_username: self.owner_username,
+            owner_username: self.owner_username.map(Username::from_trusted),
             created_at: self.created_at,
         })
     }
@@ -443,6 +456,7 @@ where
         // condition, word for word.
         let (user, all) = viewer.params();
         let pattern = filter.query.as_deref().map(like_pattern);
+        let package_type = filter.package_type.map(|t| t.as_str().to_owned());
         let rows = sqlx::query_as::<DB, PackageRow>(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
              p.description, p.visibility, p.repository_url, \
@@ -458,7 +472,7 @@ where
         )
         .bind(&user)
         .bind(all)
-        .bind(&filter.package_type)
+        .bind(&package_type)
         .bind(&pattern)
         .bind(i64::from(page.size))
         .bind(page.offset())
@@ -473,7 +487,7 @@ where
         )
         .bind(&user)
         .bind(all)
-        .bind(&filter.package_type)
+        .bind(&package_type)
         .bind(&pattern)
         .fetch_one(self.reader())
         .await?;
@@ -587,10 +601,10 @@ where
         )
         .bind(&v.package)
         .bind(&owner)
-        .bind(&new.package_type)
+        .bind(new.package_type.as_str())
         .bind(&new.description)
         .bind(v.created_at)
-        .bind(&new.visibility)
+        .bind(new.visibility.map(|v| v.as_str().to_owned()))
         .execute(&mut *tx)
         .await?;
         let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
@@ -599,15 +613,14 @@ where
             .await?
             .into_package()?;
         if package.owner_id != new.owner_id {
-            return Ok(PublishOutcome::NotOwner(package));
+            return Ok(PublishOutcome::NotOwner);
         }
         if package.package_type != new.package_type {
             return Ok(PublishOutcome::TypeMismatch(package.package_type));
         }
         if new
             .visibility
-            .as_ref()
-            .is_some_and(|asked| *asked != package.visibility)
+            .is_some_and(|asked| asked != package.visibility)
         {
             return Ok(PublishOutcome::VisibilityMismatch(package.visibility));
         }
@@ -648,7 +661,7 @@ where
             .await?
             .into_package()?;
         tx.commit().await?;
-        Ok(PublishOutcome::Published(package, v.clone()))
+        Ok(PublishOutcome::Published(Box::new((package, v.clone()))))
     }
 
     async fn vendor(&self, name: &str) -> StoreResult<Vendor> {
@@ -782,7 +795,7 @@ where
              updated_at = $9 WHERE name = $1",
         )
         .bind(name)
-        .bind(&c.visibility)
+        .bind(c.visibility.map(|v| v.as_str().to_owned()))
         .bind(c.description.is_some())
         .bind(c.description.clone().flatten())
         .bind(c.repository_url.is_some())

@@ -10,8 +10,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::engine::Engine;
+use super::packages::parse_package_type;
 use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
+use crate::domain::package::PackageType;
+use crate::domain::project::ProjectName;
 
 /// One database connection of a project, stored as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -42,7 +45,7 @@ pub struct ProjectAddon {
     /// `vendor/name`.
     pub package: String,
     /// Its Composer type (decides the map it shows in).
-    pub package_type: String,
+    pub package_type: PackageType,
     /// The version constraint.
     pub constraint: String,
 }
@@ -52,10 +55,8 @@ pub struct ProjectAddon {
 pub struct Project {
     /// Id.
     pub id: Uuid,
-    /// Owner.
-    pub owner_id: Uuid,
     /// Name.
-    pub name: String,
+    pub name: ProjectName,
     /// URL-safe name, unique per owner.
     pub slug: String,
     /// Description.
@@ -72,13 +73,13 @@ pub struct Project {
     pub updated_at: Timestamp,
 }
 
-/// A new project (already validated).
+/// A new project.
 #[derive(Debug, Clone)]
 pub struct NewProject {
     /// Owner.
     pub owner_id: Uuid,
     /// Name.
-    pub name: String,
+    pub name: ProjectName,
     /// Slug.
     pub slug: String,
     /// Description.
@@ -93,7 +94,7 @@ pub struct NewProject {
 #[derive(Debug, Clone, Default)]
 pub struct ProjectChanges {
     /// New name.
-    pub name: Option<String>,
+    pub name: Option<ProjectName>,
     /// New slug.
     pub slug: Option<String>,
     /// New description (`Some(None)` clears it).
@@ -140,7 +141,6 @@ pub trait ProjectStore: Send + Sync {
 #[derive(sqlx::FromRow)]
 struct ProjectAddonRow {
     id: String,
-    owner_id: String,
     name: String,
     slug: String,
     description: Option<String>,
@@ -157,8 +157,7 @@ impl ProjectAddonRow {
     fn into_project(self) -> StoreResult<Project> {
         Ok(Project {
             id: parse_uuid(&self.id)?,
-            owner_id: parse_uuid(&self.owner_id)?,
-            name: self.name,
+            name: ProjectName::from_trusted(self.name),
             slug: self.slug,
             description: self.description,
             url: self.url,
@@ -182,7 +181,7 @@ fn projects(rows: Vec<ProjectAddonRow>) -> StoreResult<Vec<Project>> {
         ) {
             (Some(package), Some(package_type), Some(constraint)) => Some(ProjectAddon {
                 package,
-                package_type,
+                package_type: parse_package_type(&package_type)?,
                 constraint,
             }),
             _ => None,
@@ -231,7 +230,7 @@ where
         )
         .bind(id.to_string())
         .bind(p.owner_id.to_string())
-        .bind(&p.name)
+        .bind(p.name.as_str())
         .bind(&p.slug)
         .bind(&p.description)
         .bind(&p.url)
@@ -244,7 +243,7 @@ where
 
     async fn project(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Project> {
         let rows = sqlx::query_as::<DB, ProjectAddonRow>(
-            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+            "SELECT p.id, p.name, p.slug, p.description, p.url, p.databases, \
              p.created_at, p.updated_at, a.package AS addon_package, \
              k.package_type AS addon_type, a.version_constraint AS addon_constraint \
              FROM projects p \
@@ -261,7 +260,7 @@ where
 
     async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)> {
         let rows = sqlx::query_as::<DB, ProjectAddonRow>(
-            "SELECT p.id, p.owner_id, p.name, p.slug, p.description, p.url, p.databases, \
+            "SELECT p.id, p.name, p.slug, p.description, p.url, p.databases, \
              p.created_at, p.updated_at, a.package AS addon_package, \
              k.package_type AS addon_type, a.version_constraint AS addon_constraint \
              FROM (SELECT * FROM projects WHERE owner_id = $1 \
@@ -302,7 +301,7 @@ where
         )
         .bind(id.to_string())
         .bind(owner_id.to_string())
-        .bind(&c.name)
+        .bind(c.name.as_ref().map(|n| n.as_str().to_owned()))
         .bind(&c.slug)
         .bind(c.description.is_some())
         .bind(c.description.clone().flatten())

@@ -24,6 +24,8 @@ use super::{
     TokenWrite, User, UserChanges, UserCredentials,
 };
 use crate::config::DatabaseConfig;
+use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
 /// The store on engine `DB` ([`sqlx::Sqlite`] or [`sqlx::Postgres`]): its pools and the
@@ -204,9 +206,9 @@ where
         };
         let done = sqlx::query::<DB>(sql)
             .bind(id.to_string())
-            .bind(&u.username)
-            .bind(&u.email)
-            .bind(&u.name)
+            .bind(u.username.as_str())
+            .bind(u.email.as_str())
+            .bind(u.name.as_ref().map(|n| n.as_str().to_owned()))
             .bind(&u.password_hash)
             .bind(u.is_admin)
             .bind(now)
@@ -235,7 +237,7 @@ where
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
-        .bind(&c.name)
+        .bind(c.name.as_str())
         .bind(c.secret_digest.map(|d| d.as_bytes().to_vec()))
         .bind(uris)
         .bind(GrantType::join(&c.grant_types))
@@ -333,16 +335,16 @@ where
         .into_user()
     }
 
-    async fn user_by_username(&self, username: &str) -> StoreResult<User> {
+    async fn user_by_username(&self, username: &Username) -> StoreResult<User> {
         Ok(self.credentials_by_username(username).await?.user)
     }
 
-    async fn credentials_by_username(&self, username: &str) -> StoreResult<UserCredentials> {
+    async fn credentials_by_username(&self, username: &Username) -> StoreResult<UserCredentials> {
         let row = sqlx::query_as::<DB, CredentialsRow>(
             "SELECT id, username, email, name, is_admin, disabled, created_at, password_hash \
              FROM users WHERE lower(username) = lower($1)",
         )
-        .bind(username)
+        .bind(username.as_str())
         .fetch_one(self.reader())
         .await?;
         Ok(UserCredentials {
@@ -361,8 +363,8 @@ where
         )
         .bind(id.to_string())
         .bind(changes.name.is_some())
-        .bind(changes.name.clone().flatten())
-        .bind(changes.email.clone())
+        .bind(changes.name.clone().flatten().map(DisplayName::into_string))
+        .bind(changes.email.as_ref().map(|e| e.as_str().to_owned()))
         .bind(super::now())
         .fetch_one(self.writer())
         .await?
@@ -585,9 +587,9 @@ impl UserRow {
     pub(super) fn into_user(self) -> StoreResult<User> {
         Ok(User {
             id: parse_uuid(&self.id)?,
-            username: self.username,
-            email: self.email,
-            name: self.name,
+            username: Username::from_trusted(self.username),
+            email: Email::from_trusted(self.email),
+            name: self.name.map(DisplayName::from_trusted),
             is_admin: self.is_admin,
             disabled: self.disabled,
             created_at: self.created_at,
@@ -623,14 +625,17 @@ impl ClientRow {
         Ok(Client {
             id: self.id,
             owner_id: parse_uuid(&self.owner_id)?,
-            name: self.name,
+            name: ClientName::from_trusted(self.name),
             secret_digest: self
                 .secret_digest
                 .as_deref()
                 .map(parse_digest)
                 .transpose()?,
-            redirect_uris: serde_json::from_str(&self.redirect_uris)
-                .map_err(|e| StoreError::Other(anyhow::anyhow!("stored redirect URIs: {e}")))?,
+            redirect_uris: serde_json::from_str::<Vec<String>>(&self.redirect_uris)
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("stored redirect URIs: {e}")))?
+                .into_iter()
+                .map(RedirectUri::from_trusted)
+                .collect(),
             grant_types: GrantType::parse_list(&self.grant_types),
             scopes: parse_scope(&self.scopes)?,
             trusted: self.trusted,
@@ -657,9 +662,9 @@ impl ClientWithOwnerRow {
         let client = self.client.into_client()?;
         let owner = User {
             id: client.owner_id,
-            username: self.o_username,
-            email: self.o_email,
-            name: self.o_name,
+            username: Username::from_trusted(self.o_username),
+            email: Email::from_trusted(self.o_email),
+            name: self.o_name.map(DisplayName::from_trusted),
             is_admin: self.o_is_admin,
             disabled: self.o_disabled,
             created_at: self.o_created_at,
@@ -693,9 +698,9 @@ impl AccessTokenRow {
         let user = match self.u_id {
             Some(id) => Some(User {
                 id: parse_uuid(&id)?,
-                username: self.u_username.unwrap_or_default(),
-                email: self.u_email.unwrap_or_default(),
-                name: self.u_name,
+                username: Username::from_trusted(self.u_username.unwrap_or_default()),
+                email: Email::from_trusted(self.u_email.unwrap_or_default()),
+                name: self.u_name.map(DisplayName::from_trusted),
                 is_admin: self.u_is_admin.unwrap_or(false),
                 disabled: self.u_disabled.unwrap_or(true),
                 created_at: self.u_created_at.unwrap_or_default(),
@@ -768,7 +773,7 @@ impl TokenRecordRow {
             id: parse_uuid(&self.id)?,
             family_id: parse_uuid(&self.family_id)?,
             client_id: self.client_id,
-            client_name: self.client_name,
+            client_name: ClientName::from_trusted(self.client_name),
             user_id: self.user_id.as_deref().map(parse_uuid).transpose()?,
             grant_type: parse_grant(&self.grant_type)?,
             scope: parse_scope(&self.scope)?,

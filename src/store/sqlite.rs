@@ -31,7 +31,7 @@ use super::{
     Exchange, ExchangeOutcome, NewTokens, RefreshDecision, RefreshTokenInfo, StoreError,
     StoreResult, TokenWrite,
 };
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
 
 /// The SQLite store.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -66,10 +66,9 @@ impl Engine for Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode loses nothing on a process crash; only an OS crash can
             // roll back the last transactions. FULL closes that gap with an fsync a write.
-            .synchronous(if config.sqlite_synchronous == "full" {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
+            .synchronous(match config.sqlite_synchronous {
+                Synchronous::Normal => SqliteSynchronous::Normal,
+                Synchronous::Full => SqliteSynchronous::Full,
             })
             .foreign_keys(true)
             // Token tables grow to millions of rows: memory-mapped reads (shared by every
@@ -466,6 +465,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::domain::client::ClientName;
+    use crate::domain::user::{Email, Username};
     use crate::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
     use crate::store::{NewClient, NewRefreshToken, NewUser, RefreshDecider, Store};
 
@@ -476,7 +477,7 @@ mod tests {
             db_max_connections: 2,
             db_acquire_timeout: 5,
             db_statement_timeout_ms: 0,
-            sqlite_synchronous: "normal".into(),
+            sqlite_synchronous: crate::config::SqliteSynchronous::Normal,
         };
         let store = SqliteStore::connect(&config).await.unwrap();
         store.migrate().await.unwrap();
@@ -530,8 +531,8 @@ mod tests {
     async fn bootstrapped() -> (tempfile::TempDir, SqliteStore, Uuid) {
         let (dir, store) = store().await;
         let admin = NewUser {
-            username: "admin".into(),
-            email: "admin@example.com".into(),
+            username: Username::parse("admin").unwrap(),
+            email: Email::parse("admin@example.com").unwrap(),
             name: None,
             password_hash: "x".into(),
             is_admin: true,
@@ -539,7 +540,7 @@ mod tests {
         let client = NewClient {
             id: "c1".into(),
             owner_id: Uuid::nil(),
-            name: "c".into(),
+            name: ClientName::parse("c").unwrap(),
             secret_digest: None,
             redirect_uris: vec![],
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
@@ -547,7 +548,7 @@ mod tests {
             trusted: false,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
-        let user = store.user_by_username("admin").await.unwrap().id;
+        let user = store.user_by_username(&admin.username).await.unwrap().id;
         (dir, store, user)
     }
 

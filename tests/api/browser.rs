@@ -165,7 +165,7 @@ pub async fn sign_in_and_approve(browser: &Browser, url: &str, account: &Account
     let page = page.text().await.unwrap();
     assert!(page.contains("Sign in"), "{page}");
     let consent = browser
-        .sign_in(&page, &account.user.username, &account.password)
+        .sign_in(&page, account.user.username.as_str(), &account.password)
         .await;
     assert_eq!(consent.status(), StatusCode::OK);
     let consent = consent.text().await.unwrap();
@@ -177,7 +177,7 @@ pub async fn sign_in_and_approve(browser: &Browser, url: &str, account: &Account
 pub async fn consent_page(browser: &Browser, url: &str, account: &Account) -> String {
     let page = browser.get(url).await.text().await.unwrap();
     browser
-        .sign_in(&page, &account.user.username, &account.password)
+        .sign_in(&page, account.user.username.as_str(), &account.password)
         .await
         .text()
         .await

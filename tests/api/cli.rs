@@ -432,3 +432,58 @@ async fn a_refused_password_reset_changes_nothing() {
     assert_eq!(still.status(), StatusCode::OK);
     assert_eq!(app.get_user(token).await.status(), StatusCode::OK);
 }
+
+/// `harmony ARGS` with `HARMONY_LOG` set to `filter`, on a database file that does not
+/// exist yet: its status, its stderr, and whether the database was created.
+async fn with_log_filter(filter: &str, args: &[&str]) -> (bool, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("harmony.db");
+    let mut cmd = harmony(&format!("sqlite://{}", file.display()));
+    cmd.args(args)
+        .env("HARMONY_LOG", filter)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // `serve` would run until stopped if it started: the bound is the failure.
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} with HARMONY_LOG={filter:?} did not stop"))
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success(), stderr, file.exists())
+}
+
+#[tokio::test]
+async fn an_invalid_log_filter_stops_every_command_at_start_with_one_line() {
+    for args in [&["serve", "--bind", "127.0.0.1:0"][..], &["migrate"]] {
+        let (ok, err, created) = with_log_filter("harmony=loud", args).await;
+        assert!(!ok, "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("harmony: "), "{err}");
+        assert!(
+            err.contains("HARMONY_LOG") && err.contains("harmony=loud"),
+            "{err}"
+        );
+        assert!(!created, "{args:?} touched the database before refusing");
+    }
+    // A valid filter runs the command.
+    let (ok, err, created) = with_log_filter("harmony=debug,sqlx=warn", &["migrate"]).await;
+    assert!(ok && created, "{err}");
+}
+
+#[tokio::test]
+async fn a_log_format_that_is_neither_text_nor_json_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("harmony.db");
+    let out = harmony(&format!("sqlite://{}", file.display()))
+        .arg("migrate")
+        .env("HARMONY_LOG_FORMAT", "xml")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("xml") && err.contains("json"), "{err}");
+    assert!(!file.exists());
+}

@@ -95,6 +95,8 @@ impl TestApp {
         tune: impl FnOnce(&mut ServeConfig),
     ) -> TestApp {
         let mut config = ServeConfig::for_database(&database_url);
+        // Any free port: tests run side by side.
+        config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         // Tests exercise the logic, not argon2's cost; one test checks the real defaults.
         config.hashing.argon2_memory_kib = 1024;
         config.hashing.argon2_iterations = 1;

@@ -26,4 +26,5 @@ mod switches;
 mod token_endpoint;
 mod tokens;
 mod user;
+mod values;
 mod webhook;

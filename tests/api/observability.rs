@@ -134,7 +134,7 @@ async fn metrics_count_tokens_issued_by_grant_type_and_refusals_by_error() {
             ("grant_type", "password"),
             ("client_id", &account.client_id),
             ("client_secret", &account.client_secret),
-            ("username", &account.user.username),
+            ("username", account.user.username.as_str()),
             ("password", "not the password"),
         ])
         .await;

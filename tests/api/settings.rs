@@ -56,7 +56,13 @@ async fn sign_in(app: &TestApp, browser: &Browser, username: &str, password: &st
 /// A browser signed in as `account`, and the settings page it then sees.
 async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
     let browser = Browser::new();
-    let response = sign_in(app, &browser, &account.user.username, &account.password).await;
+    let response = sign_in(
+        app,
+        &browser,
+        account.user.username.as_str(),
+        &account.password,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&response, "location"), app.url("/settings/api"));
     let html = page(app, &browser).await;

@@ -5,6 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use harmony::config::ServeConfig;
+use harmony::domain::client::{ClientName, RedirectUri};
+use harmony::domain::package::PackageType;
+use harmony::domain::project::ProjectName;
+use harmony::domain::user::{DisplayName, Email, Username};
 use harmony::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
 use harmony::store::attempts::Counter;
 use harmony::store::oauth::{AccountChanges, ClientChanges, NewAuthorizationCode};
@@ -87,7 +91,7 @@ async fn sessions_consents_and_other_writes_no_cached_lookup_depends_on_keep_the
         family_id: Uuid::now_v7(),
         client_id: client.to_owned(),
         user_id: user,
-        redirect_uri: "https://example.com/cb".into(),
+        redirect_uri: RedirectUri::parse("https://example.com/cb").unwrap(),
         scope: read,
         scope_named: false,
         code_challenge: "x".repeat(43),
@@ -114,8 +118,8 @@ async fn sessions_consents_and_other_writes_no_cached_lookup_depends_on_keep_the
 
     // New accounts, projects, counters, housekeeping.
     let bob = NewUser {
-        username: "bob".into(),
-        email: "bob@example.com".into(),
+        username: Username::parse("bob").unwrap(),
+        email: Email::parse("bob@example.com").unwrap(),
         name: None,
         password_hash: "x".into(),
         is_admin: false,
@@ -123,7 +127,7 @@ async fn sessions_consents_and_other_writes_no_cached_lookup_depends_on_keep_the
     assert!(!moves(s, s.create_user(&bob)).await);
     let project = NewProject {
         owner_id: user,
-        name: "Site".into(),
+        name: ProjectName::parse("Site").unwrap(),
         slug: "site".into(),
         description: None,
         url: None,
@@ -173,7 +177,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
 
     // What a cached token says about its user, and a cached client about itself.
     let rename = UserChanges {
-        name: Some(Some("Alice".into())),
+        name: Some(Some(DisplayName::parse("Alice").unwrap())),
         email: None,
     };
     assert!(moves(s, s.update_user(user, &rename)).await);
@@ -192,7 +196,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
     let registered = NewClient {
         id: "fresh-client".into(),
         owner_id: user,
-        name: "fresh".into(),
+        name: ClientName::parse("fresh").unwrap(),
         secret_digest: None,
         redirect_uris: vec![],
         grant_types: vec![GrantType::Password],
@@ -343,7 +347,7 @@ async fn publish(store: &dyn Store, owner: Uuid, name: &str) {
     let new = NewVersion {
         owner_id: owner,
         visibility: None,
-        package_type: "harmony-plugin".into(),
+        package_type: PackageType::Extension,
         description: None,
         version,
     };
@@ -370,7 +374,7 @@ async fn a_page_of_projects_costs_the_same_statements_whatever_its_size() {
     for i in 0..12_usize {
         let project = NewProject {
             owner_id: owner,
-            name: format!("Site {i}"),
+            name: ProjectName::parse(&format!("Site {i}")).unwrap(),
             slug: format!("site-{i}"),
             description: None,
             url: None,
@@ -415,9 +419,9 @@ async fn a_page_of_projects_costs_the_same_statements_whatever_its_size() {
             .collect();
         let mut expected = vec![];
         if i.is_multiple_of(2) {
-            expected.push(("acme/forms", "harmony-plugin", "*"));
+            expected.push(("acme/forms", "harmony-extension", "*"));
         }
-        expected.push(("acme/seo", "harmony-plugin", "^1.0"));
+        expected.push(("acme/seo", "harmony-extension", "^1.0"));
         assert_eq!(addons, expected, "{}", project.slug);
     }
     assert_eq!(first[0].slug, every[0].slug);

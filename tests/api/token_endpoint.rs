@@ -1,6 +1,7 @@
 //! `GET|POST /oauth/v2/token`: the documented answer, client authentication, the password
 //! and client_credentials grants, scopes, RFC 6749 errors, the failed-credentials limiter.
 
+use harmony::domain::user::Username;
 use harmony::service::clients::ClientSpec;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -75,7 +76,7 @@ async fn post_with_a_form_and_http_basic_issues_a_token() {
 async fn usernames_are_case_insensitive_at_sign_in() {
     let app = TestApp::spawn().await;
     let mut alice = app.account("alice").await;
-    alice.user.username = "ALICE".into();
+    alice.user.username = Username::parse("ALICE").unwrap();
     assert_eq!(app.get_token(&alice).await.status(), StatusCode::OK);
 }
 
@@ -153,16 +154,21 @@ async fn a_wrong_password_or_unknown_user_is_invalid_grant() {
     let response = app.get_token(&alice).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(oauth_error(response).await, "invalid_grant");
-    alice.user.username = "nobody".into();
+    alice.user.username = Username::parse("nobody").unwrap();
     assert_eq!(
         oauth_error(app.get_token(&alice).await).await,
         "invalid_grant"
     );
-    alice.user.username = "' OR '1'='1' --".into();
-    assert_eq!(
-        oauth_error(app.get_token(&alice).await).await,
-        "invalid_grant"
-    );
+    let injection = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", &alice.client_id),
+            ("client_secret", &alice.client_secret),
+            ("username", "' OR '1'='1' --"),
+            ("password", &alice.password),
+        ])
+        .await;
+    assert_eq!(oauth_error(injection).await, "invalid_grant");
 }
 
 #[tokio::test]
@@ -438,7 +444,7 @@ async fn real_argon2id_parameters_hash_and_verify() {
         .state
         .services
         .store()
-        .credentials_by_username("alice")
+        .credentials_by_username(&Username::parse("alice").unwrap())
         .await
         .unwrap();
     assert!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use harmony::domain::outbound::Transport;
 use harmony::jobs::sync::{JobOutcome, JobState};
 use harmony::store::packages::PackageChanges;
 use uuid::Uuid;
@@ -694,7 +695,7 @@ async fn patch_refuses_what_a_fetch_would_refuse() {
 #[tokio::test]
 async fn ssh_and_git_urls_follow_the_address_rule_where_the_deployment_enables_them() {
     let app = TestApp::spawn_with(|c| {
-        c.packages.git_protocols = ["https", "ssh", "git"].map(str::to_owned).to_vec();
+        c.packages.git_protocols = vec![Transport::Https, Transport::Ssh, Transport::Git];
     })
     .await;
     let token = published(&app).await;

@@ -52,7 +52,7 @@ pub async fn grant(
     if stored.client_id != client.id {
         return Err(invalid());
     }
-    if stored.redirect_uri != *redirect_uri {
+    if stored.redirect_uri.as_str() != redirect_uri {
         return Err(GrantError::InvalidGrant(
             "redirect_uri differs from the authorization request's".into(),
         ));

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest, issue_new};
 use crate::domain::GrantType;
 use crate::domain::scope::{requested_scope, scopes_for_user};
+use crate::domain::user::Username;
 use crate::service::Services;
 use crate::store::{StoreError, now};
 
@@ -48,10 +49,14 @@ async fn checked(
         ));
     };
 
-    let credentials = match services.store().credentials_by_username(username).await {
-        Ok(c) => Some(c),
-        Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
+    // A text that is no username names no account: it is checked like an unknown one.
+    let credentials = match Username::parse(username) {
+        Ok(name) => match services.store().credentials_by_username(&name).await {
+            Ok(c) => Some(c),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
     };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
     if !services

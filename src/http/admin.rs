@@ -80,6 +80,7 @@ pub struct NewUserBody {
     username: String,
     email: String,
     /// None (or `null`): one is generated and shown once in the answer.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
     /// Make the account an administrator.
     #[serde(default)]
@@ -94,7 +95,8 @@ pub struct UserAdminPatch {
     /// Disabling revokes every token of the account and ends its sessions.
     disabled: Option<bool>,
     admin: Option<bool>,
-    /// A new password; revokes every token and session of the account.
+    /// A new password (at most 1024 bytes); revokes every token and session of the account.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -371,4 +373,22 @@ pub async fn update_admin_vendor(
         .transfer_vendor(&vendor, &patch.owner.kind, &patch.owner.name)
         .await?;
     Ok(Json(AdminVendorView::new(&v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+    use crate::domain::user::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+
+    #[test]
+    fn the_documented_password_bounds_are_the_domains() {
+        for schema in [NewUserBody::schema(), UserAdminPatch::schema()] {
+            let schema = serde_json::to_value(schema).unwrap();
+            let password = &schema["properties"]["password"];
+            assert_eq!(password["minLength"], MIN_PASSWORD_CHARS, "{schema}");
+            assert_eq!(password["maxLength"], MAX_PASSWORD_BYTES, "{schema}");
+        }
+    }
 }

@@ -175,6 +175,11 @@ impl PackageView {
     }
 }
 
+/// An uploaded dist, as the document describes the body of a publish (read as bytes).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "application/zip")]
+pub struct ZipBody(pub Vec<u8>);
+
 /// The filters of `GET /packages` (read from [`Paging::rest`]).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -417,7 +422,7 @@ fn requested_visibility(query: Option<&str>) -> Result<Option<Visibility>, ApiEr
         ("version" = String, Path, description = "a version (`1.2.0`)"),
         PublishQuery,
     ),
-    request_body(content = Vec<u8>, content_type = "application/zip",
+    request_body(content = inline(ZipBody), content_type = "application/zip",
         description = "The dist: a zip with `composer.json` at its root."),
     responses(
         (status = 201, description = "The version.", body = VersionView,

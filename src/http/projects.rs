@@ -194,7 +194,9 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct CreateProject {
     name: String,
     /// None: derived from the name.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100)]
     slug: Option<String>,
+    #[schema(max_length = 2000)]
     description: Option<String>,
     /// An http or https URL.
     url: Option<String>,
@@ -209,8 +211,10 @@ pub struct CreateProject {
 #[schema(as = ProjectPatch)]
 pub struct UpdateProject {
     name: Option<String>,
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100)]
     slug: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000)]
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     url: Option<Option<String>>,
@@ -483,4 +487,28 @@ pub async fn unbind_addon(
         .unbind_addon(&caller.user, &id, (&vendor, &name))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    #[test]
+    fn the_documented_slug_and_description_rules_are_the_domains() {
+        for schema in [CreateProject::schema(), UpdateProject::schema()] {
+            let schema = serde_json::to_value(schema).unwrap();
+            let description = &schema["properties"]["description"];
+            assert_eq!(
+                description["maxLength"],
+                project::MAX_DESCRIPTION,
+                "{schema}"
+            );
+            let slug = &schema["properties"]["slug"];
+            assert_eq!(slug["maxLength"], 100, "{schema}");
+            let pattern = slug["pattern"].as_str().unwrap();
+            assert_eq!(pattern, "^[a-z0-9]+(-[a-z0-9]+)*$");
+        }
+    }
 }

@@ -191,7 +191,7 @@ pub enum TokenStatusView {
     path = "/token/status",
     tag = "meta",
     security(),
-    params(("token" = String, Query, description = "the access token to describe")),
+    params(("token" = String, Query, min_length = 1, description = "the access token to describe")),
     responses(
         (status = 200, description = "The token's status.", body = TokenStatusView),
         (status = 400, response = BadRequest),

@@ -115,14 +115,14 @@ fn repository_urls(payload: &Value) -> Vec<&str> {
     tag = "packages",
     security(("accessToken" = ["write"])),
     params(
-        ("X-Hub-Signature-256" = Option<String>, Header,
+        ("X-Hub-Signature-256" = Option<String>, Header, nullable = false,
             description = "`sha256=` and the HMAC-SHA256 of the body, required when an add-on has a webhook secret"),
-        ("X-GitHub-Delivery" = Option<String>, Header,
+        ("X-GitHub-Delivery" = Option<String>, Header, nullable = false, min_length = 1, max_length = 128,
             description = "the delivery's id; one seen before is acknowledged and ignored"),
-        ("X-GitHub-Event" = Option<String>, Header, description = "`ping` does nothing"),
+        ("X-GitHub-Event" = Option<String>, Header, nullable = false, description = "`ping` does nothing"),
     ),
     request_body(description = "GitHub's push payload", content(
-        (Object = "application/json"),
+        (PushPayload = "application/json"),
         (PushForm = "application/x-www-form-urlencoded"),
     )),
     responses(
@@ -218,9 +218,31 @@ pub async fn receive_webhook(
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
+/// What the webhook reads of GitHub's push payload (it carries much more): the pushed
+/// repository's URLs, at least one of them.
+// Read as a `serde_json::Value` by `repository_urls`; this type describes it.
+#[derive(ToSchema)]
+pub struct PushPayload {
+    /// The pushed repository.
+    pub repository: PushRepository,
+}
+
+/// The URLs of the pushed repository, compared with each add-on's `repositoryUrl` as host
+/// and path, case-insensitively, without `.git`.
+#[derive(ToSchema)]
+pub struct PushRepository {
+    /// The repository's URL.
+    #[schema(min_length = 1)]
+    pub url: String,
+    pub html_url: Option<String>,
+    pub clone_url: Option<String>,
+    pub git_url: Option<String>,
+    pub ssh_url: Option<String>,
+}
+
 /// GitHub's form encoding of a push.
 #[derive(ToSchema)]
 pub struct PushForm {
-    /// The push payload, as JSON text.
+    /// The push payload, as JSON text (a `PushPayload`).
     pub payload: String,
 }

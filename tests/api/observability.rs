@@ -491,6 +491,153 @@ async fn openapi_json_documents_every_route_under_its_handlers_name() {
     assert_eq!(id("/oauth/v2/token", "post"), "create_token");
 }
 
+/// The statuses an operation documents.
+fn statuses(op: &Value) -> BTreeSet<String> {
+    op["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_operation_documents_the_answers_its_extractors_give() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let listed = statuses(op);
+            let missing = |wanted: &[&str]| -> Vec<String> {
+                wanted
+                    .iter()
+                    .filter(|s| !listed.contains(**s))
+                    .map(|s| s.to_string())
+                    .collect()
+            };
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            let takes_token = security.iter().any(|r| r.get("bearerAuth").is_some());
+            let token_optional = security.iter().any(|r| r == &serde_json::json!({}));
+            // Behind the token middleware: a query that is not UTF-8 or a token presented
+            // twice (400), the request rate limit (429); a token, if required or if
+            // presented and bad (401), or lacking the scope (403).
+            if takes_token {
+                let wanted = ["400", "401", "403", "429"];
+                assert_eq!(missing(&wanted), Vec::<String>::new(), "{method} {path}");
+                checked += 1;
+            }
+            if takes_token && !token_optional {
+                assert!(listed.contains("401"), "{method} {path}");
+            }
+            // A JSON body: bad JSON (400), too large (413), not JSON (415), invalid (422).
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+                && takes_token
+                && path != "/update-package"
+            {
+                let wanted = ["400", "413", "415", "422"];
+                assert_eq!(missing(&wanted), Vec::<String>::new(), "{method} {path}");
+            }
+        }
+    }
+    assert!(checked > 30, "{checked} operations take a token");
+
+    // And the server gives them: the body of PATCH /user without its type is 415, a
+    // misspelt field 422, both as documented.
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let patch = |content_type: &'static str, body: &'static str| {
+        app.http
+            .patch(app.url("/user"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let r = patch("text/plain", "{}").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = patch("application/json", "{\"nmae\": \"x\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let listed = statuses(&doc["paths"]["/user"]["patch"]);
+    assert!(
+        listed.contains("415") && listed.contains("422"),
+        "{listed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_documented_paging_bounds_are_what_the_server_accepts() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+
+    // Every paged operation documents both numbers as whole numbers from 0 to 2^32 - 1.
+    let mut paged = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "page" || param["name"] == "per_page" {
+                    let schema = &param["schema"];
+                    assert_eq!(schema["type"], "integer", "{method} {path}");
+                    assert_eq!(schema["minimum"], 0, "{method} {path} {param}");
+                    assert_eq!(schema["maximum"], u32::MAX, "{method} {path} {param}");
+                    paged += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(paged, 10, "page and per_page of the five lists");
+
+    // The server accepts exactly that: 0 and the largest numbers (a larger per_page is
+    // capped at 100), and refuses what lies outside.
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for (i, name) in ["a", "b"].iter().enumerate() {
+        let body = serde_json::json!({ "name": format!("{name}{i}") });
+        let r = app
+            .http
+            .post(app.url("/projects"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let page = async |query: &str| {
+        app.get_with_token(&format!("/projects?{query}"), &token)
+            .await
+    };
+    let r = page("page=0&per_page=101").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(list.len(), 2, "page 0 is page 1");
+    let r = page("per_page=1&page=4294967295").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"first\""), "{link}");
+    let r = page("per_page=4294967295").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = page("per_page=150&page=2").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.json::<Vec<Value>>().await.unwrap().is_empty());
+    for bad in [
+        "page=-1",
+        "per_page=-1",
+        "page=4294967296",
+        "per_page=4294967296",
+        "page=x",
+    ] {
+        let r = page(bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_paging", "{bad}");
+    }
+}
+
 #[tokio::test]
 async fn docs_answer_an_html_page_that_loads_nothing_from_another_host() {
     let app = TestApp::spawn().await;

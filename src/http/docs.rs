@@ -117,7 +117,7 @@ pub async fn get_docs() -> Response {
     params(("file" = String, Path, description = "an asset of the page (`swagger-ui.css`)")),
     responses(
         (status = 200, description = "The asset, with its own type.", content(
-            ("application/javascript"), ("text/css"), ("image/png"), ("text/html"),
+            ("text/javascript"), ("text/css"), ("image/png"), ("text/html"),
         )),
         (status = 404, response = NotFound),
     )

@@ -52,7 +52,9 @@ use super::error::{ApiError, Envelope, OAuthErrorBody};
             the password, or `?access_token=T` (one of them per request).\n\n\
             Every path answers `405 Method Not Allowed` (with `Allow`) to a method it does not \
             list, `OPTIONS` with `204` and `Allow`, and an unknown path `404`, in the error \
-            envelope. Successful `GET`s carry an `ETag` and answer `If-None-Match` with `304`.",
+            envelope. Successful `GET`s carry an `ETag` and answer `If-None-Match` with `304`. \
+            A failure of the server is `500`, a database that does not answer `503`, both in \
+            the envelope (an opaque message; the `X-Request-Id` finds it in the logs).",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
@@ -158,7 +160,8 @@ impl Modify for SecuritySchemes {
 }
 
 /// Completes the document the routers built: each `accessToken` requirement becomes one
-/// requirement per way of presenting a token, with the same scopes.
+/// requirement per way of presenting a token, with the same scopes, and the operation's
+/// description says what the token must be.
 pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
     for item in openapi.paths.paths.values_mut() {
         let operations = [
@@ -169,23 +172,61 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            if let Some(security) = &mut operation.security {
-                *security = security.iter().flat_map(expand).collect();
-            }
+            let Some(security) = &mut operation.security else {
+                continue;
+            };
+            let requirements: Vec<Value> = security
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .collect();
+            let Some(scopes) = requirements.iter().find_map(|r| r.get(ACCESS_TOKEN)) else {
+                continue;
+            };
+            let optional = requirements.iter().any(|r| r == &json!({}));
+            let scope = scopes[0].as_str().unwrap_or_default();
+            let sentence = token_sentence(scope, optional);
+            operation.description = Some(match operation.description.take() {
+                Some(d) => format!("{d}\n\n{sentence}"),
+                None => sentence,
+            });
+            *security = requirements
+                .iter()
+                .flat_map(|r| match r.get(ACCESS_TOKEN) {
+                    Some(scopes) => TOKEN_SCHEMES
+                        .iter()
+                        .map(|s| json!({ *s: scopes }))
+                        .collect(),
+                    None => vec![r.clone()],
+                })
+                .filter_map(|r| serde_json::from_value::<SecurityRequirement>(r).ok())
+                .collect();
         }
     }
 }
 
-/// One requirement, or the token schemes in its place when it names [`ACCESS_TOKEN`].
-fn expand(requirement: &SecurityRequirement) -> Vec<SecurityRequirement> {
-    let as_json = serde_json::to_value(requirement).unwrap_or(Value::Null);
-    match as_json.get(ACCESS_TOKEN) {
-        Some(scopes) => TOKEN_SCHEMES
-            .iter()
-            .filter_map(|scheme| serde_json::from_value(json!({ *scheme: scopes })).ok())
-            .collect(),
-        None => vec![requirement.clone()],
+/// What an operation asks of the token, in words.
+fn token_sentence(scope: &str, optional: bool) -> String {
+    if optional {
+        return "No token needed (an invalid one is still `401`); a user token with `read` \
+                also shows the user's private add-ons (an administrator's, with `admin`, \
+                every one)."
+            .to_owned();
     }
+    let who = if scope == "admin" {
+        "acting for an administrator (`403 forbidden` otherwise)"
+    } else {
+        "acting for a user"
+    };
+    format!(
+        "Needs an access token with the `{scope}` scope {who}: `401` without a valid token, \
+         `403 user_token_required` for a client_credentials token, `403 insufficient_scope` \
+         without the scope{}.",
+        if scope == "read" {
+            " (`write` satisfies `read`)"
+        } else {
+            ""
+        }
+    )
 }
 
 /// The served document, serialized once when the router is assembled (it does not depend

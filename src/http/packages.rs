@@ -202,9 +202,6 @@ pub struct PublishQuery {
 }
 
 /// The add-ons the caller may see, by name
-///
-/// Anyone sees public add-ons; a user token with `read` also shows the user's private
-/// ones (an administrator's with `admin`: every one).
 #[utoipa::path(
     get,
     path = "/packages",

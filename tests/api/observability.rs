@@ -666,9 +666,22 @@ async fn docs_answer_an_html_page_that_loads_nothing_from_another_host() {
         assets.iter().any(|a| a.ends_with(".js")),
         "no script in {html}"
     );
+    // Every one is served, with a type the document lists for the assets.
+    let doc = openapi(&app).await;
+    let documented = doc["paths"]["/docs/{file}"]["get"]["responses"]["200"]["content"]
+        .as_object()
+        .unwrap()
+        .clone();
     for asset in &assets {
         let response = app.get(&format!("/docs/{asset}")).await;
         assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        let content_type = header(&response, "content-type");
+        let media_type = content_type.split(';').next().unwrap().trim();
+        assert!(
+            documented.contains_key(media_type),
+            "{asset} is {content_type}, the document lists {:?}",
+            documented.keys().collect::<Vec<_>>()
+        );
     }
     let init = app.get("/docs/swagger-initializer.js").await;
     assert!(init.text().await.unwrap().contains("../openapi.json"));

@@ -234,9 +234,13 @@ pub struct PushRepository {
     /// The repository's URL.
     #[schema(min_length = 1)]
     pub url: String,
+    /// Its web page.
     pub html_url: Option<String>,
+    /// Its https clone URL.
     pub clone_url: Option<String>,
+    /// Its `git://` URL.
     pub git_url: Option<String>,
+    /// Its ssh URL.
     pub ssh_url: Option<String>,
 }
 

@@ -55,7 +55,9 @@ pub struct CsrfForm {
 pub struct SignInForm {
     /// The token the page's forms carry, bound to the session cookie.
     pub csrf_token: String,
+    /// The account's username.
     pub username: String,
+    /// Its password.
     pub password: String,
 }
 
@@ -64,6 +66,7 @@ pub struct SignInForm {
 pub struct ClientForm {
     /// The token the page's forms carry, bound to the session cookie.
     pub csrf_token: String,
+    /// The client's name.
     pub name: String,
     /// Redirect URIs, separated by white space.
     pub redirect_uris: Option<String>,

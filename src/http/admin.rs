@@ -4,52 +4,56 @@
 //! token it has and ends its browser sessions; deleting it removes everything it owns,
 //! except that its vendors stay reserved and its deleted versions leave tombstones.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{Admin, UserCaller};
 use super::extract::ApiJson;
 use super::paging::Paging;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
+use crate::http::error::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::service::accounts::AccountChange;
 use crate::state::AppState;
 use crate::store::User;
 use crate::store::packages::Vendor;
 
 /// Routes of this family.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/users",
-            get(list_admin_users).post(create_admin_user),
-        )
-        .route(
-            "/admin/users/{id}",
-            patch(update_admin_user).delete(delete_admin_user),
-        )
-        .route(
-            "/admin/vendors/{vendor}",
-            get(get_admin_vendor).patch(update_admin_vendor),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_admin_users, create_admin_user))
+        .routes(routes!(update_admin_user, delete_admin_user))
+        .routes(routes!(get_admin_vendor, update_admin_vendor))
 }
 
 /// An account as administrators see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AdminUser)]
 pub struct AdminUserView {
+    #[schema(format = "uuid")]
     id: String,
     username: String,
     email: String,
+    #[schema(required)]
     name: Option<String>,
     is_admin: bool,
     disabled: bool,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// The generated password: only in the answer of a create that named none, shown
+    /// this once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     password: Option<String>,
 }
 
@@ -69,26 +73,49 @@ impl AdminUserView {
 }
 
 /// The body of `POST /admin/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewUser)]
 pub struct NewUserBody {
     username: String,
     email: String,
+    /// None (or `null`): one is generated and shown once in the answer.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
+    /// Make the account an administrator.
     #[serde(default)]
     admin: bool,
 }
 
 /// The body of `PATCH /admin/users/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminUserPatch)]
 pub struct UserAdminPatch {
+    /// Disabling revokes every token of the account and ends its sessions.
     disabled: Option<bool>,
     admin: Option<bool>,
+    /// A new password (at most 1024 bytes); revokes every token and session of the account.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
-/// `GET /admin/users`: every account, paged, oldest first.
+/// Every account, oldest first
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of accounts.", body = Vec<AdminUserView>,
+            headers(("Link" = String, description = "GitHub's paging links, when there is more than one page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn list_admin_users(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
@@ -105,7 +132,28 @@ pub async fn list_admin_users(
     Ok(response)
 }
 
-/// `POST /admin/users`: `201`; with no `password`, one is generated and shown once.
+/// Create an account
+///
+/// With no `password`, one is generated and shown once.
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "The account (`Cache-Control: no-store`).", body = AdminUserView,
+            headers(("Location" = String, description = "the account's URL"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn create_admin_user(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
@@ -132,8 +180,30 @@ pub async fn create_admin_user(
     Ok(response)
 }
 
-/// `PATCH /admin/users/{id}`: `disabled`, `admin`, `password`. An administrator cannot
-/// disable or demote their own account (`409`), so that a server keeps an administrator.
+/// Disable, promote or reset an account
+///
+/// `disabled`, `admin`, `password`. An administrator cannot disable or demote their own
+/// account (`409`), so that a server keeps an administrator.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    params(("id" = String, Path, description = "the account's `id`")),
+    request_body = UserAdminPatch,
+    responses(
+        (status = 200, description = "The account.", body = AdminUserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn update_admin_user(
     State(state): State<AppState>,
     caller: UserCaller<Admin>,
@@ -153,10 +223,29 @@ pub async fn update_admin_user(
     Ok(Json(AdminUserView::new(&user)))
 }
 
-/// `DELETE /admin/users/{id}`: the account and everything it owns (clients, tokens,
-/// projects, add-ons with their versions and dist files). What was published stays
-/// claimed: each deleted version leaves a tombstone (the database writes it as the row
-/// goes) and the account's vendors stay reserved, owned by nobody.
+/// Delete an account
+///
+/// The account and everything it owns (clients, tokens, projects, add-ons with their
+/// versions and dist files). What was published stays claimed: each deleted version
+/// leaves a tombstone (the database writes it as the row goes) and the account's vendors
+/// stay reserved, owned by nobody. An administrator cannot delete their own account
+/// (`409`).
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    params(("id" = String, Path, description = "the account's `id`")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn delete_admin_user(
     State(state): State<AppState>,
     caller: UserCaller<Admin>,
@@ -168,20 +257,34 @@ pub async fn delete_admin_user(
 
 /// An account that owns something, as `{"type": "user", "name": USERNAME}`: the shape
 /// organizations will share (`"type": "organization"`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerRef {
+    /// `user` (organizations will be a second kind).
     #[serde(rename = "type")]
+    #[schema(schema_with = owner_kind)]
     kind: String,
+    /// The username.
     name: String,
 }
 
+fn owner_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["user"]))
+        .build()
+}
+
 /// A vendor as administrators see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AdminVendor)]
 pub struct AdminVendorView {
     name: String,
+    /// `null` once its account was deleted (the vendor stays reserved).
+    #[schema(required)]
     owner: Option<OwnerRef>,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -199,14 +302,32 @@ impl AdminVendorView {
 }
 
 /// The body of `PATCH /admin/vendors/{vendor}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminVendorPatch)]
 pub struct VendorAdminPatch {
+    /// The account to give the vendor to.
     owner: OwnerRef,
 }
 
-/// `GET /admin/vendors/{vendor}`: who owns a vendor (`owner: null` once its account was
-/// deleted).
+/// A vendor and its owner
+///
+/// `owner: null` once its account was deleted.
+#[utoipa::path(
+    get,
+    path = "/admin/vendors/{vendor}",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    params(("vendor" = String, Path, description = "the vendor (`acme` of `acme/theme`)")),
+    responses(
+        (status = 200, description = "The vendor.", body = AdminVendorView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_admin_vendor(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
@@ -216,9 +337,30 @@ pub async fn get_admin_vendor(
     Ok(Json(AdminVendorView::new(&v)))
 }
 
-/// `PATCH /admin/vendors/{vendor}` with `{"owner": {"type": "user", "name": "bob"}}`: gives
-/// the vendor to that account, which alone publishes under it from then on. The add-ons
-/// already under the vendor keep their owners.
+/// Give a vendor to another account
+///
+/// With `{"owner": {"type": "user", "name": "bob"}}`: that account alone publishes under
+/// the vendor from then on. The add-ons already under the vendor keep their owners.
+#[utoipa::path(
+    patch,
+    path = "/admin/vendors/{vendor}",
+    tag = "admin",
+    security(("accessToken" = ["admin"])),
+    params(("vendor" = String, Path, description = "the vendor (`acme` of `acme/theme`)")),
+    request_body = VendorAdminPatch,
+    responses(
+        (status = 200, description = "The vendor.", body = AdminVendorView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn update_admin_vendor(
     State(state): State<AppState>,
     _caller: UserCaller<Admin>,
@@ -231,4 +373,22 @@ pub async fn update_admin_vendor(
         .transfer_vendor(&vendor, &patch.owner.kind, &patch.owner.name)
         .await?;
     Ok(Json(AdminVendorView::new(&v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+    use crate::domain::user::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+
+    #[test]
+    fn the_documented_password_bounds_are_the_domains() {
+        for schema in [NewUserBody::schema(), UserAdminPatch::schema()] {
+            let schema = serde_json::to_value(schema).unwrap();
+            let password = &schema["properties"]["password"];
+            assert_eq!(password["minLength"], MIN_PASSWORD_CHARS, "{schema}");
+            assert_eq!(password["maxLength"], MAX_PASSWORD_BYTES, "{schema}");
+        }
+    }
 }

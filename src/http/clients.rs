@@ -3,50 +3,67 @@
 //! The secret is shown once, in the answers of create and rotate. Another account's
 //! client is `404`, as if it did not exist.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{Read, UserCaller, Write};
 use super::extract::ApiJson;
+use super::openapi::schemas;
 use super::paging::Paging;
 use crate::domain::PlainSecret;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
+use crate::http::error::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::service::clients::{ClientChange, ClientSpec};
 use crate::state::AppState;
 use crate::store::Client;
 
 /// Routes of this family.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/clients", get(list_clients).post(create_client))
-        .route(
-            "/user/clients/{client_id}",
-            get(get_client).patch(update_client).delete(delete_client),
-        )
-        .route(
-            "/user/clients/{client_id}/secret",
-            post(rotate_client_secret),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, update_client, delete_client))
+        .routes(routes!(rotate_client_secret))
 }
 
 /// A client as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Client)]
 pub struct ClientView {
+    /// The `client_id`.
     id: String,
     name: String,
     redirect_uris: Vec<String>,
+    #[schema(schema_with = grant_types)]
     grant_types: Vec<&'static str>,
+    #[schema(schema_with = scopes)]
     scopes: Vec<&'static str>,
+    /// Whether it has a secret (a public client authenticates with its id alone).
     confidential: bool,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// The secret: only in the answers of create and rotate, shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     secret: Option<String>,
+}
+
+fn grant_types() -> utoipa::openapi::Array {
+    utoipa::openapi::Array::new(schemas::grant_type())
+}
+
+fn scopes() -> utoipa::openapi::Array {
+    utoipa::openapi::Array::new(schemas::scope())
 }
 
 impl ClientView {
@@ -65,7 +82,7 @@ impl ClientView {
 }
 
 /// Scopes in a request body: an array of names or one space-separated string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum ScopesInput {
     /// `["read", "write"]`.
@@ -84,17 +101,27 @@ impl ScopesInput {
 }
 
 /// The body of `POST /user/clients`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewClient)]
 pub struct NewClientBody {
+    /// Shown to people (1–100 characters, no control or format characters).
     name: String,
+    /// Absolute, https or http on a loopback host, no fragment.
     #[serde(default)]
     redirect_uris: Vec<String>,
+    /// None: `authorization_code` (when there are redirect URIs), `password`,
+    /// `refresh_token`, and `client_credentials` for a confidential client.
     #[serde(default)]
+    #[schema(schema_with = grant_types)]
     grant_types: Vec<String>,
+    /// None: `read write`; `admin` only for an administrator's client.
     #[serde(default)]
     scopes: Option<ScopesInput>,
+    /// A confidential client gets a secret; a public one (`false`) relies on PKCE. It
+    /// cannot change later.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     confidential: bool,
 }
 
@@ -102,17 +129,34 @@ fn yes() -> bool {
     true
 }
 
-/// The body of `PATCH /user/clients/{clientId}`; `confidential` cannot change.
-#[derive(Debug, Deserialize)]
+/// The body of `PATCH /user/clients/{clientId}`: the fields to change, checked with the
+/// rest as a whole registration; `confidential` cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClientPatch {
     name: Option<String>,
     redirect_uris: Option<Vec<String>>,
+    #[schema(schema_with = grant_types)]
     grant_types: Option<Vec<String>>,
     scopes: Option<ScopesInput>,
 }
 
-/// `GET /user/clients`: paged, oldest first.
+/// The user's API clients, oldest first
+#[utoipa::path(
+    get,
+    path = "/user/clients",
+    tag = "clients",
+    security(("accessToken" = ["read"])),
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of clients.", body = Vec<ClientView>,
+            headers(("Link" = String, description = "GitHub's paging links, when there is more than one page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn list_clients(
     State(state): State<AppState>,
     caller: UserCaller<Read>,
@@ -133,7 +177,29 @@ pub async fn list_clients(
     Ok(response)
 }
 
-/// `POST /user/clients`: `201` with the secret (confidential clients), shown this once.
+/// Register a client
+///
+/// The answer carries the secret of a confidential client, shown this once.
+#[utoipa::path(
+    post,
+    path = "/user/clients",
+    tag = "clients",
+    security(("accessToken" = ["write"])),
+    request_body = NewClientBody,
+    responses(
+        (status = 201, description = "The client, with its `secret` (`Cache-Control: no-store`).",
+            body = ClientView,
+            headers(("Location" = String, description = "the client's URL"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn create_client(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -166,7 +232,22 @@ pub async fn create_client(
     Ok(response)
 }
 
-/// `GET /user/clients/{clientId}`.
+/// One client
+#[utoipa::path(
+    get,
+    path = "/user/clients/{client_id}",
+    tag = "clients",
+    security(("accessToken" = ["read"])),
+    params(("client_id" = String, Path, description = "the client's `id`")),
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_client(
     State(state): State<AppState>,
     caller: UserCaller<Read>,
@@ -180,8 +261,30 @@ pub async fn get_client(
     Ok(Json(ClientView::new(&client, None)))
 }
 
-/// `PATCH /user/clients/{clientId}`: `name`, `redirectUris`, `grantTypes`, `scopes`,
-/// checked together as a whole registration.
+/// Change a client
+///
+/// `name`, `redirectUris`, `grantTypes`, `scopes`, checked together as a whole
+/// registration.
+#[utoipa::path(
+    patch,
+    path = "/user/clients/{client_id}",
+    tag = "clients",
+    security(("accessToken" = ["write"])),
+    params(("client_id" = String, Path, description = "the client's `id`")),
+    request_body = ClientPatch,
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn update_client(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -202,8 +305,24 @@ pub async fn update_client(
     Ok(Json(ClientView::new(&client, None)))
 }
 
-/// `DELETE /user/clients/{clientId}`: the client goes with every token, code and consent
-/// it has.
+/// Delete a client
+///
+/// The client goes with every token, code and consent it has.
+#[utoipa::path(
+    delete,
+    path = "/user/clients/{client_id}",
+    tag = "clients",
+    security(("accessToken" = ["write"])),
+    params(("client_id" = String, Path, description = "the client's `id`")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn delete_client(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -217,8 +336,26 @@ pub async fn delete_client(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /user/clients/{clientId}/secret`: a new secret, shown once; the old one stops
-/// working at once. A public client has none: `409`.
+/// A new secret for a client
+///
+/// Shown once; the old one stops working at once. A public client has none: `409`.
+#[utoipa::path(
+    post,
+    path = "/user/clients/{client_id}/secret",
+    tag = "clients",
+    security(("accessToken" = ["write"])),
+    params(("client_id" = String, Path, description = "the client's `id`")),
+    responses(
+        (status = 200, description = "The client with its new `secret` (`Cache-Control: no-store`).",
+            body = ClientView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn rotate_client_secret(
     State(state): State<AppState>,
     caller: UserCaller<Write>,

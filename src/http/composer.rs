@@ -12,15 +12,19 @@
 //! `If-Modified-Since` is honoured only when it is that very stamp — Composer sends back
 //! the date it was given, never one of its own.
 
-use axum::Router;
+use std::collections::BTreeMap;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::DateTime;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::OptionalCaller;
 use super::packages::dist_url;
@@ -28,14 +32,79 @@ use crate::domain::archive::retain_served_keys;
 use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
+use crate::http::error::responses::{
+    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized,
+};
 use crate::state::AppState;
 use crate::store::Timestamp;
 
 /// Routes of this family.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/packages.json", get(get_repository))
-        .route("/p2/{vendor}/{file}", get(get_package_metadata))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_repository))
+        .routes(routes!(get_package_metadata))
+}
+
+/// `packages.json`, the repository's root file.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ComposerRepository)]
+pub struct RepositoryRoot {
+    /// Always empty: Composer 2 reads `metadata-url` instead.
+    packages: [String; 0],
+    /// Where each add-on's versions are: `/p2/%package%.json` under the public URL's path.
+    #[serde(rename = "metadata-url")]
+    metadata_url: String,
+    /// The names the caller may see, so that Composer asks for nothing else.
+    #[serde(rename = "available-packages")]
+    available_packages: Vec<String>,
+}
+
+/// `p2/{vendor}/{name}.json`: one add-on's versions, under its name.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ComposerPackage)]
+pub struct PackageMetadata {
+    /// The add-on's name → its versions, newest first.
+    packages: BTreeMap<String, Vec<ComposerVersion>>,
+}
+
+/// One version in Composer's format: its `composer.json` (the keys Composer reads; see
+/// the API documentation) with `name`, and what harmony adds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComposerVersion {
+    /// The `composer.json`, with `name` set to the add-on's (in its place).
+    #[serde(flatten)]
+    #[schema(value_type = HashMap<String, Value>)]
+    manifest: Map<String, Value>,
+    /// As published.
+    version: String,
+    /// Composer's normalization.
+    version_normalized: String,
+    /// When it was published.
+    #[schema(format = DateTime)]
+    time: String,
+    dist: ComposerDist,
+}
+
+/// Where a version's zip is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComposerDist {
+    /// `zip`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = zip_kind)]
+    kind: &'static str,
+    /// The dist's absolute URL.
+    url: String,
+    /// The dist's SHA-256: stable, so Composer's cache key never changes.
+    reference: String,
+    /// The dist's SHA-1.
+    shasum: String,
+}
+
+fn zip_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["zip"]))
+        .build()
 }
 
 /// An HTTP date (RFC 9110 §5.6.7).
@@ -62,7 +131,7 @@ async fn conditional(
     state: &AppState,
     headers: &HeaderMap,
     document: &str,
-    body: &Value,
+    body: &impl Serialize,
 ) -> Result<Response, ApiError> {
     let bytes = serde_json::to_vec(body)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("composer document: {e}")))?;
@@ -111,7 +180,24 @@ fn path_prefix(state: &AppState) -> String {
         .unwrap_or_default()
 }
 
-/// `GET /packages.json`: the repository's root file.
+/// The Composer v2 repository root
+///
+/// `ETag` and `Last-Modified` per view: `If-None-Match`, or `If-Modified-Since` with the
+/// very date given, answer `304`.
+#[utoipa::path(
+    get,
+    path = "/packages.json",
+    tag = "composer",
+    security(("accessToken" = ["read"]), ()),
+    responses(
+        (status = 200, description = "`packages.json`.", body = RepositoryRoot),
+        (status = 304, description = "The caller holds exactly this document."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_repository(
     State(state): State<AppState>,
     caller: OptionalCaller,
@@ -122,16 +208,37 @@ pub async fn get_repository(
         .packages()
         .visible_names(caller.viewer)
         .await?;
-    let body = json!({
-        "packages": [],
-        "metadata-url": format!("{}/p2/%package%.json", path_prefix(&state)),
-        "available-packages": names,
-    });
+    let body = RepositoryRoot {
+        packages: [],
+        metadata_url: format!("{}/p2/%package%.json", path_prefix(&state)),
+        available_packages: names,
+    };
     conditional(&state, &headers, "packages.json", &body).await
 }
 
-/// `GET /p2/{vendor}/{name}.json` (tagged versions) and `/p2/{vendor}/{name}~dev.json`
-/// (development versions).
+/// Composer v2 metadata of an add-on
+///
+/// `{name}.json`: tagged versions; `{name}~dev.json`: development versions (`dev-…`,
+/// `…-dev`). Revalidation as for `packages.json`.
+#[utoipa::path(
+    get,
+    path = "/p2/{vendor}/{file}",
+    tag = "composer",
+    security(("accessToken" = ["read"]), ()),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("file" = String, Path, description = "`{name}.json` or `{name}~dev.json`"),
+    ),
+    responses(
+        (status = 200, description = "The versions in Composer's format.", body = PackageMetadata),
+        (status = 304, description = "The caller holds exactly this document."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_package_metadata(
     State(state): State<AppState>,
     caller: OptionalCaller,
@@ -148,32 +255,33 @@ pub async fn get_package_metadata(
     let packages = state.services.packages();
     let package = packages.visible(caller.viewer, &vendor, name).await?;
     let versions = packages.versions(&package).await?;
-    let entries: Vec<Value> = versions
+    let entries: Vec<ComposerVersion> = versions
         .iter()
         .filter(|v| Version::parse(&v.version).is_ok_and(|p| p.is_dev()) == dev)
         .map(|v| {
-            let mut entry: Map<String, Value> = match serde_json::from_str(&v.manifest) {
+            let mut manifest: Map<String, Value> = match serde_json::from_str(&v.manifest) {
                 Ok(Value::Object(m)) => m,
                 _ => Map::new(),
             };
-            retain_served_keys(&mut entry);
-            entry.insert("name".into(), json!(package.name));
-            entry.insert("version".into(), json!(v.version));
-            entry.insert("version_normalized".into(), json!(v.version_normalized));
-            entry.insert("time".into(), json!(rfc3339(v.created_at)));
-            entry.insert(
-                "dist".into(),
-                json!({
-                    "type": "zip",
-                    "url": dist_url(&state, &package.name, &v.version),
-                    "reference": v.sha256,
-                    "shasum": v.shasum,
-                }),
-            );
-            Value::Object(entry)
+            retain_served_keys(&mut manifest);
+            manifest.insert("name".into(), Value::String(package.name.clone()));
+            ComposerVersion {
+                manifest,
+                version: v.version.clone(),
+                version_normalized: v.version_normalized.clone(),
+                time: rfc3339(v.created_at),
+                dist: ComposerDist {
+                    kind: "zip",
+                    url: dist_url(&state, &package.name, &v.version),
+                    reference: v.sha256.clone(),
+                    shasum: v.shasum.clone(),
+                },
+            }
         })
         .collect();
-    let body = json!({ "packages": { package.name.clone(): entries } });
+    let body = PackageMetadata {
+        packages: BTreeMap::from([(package.name.clone(), entries)]),
+    };
     let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
     conditional(&state, &headers, &document, &body).await
 }

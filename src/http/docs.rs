@@ -14,22 +14,26 @@
 
 use std::sync::{Arc, LazyLock};
 
-use axum::Router;
+use axum::Extension;
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use utoipa_swagger_ui::Config;
 
+use super::openapi::Published;
 use crate::http::error::ApiError;
+use crate::http::error::responses::NotFound;
 use crate::state::AppState;
 
-/// Routes of this page, outside the rate limits (static content).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(super::openapi::get_openapi))
-        .route("/docs", get(get_docs))
-        .route("/docs/{file}", get(get_docs_asset))
+/// Routes of the document and its page, outside the rate limits (static content);
+/// `document` is what `/openapi.json` answers, published once the router is assembled.
+pub fn router(document: Published) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(super::openapi::get_openapi).layer(Extension(document)))
+        .routes(routes!(get_docs))
+        .routes(routes!(get_docs_asset))
 }
 
 /// The UI's configuration: our document, relative to the page (`/docs/` → `/openapi.json`),
@@ -84,7 +88,17 @@ fn respond(content_type: &str, bytes: Vec<u8>) -> Response {
     response
 }
 
-/// `GET /docs`: the page.
+/// A page that renders this document (Swagger UI)
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "meta",
+    security(),
+    responses(
+        (status = 200, description = "The page (HTML).", body = String,
+            content_type = "text/html; charset=utf-8"),
+    )
+)]
 pub async fn get_docs() -> Response {
     let Some((_, bytes)) = asset("index.html") else {
         return ApiError::from_status(axum::http::StatusCode::NOT_FOUND).into_response();
@@ -94,7 +108,20 @@ pub async fn get_docs() -> Response {
     respond("text/html; charset=utf-8", html.into_bytes())
 }
 
-/// `GET /docs/{file}`: the page's scripts, styles and icons.
+/// The page's scripts, styles and icons
+#[utoipa::path(
+    get,
+    path = "/docs/{file}",
+    tag = "meta",
+    security(),
+    params(("file" = String, Path, description = "an asset of the page (`swagger-ui.css`)")),
+    responses(
+        (status = 200, description = "The asset, with its own type.", content(
+            ("text/javascript"), ("text/css"), ("image/png"), ("text/html"),
+        )),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_docs_asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (content_type, bytes) =
         asset(&file).ok_or_else(|| ApiError::from_status(axum::http::StatusCode::NOT_FOUND))?;

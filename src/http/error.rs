@@ -11,13 +11,17 @@
 //! Each service's error maps to the envelope here, once (`From<…Error> for ApiError`),
 //! and so do the fields it names: the services say `ClientField::RedirectUris`, the API
 //! says `redirectUris`.
+//!
+//! Both envelopes are typed ([`Envelope`], [`OAuthErrorBody`]), and so is each error
+//! answer the OpenAPI document lists ([`responses`]): the schemas and the bytes come
+//! from the same types.
 
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
@@ -467,19 +471,46 @@ impl From<TokenError> for ApiError {
     }
 }
 
-/// The envelope as written (typed, so that an error answer builds no JSON tree).
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The error envelope of our own endpoints, as written (typed, so that an error answer
+/// builds no JSON tree): `{"error": {"code", "message", "status", "fields"?}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct Envelope<'a> {
+    /// The error.
     error: EnvelopeBody<'a>,
 }
 
-#[derive(Serialize)]
-struct EnvelopeBody<'a> {
+/// The error inside the envelope.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct EnvelopeBody<'a> {
+    /// A stable snake_case identifier a client can switch on (`not_found`,
+    /// `validation_failed`, `insufficient_scope`…).
+    #[schema(value_type = String, examples("not_found"))]
     code: &'a str,
+    /// For people.
+    #[schema(value_type = String)]
     message: &'a str,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
+    /// On `422 validation_failed`: what is wrong with each field, by its name in the request
+    /// (`redirectUris`, `databases[0].port`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>, nullable = false)]
     fields: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> EnvelopeBody<'a> {
+    /// An error without fields (for an answer that embeds one, such as `/health`'s).
+    pub fn new(code: &'a str, message: &'a str, status: StatusCode) -> Self {
+        EnvelopeBody {
+            code,
+            message,
+            status: status.as_u16(),
+            fields: None,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -603,7 +634,10 @@ impl IntoResponse for OAuthError {
         if let Some(source) = &self.source {
             tracing::error!(error = ?source, "token request failed");
         }
-        let body = json!({ "error": self.error, "error_description": self.description });
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: &self.description,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if self.basic_challenge {
@@ -619,4 +653,181 @@ impl IntoResponse for OAuthError {
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
     }
+}
+
+/// The RFC 6749 §5.2 error body of the OAuth endpoints, as written:
+/// `{"error": "invalid_grant", "error_description": "…"}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthError)]
+pub struct OAuthErrorBody<'a> {
+    /// The RFC's error code.
+    #[schema(value_type = OAuthErrorCode)]
+    error: &'a str,
+    /// For people.
+    #[schema(value_type = String)]
+    error_description: &'a str,
+}
+
+/// The error codes the OAuth endpoints answer (RFC 6749 §5.2; `temporarily_unavailable`
+/// for too many failed credentials, `server_error` for a failure of ours).
+// The wire value is `OAuthError::error`; this enum is its schema.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    /// A parameter is missing, repeated or malformed.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The grant (credentials, code, refresh token) is invalid.
+    InvalidGrant,
+    /// This client may not use this grant or sign in this user.
+    UnauthorizedClient,
+    /// The grant type is unknown or switched off.
+    UnsupportedGrantType,
+    /// The scope asked for is unknown or not allowed.
+    InvalidScope,
+    /// Too many failed credential checks (with `Retry-After`).
+    TemporarilyUnavailable,
+    /// The server failed.
+    ServerError,
+}
+
+/// The error answers the OpenAPI document lists, one reusable response per status
+/// (`#/components/responses/…`), in the envelope of their endpoints.
+pub mod responses {
+    use utoipa::ToResponse;
+    use utoipa::openapi::{
+        ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder, Type,
+        schema::ObjectBuilder,
+    };
+
+    fn response(schema: &str, description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
+            .build();
+        let mut builder = ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content);
+        for (name, description) in headers {
+            let header = HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(*description))
+                .build();
+            builder = builder.header(*name, header);
+        }
+        builder.build().into()
+    }
+
+    const BEARER_CHALLENGE: (&str, &str) = (
+        "WWW-Authenticate",
+        "`Bearer realm=\"harmony\"`, with `error=\"…\"` (RFC 6750 §3)",
+    );
+    const RETRY_AFTER: (&str, &str) = ("Retry-After", "seconds to wait");
+
+    /// Declares a reusable response: a unit type and its `ToResponse`.
+    macro_rules! error_response {
+        ($(#[$doc:meta])* $name:ident, $schema:literal, $description:literal $(, $header:expr)*) => {
+            $(#[$doc])*
+            pub struct $name;
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), response($schema, $description, &[$($header),*]))
+                }
+            }
+        };
+    }
+
+    error_response!(
+        /// `400`.
+        BadRequest,
+        "Error",
+        "Malformed request: a body that is not JSON (`invalid_json`), paging numbers that are \
+         not whole numbers (`invalid_paging`), a query string that is not UTF-8 \
+         (`invalid_query`), an access token presented more than one way, or in the URL while \
+         the server refuses that (`invalid_request`).",
+        BEARER_CHALLENGE
+    );
+    error_response!(
+        /// `401`.
+        Unauthorized,
+        "Error",
+        "No access token (`unauthenticated`), or an unknown, expired or revoked one \
+         (`invalid_token`).",
+        BEARER_CHALLENGE
+    );
+    error_response!(
+        /// `403`.
+        Forbidden,
+        "Error",
+        "The token lacks the scope (`insufficient_scope`), carries no user \
+         (`user_token_required`), or the user may not do this (`forbidden`).",
+        BEARER_CHALLENGE
+    );
+    error_response!(
+        /// `404`.
+        NotFound,
+        "Error",
+        "Not found (`not_found`): also another account's resource, or one the caller may not \
+         see."
+    );
+    error_response!(
+        /// `409`.
+        Conflict,
+        "Error",
+        "Conflicts with the resource's state or with another resource (`conflict`)."
+    );
+    error_response!(
+        /// `413`.
+        PayloadTooLarge,
+        "Error",
+        "The body is over the limit (`payload_too_large`)."
+    );
+    error_response!(
+        /// `415`.
+        UnsupportedMediaType,
+        "Error",
+        "The body is not of the type the operation takes (`unsupported_media_type`)."
+    );
+    error_response!(
+        /// `422`.
+        UnprocessableEntity,
+        "Error",
+        "Well-formed but invalid (`validation_failed`): `fields` names each problem."
+    );
+    error_response!(
+        /// `429`.
+        TooManyRequests,
+        "Error",
+        "Over the request rate limit (`rate_limited`).",
+        RETRY_AFTER
+    );
+    error_response!(
+        /// `400` at an OAuth endpoint.
+        OAuthBadRequest,
+        "OAuthError",
+        "RFC 6749 §5.2 error: `invalid_request`, `invalid_client` (the client sent \
+         parameters), `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, \
+         `invalid_scope`."
+    );
+    error_response!(
+        /// `401` at an OAuth endpoint.
+        OAuthUnauthorized,
+        "OAuthError",
+        "`invalid_client` when the client authenticated with HTTP Basic, or not at all.",
+        ("WWW-Authenticate", "`Basic realm=\"harmony\", charset=\"UTF-8\"`")
+    );
+    error_response!(
+        /// `413` at an OAuth endpoint.
+        OAuthPayloadTooLarge,
+        "OAuthError",
+        "`invalid_request`: the body is over the limit."
+    );
+    error_response!(
+        /// `429` at an OAuth endpoint.
+        OAuthTooManyRequests,
+        "OAuthError",
+        "`temporarily_unavailable`: too many failed credential checks.",
+        RETRY_AFTER
+    );
 }

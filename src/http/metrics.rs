@@ -54,7 +54,19 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: no authentication, outside the rate limits.
+/// Prometheus text exposition of this node's metrics
+///
+/// No authentication, outside the rate limits.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    security(),
+    responses(
+        (status = 200, description = "The metrics.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+    )
+)]
 pub async fn get_metrics(State(state): State<AppState>) -> Response {
     let hasher = state.services.hasher();
     let body = state.metrics.render(hasher.in_flight(), hasher.done());

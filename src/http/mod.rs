@@ -1,7 +1,11 @@
 //! The JSON API front end: the router with its layers, extractors, the error envelopes
 //! ([`error`]), and one module per endpoint family. A handler extracts what it needs,
 //! calls a service ([`crate::service`]), maps the service's error once (the
-//! `From<…Error> for ApiError` of [`error`]) and renders the answer.
+//! `From<…Error> for ApiError` of [`error`]) and renders the answer as a typed body.
+//!
+//! Every route is registered through `utoipa_axum`'s `routes!(handler)`, which takes the
+//! path and methods from the handler's `#[utoipa::path]` annotation and adds the
+//! operation to the OpenAPI document ([`openapi`]) in the same step.
 
 pub mod admin;
 pub mod auth;
@@ -24,22 +28,24 @@ pub mod webhook;
 
 use std::convert::Infallible;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::response::Response;
 use tower::Service;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
 /// The whole application: the JSON API's routes, the routes of the other web front ends
 /// (`pages`: the HTML pages, given by startup, so that neither front end imports the
-/// other), and the layers every response goes through, as one service.
+/// other), and the layers every response goes through, as one service. The OpenAPI
+/// document is assembled from the same routers and published at `/openapi.json`.
 pub fn router(
     state: AppState,
-    pages: Router<AppState>,
+    pages: OpenApiRouter<AppState>,
 ) -> impl Service<
     Request,
     Response = Response,
@@ -52,7 +58,7 @@ pub fn router(
     let metrics = state.metrics.clone();
 
     // Resource endpoints: token presentation, rate limits.
-    let api = Router::new()
+    let api = OpenApiRouter::new()
         .merge(root::router())
         .merge(user::router())
         .merge(tokens::router())
@@ -67,16 +73,25 @@ pub fn router(
             auth::authenticate,
         ));
 
-    let unauthenticated = Router::new()
+    let document = openapi::Published::default();
+    let unauthenticated = OpenApiRouter::new()
         .merge(root::unmetered_router())
         .merge(oauth::router())
         .merge(pages)
-        .merge(docs::router())
+        .merge(docs::router(document.clone()))
         .route_layer(axum::middleware::from_fn(metrics::tag_route));
 
-    let inner = Router::new()
+    let (routes, mut api_document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(api)
         .merge(unauthenticated)
+        .split_for_parts();
+    openapi::finish(&mut api_document);
+    if let Err(e) = document.publish(&api_document) {
+        // `/openapi.json` then answers 500; nothing else depends on it.
+        tracing::error!(error = %e, "the OpenAPI document could not be serialized");
+    }
+
+    let inner = routes
         .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
         .with_state(state);

@@ -4,44 +4,40 @@
 //! administrators. A vendor belongs to the account that first published under it; a
 //! deleted version leaves a tombstone and is never published again.
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::auth::{OptionalCaller, UserCaller, Write};
 use super::extract::ApiJson;
+use super::openapi::schemas;
 use super::paging::Paging;
 use crate::domain::outbound;
 use crate::domain::package::Visibility;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
+use crate::http::error::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::service::packages::{PackageUpdate, may_edit, publish_target};
 use crate::state::AppState;
 use crate::store::packages::{Package, PackageVersion};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
-pub fn router(upload_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route("/packages", get(list_packages))
-        .route(
-            "/packages/{vendor}/{name}",
-            get(get_package).patch(update_package),
-        )
-        .route(
-            "/packages/{vendor}/{name}/versions/{version}",
-            get(get_version)
-                .put(publish_version)
-                .layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/packages/{vendor}/{name}/versions/{version}/dist",
-            get(download_dist),
-        )
+pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_packages))
+        .routes(routes!(get_package, update_package))
+        .routes(routes!(get_version, publish_version).layer(DefaultBodyLimit::max(upload_limit)))
+        .routes(routes!(download_dist))
 }
 
 /// The absolute URL of a version's dist.
@@ -50,46 +46,178 @@ pub fn dist_url(state: &AppState, name: &str, version: &str) -> String {
 }
 
 /// A version as the marketplace shows it.
-pub fn version_view(state: &AppState, v: &PackageVersion) -> Value {
-    let manifest: Value = serde_json::from_str(&v.manifest).unwrap_or(Value::Null);
-    json!({
-        "name": v.package,
-        "version": v.version,
-        "versionNormalized": v.version_normalized,
-        "type": manifest.get("type").cloned().unwrap_or(json!("library")),
-        "description": manifest.get("description").cloned().unwrap_or(Value::Null),
-        "require": manifest.get("require").cloned().unwrap_or(json!({})),
-        "sha256": v.sha256,
-        "shasum": v.shasum,
-        "size": v.size,
-        "distUrl": dist_url(state, &v.package, &v.version),
-        "publishedAt": rfc3339(v.created_at),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PackageVersion)]
+pub struct VersionView {
+    /// The add-on, `vendor/name`.
+    name: String,
+    /// As published (`1.2.0`).
+    version: String,
+    /// Composer's normalization (`1.2.0.0`).
+    version_normalized: String,
+    /// Its Composer type.
+    #[serde(rename = "type")]
+    #[schema(schema_with = schemas::package_type)]
+    package_type: String,
+    #[schema(required)]
+    description: Option<String>,
+    /// Its `composer.json` `require`: package names to constraints.
+    #[schema(value_type = HashMap<String, String>)]
+    require: Map<String, Value>,
+    /// SHA-256 of the dist (hex).
+    sha256: String,
+    /// SHA-1 of the dist (hex; Composer's `shasum`).
+    shasum: String,
+    /// The dist's size in bytes.
+    size: i64,
+    /// Where the zip is.
+    dist_url: String,
+    #[schema(format = DateTime)]
+    published_at: String,
+}
+
+impl VersionView {
+    /// Renders a version.
+    pub fn new(state: &AppState, v: &PackageVersion) -> VersionView {
+        let manifest: Value = serde_json::from_str(&v.manifest).unwrap_or(Value::Null);
+        let text = |key: &str| manifest.get(key).and_then(Value::as_str).map(str::to_owned);
+        VersionView {
+            name: v.package.clone(),
+            version: v.version.clone(),
+            version_normalized: v.version_normalized.clone(),
+            package_type: text("type").unwrap_or_else(|| "library".to_owned()),
+            description: text("description"),
+            require: manifest
+                .get("require")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            sha256: v.sha256.clone(),
+            shasum: v.shasum.clone(),
+            size: v.size,
+            dist_url: dist_url(state, &v.package, &v.version),
+            published_at: rfc3339(v.created_at),
+        }
+    }
+}
+
+/// Who owns an add-on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageOwner {
+    username: String,
 }
 
 /// An add-on as the marketplace shows it; `hasWebhookSecret` and `hasRepositoryCredentials`
-/// only to who may change it. A URL stored with credentials before they were refused is
-/// shown without them.
-pub fn package_view(state: &AppState, p: &Package, may_edit: bool) -> Value {
-    let mut v = json!({
-        "name": p.name,
-        "type": p.package_type,
-        "description": p.description,
-        "visibility": p.visibility,
-        "repositoryUrl": p.repository_url.as_deref().map(outbound::without_credentials),
-        "owner": { "username": p.owner_username },
-        "url": state.url(&format!("/packages/{}", p.name)),
-        "createdAt": rfc3339(p.created_at),
-        "updatedAt": rfc3339(p.updated_at),
-    });
-    if may_edit {
-        v["hasWebhookSecret"] = json!(p.has_webhook_secret);
-        v["hasRepositoryCredentials"] = json!(p.has_repository_credentials);
-    }
-    v
+/// only to who may change it, `versions` only in `GET /packages/{vendor}/{name}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Package)]
+pub struct PackageView {
+    /// `vendor/name`.
+    name: String,
+    /// Its Composer type.
+    #[serde(rename = "type")]
+    #[schema(schema_with = schemas::package_type)]
+    package_type: String,
+    #[schema(required)]
+    description: Option<String>,
+    /// `private`: only its owner and administrators see it.
+    #[schema(schema_with = schemas::visibility)]
+    visibility: String,
+    /// The git repository the push webhook reads tags from.
+    #[schema(required)]
+    repository_url: Option<String>,
+    owner: PackageOwner,
+    /// Its URL in this API.
+    url: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    /// Whether a webhook secret is set (to who may change the add-on only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    has_webhook_secret: Option<bool>,
+    /// Whether repository credentials are set (to who may change the add-on only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    has_repository_credentials: Option<bool>,
+    /// Its versions, newest first (one add-on's answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    versions: Option<Vec<VersionView>>,
 }
 
-/// `GET /packages?type=…&q=…`: the add-ons the caller may see, by name, paged.
+impl PackageView {
+    /// Renders an add-on; the secrets' flags when `may_edit`. A URL stored with
+    /// credentials before they were refused is shown without them.
+    pub fn new(state: &AppState, p: &Package, may_edit: bool) -> PackageView {
+        PackageView {
+            name: p.name.clone(),
+            package_type: p.package_type.as_str().to_owned(),
+            description: p.description.clone(),
+            visibility: p.visibility.as_str().to_owned(),
+            repository_url: p
+                .repository_url
+                .as_deref()
+                .map(outbound::without_credentials),
+            owner: PackageOwner {
+                username: p.owner_username.to_string(),
+            },
+            url: state.url(&format!("/packages/{}", p.name)),
+            created_at: rfc3339(p.created_at),
+            updated_at: rfc3339(p.updated_at),
+            has_webhook_secret: may_edit.then_some(p.has_webhook_secret),
+            has_repository_credentials: may_edit.then_some(p.has_repository_credentials),
+            versions: None,
+        }
+    }
+}
+
+/// An uploaded dist, as the document describes the body of a publish (read as bytes).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "application/zip")]
+pub struct ZipBody(pub Vec<u8>);
+
+/// The filters of `GET /packages` (read from [`Paging::rest`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only add-ons of this Composer type.
+    #[param(schema_with = schemas::package_type)]
+    pub r#type: Option<String>,
+    /// Words in the name or description.
+    pub q: Option<String>,
+}
+
+/// The query of a publish (read by `requested_visibility`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublishQuery {
+    /// `private` makes a new add-on private from its first version; on an existing add-on
+    /// it must be its current visibility (`409 visibility_mismatch` otherwise).
+    #[param(schema_with = schemas::visibility)]
+    pub visibility: Option<String>,
+}
+
+/// The add-ons the caller may see, by name
+#[utoipa::path(
+    get,
+    path = "/packages",
+    tag = "packages",
+    security(("accessToken" = ["read"]), ()),
+    params(ListQuery, Paging),
+    responses(
+        (status = 200, description = "A page of add-ons.", body = Vec<PackageView>,
+            headers(("Link" = String, description = "GitHub's paging links, when there is more than one page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn list_packages(
     State(state): State<AppState>,
     caller: OptionalCaller,
@@ -107,9 +235,9 @@ pub async fn list_packages(
         .packages()
         .list(caller.viewer, param("type"), param("q"), paging.page)
         .await?;
-    let views: Vec<Value> = packages
+    let views: Vec<PackageView> = packages
         .iter()
-        .map(|p| package_view(&state, p, may_edit(caller.viewer, p)))
+        .map(|p| PackageView::new(&state, p, may_edit(caller.viewer, p)))
         .collect();
     let mut response = Json(views).into_response();
     if let Some(link) = paging.link_header(&state.url("/packages"), total)
@@ -120,37 +248,96 @@ pub async fn list_packages(
     Ok(response)
 }
 
-/// `GET /packages/{vendor}/{name}`: the add-on with its versions, newest first.
+/// An add-on with its versions, newest first
+#[utoipa::path(
+    get,
+    path = "/packages/{vendor}/{name}",
+    tag = "packages",
+    security(("accessToken" = ["read"]), ()),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+    ),
+    responses(
+        (status = 200, description = "The add-on with `versions`.", body = PackageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_package(
     State(state): State<AppState>,
     caller: OptionalCaller,
     Path((vendor, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PackageView>, ApiError> {
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let versions = packages.versions(&p).await?;
-    let mut view = package_view(&state, &p, may_edit(caller.viewer, &p));
-    view["versions"] = versions
-        .iter()
-        .map(|v| version_view(&state, v))
-        .collect::<Vec<_>>()
-        .into();
+    let mut view = PackageView::new(&state, &p, may_edit(caller.viewer, &p));
+    view.versions = Some(
+        versions
+            .iter()
+            .map(|v| VersionView::new(&state, v))
+            .collect(),
+    );
     Ok(Json(view))
 }
 
-/// `GET /packages/{vendor}/{name}/versions/{version}`.
+/// One version of an add-on
+#[utoipa::path(
+    get,
+    path = "/packages/{vendor}/{name}/versions/{version}",
+    tag = "packages",
+    security(("accessToken" = ["read"]), ()),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+        ("version" = String, Path, description = "a version (`1.2.0`)"),
+    ),
+    responses(
+        (status = 200, description = "The version.", body = VersionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn get_version(
     State(state): State<AppState>,
     caller: OptionalCaller,
     Path((vendor, name, version)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VersionView>, ApiError> {
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let v = packages.version(&p, &version).await?;
-    Ok(Json(version_view(&state, &v)))
+    Ok(Json(VersionView::new(&state, &v)))
 }
 
-/// `GET /packages/{vendor}/{name}/versions/{version}/dist`: the zip.
+/// A version's dist zip
+#[utoipa::path(
+    get,
+    path = "/packages/{vendor}/{name}/versions/{version}/dist",
+    tag = "packages",
+    security(("accessToken" = ["read"]), ()),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+        ("version" = String, Path, description = "a version (`1.2.0`)"),
+    ),
+    responses(
+        (status = 200, description = "The zip, as uploaded (`ETag`: its SHA-256).",
+            content(("application/zip")),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"VENDOR-NAME-VERSION.zip\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn download_dist(
     State(state): State<AppState>,
     caller: OptionalCaller,
@@ -212,11 +399,42 @@ fn requested_visibility(query: Option<&str>) -> Result<Option<Visibility>, ApiEr
     Ok(found)
 }
 
-/// `PUT /packages/{vendor}/{name}/versions/{version}[?visibility=private]` with a zip
-/// body: `201` with the version. The first publish under a vendor gives the vendor to the
-/// caller; the first publish of a name creates the add-on, owned by the caller, with the
-/// visibility asked for (public by default). Everything refused here is refused again,
-/// atomically, where the version is stored; checking first spares reading the body.
+/// Publish a version (a zip body)
+///
+/// The first publish under a vendor gives the vendor to the caller; the first publish of
+/// a name creates the add-on, owned by the caller, with the visibility asked for (public
+/// by default). Refusals: `403 vendor_owned` (another account's vendor), `409 conflict`
+/// (published already), `409 version_tombstoned` (published and deleted),
+/// `409 visibility_mismatch`, `422 invalid_archive`.
+// Everything refused before the body is read is refused again, atomically, where the
+// version is stored; checking first spares reading the body.
+#[utoipa::path(
+    put,
+    path = "/packages/{vendor}/{name}/versions/{version}",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+        ("version" = String, Path, description = "a version (`1.2.0`)"),
+        PublishQuery,
+    ),
+    request_body(content = inline(ZipBody), content_type = "application/zip",
+        description = "The dist: a zip with `composer.json` at its root."),
+    responses(
+        (status = 201, description = "The version.", body = VersionView,
+            headers(("Location" = String, description = "the version's URL"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn publish_version(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -253,7 +471,7 @@ pub async fn publish_version(
         .publish(caller.user.id, &package_name, &version, visibility, bytes)
         .await?;
     tracing::info!(package = %p.name, version = %v.version, "published");
-    let mut response = (StatusCode::CREATED, Json(version_view(&state, &v))).into_response();
+    let mut response = (StatusCode::CREATED, Json(VersionView::new(&state, &v))).into_response();
     let location = state.url(&format!("/packages/{}/versions/{}", p.name, v.version));
     if let Ok(l) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, l);
@@ -267,30 +485,66 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `PATCH /packages/{vendor}/{name}` body. `webhookSecret` and `repositoryCredentials` are
-/// write-only.
-#[derive(Deserialize)]
+/// `PATCH /packages/{vendor}/{name}` body: the fields to change (`null` clears one).
+/// `webhookSecret` and `repositoryCredentials` are write-only.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = PackagePatch)]
 pub struct UpdatePackage {
+    #[schema(schema_with = schemas::visibility)]
     visibility: Option<Visibility>,
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
+    /// An https or http URL of a git repository (ssh, git and local paths where the
+    /// deployment enables them); no credentials; its host must resolve to public
+    /// addresses unless the deployment allow-lists it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 1000)]
     repository_url: Option<Option<String>>,
+    /// The push webhook's HMAC key (8 to 256 bytes); never shown again.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(write_only)]
     webhook_secret: Option<Option<String>>,
+    /// `username:token` for a private https repository, sent as HTTP Basic authorization;
+    /// never shown again; dropped when `repositoryUrl` moves to another scheme, host or port.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(write_only, max_length = 1024)]
     repository_credentials: Option<Option<String>>,
 }
 
-/// `PATCH /packages/{vendor}/{name}`: owner (or administrator) only; `403` to others who
-/// can see it, `404` to those who cannot.
+/// Change an add-on
+///
+/// Its owner (or an administrator) only: `403` to others who can see it, `404` to those
+/// who cannot.
+#[utoipa::path(
+    patch,
+    path = "/packages/{vendor}/{name}",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+    ),
+    request_body = UpdatePackage,
+    responses(
+        (status = 200, description = "The add-on.", body = PackageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn update_package(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
     Path((vendor, name)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdatePackage>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PackageView>, ApiError> {
     let update = PackageUpdate {
         visibility: body.visibility,
         description: body.description,
@@ -303,5 +557,5 @@ pub async fn update_package(
         .packages()
         .update(caller.viewer(), &vendor, &name, update)
         .await?;
-    Ok(Json(package_view(&state, &p, true)))
+    Ok(Json(PackageView::new(&state, &p, true)))
 }

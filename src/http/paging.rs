@@ -1,7 +1,14 @@
 //! Paging (`?page=1&per_page=30`, `per_page` capped at 100) and GitHub's `Link` header.
+//!
+//! The two parameters are documented from here ([`Paging`]'s `IntoParams`): any whole
+//! number that fits 32 bits is accepted (`page=0` is page 1, `per_page=0` the default, a
+//! larger `per_page` is capped), anything else is `400 invalid_paging`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 
 use crate::domain::form;
 use crate::http::error::ApiError;
@@ -86,6 +93,38 @@ impl Paging {
             links.push(format!("{}; rel=\"prev\"", href((current - 1).min(last))));
         }
         Some(links.join(", "))
+    }
+}
+
+impl IntoParams for Paging {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let number = |default: u32| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(u32::MAX))
+                .default(Some(default.into()))
+        };
+        let param = |name: &str, description: &str, default: u32| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(number(default)))
+                .build()
+        };
+        vec![
+            param("page", "The page, from 1 (`0` is page 1).", 1),
+            param(
+                "per_page",
+                &format!(
+                    "Items per page ({DEFAULT_PER_PAGE} by default, also for `0`); a larger \
+                     value than {MAX_PER_PAGE} is capped at {MAX_PER_PAGE}."
+                ),
+                DEFAULT_PER_PAGE,
+            ),
+        ]
     }
 }
 

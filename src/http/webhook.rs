@@ -8,16 +8,20 @@
 //! that is not a push payload; `429` when the caller's queue is full. A replayed
 //! `X-GitHub-Delivery` is acknowledged (`200`) and ignored.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::auth::{UserCaller, Write};
-use crate::http::error::ApiError;
+use crate::http::error::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
+use crate::http::error::{ApiError, Envelope};
 use crate::jobs::sync::QueueFull;
 use crate::service::sync::{Accepted, Push};
 use crate::state::AppState;
@@ -29,11 +33,43 @@ const PAYLOAD_LIMIT: usize = 25 * 1024 * 1024;
 const QUEUE_FULL_RETRY_SECS: u64 = 60;
 
 /// Routes of this family.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/update-package",
-        post(receive_webhook).layer(DefaultBodyLimit::max(PAYLOAD_LIMIT)),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive_webhook).layer(DefaultBodyLimit::max(PAYLOAD_LIMIT)))
+}
+
+/// What became of a push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    status: WebhookStatus,
+    /// Why it was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reason: Option<&'static str>,
+    /// The syncs it started (or joined), one per add-on; none for a ping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    jobs: Option<Vec<SyncJob>>,
+}
+
+/// `success`, or `ignored` for a replayed delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    /// Taken.
+    Success,
+    /// A delivery seen before: nothing was done.
+    Ignored,
+}
+
+/// A sync the push queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncJob {
+    /// The job (a push for an add-on whose sync still waits gets that sync's id).
+    #[schema(format = "uuid")]
+    id: String,
+    /// The add-on, `vendor/name`.
+    package: String,
 }
 
 fn not_acceptable(message: &str) -> ApiError {
@@ -68,7 +104,44 @@ fn repository_urls(payload: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// `POST /update-package`.
+/// GitHub push webhook: sync an add-on from its repository
+///
+/// The body is GitHub's push payload, as JSON or form-encoded (`payload=`), up to 25 MiB.
+/// Each add-on of the caller whose `repositoryUrl` matches the payload's repository is
+/// synchronised in the background: its new tags are published.
+#[utoipa::path(
+    post,
+    path = "/update-package",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(
+        ("X-Hub-Signature-256" = Option<String>, Header, nullable = false,
+            description = "`sha256=` and the HMAC-SHA256 of the body, required when an add-on has a webhook secret"),
+        ("X-GitHub-Delivery" = Option<String>, Header, nullable = false, min_length = 1, max_length = 128,
+            description = "the delivery's id; one seen before is acknowledged and ignored"),
+        ("X-GitHub-Event" = Option<String>, Header, nullable = false, description = "`ping` does nothing"),
+    ),
+    request_body(description = "GitHub's push payload", content(
+        (PushPayload = "application/json"),
+        (PushForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A replayed delivery (`ignored`), or a ping (`success`, no jobs).",
+            body = WebhookAnswer),
+        (status = 202, description = "Accepted: one job per add-on.", body = WebhookAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 406, description = "Not a JSON object, or no repository URL in it (`invalid_payload`).",
+            body = Envelope),
+        (status = 413, description = "Over 25 MiB (`payload_too_large`).", body = Envelope),
+        (status = 429, description = "Over the request rate limit (`rate_limited`), or too many of \
+            the caller's add-ons wait for a sync (`sync_queue_full`): nothing was queued and the \
+            delivery id was not recorded.", body = Envelope,
+            headers(("Retry-After" = String, description = "seconds to wait"))),
+    )
+)]
 pub async fn receive_webhook(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
@@ -98,14 +171,22 @@ pub async fn receive_webhook(
     {
         Accepted::Sync(packages) => packages,
         Accepted::Replayed => {
-            return Ok(
-                Json(json!({ "status": "ignored", "reason": "replayed delivery" })).into_response(),
-            );
+            return Ok(Json(WebhookAnswer {
+                status: WebhookStatus::Ignored,
+                reason: Some("replayed delivery"),
+                jobs: None,
+            })
+            .into_response());
         }
     };
     let event = headers.get("x-github-event").and_then(|v| v.to_str().ok());
     if event == Some("ping") {
-        return Ok(Json(json!({ "status": "success", "jobs": [] })).into_response());
+        return Ok(Json(WebhookAnswer {
+            status: WebhookStatus::Success,
+            reason: None,
+            jobs: Some(Vec::new()),
+        })
+        .into_response());
     }
     let jobs = match state.syncs.submit(caller.user.id, &packages) {
         Ok(jobs) => jobs,
@@ -122,13 +203,50 @@ pub async fn receive_webhook(
             .with_header(header::RETRY_AFTER, QUEUE_FULL_RETRY_SECS.to_string()));
         }
     };
-    let jobs: Vec<Value> = jobs
+    let jobs = jobs
         .iter()
-        .map(|j| json!({ "id": j.id.to_string(), "package": j.package }))
+        .map(|j| SyncJob {
+            id: j.id.to_string(),
+            package: j.package.clone(),
+        })
         .collect();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "status": "success", "jobs": jobs })),
-    )
-        .into_response())
+    let answer = WebhookAnswer {
+        status: WebhookStatus::Success,
+        reason: None,
+        jobs: Some(jobs),
+    };
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// What the webhook reads of GitHub's push payload (it carries much more): the pushed
+/// repository's URLs, at least one of them.
+// Read as a `serde_json::Value` by `repository_urls`; this type describes it.
+#[derive(ToSchema)]
+pub struct PushPayload {
+    /// The pushed repository.
+    pub repository: PushRepository,
+}
+
+/// The URLs of the pushed repository, compared with each add-on's `repositoryUrl` as host
+/// and path, case-insensitively, without `.git`.
+#[derive(ToSchema)]
+pub struct PushRepository {
+    /// The repository's URL.
+    #[schema(min_length = 1)]
+    pub url: String,
+    /// Its web page.
+    pub html_url: Option<String>,
+    /// Its https clone URL.
+    pub clone_url: Option<String>,
+    /// Its `git://` URL.
+    pub git_url: Option<String>,
+    /// Its ssh URL.
+    pub ssh_url: Option<String>,
+}
+
+/// GitHub's form encoding of a push.
+#[derive(ToSchema)]
+pub struct PushForm {
+    /// The push payload, as JSON text (a `PushPayload`).
+    pub payload: String,
 }

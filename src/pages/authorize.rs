@@ -15,6 +15,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
+use utoipa::{IntoParams, ToSchema};
+
+use super::HTML;
 use super::layout;
 use super::session::{self, Browser, SignInRefused};
 use crate::domain::authorize::{AuthorizationRequest, AuthorizeError, error_url};
@@ -111,7 +114,58 @@ async fn code_redirect(
     }
 }
 
-/// `GET /oauth/v2/auth`.
+/// The authorization request (RFC 6749 §4.1.1, RFC 7636), in the query of both methods.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizationQuery {
+    /// `code`.
+    pub response_type: String,
+    /// The client.
+    pub client_id: String,
+    /// One of the client's registered redirect URIs, exactly.
+    pub redirect_uri: String,
+    /// Space-separated scopes (none: everything the client may ask for this user).
+    pub scope: Option<String>,
+    /// Echoed to the redirect.
+    pub state: Option<String>,
+    /// PKCE: 43 base64url characters.
+    pub code_challenge: String,
+    /// `S256`.
+    pub code_challenge_method: String,
+}
+
+/// The sign-in and consent forms (`application/x-www-form-urlencoded`).
+#[derive(ToSchema)]
+pub struct AuthorizationForm {
+    /// The page's CSRF token, bound to the browser cookie.
+    pub csrf_token: String,
+    /// `login`, `switch` (sign in as someone else), `approve` or `deny`.
+    pub action: String,
+    /// For `login`.
+    pub username: Option<String>,
+    /// For `login`.
+    pub password: Option<String>,
+}
+
+/// Authorization endpoint (RFC 6749 §4.1, PKCE S256)
+///
+/// Shows the sign-in or consent page, or redirects with a code when the signed-in user
+/// already consented to this scope.
+#[utoipa::path(
+    get,
+    path = "/oauth/v2/auth",
+    tag = "oauth",
+    security(("sessionCookie" = []), ()),
+    params(AuthorizationQuery),
+    responses(
+        (status = 200, description = "The sign-in or consent page.", body = String, content_type = HTML),
+        (status = 302, description = "To the client's redirect URI with a `code`, or an `error` \
+            (`invalid_request`, `unsupported_response_type`, `unauthorized_client`, `invalid_scope`).",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: an unknown client, a missing, repeated or \
+            unregistered redirect URI, or a query that is not UTF-8.", body = String, content_type = HTML),
+    )
+)]
 pub async fn get_authorization(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -141,7 +195,27 @@ pub async fn get_authorization(
     browser.finish(response)
 }
 
-/// `POST /oauth/v2/auth`: the sign-in and consent forms.
+/// The sign-in and consent forms of the authorization endpoint
+#[utoipa::path(
+    post,
+    path = "/oauth/v2/auth",
+    tag = "oauth",
+    security(("sessionCookie" = []), ()),
+    params(AuthorizationQuery),
+    request_body(content = AuthorizationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The next page (consent, or sign-in again).", body = String, content_type = HTML),
+        (status = 303, description = "To the client's redirect URI with a `code` or an `error`.",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page.", body = String, content_type = HTML),
+        (status = 401, description = "Wrong username or password: the sign-in form again.",
+            body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed, or the account is disabled.",
+            body = String, content_type = HTML),
+        (status = 429, description = "Too many failed attempts: the sign-in form (`Retry-After`).",
+            body = String, content_type = HTML, headers(("Retry-After" = String))),
+    )
+)]
 pub async fn submit_authorization(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

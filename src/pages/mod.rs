@@ -11,17 +11,22 @@ pub mod layout;
 pub mod session;
 pub mod settings;
 
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Every page's route (outside the API's token authentication and rate limits).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/oauth/v2/auth",
-            get(authorize::get_authorization).post(authorize::submit_authorization),
-        )
+/// Every page's route (outside the API's token authentication and rate limits), each in
+/// the OpenAPI document too (as HTML answers), since the routes are registered from their
+/// handlers' `#[utoipa::path]` annotations.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            authorize::get_authorization,
+            authorize::submit_authorization
+        ))
         .merge(settings::router())
 }
+
+/// The type of every page.
+pub(crate) const HTML: &str = "text/html; charset=utf-8";

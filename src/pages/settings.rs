@@ -11,15 +11,17 @@
 //! so validation, revocation semantics and cache invalidation are the API's; the page
 //! renders their errors its own way.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 use maud::{Markup, html};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::HTML;
 use super::layout;
 use super::session::{self, Browser, CsrfFailure, SignInRefused};
 use crate::domain::time::rfc3339;
@@ -31,22 +33,50 @@ use crate::state::{AppState, ClientAddr};
 use crate::store::{Client, Page, User, now};
 
 /// Routes of this family (browser pages, outside the API's token authentication).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings/api", get(get_settings))
-        .route("/settings/api/login", post(sign_in_settings))
-        .route("/settings/api/logout", post(sign_out_settings))
-        .route(
-            "/settings/api/tokens/{id}/revoke",
-            post(revoke_settings_token),
-        )
-        .route("/settings/api/clients", post(create_settings_client))
-        .route(
-            "/settings/api/clients/{client_id}/secret",
-            post(rotate_settings_client_secret),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings))
+        .routes(routes!(sign_in_settings))
+        .routes(routes!(sign_out_settings))
+        .routes(routes!(revoke_settings_token))
+        .routes(routes!(create_settings_client))
+        .routes(routes!(rotate_settings_client_secret))
 }
 
+/// A form of the page that carries nothing but its CSRF token.
+#[derive(ToSchema)]
+pub struct CsrfForm {
+    /// The token the page's forms carry, bound to the session cookie.
+    pub csrf_token: String,
+}
+
+/// The sign-in form.
+#[derive(ToSchema)]
+pub struct SignInForm {
+    /// The token the page's forms carry, bound to the session cookie.
+    pub csrf_token: String,
+    /// The account's username.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// The "Create client" form (as `POST /user/clients` takes it).
+#[derive(ToSchema)]
+pub struct ClientForm {
+    /// The token the page's forms carry, bound to the session cookie.
+    pub csrf_token: String,
+    /// The client's name.
+    pub name: String,
+    /// Redirect URIs, separated by white space.
+    pub redirect_uris: Option<String>,
+    /// A grant type (repeatable).
+    pub grant_type: Option<Vec<String>>,
+    /// A scope (repeatable).
+    pub scope: Option<Vec<String>>,
+    /// Present (any value): a confidential client.
+    pub confidential: Option<String>,
+}
 /// How many tokens and clients the page lists (the newest tokens, the oldest clients).
 const LISTED: u32 = 100;
 
@@ -282,7 +312,18 @@ async fn settings_page(
     layout::respond(status, layout::layout("API Access", body))
 }
 
-/// `GET /settings/api`: the page, or the sign-in form without a session.
+/// The API Access page
+///
+/// The account's tokens and clients, or the sign-in form without a session.
+#[utoipa::path(
+    get,
+    path = "/settings/api",
+    tag = "settings",
+    security(("sessionCookie" = []), ()),
+    responses(
+        (status = 200, description = "The page, or the sign-in form.", body = String, content_type = HTML),
+    )
+)]
 pub async fn get_settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let browser = Browser::of(&state, &headers);
     let response = match browser.user(&state).await {
@@ -365,7 +406,25 @@ async fn failed(state: &AppState, browser: &Browser, user: &User, e: Failure) ->
     }
 }
 
-/// `POST /settings/api/login`: sign in, then `303` to the page.
+/// Sign in to the API Access page
+#[utoipa::path(
+    post,
+    path = "/settings/api/login",
+    tag = "settings",
+    security(("sessionCookie" = []), ()),
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: to `/settings/api`, with the session cookie.",
+            headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
+        (status = 401, description = "Wrong username or password: the sign-in form again.",
+            body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed, or the account is disabled.",
+            body = String, content_type = HTML),
+        (status = 429, description = "Too many failed attempts (`Retry-After`).",
+            body = String, content_type = HTML, headers(("Retry-After" = String))),
+    )
+)]
 pub async fn sign_in_settings(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -403,7 +462,19 @@ pub async fn sign_in_settings(
     }
 }
 
-/// `POST /settings/api/logout`: ends the session, `303` to the page (the sign-in form).
+/// Sign out of the API Access page
+#[utoipa::path(
+    post,
+    path = "/settings/api/logout",
+    tag = "settings",
+    security(("sessionCookie" = []), ()),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "The session ended: to `/settings/api`.", headers(("Location" = String))),
+        (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
+    )
+)]
 pub async fn sign_out_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -419,8 +490,24 @@ pub async fn sign_out_settings(
     }
 }
 
-/// `POST /settings/api/tokens/{id}/revoke`: revokes the token and its family, as
-/// `DELETE /user/tokens/{id}` does; `303` to the page.
+/// Revoke a token from the API Access page
+///
+/// As `DELETE /user/tokens/{id}` does: the token and its family.
+#[utoipa::path(
+    post,
+    path = "/settings/api/tokens/{id}/revoke",
+    tag = "settings",
+    security(("sessionCookie" = [])),
+    params(("id" = String, Path, description = "the token's `id`")),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked: to `/settings/api`.", headers(("Location" = String))),
+        (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
+        (status = 401, description = "No session: the sign-in form.", body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
+        (status = 404, description = "No such token of this account.", body = String, content_type = HTML),
+    )
+)]
 pub async fn revoke_settings_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -437,8 +524,24 @@ pub async fn revoke_settings_token(
     }
 }
 
-/// `POST /settings/api/clients`: registers a client as `POST /user/clients` does and
-/// answers the page with its secret, shown once (`201`).
+/// Create a client from the API Access page
+///
+/// As `POST /user/clients` does; the answered page shows its secret, once.
+#[utoipa::path(
+    post,
+    path = "/settings/api/clients",
+    tag = "settings",
+    security(("sessionCookie" = [])),
+    request_body(content = ClientForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The page with the new client's secret.", body = String, content_type = HTML),
+        (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
+        (status = 401, description = "No session: the sign-in form.", body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
+        (status = 422, description = "An invalid registration: the page with the error.",
+            body = String, content_type = HTML),
+    )
+)]
 pub async fn create_settings_client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -484,8 +587,25 @@ pub async fn create_settings_client(
     }
 }
 
-/// `POST /settings/api/clients/{client_id}/secret`: a new secret as
-/// `POST /user/clients/{clientId}/secret` makes it, shown once on the answered page.
+/// Rotate a client's secret from the API Access page
+///
+/// As `POST /user/clients/{clientId}/secret` does; the answered page shows it, once.
+#[utoipa::path(
+    post,
+    path = "/settings/api/clients/{client_id}/secret",
+    tag = "settings",
+    security(("sessionCookie" = [])),
+    params(("client_id" = String, Path, description = "the client's `id`")),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page with the new secret.", body = String, content_type = HTML),
+        (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
+        (status = 401, description = "No session: the sign-in form.", body = String, content_type = HTML),
+        (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
+        (status = 404, description = "No such client of this account.", body = String, content_type = HTML),
+        (status = 409, description = "A public client has no secret.", body = String, content_type = HTML),
+    )
+)]
 pub async fn rotate_settings_client_secret(
     State(state): State<AppState>,
     headers: HeaderMap,

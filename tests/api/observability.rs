@@ -1,6 +1,6 @@
 //! `GET /metrics`, `GET /openapi.json` and `GET /docs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -259,6 +259,10 @@ async fn openapi_json_is_an_openapi_3_1_document_that_declares_the_security_sche
     assert_eq!(schemes["accessTokenQuery"]["type"], "apiKey");
     assert_eq!(schemes["accessTokenQuery"]["in"], "query");
     assert_eq!(schemes["accessTokenQuery"]["name"], "access_token");
+    assert_eq!(schemes["tokenHeader"]["type"], "apiKey");
+    assert_eq!(schemes["tokenHeader"]["in"], "header");
+    assert_eq!(schemes["tokenHeader"]["name"], "Authorization");
+    assert_eq!(schemes["tokenBasic"]["scheme"], "basic");
     assert_eq!(schemes["clientBasic"]["type"], "http");
     assert_eq!(schemes["clientBasic"]["scheme"], "basic");
 
@@ -309,7 +313,11 @@ async fn openapi_json_is_an_openapi_3_1_document_that_declares_the_security_sche
     }
     // Our envelope and the RFC 6749 error are described.
     let schemas = &doc["components"]["schemas"];
-    assert!(schemas["Error"]["properties"]["error"]["properties"]["fields"].is_object());
+    assert_eq!(
+        schemas["Error"]["properties"]["error"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
+    assert!(schemas["ErrorBody"]["properties"]["fields"].is_object());
     assert_eq!(
         schemas["TokenResponse"]["required"],
         serde_json::json!(["access_token", "expires_in", "token_type", "scope"])
@@ -330,67 +338,129 @@ async fn openapi_json_is_an_openapi_3_1_document_that_declares_the_security_sche
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
 
-/// Every path literal registered with `.route("…", …)` by the web front ends, under
-/// `src/http/` (the JSON API) and `src/pages/` (the HTML pages).
-fn routes_in_source() -> BTreeSet<String> {
-    fn walk(dir: &std::path::Path, out: &mut BTreeSet<String>) {
+/// One `#[utoipa::path(METHOD, path = "…", …)]` annotation and the handler it is on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Annotated {
+    path: String,
+    method: String,
+    handler: String,
+}
+
+/// The Rust sources under `src/`, by file.
+fn sources() -> Vec<(std::path::PathBuf, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                for (i, _) in text.match_indices(".route(") {
-                    let rest = text[i + ".route(".len()..].trim_start();
-                    if let Some(literal) = rest.strip_prefix('"') {
-                        let end = literal.find('"').unwrap();
-                        out.insert(literal[..end].to_owned());
-                    }
-                }
+                out.push((path, text));
             }
         }
     }
-    let mut out = BTreeSet::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for front_end in ["src/http", "src/pages"] {
-        walk(&root.join(front_end), &mut out);
-    }
-    assert!(
-        out.contains("/oauth/v2/auth") && out.contains("/settings/api"),
-        "the pages' routes are scanned too: {out:?}"
+    let mut out = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut out,
     );
     out
 }
 
+/// Every handler annotation in the sources: the method and path it declares, and the name
+/// of the function it is on.
+fn annotated_handlers() -> BTreeSet<Annotated> {
+    let mut out = BTreeSet::new();
+    for (file, text) in sources() {
+        // Attributes only: the text at the start of a line (documentation may quote one).
+        let starts = text
+            .match_indices("#[utoipa::path(")
+            .filter(|(i, _)| text[..*i].rsplit('\n').next().unwrap().trim().is_empty());
+        for (i, _) in starts {
+            let rest = &text[i + "#[utoipa::path(".len()..];
+            let method: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            let fn_at = rest.find("fn ").expect("a function after the annotation");
+            let attribute = &rest[..fn_at];
+            let path_at = attribute
+                .find("path = \"")
+                .unwrap_or_else(|| panic!("{}: an annotation without a path", file.display()));
+            let path = &attribute[path_at + "path = \"".len()..];
+            let path = &path[..path.find('"').unwrap()];
+            let handler: String = rest[fn_at + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.insert(Annotated {
+                path: path.to_owned(),
+                method,
+                handler,
+            });
+        }
+    }
+    out
+}
+
 #[tokio::test]
-async fn openapi_json_covers_every_route() {
+async fn openapi_json_documents_every_route_under_its_handlers_name() {
+    // No route is registered around the document: every router is fed by `routes!`, which
+    // serves a handler at the path and methods of its annotation and documents it in one
+    // step, and nothing registers a route, a service or a nested router directly.
+    for (file, text) in sources() {
+        for call in [".route(", ".route_service(", ".nest(", ".nest_service("] {
+            assert!(
+                !text.contains(call),
+                "{} registers a route with `{call}`, outside the OpenAPI document",
+                file.display()
+            );
+        }
+    }
+
     let app = TestApp::spawn().await;
     let doc = openapi(&app).await;
     let paths = doc["paths"].as_object().unwrap();
 
-    // Every route the source registers is documented…
-    let source = routes_in_source();
-    assert!(source.len() > 30, "the route scan found {source:?}");
-    for route in &source {
-        assert!(
-            paths.contains_key(route),
-            "{route} is served but missing from openapi.json"
-        );
+    // The document's operations are exactly the annotated handlers, each under its own
+    // name, and no two share an id.
+    let mut documented = BTreeSet::new();
+    let mut ids = BTreeSet::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "operationId {id} appears twice");
+            documented.insert(Annotated {
+                path: path.clone(),
+                method: method.clone(),
+                handler: id.to_owned(),
+            });
+        }
     }
+    let annotated = annotated_handlers();
+    assert!(
+        annotated.len() > 50,
+        "the annotation scan found {annotated:?}"
+    );
+    assert_eq!(
+        documented.difference(&annotated).collect::<Vec<_>>(),
+        Vec::<&Annotated>::new(),
+        "documented, but no handler of that name is annotated so"
+    );
+    assert_eq!(
+        annotated.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&Annotated>::new(),
+        "annotated, but not in the served document (or under another id)"
+    );
 
-    // …with exactly the methods the running router allows there, and every operation has
-    // the handler's name as its id.
-    let mut ids = BTreeMap::new();
+    // The running router allows exactly the documented methods on each documented path.
     for (path, item) in paths {
         let documented: BTreeSet<String> = item
             .as_object()
             .unwrap()
-            .iter()
-            .map(|(method, op)| {
-                let id = op["operationId"].as_str().expect("operationId");
-                ids.insert((path.clone(), method.clone()), id.to_owned());
-                method.to_uppercase()
-            })
+            .keys()
+            .map(|m| m.to_uppercase())
             .collect();
         let concrete: String = path
             .split('/')
@@ -410,14 +480,162 @@ async fn openapi_json_covers_every_route() {
             .collect();
         assert_eq!(allowed, documented, "methods of {path}");
     }
-    assert_eq!(
-        ids[&("/user/tokens/{id}".to_owned(), "delete".to_owned())],
-        "revoke_token"
+
+    // The ids that once were shared are each their own now.
+    let id = |path: &str, method: &str| paths[path][method]["operationId"].clone();
+    assert_eq!(id("/user", "get"), "get_user");
+    assert_eq!(id("/users", "get"), "get_users");
+    assert_eq!(id("/user/tokens/{id}", "delete"), "revoke_token");
+    assert_eq!(id("/oauth/v2/revoke", "post"), "revoke_oauth_token");
+    assert_eq!(id("/oauth/v2/token", "get"), "get_token");
+    assert_eq!(id("/oauth/v2/token", "post"), "create_token");
+}
+
+/// The statuses an operation documents.
+fn statuses(op: &Value) -> BTreeSet<String> {
+    op["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_operation_documents_the_answers_its_extractors_give() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let listed = statuses(op);
+            let missing = |wanted: &[&str]| -> Vec<String> {
+                wanted
+                    .iter()
+                    .filter(|s| !listed.contains(**s))
+                    .map(|s| s.to_string())
+                    .collect()
+            };
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            let takes_token = security.iter().any(|r| r.get("bearerAuth").is_some());
+            let token_optional = security.iter().any(|r| r == &serde_json::json!({}));
+            // Behind the token middleware: a query that is not UTF-8 or a token presented
+            // twice (400), the request rate limit (429); a token, if required or if
+            // presented and bad (401), or lacking the scope (403).
+            if takes_token {
+                let wanted = ["400", "401", "403", "429"];
+                assert_eq!(missing(&wanted), Vec::<String>::new(), "{method} {path}");
+                checked += 1;
+            }
+            if takes_token && !token_optional {
+                assert!(listed.contains("401"), "{method} {path}");
+            }
+            // A JSON body: bad JSON (400), too large (413), not JSON (415), invalid (422).
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+                && takes_token
+                && path != "/update-package"
+            {
+                let wanted = ["400", "413", "415", "422"];
+                assert_eq!(missing(&wanted), Vec::<String>::new(), "{method} {path}");
+            }
+        }
+    }
+    assert!(checked > 30, "{checked} operations take a token");
+
+    // And the server gives them: the body of PATCH /user without its type is 415, a
+    // misspelt field 422, both as documented.
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let patch = |content_type: &'static str, body: &'static str| {
+        app.http
+            .patch(app.url("/user"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let r = patch("text/plain", "{}").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = patch("application/json", "{\"nmae\": \"x\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let listed = statuses(&doc["paths"]["/user"]["patch"]);
+    assert!(
+        listed.contains("415") && listed.contains("422"),
+        "{listed:?}"
     );
-    assert_eq!(
-        ids[&("/oauth/v2/token".to_owned(), "get".to_owned())],
-        "issue_token"
-    );
+}
+
+#[tokio::test]
+async fn the_documented_paging_bounds_are_what_the_server_accepts() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+
+    // Every paged operation documents both numbers as whole numbers from 0 to 2^32 - 1.
+    let mut paged = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "page" || param["name"] == "per_page" {
+                    let schema = &param["schema"];
+                    assert_eq!(schema["type"], "integer", "{method} {path}");
+                    assert_eq!(schema["minimum"], 0, "{method} {path} {param}");
+                    assert_eq!(schema["maximum"], u32::MAX, "{method} {path} {param}");
+                    paged += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(paged, 10, "page and per_page of the five lists");
+
+    // The server accepts exactly that: 0 and the largest numbers (a larger per_page is
+    // capped at 100), and refuses what lies outside.
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for (i, name) in ["a", "b"].iter().enumerate() {
+        let body = serde_json::json!({ "name": format!("{name}{i}") });
+        let r = app
+            .http
+            .post(app.url("/projects"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let page = async |query: &str| {
+        app.get_with_token(&format!("/projects?{query}"), &token)
+            .await
+    };
+    let r = page("page=0&per_page=101").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(list.len(), 2, "page 0 is page 1");
+    let r = page("per_page=1&page=4294967295").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"first\""), "{link}");
+    let r = page("per_page=4294967295").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = page("per_page=150&page=2").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.json::<Vec<Value>>().await.unwrap().is_empty());
+    for bad in [
+        "page=-1",
+        "per_page=-1",
+        "page=4294967296",
+        "per_page=4294967296",
+        "page=x",
+    ] {
+        let r = page(bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_paging", "{bad}");
+    }
 }
 
 #[tokio::test]
@@ -448,9 +666,22 @@ async fn docs_answer_an_html_page_that_loads_nothing_from_another_host() {
         assets.iter().any(|a| a.ends_with(".js")),
         "no script in {html}"
     );
+    // Every one is served, with a type the document lists for the assets.
+    let doc = openapi(&app).await;
+    let documented = doc["paths"]["/docs/{file}"]["get"]["responses"]["200"]["content"]
+        .as_object()
+        .unwrap()
+        .clone();
     for asset in &assets {
         let response = app.get(&format!("/docs/{asset}")).await;
         assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        let content_type = header(&response, "content-type");
+        let media_type = content_type.split(';').next().unwrap().trim();
+        assert!(
+            documented.contains_key(media_type),
+            "{asset} is {content_type}, the document lists {:?}",
+            documented.keys().collect::<Vec<_>>()
+        );
     }
     let init = app.get("/docs/swagger-initializer.js").await;
     assert!(init.text().await.unwrap().contains("../openapi.json"));

@@ -9,15 +9,78 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::client_auth;
+use super::revoke::TokenQueryForm;
 use crate::http::error::OAuthError;
+use crate::http::error::responses::{
+    OAuthBadRequest, OAuthPayloadTooLarge, OAuthTooManyRequests, OAuthUnauthorized,
+};
 use crate::service::tokens::FoundToken;
 use crate::state::AppState;
 use crate::state::ClientAddr;
 
-/// `POST /oauth/v2/introspect`.
+/// The RFC 7662 §2.2 answer: exactly `{"active": false}` for anything the client may not
+/// know about; for an active token, what it stands for.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Introspection {
+    active: bool,
+    /// Its scopes, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    /// `bearer` (an access token) or `refresh_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = token_type)]
+    token_type: Option<&'static str>,
+    /// Expiry, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    exp: Option<i64>,
+    /// Issue time, seconds since the epoch (access tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    iat: Option<i64>,
+    /// The user's username, when it acts for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    username: Option<String>,
+    /// The user's id, when it acts for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sub: Option<String>,
+}
+
+fn token_type() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["bearer", "refresh_token"]))
+        .build()
+}
+
+/// Token introspection (RFC 7662)
+///
+/// For a confidential client, about one of its own tokens. Answers
+/// `Cache-Control: no-store`.
+#[utoipa::path(
+    post,
+    path = "/oauth/v2/introspect",
+    tag = "oauth",
+    security(("clientBasic" = []), ()),
+    request_body(content = TokenQueryForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state.", body = Introspection),
+        (status = 400, response = OAuthBadRequest),
+        (status = 401, response = OAuthUnauthorized),
+        (status = 413, response = OAuthPayloadTooLarge),
+        (status = 429, response = OAuthTooManyRequests),
+    )
+)]
 pub async fn introspect_token(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -45,7 +108,7 @@ pub async fn introspect_token(
         .map_err(OAuthError::server_error)?;
     let body = match found {
         Some(found) => describe(&found),
-        None => json!({ "active": false }),
+        None => Introspection::default(),
     };
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
@@ -55,36 +118,27 @@ pub async fn introspect_token(
 }
 
 /// The RFC 7662 §2.2 answer for an active token.
-fn describe(found: &FoundToken) -> Value {
+fn describe(found: &FoundToken) -> Introspection {
     match found {
-        FoundToken::Access(t) => {
-            let mut body = json!({
-                "active": true,
-                "scope": t.scope.to_string(),
-                "client_id": t.client_id,
-                "token_type": "bearer",
-                "exp": t.expires_at,
-                "iat": t.created_at,
-            });
-            if let Some(user) = &t.user {
-                body["username"] = json!(user.username);
-                body["sub"] = json!(user.id.to_string());
-            }
-            body
-        }
-        FoundToken::Refresh(t, user) => {
-            let mut body = json!({
-                "active": true,
-                "scope": t.scope.to_string(),
-                "client_id": t.client_id,
-                "token_type": "refresh_token",
-                "exp": t.expires_at,
-            });
-            if let Some(user) = user {
-                body["username"] = json!(user.username);
-                body["sub"] = json!(user.id.to_string());
-            }
-            body
-        }
+        FoundToken::Access(t) => Introspection {
+            active: true,
+            scope: Some(t.scope.to_string()),
+            client_id: Some(t.client_id.clone()),
+            token_type: Some("bearer"),
+            exp: Some(t.expires_at),
+            iat: Some(t.created_at),
+            username: t.user.as_ref().map(|u| u.username.to_string()),
+            sub: t.user.as_ref().map(|u| u.id.to_string()),
+        },
+        FoundToken::Refresh(t, user) => Introspection {
+            active: true,
+            scope: Some(t.scope.to_string()),
+            client_id: Some(t.client_id.clone()),
+            token_type: Some("refresh_token"),
+            exp: Some(t.expires_at),
+            iat: None,
+            username: user.as_ref().map(|u| u.username.to_string()),
+            sub: user.as_ref().map(|u| u.id.to_string()),
+        },
     }
 }

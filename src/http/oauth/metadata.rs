@@ -3,37 +3,71 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{GrantType, Scope};
 use crate::state::AppState;
 
-/// `GET /.well-known/oauth-authorization-server`.
-pub async fn get_metadata(State(state): State<AppState>) -> Json<Value> {
+/// The RFC 8414 metadata, in this order.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuthorizationServerMetadata)]
+pub struct Metadata {
+    /// The public URL (never the `Host` header).
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    scopes_supported: Vec<&'static str>,
+    response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
+    /// Without `password` when the deployment turned the password grant off.
+    grant_types_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    code_challenge_methods_supported: Vec<&'static str>,
+    authorization_response_iss_parameter_supported: bool,
+    service_documentation: String,
+}
+
+/// Authorization server metadata (RFC 8414)
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth",
+    security(),
+    responses(
+        (status = 200, description = "The metadata.", body = Metadata),
+    )
+)]
+pub async fn get_metadata(State(state): State<AppState>) -> Json<Metadata> {
     let grants: Vec<&str> = GrantType::ALL
         .into_iter()
         .filter(|g| *g != GrantType::Password || state.config.oauth.password_grant)
         .map(GrantType::as_str)
         .collect();
     let scopes: Vec<&str> = Scope::ALL.into_iter().map(Scope::as_str).collect();
-    Json(json!({
-        "issuer": state.public_url.as_ref(),
-        "authorization_endpoint": state.url("/oauth/v2/auth"),
-        "token_endpoint": state.url("/oauth/v2/token"),
-        "revocation_endpoint": state.url("/oauth/v2/revoke"),
-        "introspection_endpoint": state.url("/oauth/v2/introspect"),
-        "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": grants,
-        "token_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true,
-        "service_documentation": state.url("/"),
-    }))
+    let client_auth = || vec!["client_secret_basic", "client_secret_post", "none"];
+    Json(Metadata {
+        issuer: state.public_url.to_string(),
+        authorization_endpoint: state.url("/oauth/v2/auth"),
+        token_endpoint: state.url("/oauth/v2/token"),
+        revocation_endpoint: state.url("/oauth/v2/revoke"),
+        introspection_endpoint: state.url("/oauth/v2/introspect"),
+        scopes_supported: scopes,
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        grant_types_supported: grants,
+        token_endpoint_auth_methods_supported: client_auth(),
+        revocation_endpoint_auth_methods_supported: client_auth(),
+        introspection_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        service_documentation: state.url("/"),
+    })
 }

@@ -10,22 +10,16 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Routes of this family.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/oauth/v2/token",
-            get(token::issue_token).post(token::issue_token),
-        )
-        .route("/oauth/v2/revoke", post(revoke::revoke_token))
-        .route("/oauth/v2/introspect", post(introspect::introspect_token))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(metadata::get_metadata),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token::get_token, token::create_token))
+        .routes(routes!(revoke::revoke_oauth_token))
+        .routes(routes!(introspect::introspect_token))
+        .routes(routes!(metadata::get_metadata))
 }

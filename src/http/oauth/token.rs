@@ -13,32 +13,142 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::client_auth;
 use crate::domain::{GrantType, PlainSecret};
 use crate::http::error::OAuthError;
+use crate::http::error::responses::{
+    OAuthBadRequest, OAuthPayloadTooLarge, OAuthTooManyRequests, OAuthUnauthorized,
+};
+use crate::http::openapi::schemas;
 use crate::service::grants::{GrantError, IssuedTokens, TokenRequest};
 use crate::state::AppState;
 use crate::state::ClientAddr;
 
-/// The documented answer; field order is the wire order.
-#[derive(Serialize)]
-struct TokenResponse<'a> {
+/// The documented answer, in this key order: `access_token`, `expires_in`,
+/// `token_type`, `scope` (`null` when the request named none), `refresh_token` (absent
+/// for client_credentials and clients without the refresh grant).
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse<'a> {
+    #[schema(value_type = String)]
     access_token: &'a str,
+    /// Seconds (3600 by default).
+    #[schema(examples(3600))]
     expires_in: i64,
+    #[schema(schema_with = bearer)]
     token_type: &'static str,
+    /// The granted scopes, space-separated; `null` when the request named none.
+    #[schema(value_type = Option<String>, required)]
     scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable = false)]
     refresh_token: Option<&'a str>,
 }
 
-/// `GET|POST /oauth/v2/token`.
-pub async fn issue_token(
+fn bearer() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["bearer"]))
+        .build()
+}
+
+/// The parameters of a token request (the query of a GET, the form body of a POST): a
+/// repeated parameter is `invalid_request`, an empty one counts as absent (RFC 6749 §3.1).
+// Read by `client_auth::request_params`; this type describes them.
+#[derive(ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenParams {
+    /// `password`, `refresh_token`, `client_credentials` or `authorization_code` (POST only).
+    #[schema(schema_with = schemas::grant_type)]
+    #[param(schema_with = schemas::grant_type)]
+    pub grant_type: String,
+    /// The client (or HTTP Basic).
+    pub client_id: Option<String>,
+    /// The client's secret (or HTTP Basic; none for a public client).
+    pub client_secret: Option<String>,
+    /// The password grant's username.
+    pub username: Option<String>,
+    /// The password grant's password.
+    pub password: Option<String>,
+    /// The refresh grant's refresh token.
+    pub refresh_token: Option<String>,
+    /// Space-separated scopes (none: the client's registered scopes).
+    pub scope: Option<String>,
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The redirect URI the code was issued for.
+    pub redirect_uri: Option<String>,
+    /// The PKCE verifier (43–128 characters of `[A-Za-z0-9-._~]`).
+    pub code_verifier: Option<String>,
+}
+
+/// Token request in the query (the documented legacy form)
+///
+/// The password, refresh_token and client_credentials grants; the authorization_code
+/// grant must be POSTed. Answers `Cache-Control: no-store`.
+#[utoipa::path(
+    get,
+    path = "/oauth/v2/token",
+    tag = "oauth",
+    security(("clientBasic" = []), ()),
+    params(TokenParams),
+    responses(
+        (status = 200, description = "The tokens.", body = TokenResponse),
+        (status = 400, response = OAuthBadRequest),
+        (status = 401, response = OAuthUnauthorized),
+        (status = 413, response = OAuthPayloadTooLarge),
+        (status = 429, response = OAuthTooManyRequests),
+    )
+)]
+pub async fn get_token(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    issue_token(state, addr, method, headers, query, body).await
+}
+
+/// Token request (RFC 6749 §3.2)
+///
+/// Every grant, with the parameters in an `application/x-www-form-urlencoded` body (a
+/// POST without a body falls back to the query, for old clients). Answers
+/// `Cache-Control: no-store`.
+#[utoipa::path(
+    post,
+    path = "/oauth/v2/token",
+    tag = "oauth",
+    security(("clientBasic" = []), ()),
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The tokens.", body = TokenResponse),
+        (status = 400, response = OAuthBadRequest),
+        (status = 401, response = OAuthUnauthorized),
+        (status = 413, response = OAuthPayloadTooLarge),
+        (status = 429, response = OAuthTooManyRequests),
+    )
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    issue_token(state, addr, method, headers, query, body).await
+}
+
+/// Both methods of the token endpoint, counted in the metrics.
+async fn issue_token(
+    state: AppState,
+    addr: std::net::IpAddr,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let outcome = issue(state.clone(), addr, method, headers, query, body).await;

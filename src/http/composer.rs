@@ -57,6 +57,31 @@ pub struct RepositoryRoot {
     /// The names the caller may see, so that Composer asks for nothing else.
     #[serde(rename = "available-packages")]
     available_packages: Vec<String>,
+    /// Where Composer finds advisories: in each add-on's metadata file, and from the
+    /// security-advisories API (which `composer audit` asks).
+    #[serde(rename = "security-advisories")]
+    security_advisories: AdvisoriesConfig,
+}
+
+/// `security-advisories` of `packages.json`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvisoriesConfig {
+    /// Always `true`: the `p2` files carry `security-advisories`.
+    metadata: bool,
+    /// The absolute URL of the security-advisories API.
+    #[serde(rename = "api-url")]
+    api_url: String,
+}
+
+/// One advisory as a `p2` file lists it (Packagist's partial form: Composer asks the API
+/// for the rest).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialAdvisory {
+    /// Its id.
+    advisory_id: String,
+    /// A Composer constraint.
+    affected_versions: String,
 }
 
 /// `p2/{vendor}/{name}.json`: one add-on's versions, under its name.
@@ -65,6 +90,9 @@ pub struct RepositoryRoot {
 pub struct PackageMetadata {
     /// The add-on's name → its versions, newest first.
     packages: BTreeMap<String, Vec<ComposerVersion>>,
+    /// The add-on's security advisories.
+    #[serde(rename = "security-advisories")]
+    security_advisories: Vec<PartialAdvisory>,
 }
 
 /// One version in Composer's format: its `composer.json` (the keys Composer reads; see
@@ -212,6 +240,10 @@ pub async fn get_repository(
         packages: [],
         metadata_url: format!("{}/p2/%package%.json", path_prefix(&state)),
         available_packages: names,
+        security_advisories: AdvisoriesConfig {
+            metadata: true,
+            api_url: state.url("/api/security-advisories/"),
+        },
     };
     conditional(&state, &headers, "packages.json", &body).await
 }
@@ -279,8 +311,20 @@ pub async fn get_package_metadata(
             }
         })
         .collect();
+    let advisories = state
+        .services
+        .advisories()
+        .of_visible(&package.name)
+        .await?
+        .into_iter()
+        .map(|a| PartialAdvisory {
+            advisory_id: a.advisory_id,
+            affected_versions: a.affected_versions,
+        })
+        .collect();
     let body = PackageMetadata {
         packages: BTreeMap::from([(package.name.clone(), entries)]),
+        security_advisories: advisories,
     };
     let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
     conditional(&state, &headers, &document, &body).await

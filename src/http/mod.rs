@@ -8,6 +8,7 @@
 //! operation to the OpenAPI document ([`openapi`]) in the same step.
 
 pub mod admin;
+pub mod advisories;
 pub mod auth;
 pub mod clients;
 pub mod composer;
@@ -67,6 +68,7 @@ pub fn router(
         .merge(projects::router())
         .merge(packages::router(state.config.packages.package_upload_limit))
         .merge(composer::router())
+        .merge(advisories::router())
         .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

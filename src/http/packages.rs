@@ -27,9 +27,10 @@ use crate::http::error::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     UnprocessableEntity, UnsupportedMediaType,
 };
+use crate::service::advisories::affects;
 use crate::service::packages::{PackageUpdate, may_edit, publish_target};
 use crate::state::AppState;
-use crate::store::packages::{Package, PackageVersion};
+use crate::store::packages::{Advisory, Package, PackageVersion};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
 pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
@@ -75,11 +76,14 @@ pub struct VersionView {
     dist_url: String,
     #[schema(format = DateTime)]
     published_at: String,
+    /// The ids of the security advisories whose affected versions include this one.
+    advisories: Vec<String>,
 }
 
 impl VersionView {
-    /// Renders a version.
-    pub fn new(state: &AppState, v: &PackageVersion) -> VersionView {
+    /// Renders a version, with the ids of those of its add-on's `advisories` that affect
+    /// it.
+    pub fn new(state: &AppState, v: &PackageVersion, advisories: &[Advisory]) -> VersionView {
         let manifest: Value = serde_json::from_str(&v.manifest).unwrap_or(Value::Null);
         let text = |key: &str| manifest.get(key).and_then(Value::as_str).map(str::to_owned);
         VersionView {
@@ -98,6 +102,11 @@ impl VersionView {
             size: v.size,
             dist_url: dist_url(state, &v.package, &v.version),
             published_at: rfc3339(v.created_at),
+            advisories: advisories
+                .iter()
+                .filter(|a| affects(a, &v.version))
+                .map(|a| a.advisory_id.clone())
+                .collect(),
         }
     }
 }
@@ -275,11 +284,12 @@ pub async fn get_package(
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let versions = packages.versions(&p).await?;
+    let advisories = state.services.advisories().of_visible(&p.name).await?;
     let mut view = PackageView::new(&state, &p, may_edit(caller.viewer, &p));
     view.versions = Some(
         versions
             .iter()
-            .map(|v| VersionView::new(&state, v))
+            .map(|v| VersionView::new(&state, v, &advisories))
             .collect(),
     );
     Ok(Json(view))
@@ -313,7 +323,8 @@ pub async fn get_version(
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let v = packages.version(&p, &version).await?;
-    Ok(Json(VersionView::new(&state, &v)))
+    let advisories = state.services.advisories().of_visible(&p.name).await?;
+    Ok(Json(VersionView::new(&state, &v, &advisories)))
 }
 
 /// A version's dist zip
@@ -471,7 +482,8 @@ pub async fn publish_version(
         .publish(caller.user.id, &package_name, &version, visibility, bytes)
         .await?;
     tracing::info!(package = %p.name, version = %v.version, "published");
-    let mut response = (StatusCode::CREATED, Json(VersionView::new(&state, &v))).into_response();
+    let mut response =
+        (StatusCode::CREATED, Json(VersionView::new(&state, &v, &[]))).into_response();
     let location = state.url(&format!("/packages/{}/versions/{}", p.name, v.version));
     if let Ok(l) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, l);

@@ -21,6 +21,7 @@
 //! by every front end: the JSON API, the HTML pages, the background jobs, the command line.
 
 pub mod accounts;
+pub mod advisories;
 pub mod auth_cache;
 pub mod clients;
 pub mod git;
@@ -121,6 +122,11 @@ impl Services {
     /// The marketplace: listings, publishing, changes, dists, vendors.
     pub fn packages(&self) -> packages::Packages<'_> {
         packages::Packages(self)
+    }
+
+    /// Security advisories of add-ons: filing them, and what Composer reads of them.
+    pub fn advisories(&self) -> advisories::Advisories<'_> {
+        advisories::Advisories(self)
     }
 
     /// The storage underneath, for test fixtures and tools. Front ends call the services,

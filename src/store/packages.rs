@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
+use crate::domain::advisory::Severity;
 use crate::domain::package::{PackageType, Visibility};
 use crate::domain::user::Username;
 
@@ -168,6 +169,31 @@ pub enum PublishOutcome {
     TypeMismatch(PackageType),
 }
 
+/// A security advisory filed against an add-on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advisory {
+    /// `HRSA-xxxx-xxxx-xxxx`.
+    pub advisory_id: String,
+    /// `vendor/name`.
+    pub package: String,
+    /// What is wrong, in a line.
+    pub title: String,
+    /// The affected versions: a Composer constraint, valid when filed.
+    pub affected_versions: String,
+    /// How bad it is, if said.
+    pub severity: Option<Severity>,
+    /// Its CVE id, if it has one.
+    pub cve: Option<String>,
+    /// Where it is described.
+    pub link: Option<String>,
+    /// When it was reported.
+    pub reported_at: Timestamp,
+    /// When it was filed here.
+    pub created_at: Timestamp,
+    /// When it last changed (a mirror's `updatedSince`).
+    pub updated_at: Timestamp,
+}
+
 /// A change to an add-on; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct PackageChanges {
@@ -254,6 +280,18 @@ pub trait PackageStore: Send + Sync {
     async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()>;
     /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Files an advisory (`NotFound` when its add-on does not exist, `Conflict` for a
+    /// taken id).
+    async fn create_advisory(&self, advisory: &Advisory) -> StoreResult<()>;
+    /// The advisories of an add-on, oldest report first.
+    async fn package_advisories(&self, package: &str) -> StoreResult<Vec<Advisory>>;
+    /// The advisories of the add-ons a viewer may see, changed at or after `since`, by
+    /// add-on and report (the security-advisories API filters the names it was asked).
+    async fn visible_advisories(
+        &self,
+        viewer: Viewer,
+        since: Option<Timestamp>,
+    ) -> StoreResult<Vec<Advisory>>;
 }
 
 /// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'` and wraps in `%…%`, lower case.
@@ -386,6 +424,48 @@ impl TombstoneRow {
             deleted_at: self.deleted_at,
         }
     }
+}
+
+/// `security_advisories`, every column.
+#[derive(sqlx::FromRow)]
+struct AdvisoryRow {
+    advisory_id: String,
+    package: String,
+    title: String,
+    affected_versions: String,
+    severity: Option<String>,
+    cve: Option<String>,
+    link: Option<String>,
+    reported_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl AdvisoryRow {
+    fn into_advisory(self) -> StoreResult<Advisory> {
+        let severity = match self.severity.as_deref() {
+            None => None,
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("stored severity {s:?} unknown"))
+            })?),
+        };
+        Ok(Advisory {
+            advisory_id: self.advisory_id,
+            package: self.package,
+            title: self.title,
+            affected_versions: self.affected_versions,
+            severity,
+            cve: self.cve,
+            link: self.link,
+            reported_at: self.reported_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn advisories(rows: Vec<AdvisoryRow>) -> StoreResult<Vec<Advisory>> {
+    rows.into_iter().map(AdvisoryRow::into_advisory).collect()
 }
 
 /// How far back a new document stamp may go when the current second is taken.
@@ -857,6 +937,72 @@ where
             .execute(self.writer())
             .await?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO security_advisories (advisory_id, package, title, \
+             affected_versions, severity, cve, link, reported_at, created_at, updated_at) \
+             SELECT $1, name, $3, $4, $5, $6, $7, $8, $9, $10 FROM packages WHERE name = $2",
+        )
+        .bind(&a.advisory_id)
+        .bind(&a.package)
+        .bind(&a.title)
+        .bind(&a.affected_versions)
+        .bind(a.severity.map(|s| s.as_str().to_owned()))
+        .bind(a.cve.clone())
+        .bind(a.link.clone())
+        .bind(a.reported_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(self.writer())
+        .await?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The add-on's Composer file changes with it.
+        sqlx::query::<DB>("UPDATE packages SET updated_at = $2 WHERE name = $1")
+            .bind(&a.package)
+            .bind(a.created_at)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn package_advisories(&self, package: &str) -> StoreResult<Vec<Advisory>> {
+        advisories(
+            sqlx::query_as::<DB, AdvisoryRow>(
+                "SELECT advisory_id, package, title, affected_versions, severity, cve, link, \
+                 reported_at, created_at, updated_at FROM security_advisories \
+                 WHERE package = $1 ORDER BY reported_at, advisory_id",
+            )
+            .bind(package)
+            .fetch_all(self.reader())
+            .await?,
+        )
+    }
+
+    async fn visible_advisories(
+        &self,
+        viewer: Viewer,
+        since: Option<Timestamp>,
+    ) -> StoreResult<Vec<Advisory>> {
+        let (user, all) = viewer.params();
+        advisories(
+            sqlx::query_as::<DB, AdvisoryRow>(
+                "SELECT a.advisory_id, a.package, a.title, a.affected_versions, a.severity, \
+                 a.cve, a.link, a.reported_at, a.created_at, a.updated_at \
+                 FROM security_advisories a JOIN packages p ON p.name = a.package \
+                 WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
+                 AND ($3 IS NULL OR a.updated_at >= $3) \
+                 ORDER BY a.package, a.reported_at, a.advisory_id",
+            )
+            .bind(&user)
+            .bind(all)
+            .bind(since)
+            .fetch_all(self.reader())
+            .await?,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP tests against a real server on port 0 with a fresh database per test.
 
 mod admin;
+mod advisories;
 mod authorize;
 mod browser;
 mod cache;

@@ -1,0 +1,18 @@
+-- The supply-chain registry: security advisories filed against add-ons.
+
+-- An advisory says that the versions of `package` matching `affected_versions` (a
+-- Composer constraint) are vulnerable. It goes with its add-on.
+CREATE TABLE security_advisories (
+    advisory_id       TEXT    PRIMARY KEY NOT NULL,
+    package           TEXT    NOT NULL REFERENCES packages (name) ON DELETE CASCADE,
+    title             TEXT    NOT NULL,
+    affected_versions TEXT    NOT NULL,
+    severity          TEXT,
+    cve               TEXT,
+    link              TEXT,
+    reported_at       INTEGER NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+);
+CREATE INDEX security_advisories_package_idx ON security_advisories (package, reported_at);
+CREATE INDEX security_advisories_updated_idx ON security_advisories (updated_at);

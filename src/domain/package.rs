@@ -104,6 +104,10 @@ pub enum PackageField {
     VendorOwnerKind,
     /// The account a vendor is given to.
     VendorOwner,
+    /// Whether the add-on is abandoned, and for what.
+    Abandoned,
+    /// Why a version is yanked.
+    Yanked,
 }
 
 impl fmt::Display for PackageField {
@@ -120,6 +124,8 @@ impl fmt::Display for PackageField {
             PackageField::WebhookSecret => "webhook secret",
             PackageField::VendorOwnerKind => "owner kind",
             PackageField::VendorOwner => "owner",
+            PackageField::Abandoned => "abandoned",
+            PackageField::Yanked => "yanked",
         })
     }
 }

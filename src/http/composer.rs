@@ -27,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::OptionalCaller;
-use super::packages::dist_url;
+use super::packages::{abandoned_value, dist_url};
 use crate::domain::archive::retain_served_keys;
 use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
@@ -37,6 +37,7 @@ use crate::http::error::responses::{
 };
 use crate::state::AppState;
 use crate::store::Timestamp;
+use crate::store::packages::Abandoned;
 
 /// Routes of this family.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -289,6 +290,9 @@ pub async fn get_package_metadata(
     let versions = packages.versions(&package).await?;
     let entries: Vec<ComposerVersion> = versions
         .iter()
+        // A yanked version is left out: no new resolution picks it, and a lock file that
+        // pins it installs from its dist URL, which stays served.
+        .filter(|v| v.yanked.is_none())
         .filter(|v| Version::parse(&v.version).is_ok_and(|p| p.is_dev()) == dev)
         .map(|v| {
             let mut manifest: Map<String, Value> = match serde_json::from_str(&v.manifest) {
@@ -297,6 +301,10 @@ pub async fn get_package_metadata(
             };
             retain_served_keys(&mut manifest);
             manifest.insert("name".into(), Value::String(package.name.clone()));
+            // Composer reads `abandoned` per version and warns on install.
+            if package.abandoned != Abandoned::No {
+                manifest.insert("abandoned".into(), abandoned_value(&package.abandoned));
+            }
             ComposerVersion {
                 manifest,
                 version: v.version.clone(),

@@ -342,6 +342,8 @@ fn package_field(field: &PackageField) -> &'static str {
         PackageField::WebhookSecret => "webhookSecret",
         PackageField::VendorOwnerKind => "owner.type",
         PackageField::VendorOwner => "owner.name",
+        PackageField::Abandoned => "abandoned",
+        PackageField::Yanked => "yanked",
     }
 }
 

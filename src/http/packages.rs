@@ -28,16 +28,19 @@ use crate::http::error::responses::{
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::service::advisories::affects;
-use crate::service::packages::{PackageUpdate, may_edit, publish_target};
+use crate::service::packages::{AbandonSpec, PackageUpdate, may_edit, publish_target};
 use crate::state::AppState;
-use crate::store::packages::{Advisory, Package, PackageVersion};
+use crate::store::packages::{Abandoned, Advisory, Package, PackageVersion};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
 pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_packages))
         .routes(routes!(get_package, update_package))
-        .routes(routes!(get_version, publish_version).layer(DefaultBodyLimit::max(upload_limit)))
+        .routes(
+            routes!(get_version, publish_version, update_version)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .routes(routes!(download_dist))
 }
 
@@ -78,6 +81,13 @@ pub struct VersionView {
     published_at: String,
     /// The ids of the security advisories whose affected versions include this one.
     advisories: Vec<String>,
+    /// Why it was yanked (`null` while it resolves): a yanked version is not offered to
+    /// new resolutions, and its dist stays downloadable for lock files that pin it.
+    #[schema(required)]
+    yanked: Option<String>,
+    /// When it was yanked.
+    #[schema(required, format = DateTime)]
+    yanked_at: Option<String>,
 }
 
 impl VersionView {
@@ -107,6 +117,8 @@ impl VersionView {
                 .filter(|a| affects(a, &v.version))
                 .map(|a| a.advisory_id.clone())
                 .collect(),
+            yanked: v.yanked.as_ref().map(|y| y.reason.clone()),
+            yanked_at: v.yanked.as_ref().map(|y| rfc3339(y.at)),
         }
     }
 }
@@ -144,6 +156,9 @@ pub struct PackageView {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// `false`, `true` (abandoned) or the `vendor/name` that replaces it.
+    #[schema(schema_with = schemas::abandoned)]
+    abandoned: Value,
     /// Whether a webhook secret is set (to who may change the add-on only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -177,10 +192,20 @@ impl PackageView {
             url: state.url(&format!("/packages/{}", p.name)),
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
+            abandoned: abandoned_value(&p.abandoned),
             has_webhook_secret: may_edit.then_some(p.has_webhook_secret),
             has_repository_credentials: may_edit.then_some(p.has_repository_credentials),
             versions: None,
         }
+    }
+}
+
+/// `abandoned` as Composer and this API write it: `false`, `true` or the replacement.
+pub fn abandoned_value(a: &Abandoned) -> Value {
+    match a {
+        Abandoned::No => Value::Bool(false),
+        Abandoned::Yes => Value::Bool(true),
+        Abandoned::ReplacedBy(r) => Value::String(r.clone()),
     }
 }
 
@@ -522,6 +547,18 @@ pub struct UpdatePackage {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(write_only, max_length = 1024)]
     repository_credentials: Option<Option<String>>,
+    /// `true` abandons the add-on, a `vendor/name` abandons it for that replacement,
+    /// `false` takes it back. Composer warns whoever installs an abandoned add-on.
+    #[schema(schema_with = schemas::abandoned)]
+    abandoned: Option<AbandonedBody>,
+}
+
+/// `abandoned` of a `PATCH`: a flag or a replacement's name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AbandonedBody {
+    Flag(bool),
+    Replacement(String),
 }
 
 /// Change an add-on
@@ -563,6 +600,10 @@ pub async fn update_package(
         repository_url: body.repository_url,
         webhook_secret: body.webhook_secret,
         repository_credentials: body.repository_credentials,
+        abandoned: body.abandoned.map(|a| match a {
+            AbandonedBody::Flag(f) => AbandonSpec::Flag(f),
+            AbandonedBody::Replacement(r) => AbandonSpec::Replacement(r),
+        }),
     };
     let p = state
         .services
@@ -570,4 +611,66 @@ pub async fn update_package(
         .update(caller.viewer(), &vendor, &name, update)
         .await?;
     Ok(Json(PackageView::new(&state, &p, true)))
+}
+
+/// `PATCH /packages/{vendor}/{name}/versions/{version}` body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PackageVersionPatch)]
+pub struct UpdateVersion {
+    /// Why the version is yanked (1 to 500 characters), or `null` to take the yank back.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(required, min_length = 1, max_length = 500)]
+    yanked: Option<Option<String>>,
+}
+
+/// Yank a version, or take the yank back
+///
+/// Its add-on's owner (or an administrator) only: `403` to others who can see it, `404` to
+/// those who cannot. A yanked version is no longer in the add-on's Composer metadata, so
+/// no new `composer require` or `update` picks it, but its dist stays downloadable with
+/// the same bytes, so a `composer.lock` that pins it still installs; the API shows the
+/// reason.
+#[utoipa::path(
+    patch,
+    path = "/packages/{vendor}/{name}/versions/{version}",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+        ("version" = String, Path, description = "a version (`1.2.0`)"),
+    ),
+    request_body = UpdateVersion,
+    responses(
+        (status = 200, description = "The version.", body = VersionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn update_version(
+    State(state): State<AppState>,
+    caller: UserCaller<Write>,
+    Path((vendor, name, version)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<UpdateVersion>,
+) -> Result<Json<VersionView>, ApiError> {
+    let Some(yanked) = body.yanked else {
+        return Err(ApiError::invalid_field(
+            "yanked",
+            "is required: a reason, or null",
+        ));
+    };
+    let v = state
+        .services
+        .packages()
+        .yank(caller.viewer(), &vendor, &name, &version, yanked.as_deref())
+        .await?;
+    let advisories = state.services.advisories().of_visible(&v.package).await?;
+    Ok(Json(VersionView::new(&state, &v, &advisories)))
 }

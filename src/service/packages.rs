@@ -22,8 +22,8 @@ use crate::domain::user::Username;
 use crate::domain::version::Version;
 use crate::store::dists::DistStore;
 use crate::store::packages::{
-    NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome, Vendor,
-    Viewer,
+    Abandoned, NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome,
+    Vendor, Viewer,
 };
 use crate::store::{Page, StoreError, Timestamp, User, now};
 
@@ -161,6 +161,17 @@ pub struct PackageUpdate {
     pub webhook_secret: Option<Option<String>>,
     /// `username:token` for a private repository (write-only).
     pub repository_credentials: Option<Option<String>>,
+    /// Abandons the add-on, or takes that back.
+    pub abandoned: Option<AbandonSpec>,
+}
+
+/// Abandoning an add-on, as asked: `true`/`false`, or the name of its replacement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbandonSpec {
+    /// Abandoned with no replacement (`true`), or maintained again (`false`).
+    Flag(bool),
+    /// Abandoned for this package (`vendor/name`).
+    Replacement(String),
 }
 
 /// Where a repository URL points: transport, host and port (`None` for a local path or
@@ -395,6 +406,7 @@ impl Packages<'_> {
                 size: i64::try_from(size).unwrap_or(i64::MAX),
                 dist_path: relative.clone(),
                 created_at: now(),
+                yanked: None,
             },
         };
         let outcome = self.0.store().publish_version(&new).await;
@@ -478,6 +490,25 @@ impl Packages<'_> {
         {
             errors.insert(PackageField::WebhookSecret, "must be 8 to 256 bytes");
         }
+        let abandoned = match update.abandoned {
+            None => None,
+            Some(AbandonSpec::Flag(false)) => Some(Abandoned::No),
+            Some(AbandonSpec::Flag(true)) => Some(Abandoned::Yes),
+            Some(AbandonSpec::Replacement(r)) => match PackageName::parse(&r) {
+                Some(n) if n.as_str() == p.name => {
+                    errors.insert(PackageField::Abandoned, "cannot name the add-on itself");
+                    None
+                }
+                Some(n) => Some(Abandoned::ReplacedBy(n.as_str().to_owned())),
+                None => {
+                    errors.insert(
+                        PackageField::Abandoned,
+                        "must be true, false or the replacement's vendor/name (lower case)",
+                    );
+                    None
+                }
+            },
+        };
         errors.into_result().map_err(PackageError::Invalid)?;
         let url_after = match &repository_url {
             Some(u) => u.as_deref(),
@@ -507,8 +538,60 @@ impl Packages<'_> {
             repository_url,
             webhook_secret: update.webhook_secret,
             repository_credentials,
+            abandoned,
         };
         Ok(self.0.store().update_package(&p.name, &changes).await?)
+    }
+
+    /// Yanks version `version` of `vendor/name` with `reason` (1 to 500 characters), or
+    /// (`None`) takes the yank back: its owner or an administrator only. A yanked version
+    /// stays published and downloadable, with the same bytes; the Composer repository
+    /// stops offering it to new resolutions.
+    pub async fn yank(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+        version: &str,
+        reason: Option<&str>,
+    ) -> Result<PackageVersion, PackageError> {
+        let p = self.visible(viewer, vendor, name).await?;
+        if !may_edit(viewer, &p) {
+            return Err(PackageError::NotEditor(p.name));
+        }
+        let reason = match reason.map(str::trim) {
+            None => None,
+            Some("") => return Err(invalid(PackageField::Yanked, "give a reason, or null")),
+            Some(r) if r.chars().count() > 500 => {
+                return Err(invalid(
+                    PackageField::Yanked,
+                    "must be at most 500 characters",
+                ));
+            }
+            Some(r) if crate::domain::text::control_character(r).is_some() => {
+                return Err(invalid(
+                    PackageField::Yanked,
+                    "must not contain control characters",
+                ));
+            }
+            Some(r) => Some(r),
+        };
+        match self
+            .0
+            .store()
+            .yank_version(&p.name, version, reason, now())
+            .await
+        {
+            Ok(v) => {
+                tracing::info!(package = %p.name, version = %v.version, yanked = v.yanked.is_some(), "yank changed");
+                Ok(v)
+            }
+            Err(StoreError::NotFound) => Err(PackageError::VersionNotFound {
+                package: p.name,
+                version: version.to_owned(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The vendor `name` and who owns it.

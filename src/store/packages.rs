@@ -70,6 +70,20 @@ pub struct Package {
     pub created_at: Timestamp,
     /// Last change (a publish or an edit): the `Last-Modified` of its Composer file.
     pub updated_at: Timestamp,
+    /// Whether it is abandoned, and for what.
+    pub abandoned: Abandoned,
+}
+
+/// Whether an add-on is abandoned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Abandoned {
+    /// Maintained.
+    #[default]
+    No,
+    /// Abandoned, with no replacement named.
+    Yes,
+    /// Abandoned for this package (`vendor/name`, valid when set; not necessarily here).
+    ReplacedBy(String),
 }
 
 impl Package {
@@ -100,6 +114,17 @@ pub struct PackageVersion {
     pub dist_path: String,
     /// Publication time.
     pub created_at: Timestamp,
+    /// Why it was yanked, and when; `None` while it resolves.
+    pub yanked: Option<Yanked>,
+}
+
+/// Why and when a version was yanked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Yanked {
+    /// The reason given.
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A vendor namespace (`acme` of `acme/theme`) and the account that owns it.
@@ -207,6 +232,8 @@ pub struct PackageChanges {
     pub webhook_secret: Option<Option<String>>,
     /// `Some(None)` clears it.
     pub repository_credentials: Option<Option<String>>,
+    /// Abandons it (or takes that back).
+    pub abandoned: Option<Abandoned>,
 }
 
 /// Filters of the marketplace list.
@@ -280,6 +307,15 @@ pub trait PackageStore: Send + Sync {
     async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()>;
     /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Yanks a version with a reason, or (`None`) takes the yank back; `NotFound` for an
+    /// unknown version. The add-on's `updated_at` moves (its Composer file changes).
+    async fn yank_version(
+        &self,
+        package: &str,
+        version: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<PackageVersion>;
     /// Files an advisory (`NotFound` when its add-on does not exist, `Conflict` for a
     /// taken id).
     async fn create_advisory(&self, advisory: &Advisory) -> StoreResult<()>;
@@ -322,6 +358,8 @@ struct PackageRow {
     has_repository_credentials: bool,
     created_at: i64,
     updated_at: i64,
+    abandoned: bool,
+    abandoned_replacement: Option<String>,
 }
 
 /// A stored Composer type (an unknown one is an error naming it, never a guess).
@@ -349,6 +387,11 @@ impl PackageRow {
             has_repository_credentials: self.has_repository_credentials,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            abandoned: match (self.abandoned, self.abandoned_replacement) {
+                (false, _) => Abandoned::No,
+                (true, None) => Abandoned::Yes,
+                (true, Some(r)) => Abandoned::ReplacedBy(r),
+            },
         })
     }
 }
@@ -369,6 +412,8 @@ struct VersionRow {
     size: i64,
     dist_path: String,
     created_at: i64,
+    yanked_reason: Option<String>,
+    yanked_at: Option<i64>,
 }
 
 impl VersionRow {
@@ -383,6 +428,10 @@ impl VersionRow {
             size: self.size,
             dist_path: self.dist_path,
             created_at: self.created_at,
+            yanked: self.yanked_reason.map(|reason| Yanked {
+                reason,
+                at: self.yanked_at.unwrap_or(self.created_at),
+            }),
         }
     }
 }
@@ -516,7 +565,7 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1",
         )
         .bind(name)
@@ -542,7 +591,7 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
              AND ($3 IS NULL OR p.package_type = $3) \
@@ -592,7 +641,7 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
         )
@@ -605,7 +654,7 @@ where
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at FROM package_versions WHERE package = $1 \
+             dist_path, created_at, yanked_reason, yanked_at FROM package_versions WHERE package = $1 \
              ORDER BY created_at, version",
         )
         .bind(name)
@@ -619,7 +668,7 @@ where
     async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at FROM package_versions WHERE package = $1 AND version = $2",
+             dist_path, created_at, yanked_reason, yanked_at FROM package_versions WHERE package = $1 AND version = $2",
         )
         .bind(name)
         .bind(version)
@@ -633,7 +682,7 @@ where
              p.package_type, p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
         let v = &new.version;
         let owner = new.owner_id.to_string();
@@ -872,6 +921,8 @@ where
              webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
              repository_credentials = \
                  CASE WHEN $10 THEN $11 ELSE repository_credentials END, \
+             abandoned = CASE WHEN $12 THEN $13 ELSE abandoned END, \
+             abandoned_replacement = CASE WHEN $12 THEN $14 ELSE abandoned_replacement END, \
              updated_at = $9 WHERE name = $1",
         )
         .bind(name)
@@ -885,6 +936,12 @@ where
         .bind(super::now())
         .bind(c.repository_credentials.is_some())
         .bind(c.repository_credentials.clone().flatten())
+        .bind(c.abandoned.is_some())
+        .bind(c.abandoned.as_ref().is_some_and(|a| *a != Abandoned::No))
+        .bind(match &c.abandoned {
+            Some(Abandoned::ReplacedBy(r)) => Some(r.clone()),
+            _ => None,
+        })
         .execute(self.writer())
         .await?;
         if DB::rows_affected(&done) == 0 {
@@ -937,6 +994,48 @@ where
             .execute(self.writer())
             .await?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn yank_version(
+        &self,
+        package: &str,
+        version: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<PackageVersion> {
+        let mut tx = self.writer().begin().await?;
+        // A second yank keeps the first time; a new reason replaces the old one.
+        let done = sqlx::query::<DB>(
+            "UPDATE package_versions SET yanked_reason = $3, \
+             yanked_at = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(yanked_at, $4) END \
+             WHERE package = $1 AND version = $2",
+        )
+        .bind(package)
+        .bind(version)
+        .bind(reason.map(str::to_owned))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query::<DB>("UPDATE packages SET updated_at = $2 WHERE name = $1")
+            .bind(package)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let v = sqlx::query_as::<DB, VersionRow>(
+            "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
+             dist_path, created_at, yanked_reason, yanked_at FROM package_versions \
+             WHERE package = $1 AND version = $2",
+        )
+        .bind(package)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await?
+        .into_version();
+        tx.commit().await?;
+        Ok(v)
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {

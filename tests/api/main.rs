@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod conventions;
 mod helpers;
+mod lifecycle;
 mod limiter;
 mod market;
 mod multinode;

@@ -108,6 +108,8 @@ pub enum PackageField {
     Abandoned,
     /// Why a version is yanked.
     Yanked,
+    /// The time a change feed is asked from.
+    Since,
 }
 
 impl fmt::Display for PackageField {
@@ -126,6 +128,7 @@ impl fmt::Display for PackageField {
             PackageField::VendorOwner => "owner",
             PackageField::Abandoned => "abandoned",
             PackageField::Yanked => "yanked",
+            PackageField::Since => "since",
         })
     }
 }

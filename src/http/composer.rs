@@ -22,7 +22,7 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +33,7 @@ use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
 use crate::http::error::responses::{
-    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized,
+    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity,
 };
 use crate::state::AppState;
 use crate::store::Timestamp;
@@ -44,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_repository))
         .routes(routes!(get_package_metadata))
+        .routes(routes!(get_metadata_changes))
 }
 
 /// `packages.json`, the repository's root file.
@@ -62,6 +63,10 @@ pub struct RepositoryRoot {
     /// security-advisories API (which `composer audit` asks).
     #[serde(rename = "security-advisories")]
     security_advisories: AdvisoriesConfig,
+    /// Where mirrors learn which add-ons changed since a time (`/metadata/changes.json`,
+    /// under the public URL's path).
+    #[serde(rename = "metadata-changes-url")]
+    metadata_changes_url: String,
 }
 
 /// `security-advisories` of `packages.json`.
@@ -245,6 +250,7 @@ pub async fn get_repository(
             metadata: true,
             api_url: state.url("/api/security-advisories/"),
         },
+        metadata_changes_url: format!("{}/metadata/changes.json", path_prefix(&state)),
     };
     conditional(&state, &headers, "packages.json", &body).await
 }
@@ -336,6 +342,98 @@ pub async fn get_package_metadata(
     };
     let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
     conditional(&state, &headers, &document, &body).await
+}
+
+/// `metadata/changes.json`: Packagist's change feed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MetadataChanges)]
+pub struct ChangesView {
+    /// One action per add-on, oldest first.
+    actions: Vec<ChangeView>,
+    /// Where to ask from next time, in ten-thousandths of a second since the epoch.
+    timestamp: i64,
+}
+
+/// One add-on's change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    /// `update` (fetch its metadata again) or `delete` (forget it).
+    #[serde(rename = "type")]
+    #[schema(schema_with = change_kind)]
+    kind: &'static str,
+    /// `vendor/name`.
+    package: String,
+    /// When it changed (Unix seconds).
+    time: i64,
+}
+
+fn change_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["update", "delete"]))
+        .build()
+}
+
+/// The query of the change feed.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// Ten-thousandths of a second since the epoch: the `timestamp` of the previous answer.
+    /// Without it, the answer has no actions, only the timestamp to start from.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub since: Option<String>,
+}
+
+/// The add-ons whose Composer metadata changed since a time (Packagist's change feed)
+///
+/// For mirrors: each add-on the caller may see that changed, once, with `update`, and
+/// `delete` for one it saw that was deleted or made private.
+#[utoipa::path(
+    get,
+    path = "/metadata/changes.json",
+    tag = "composer",
+    security(("accessToken" = ["read"]), ()),
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "The changes.", body = ChangesView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn get_metadata_changes(
+    State(state): State<AppState>,
+    caller: OptionalCaller,
+    request: axum::extract::Request,
+) -> Result<axum::Json<ChangesView>, ApiError> {
+    let mut since = None;
+    for (k, v) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        if k == "since" {
+            if since.is_some() {
+                return Err(ApiError::invalid_field("since", "must be given once"));
+            }
+            since = Some(v.into_owned());
+        }
+    }
+    let changes = state
+        .services
+        .packages()
+        .metadata_changes(caller.viewer, since.as_deref())
+        .await?;
+    Ok(axum::Json(ChangesView {
+        actions: changes
+            .actions
+            .into_iter()
+            .map(|a| ChangeView {
+                kind: a.kind.as_str(),
+                package: a.package,
+                time: a.time,
+            })
+            .collect(),
+        timestamp: changes.timestamp,
+    }))
 }
 
 #[cfg(test)]

@@ -344,6 +344,7 @@ fn package_field(field: &PackageField) -> &'static str {
         PackageField::VendorOwner => "owner.name",
         PackageField::Abandoned => "abandoned",
         PackageField::Yanked => "yanked",
+        PackageField::Since => "since",
     }
 }
 

@@ -30,7 +30,7 @@ use crate::http::error::responses::{
 use crate::service::advisories::affects;
 use crate::service::packages::{AbandonSpec, PackageUpdate, may_edit, publish_target};
 use crate::state::AppState;
-use crate::store::packages::{Abandoned, Advisory, Package, PackageVersion};
+use crate::store::packages::{Abandoned, Advisory, Package, PackageVersion, Provenance, Source};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
 pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
@@ -88,6 +88,53 @@ pub struct VersionView {
     /// When it was yanked.
     #[schema(required, format = DateTime)]
     yanked_at: Option<String>,
+    /// Who published it (`null` for versions published before this was recorded).
+    #[schema(required)]
+    published_by: Option<PublishedBy>,
+    /// How its dist came (`null` as for `publishedBy`).
+    #[schema(required)]
+    source: Option<VersionSource>,
+}
+
+/// Who published a version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedBy {
+    /// `user`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = publisher_kind)]
+    kind: String,
+    /// The account's username when it published.
+    name: String,
+    /// The id of the access token of the upload (as in API Access); `null` for a webhook
+    /// sync.
+    #[schema(required)]
+    token_id: Option<String>,
+}
+
+fn publisher_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["user"]))
+        .build()
+}
+
+/// How a version's dist came.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionSource {
+    /// `upload` or `webhook`.
+    #[schema(schema_with = source_kind)]
+    kind: &'static str,
+    /// The git commit the webhook archived (`null` for an upload).
+    #[schema(required)]
+    commit: Option<String>,
+}
+
+fn source_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["upload", "webhook"]))
+        .build()
 }
 
 impl VersionView {
@@ -119,6 +166,18 @@ impl VersionView {
                 .collect(),
             yanked: v.yanked.as_ref().map(|y| y.reason.clone()),
             yanked_at: v.yanked.as_ref().map(|y| rfc3339(y.at)),
+            published_by: v.provenance.as_ref().map(|p| PublishedBy {
+                kind: p.publisher_kind.clone(),
+                name: p.publisher_name.clone(),
+                token_id: p.token_id.map(|t| t.to_string()),
+            }),
+            source: v.provenance.as_ref().map(|p| VersionSource {
+                kind: p.source.kind(),
+                commit: match &p.source {
+                    Source::Webhook { commit } => commit.clone(),
+                    Source::Upload => None,
+                },
+            }),
         }
     }
 }
@@ -504,7 +563,19 @@ pub async fn publish_version(
         }
     })?;
     let (p, v) = packages
-        .publish(caller.user.id, &package_name, &version, visibility, bytes)
+        .publish(
+            caller.user.id,
+            &package_name,
+            &version,
+            visibility,
+            bytes,
+            Provenance {
+                publisher_kind: "user".to_owned(),
+                publisher_name: caller.user.username.to_string(),
+                token_id: Some(caller.token.id),
+                source: Source::Upload,
+            },
+        )
         .await?;
     tracing::info!(package = %p.name, version = %v.version, "published");
     let mut response =

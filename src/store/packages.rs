@@ -116,6 +116,62 @@ pub struct PackageVersion {
     pub created_at: Timestamp,
     /// Why it was yanked, and when; `None` while it resolves.
     pub yanked: Option<Yanked>,
+    /// Who published it and how; `None` for versions published before this was recorded.
+    pub provenance: Option<Provenance>,
+}
+
+/// Who published a version, with which token, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The kind of publisher: `user` (an account).
+    pub publisher_kind: String,
+    /// Its name when it published.
+    pub publisher_name: String,
+    /// The access token of the upload (`None` for a webhook sync, which runs as the
+    /// add-on's owner after the push was accepted).
+    pub token_id: Option<Uuid>,
+    /// How the dist came.
+    pub source: Source,
+}
+
+/// How a version's dist came to the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Uploaded over the API.
+    Upload,
+    /// Archived from a git tag by the push webhook's sync, at this commit.
+    Webhook {
+        /// The commit the tag named (hex).
+        commit: Option<String>,
+    },
+}
+
+impl Source {
+    /// `upload` or `webhook`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Upload => "upload",
+            Source::Webhook { .. } => "webhook",
+        }
+    }
+}
+
+/// One change of an add-on's Composer metadata (see `metadata_changes` in the
+/// migrations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataChange {
+    /// `vendor/name`.
+    pub package: String,
+    /// When, in ten-thousandths of a second since the epoch.
+    pub at: i64,
+    /// Its owner then.
+    pub owner_id: Option<Uuid>,
+    /// Public before the change.
+    pub was_public: bool,
+    /// Public after it.
+    pub is_public: bool,
+    /// The add-on was deleted.
+    pub deleted: bool,
 }
 
 /// Why and when a version was yanked.
@@ -316,6 +372,9 @@ pub trait PackageStore: Send + Sync {
         reason: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<PackageVersion>;
+    /// The changes of Composer metadata at or after `since` (ten-thousandths of a second),
+    /// oldest first, at most `limit`.
+    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>>;
     /// Files an advisory (`NotFound` when its add-on does not exist, `Conflict` for a
     /// taken id).
     async fn create_advisory(&self, advisory: &Advisory) -> StoreResult<()>;
@@ -414,11 +473,47 @@ struct VersionRow {
     created_at: i64,
     yanked_reason: Option<String>,
     yanked_at: Option<i64>,
+    publisher_kind: Option<String>,
+    publisher_name: Option<String>,
+    publisher_token_id: Option<String>,
+    source_kind: Option<String>,
+    source_commit: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    package: String,
+    at: i64,
+    owner_id: Option<String>,
+    was_public: bool,
+    is_public: bool,
+    deleted: bool,
 }
 
 impl VersionRow {
     fn into_version(self) -> PackageVersion {
+        // Written together by `publish_version`; a row without them predates them. An
+        // unparsable token id is dropped rather than failing the read of the version.
+        let provenance = match (self.publisher_kind, self.publisher_name, self.source_kind) {
+            (Some(publisher_kind), Some(publisher_name), Some(kind)) => Some(Provenance {
+                publisher_kind,
+                publisher_name,
+                token_id: self
+                    .publisher_token_id
+                    .as_deref()
+                    .and_then(|t| Uuid::parse_str(t).ok()),
+                source: if kind == "webhook" {
+                    Source::Webhook {
+                        commit: self.source_commit,
+                    }
+                } else {
+                    Source::Upload
+                },
+            }),
+            _ => None,
+        };
         PackageVersion {
+            provenance,
             package: self.package,
             version: self.version,
             version_normalized: self.version_normalized,
@@ -654,7 +749,8 @@ where
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at, yanked_reason, yanked_at FROM package_versions WHERE package = $1 \
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions WHERE package = $1 \
              ORDER BY created_at, version",
         )
         .bind(name)
@@ -668,7 +764,8 @@ where
     async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at, yanked_reason, yanked_at FROM package_versions WHERE package = $1 AND version = $2",
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions WHERE package = $1 AND version = $2",
         )
         .bind(name)
         .bind(version)
@@ -755,8 +852,9 @@ where
         }
         let inserted = sqlx::query::<DB>(
             "INSERT INTO package_versions (package, version, version_normalized, \
-             manifest, sha256, shasum, size, dist_path, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             manifest, sha256, shasum, size, dist_path, created_at, publisher_kind, \
+             publisher_name, publisher_token_id, source_kind, source_commit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&v.package)
         .bind(&v.version)
@@ -767,6 +865,18 @@ where
         .bind(v.size)
         .bind(&v.dist_path)
         .bind(v.created_at)
+        .bind(v.provenance.as_ref().map(|p| p.publisher_kind.clone()))
+        .bind(v.provenance.as_ref().map(|p| p.publisher_name.clone()))
+        .bind(
+            v.provenance
+                .as_ref()
+                .and_then(|p| p.token_id.map(|t| t.to_string())),
+        )
+        .bind(v.provenance.as_ref().map(|p| p.source.kind().to_owned()))
+        .bind(v.provenance.as_ref().and_then(|p| match &p.source {
+            Source::Webhook { commit } => commit.clone(),
+            Source::Upload => None,
+        }))
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
@@ -1026,7 +1136,8 @@ where
             .await?;
         let v = sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at, yanked_reason, yanked_at FROM package_versions \
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions \
              WHERE package = $1 AND version = $2",
         )
         .bind(package)
@@ -1036,6 +1147,29 @@ where
         .into_version();
         tx.commit().await?;
         Ok(v)
+    }
+
+    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>> {
+        sqlx::query_as::<DB, ChangeRow>(
+            "SELECT package, at, owner_id, was_public, is_public, deleted \
+             FROM metadata_changes WHERE at >= $1 ORDER BY at, package LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(MetadataChange {
+                owner_id: r.owner_id.as_deref().map(parse_uuid).transpose()?,
+                package: r.package,
+                at: r.at,
+                was_public: r.was_public,
+                is_public: r.is_public,
+                deleted: r.deleted,
+            })
+        })
+        .collect()
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {

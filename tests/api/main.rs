@@ -18,6 +18,7 @@ mod packages;
 mod presentation;
 mod process;
 mod projects;
+mod provenance;
 mod refresh;
 mod registry;
 mod revocation;

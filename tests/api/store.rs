@@ -344,6 +344,7 @@ async fn publish(store: &dyn Store, owner: Uuid, name: &str) {
         dist_path: format!("{name}/1.0.0.zip"),
         created_at: store::now(),
         yanked: None,
+        provenance: None,
     };
     let new = NewVersion {
         owner_id: owner,

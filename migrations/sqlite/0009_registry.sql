@@ -1,5 +1,6 @@
 -- The supply-chain registry: security advisories filed against add-ons, abandoned
--- add-ons and yanked versions, the provenance of each version, the metadata change feed.
+-- add-ons and yanked versions, the provenance of each version, the metadata change feed,
+-- download counts.
 
 -- An advisory says that the versions of `package` matching `affected_versions` (a
 -- Composer constraint) are vulnerable. It goes with its add-on.
@@ -72,3 +73,15 @@ BEGIN
     VALUES (OLD.name, CAST((julianday('now') - 2440587.5) * 864000000 AS INTEGER),
             OLD.owner_id, OLD.visibility = 'public', FALSE, TRUE);
 END;
+
+-- Installs per version per day, from Composer's notifications (`notify-batch`), added up in
+-- memory and written in batches; nothing about who installed. `day` counts days since
+-- 1970 (UTC).
+CREATE TABLE download_counts (
+    package TEXT    NOT NULL REFERENCES packages (name) ON DELETE CASCADE,
+    version TEXT    NOT NULL,
+    day     INTEGER NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (package, version, day)
+);
+CREATE INDEX download_counts_day_idx ON download_counts (package, day);

@@ -67,6 +67,9 @@ pub struct RepositoryRoot {
     /// under the public URL's path).
     #[serde(rename = "metadata-changes-url")]
     metadata_changes_url: String,
+    /// Where Composer reports installs (`/downloads/`, under the public URL's path).
+    #[serde(rename = "notify-batch")]
+    notify_batch: String,
 }
 
 /// `security-advisories` of `packages.json`.
@@ -251,6 +254,7 @@ pub async fn get_repository(
             api_url: state.url("/api/security-advisories/"),
         },
         metadata_changes_url: format!("{}/metadata/changes.json", path_prefix(&state)),
+        notify_batch: format!("{}/downloads/", path_prefix(&state)),
     };
     conditional(&state, &headers, "packages.json", &body).await
 }

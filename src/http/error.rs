@@ -32,6 +32,7 @@ use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::advisories::AdvisoryError;
 use crate::service::clients::ClientError;
+use crate::service::downloads::DownloadError;
 use crate::service::grants::GrantError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
@@ -367,6 +368,16 @@ impl From<AdvisoryError> for ApiError {
             AdvisoryError::Invalid(errors) => invalid_fields(errors, advisory_field),
             AdvisoryError::Package(e) => e.into(),
             AdvisoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DownloadError> for ApiError {
+    fn from(e: DownloadError) -> Self {
+        match e {
+            e @ DownloadError::TooMany => ApiError::invalid_field("downloads", e.to_string()),
+            DownloadError::Package(e) => e.into(),
+            DownloadError::Store(e) => e.into(),
         }
     }
 }

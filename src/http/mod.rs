@@ -13,6 +13,7 @@ pub mod auth;
 pub mod clients;
 pub mod composer;
 pub mod docs;
+pub mod downloads;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -69,6 +70,7 @@ pub fn router(
         .merge(packages::router(state.config.packages.package_upload_limit))
         .merge(composer::router())
         .merge(advisories::router())
+        .merge(downloads::router())
         .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -218,6 +218,8 @@ pub struct PackageView {
     /// `false`, `true` (abandoned) or the `vendor/name` that replaces it.
     #[schema(schema_with = schemas::abandoned)]
     abandoned: Value,
+    /// Installs counted (as written by the last flush).
+    downloads: DownloadTotals,
     /// Whether a webhook secret is set (to who may change the add-on only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -252,11 +254,25 @@ impl PackageView {
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
             abandoned: abandoned_value(&p.abandoned),
+            downloads: DownloadTotals {
+                total: p.downloads_total,
+                last30_days: p.downloads_last_30_days,
+            },
             has_webhook_secret: may_edit.then_some(p.has_webhook_secret),
             has_repository_credentials: may_edit.then_some(p.has_repository_credentials),
             versions: None,
         }
     }
+}
+
+/// An add-on's installs, in listings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadTotals {
+    /// All time.
+    total: i64,
+    /// The last 30 days, today included.
+    last30_days: i64,
 }
 
 /// `abandoned` as Composer and this API write it: `false`, `true` or the replacement.

@@ -72,6 +72,10 @@ pub struct Package {
     pub updated_at: Timestamp,
     /// Whether it is abandoned, and for what.
     pub abandoned: Abandoned,
+    /// Installs counted (flushed), all time.
+    pub downloads_total: i64,
+    /// Installs counted in the last 30 days, today included.
+    pub downloads_last_30_days: i64,
 }
 
 /// Whether an add-on is abandoned.
@@ -375,6 +379,11 @@ pub trait PackageStore: Send + Sync {
     /// The changes of Composer metadata at or after `since` (ten-thousandths of a second),
     /// oldest first, at most `limit`.
     async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>>;
+    /// Adds install counts `(add-on, normalized version, day, count)` in one transaction;
+    /// a version that does not exist (any more) is skipped. Answers the installs written.
+    async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64>;
+    /// An add-on's install counts: `(version as published, day, count)`.
+    async fn download_counts(&self, package: &str) -> StoreResult<Vec<(String, i64, i64)>>;
     /// Files an advisory (`NotFound` when its add-on does not exist, `Conflict` for a
     /// taken id).
     async fn create_advisory(&self, advisory: &Advisory) -> StoreResult<()>;
@@ -419,6 +428,8 @@ struct PackageRow {
     updated_at: i64,
     abandoned: bool,
     abandoned_replacement: Option<String>,
+    downloads_total: i64,
+    downloads_recent: i64,
 }
 
 /// A stored Composer type (an unknown one is an error naming it, never a guess).
@@ -451,6 +462,8 @@ impl PackageRow {
                 (true, None) => Abandoned::Yes,
                 (true, Some(r)) => Abandoned::ReplacedBy(r),
             },
+            downloads_total: self.downloads_total,
+            downloads_last_30_days: self.downloads_recent,
         })
     }
 }
@@ -612,6 +625,11 @@ fn advisories(rows: Vec<AdvisoryRow>) -> StoreResult<Vec<Advisory>> {
     rows.into_iter().map(AdvisoryRow::into_advisory).collect()
 }
 
+/// The first of the last 30 days (days since 1970, UTC), for the listings' counts.
+fn recent_day() -> i64 {
+    super::now().div_euclid(86_400) - 29
+}
+
 /// How far back a new document stamp may go when the current second is taken.
 const STAMP_WINDOW: i64 = 24 * 3600;
 
@@ -660,10 +678,15 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1",
         )
         .bind(name)
+        .bind(recent_day())
         .fetch_one(self.reader())
         .await?
         .into_package()
@@ -686,7 +709,11 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $7) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
              AND ($3 IS NULL OR p.package_type = $3) \
@@ -700,6 +727,7 @@ where
         .bind(&pattern)
         .bind(i64::from(page.size))
         .bind(page.offset())
+        .bind(recent_day())
         .fetch_all(self.reader())
         .await?;
         let total = sqlx::query_scalar::<DB, i64>(
@@ -736,11 +764,16 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
         )
         .bind(owner_id.to_string())
+        .bind(recent_day())
         .fetch_all(self.reader())
         .await?;
         packages(rows)
@@ -779,7 +812,11 @@ where
              p.package_type, p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
         let v = &new.version;
         let owner = new.owner_id.to_string();
@@ -835,6 +872,7 @@ where
         .await?;
         let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
             .bind(&v.package)
+            .bind(recent_day())
             .fetch_one(&mut *tx)
             .await?
             .into_package()?;
@@ -896,6 +934,7 @@ where
         .await?;
         let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
             .bind(&v.package)
+            .bind(recent_day())
             .fetch_one(&mut *tx)
             .await?
             .into_package()?;
@@ -1170,6 +1209,43 @@ where
             })
         })
         .collect()
+    }
+
+    async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64> {
+        let mut tx = self.writer().begin().await?;
+        let mut written = 0;
+        for (package, version_normalized, day, count) in counts {
+            // `WHERE` in the SELECT also tells SQLite's parser the ON CONFLICT is the
+            // insert's.
+            let done = sqlx::query::<DB>(
+                "INSERT INTO download_counts (package, version, day, count) \
+                 SELECT package, version, $3, $4 FROM package_versions \
+                 WHERE package = $1 AND version_normalized = $2 \
+                 ON CONFLICT (package, version, day) \
+                 DO UPDATE SET count = download_counts.count + excluded.count",
+            )
+            .bind(package)
+            .bind(version_normalized)
+            .bind(*day)
+            .bind(*count)
+            .execute(&mut *tx)
+            .await?;
+            if DB::rows_affected(&done) > 0 {
+                written += count;
+            }
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn download_counts(&self, package: &str) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as::<DB, (String, i64, i64)>(
+            "SELECT version, day, count FROM download_counts WHERE package = $1 \
+             ORDER BY day, version",
+        )
+        .bind(package)
+        .fetch_all(self.reader())
+        .await?)
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {

@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod clients;
 mod conventions;
+mod downloads;
 mod helpers;
 mod lifecycle;
 mod limiter;

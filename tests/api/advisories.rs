@@ -374,3 +374,23 @@ async fn the_composer_repository_points_composer_at_the_advisories() {
         json!([{"advisoryId": filed["advisoryId"], "affectedVersions": ">=1.0,<1.1"}])
     );
 }
+
+#[tokio::test]
+async fn the_root_endpoint_lists_the_registry_families() {
+    let app = TestApp::spawn().await;
+    let root = app.json_as("/", None, 200).await;
+    for (key, path) in [
+        (
+            "packageAdvisoriesUrl",
+            "/packages/{vendor}/{name}/advisories",
+        ),
+        ("packageStatsUrl", "/packages/{vendor}/{name}/stats"),
+        (
+            "securityAdvisoriesUrl",
+            "/api/security-advisories/{?packages%5B%5D*,updatedSince}",
+        ),
+        ("metadataChangesUrl", "/metadata/changes.json{?since}"),
+    ] {
+        assert_eq!(root[key], format!("{}{path}", app.base), "{key}");
+    }
+}

@@ -1249,6 +1249,7 @@ where
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO security_advisories (advisory_id, package, title, \
              affected_versions, severity, cve, link, reported_at, created_at, updated_at) \
@@ -1264,17 +1265,18 @@ where
         .bind(a.reported_at)
         .bind(a.created_at)
         .bind(a.updated_at)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
         if DB::rows_affected(&inserted) == 0 {
             return Err(StoreError::NotFound);
         }
-        // The add-on's Composer file changes with it.
+        // The add-on's Composer file changes with it (and the change feed says so).
         sqlx::query::<DB>("UPDATE packages SET updated_at = $2 WHERE name = $1")
             .bind(&a.package)
             .bind(a.created_at)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -129,6 +129,20 @@ async fn the_change_feed_tells_each_caller_the_changes_of_what_it_may_see() {
         changes(&app, later, None).await,
         pairs(&[("update", "alice/public")])
     );
+    let after_yank = app.json_as("/metadata/changes.json", None, 200).await["timestamp"]
+        .as_i64()
+        .unwrap();
+    crate::advisories::file_advisory(
+        &app,
+        &ta,
+        "alice/public",
+        json!({"title": "t", "affectedVersions": "*"}),
+    )
+    .await;
+    assert_eq!(
+        changes(&app, after_yank, None).await,
+        pairs(&[("update", "alice/public")])
+    );
 
     // An account's deletion deletes its add-ons: a delete for each one a caller saw.
     let admin = crate::advisories::administrator(&app).await;

@@ -290,6 +290,11 @@ pub struct PackagesConfig {
     /// Most syncs running at once in this process (each owner's run one at a time).
     #[arg(long, env = "HARMONY_GIT_CONCURRENT_SYNCS", default_value_t = 8)]
     pub git_concurrent_syncs: usize,
+
+    /// Milliseconds between two writes of the download counts gathered in memory from
+    /// Composer's install notifications (they are also written at shutdown).
+    #[arg(long, env = "HARMONY_DOWNLOADS_FLUSH_MS", default_value_t = 10_000)]
+    pub downloads_flush_ms: u64,
 }
 
 impl Default for PackagesConfig {

@@ -81,6 +81,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let cleanup = tokio::spawn(jobs::cleanup::run(state.services.clone()));
+        let flush_every = Duration::from_millis(state.config.packages.downloads_flush_ms.max(10));
+        let downloads = tokio::spawn(jobs::downloads::run(state.services.clone(), flush_every));
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
@@ -106,6 +108,9 @@ impl Application {
             }
         };
         cleanup.abort();
+        downloads.abort();
+        // The counts still in memory, once no request adds to them any more.
+        jobs::downloads::flush(&state.services).await;
         state.services.maintenance().close().await;
         result
     }

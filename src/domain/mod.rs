@@ -6,6 +6,7 @@
 //! random generator that secrets need) or knows about HTTP, SQL, the store or the services;
 //! each use case's invalid fields are named by an enum here (`ClientField`, …).
 
+pub mod advisory;
 pub mod archive;
 pub mod authorize;
 pub mod client;

@@ -104,6 +104,12 @@ pub enum PackageField {
     VendorOwnerKind,
     /// The account a vendor is given to.
     VendorOwner,
+    /// Whether the add-on is abandoned, and for what.
+    Abandoned,
+    /// Why a version is yanked.
+    Yanked,
+    /// The time a change feed is asked from.
+    Since,
 }
 
 impl fmt::Display for PackageField {
@@ -120,6 +126,9 @@ impl fmt::Display for PackageField {
             PackageField::WebhookSecret => "webhook secret",
             PackageField::VendorOwnerKind => "owner kind",
             PackageField::VendorOwner => "owner",
+            PackageField::Abandoned => "abandoned",
+            PackageField::Yanked => "yanked",
+            PackageField::Since => "since",
         })
     }
 }

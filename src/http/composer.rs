@@ -22,27 +22,29 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::OptionalCaller;
-use super::packages::dist_url;
+use super::packages::{abandoned_value, dist_url};
 use crate::domain::archive::retain_served_keys;
 use crate::domain::time::rfc3339;
 use crate::domain::version::Version;
 use crate::http::error::ApiError;
 use crate::http::error::responses::{
-    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized,
+    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity,
 };
 use crate::state::AppState;
 use crate::store::Timestamp;
+use crate::store::packages::Abandoned;
 
 /// Routes of this family.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_repository))
         .routes(routes!(get_package_metadata))
+        .routes(routes!(get_metadata_changes))
 }
 
 /// `packages.json`, the repository's root file.
@@ -57,6 +59,38 @@ pub struct RepositoryRoot {
     /// The names the caller may see, so that Composer asks for nothing else.
     #[serde(rename = "available-packages")]
     available_packages: Vec<String>,
+    /// Where Composer finds advisories: in each add-on's metadata file, and from the
+    /// security-advisories API (which `composer audit` asks).
+    #[serde(rename = "security-advisories")]
+    security_advisories: AdvisoriesConfig,
+    /// Where mirrors learn which add-ons changed since a time (`/metadata/changes.json`,
+    /// under the public URL's path).
+    #[serde(rename = "metadata-changes-url")]
+    metadata_changes_url: String,
+    /// Where Composer reports installs (`/downloads/`, under the public URL's path).
+    #[serde(rename = "notify-batch")]
+    notify_batch: String,
+}
+
+/// `security-advisories` of `packages.json`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvisoriesConfig {
+    /// Always `true`: the `p2` files carry `security-advisories`.
+    metadata: bool,
+    /// The absolute URL of the security-advisories API.
+    #[serde(rename = "api-url")]
+    api_url: String,
+}
+
+/// One advisory as a `p2` file lists it (Packagist's partial form: Composer asks the API
+/// for the rest).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialAdvisory {
+    /// Its id.
+    advisory_id: String,
+    /// A Composer constraint.
+    affected_versions: String,
 }
 
 /// `p2/{vendor}/{name}.json`: one add-on's versions, under its name.
@@ -65,6 +99,9 @@ pub struct RepositoryRoot {
 pub struct PackageMetadata {
     /// The add-on's name → its versions, newest first.
     packages: BTreeMap<String, Vec<ComposerVersion>>,
+    /// The add-on's security advisories.
+    #[serde(rename = "security-advisories")]
+    security_advisories: Vec<PartialAdvisory>,
 }
 
 /// One version in Composer's format: its `composer.json` (the keys Composer reads; see
@@ -212,6 +249,12 @@ pub async fn get_repository(
         packages: [],
         metadata_url: format!("{}/p2/%package%.json", path_prefix(&state)),
         available_packages: names,
+        security_advisories: AdvisoriesConfig {
+            metadata: true,
+            api_url: state.url("/api/security-advisories/"),
+        },
+        metadata_changes_url: format!("{}/metadata/changes.json", path_prefix(&state)),
+        notify_batch: format!("{}/downloads/", path_prefix(&state)),
     };
     conditional(&state, &headers, "packages.json", &body).await
 }
@@ -257,6 +300,9 @@ pub async fn get_package_metadata(
     let versions = packages.versions(&package).await?;
     let entries: Vec<ComposerVersion> = versions
         .iter()
+        // A yanked version is left out: no new resolution picks it, and a lock file that
+        // pins it installs from its dist URL, which stays served.
+        .filter(|v| v.yanked.is_none())
         .filter(|v| Version::parse(&v.version).is_ok_and(|p| p.is_dev()) == dev)
         .map(|v| {
             let mut manifest: Map<String, Value> = match serde_json::from_str(&v.manifest) {
@@ -265,6 +311,10 @@ pub async fn get_package_metadata(
             };
             retain_served_keys(&mut manifest);
             manifest.insert("name".into(), Value::String(package.name.clone()));
+            // Composer reads `abandoned` per version and warns on install.
+            if package.abandoned != Abandoned::No {
+                manifest.insert("abandoned".into(), abandoned_value(&package.abandoned));
+            }
             ComposerVersion {
                 manifest,
                 version: v.version.clone(),
@@ -279,11 +329,115 @@ pub async fn get_package_metadata(
             }
         })
         .collect();
+    let advisories = state
+        .services
+        .advisories()
+        .of_visible(&package.name)
+        .await?
+        .into_iter()
+        .map(|a| PartialAdvisory {
+            advisory_id: a.advisory_id,
+            affected_versions: a.affected_versions,
+        })
+        .collect();
     let body = PackageMetadata {
         packages: BTreeMap::from([(package.name.clone(), entries)]),
+        security_advisories: advisories,
     };
     let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
     conditional(&state, &headers, &document, &body).await
+}
+
+/// `metadata/changes.json`: Packagist's change feed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MetadataChanges)]
+pub struct ChangesView {
+    /// One action per add-on, oldest first.
+    actions: Vec<ChangeView>,
+    /// Where to ask from next time, in ten-thousandths of a second since the epoch.
+    timestamp: i64,
+}
+
+/// One add-on's change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    /// `update` (fetch its metadata again) or `delete` (forget it).
+    #[serde(rename = "type")]
+    #[schema(schema_with = change_kind)]
+    kind: &'static str,
+    /// `vendor/name`.
+    package: String,
+    /// When it changed (Unix seconds).
+    time: i64,
+}
+
+fn change_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["update", "delete"]))
+        .build()
+}
+
+/// The query of the change feed.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// Ten-thousandths of a second since the epoch: the `timestamp` of the previous answer.
+    /// Without it, the answer has no actions, only the timestamp to start from.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub since: Option<String>,
+}
+
+/// The add-ons whose Composer metadata changed since a time (Packagist's change feed)
+///
+/// For mirrors: each add-on the caller may see that changed, once, with `update`, and
+/// `delete` for one it saw that was deleted or made private.
+#[utoipa::path(
+    get,
+    path = "/metadata/changes.json",
+    tag = "composer",
+    security(("accessToken" = ["read"]), ()),
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "The changes.", body = ChangesView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn get_metadata_changes(
+    State(state): State<AppState>,
+    caller: OptionalCaller,
+    request: axum::extract::Request,
+) -> Result<axum::Json<ChangesView>, ApiError> {
+    let mut since = None;
+    for (k, v) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        if k == "since" {
+            if since.is_some() {
+                return Err(ApiError::invalid_field("since", "must be given once"));
+            }
+            since = Some(v.into_owned());
+        }
+    }
+    let changes = state
+        .services
+        .packages()
+        .metadata_changes(caller.viewer, since.as_deref())
+        .await?;
+    Ok(axum::Json(ChangesView {
+        actions: changes
+            .actions
+            .into_iter()
+            .map(|a| ChangeView {
+                kind: a.kind.as_str(),
+                package: a.package,
+                time: a.time,
+            })
+            .collect(),
+        timestamp: changes.timestamp,
+    }))
 }
 
 #[cfg(test)]

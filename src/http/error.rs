@@ -23,13 +23,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::advisory::AdvisoryField;
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
 use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
+use crate::service::advisories::AdvisoryError;
 use crate::service::clients::ClientError;
+use crate::service::downloads::DownloadError;
 use crate::service::grants::GrantError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
@@ -340,6 +343,42 @@ fn package_field(field: &PackageField) -> &'static str {
         PackageField::WebhookSecret => "webhookSecret",
         PackageField::VendorOwnerKind => "owner.type",
         PackageField::VendorOwner => "owner.name",
+        PackageField::Abandoned => "abandoned",
+        PackageField::Yanked => "yanked",
+        PackageField::Since => "since",
+    }
+}
+
+fn advisory_field(field: &AdvisoryField) -> &'static str {
+    match field {
+        AdvisoryField::Title => "title",
+        AdvisoryField::AffectedVersions => "affectedVersions",
+        AdvisoryField::Severity => "severity",
+        AdvisoryField::Cve => "cve",
+        AdvisoryField::Link => "link",
+        AdvisoryField::ReportedAt => "reportedAt",
+        AdvisoryField::Packages => "packages",
+        AdvisoryField::UpdatedSince => "updatedSince",
+    }
+}
+
+impl From<AdvisoryError> for ApiError {
+    fn from(e: AdvisoryError) -> Self {
+        match e {
+            AdvisoryError::Invalid(errors) => invalid_fields(errors, advisory_field),
+            AdvisoryError::Package(e) => e.into(),
+            AdvisoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DownloadError> for ApiError {
+    fn from(e: DownloadError) -> Self {
+        match e {
+            e @ DownloadError::TooMany => ApiError::invalid_field("downloads", e.to_string()),
+            DownloadError::Package(e) => e.into(),
+            DownloadError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -8,10 +8,12 @@
 //! operation to the OpenAPI document ([`openapi`]) in the same step.
 
 pub mod admin;
+pub mod advisories;
 pub mod auth;
 pub mod clients;
 pub mod composer;
 pub mod docs;
+pub mod downloads;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -67,6 +69,8 @@ pub fn router(
         .merge(projects::router())
         .merge(packages::router(state.config.packages.package_upload_limit))
         .merge(composer::router())
+        .merge(advisories::router())
+        .merge(downloads::router())
         .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -313,4 +313,21 @@ pub mod schemas {
     pub fn visibility() -> Object {
         names([Visibility::Public, Visibility::Private].map(Visibility::as_str))
     }
+
+    /// Whether an add-on is abandoned: `true`, `false`, or its replacement's `vendor/name`
+    /// (as Composer's `abandoned`).
+    pub fn abandoned() -> utoipa::openapi::schema::Schema {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(
+                        "^[a-z0-9]([_.-]?[a-z0-9]+)*/[a-z0-9](([_.]|-{1,2})?[a-z0-9]+)*$",
+                    ))
+                    .max_length(Some(201)),
+            )
+            .build()
+            .into()
+    }
 }

@@ -27,16 +27,20 @@ use crate::http::error::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     UnprocessableEntity, UnsupportedMediaType,
 };
-use crate::service::packages::{PackageUpdate, may_edit, publish_target};
+use crate::service::advisories::affects;
+use crate::service::packages::{AbandonSpec, PackageUpdate, may_edit, publish_target};
 use crate::state::AppState;
-use crate::store::packages::{Package, PackageVersion};
+use crate::store::packages::{Abandoned, Advisory, Package, PackageVersion, Provenance, Source};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
 pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_packages))
         .routes(routes!(get_package, update_package))
-        .routes(routes!(get_version, publish_version).layer(DefaultBodyLimit::max(upload_limit)))
+        .routes(
+            routes!(get_version, publish_version, update_version)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .routes(routes!(download_dist))
 }
 
@@ -75,11 +79,68 @@ pub struct VersionView {
     dist_url: String,
     #[schema(format = DateTime)]
     published_at: String,
+    /// The ids of the security advisories whose affected versions include this one.
+    advisories: Vec<String>,
+    /// Why it was yanked (`null` while it resolves): a yanked version is not offered to
+    /// new resolutions, and its dist stays downloadable for lock files that pin it.
+    #[schema(required)]
+    yanked: Option<String>,
+    /// When it was yanked.
+    #[schema(required, format = DateTime)]
+    yanked_at: Option<String>,
+    /// Who published it (`null` for versions published before this was recorded).
+    #[schema(required)]
+    published_by: Option<PublishedBy>,
+    /// How its dist came (`null` as for `publishedBy`).
+    #[schema(required)]
+    source: Option<VersionSource>,
+}
+
+/// Who published a version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedBy {
+    /// `user`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = publisher_kind)]
+    kind: String,
+    /// The account's username when it published.
+    name: String,
+    /// The id of the access token of the upload (as in API Access); `null` for a webhook
+    /// sync.
+    #[schema(required)]
+    token_id: Option<String>,
+}
+
+fn publisher_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["user"]))
+        .build()
+}
+
+/// How a version's dist came.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionSource {
+    /// `upload` or `webhook`.
+    #[schema(schema_with = source_kind)]
+    kind: &'static str,
+    /// The git commit the webhook archived (`null` for an upload).
+    #[schema(required)]
+    commit: Option<String>,
+}
+
+fn source_kind() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["upload", "webhook"]))
+        .build()
 }
 
 impl VersionView {
-    /// Renders a version.
-    pub fn new(state: &AppState, v: &PackageVersion) -> VersionView {
+    /// Renders a version, with the ids of those of its add-on's `advisories` that affect
+    /// it.
+    pub fn new(state: &AppState, v: &PackageVersion, advisories: &[Advisory]) -> VersionView {
         let manifest: Value = serde_json::from_str(&v.manifest).unwrap_or(Value::Null);
         let text = |key: &str| manifest.get(key).and_then(Value::as_str).map(str::to_owned);
         VersionView {
@@ -98,6 +159,25 @@ impl VersionView {
             size: v.size,
             dist_url: dist_url(state, &v.package, &v.version),
             published_at: rfc3339(v.created_at),
+            advisories: advisories
+                .iter()
+                .filter(|a| affects(a, &v.version))
+                .map(|a| a.advisory_id.clone())
+                .collect(),
+            yanked: v.yanked.as_ref().map(|y| y.reason.clone()),
+            yanked_at: v.yanked.as_ref().map(|y| rfc3339(y.at)),
+            published_by: v.provenance.as_ref().map(|p| PublishedBy {
+                kind: p.publisher_kind.clone(),
+                name: p.publisher_name.clone(),
+                token_id: p.token_id.map(|t| t.to_string()),
+            }),
+            source: v.provenance.as_ref().map(|p| VersionSource {
+                kind: p.source.kind(),
+                commit: match &p.source {
+                    Source::Webhook { commit } => commit.clone(),
+                    Source::Upload => None,
+                },
+            }),
         }
     }
 }
@@ -135,6 +215,11 @@ pub struct PackageView {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// `false`, `true` (abandoned) or the `vendor/name` that replaces it.
+    #[schema(schema_with = schemas::abandoned)]
+    abandoned: Value,
+    /// Installs counted (as written by the last flush).
+    downloads: DownloadTotals,
     /// Whether a webhook secret is set (to who may change the add-on only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -168,10 +253,34 @@ impl PackageView {
             url: state.url(&format!("/packages/{}", p.name)),
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
+            abandoned: abandoned_value(&p.abandoned),
+            downloads: DownloadTotals {
+                total: p.downloads_total,
+                last30_days: p.downloads_last_30_days,
+            },
             has_webhook_secret: may_edit.then_some(p.has_webhook_secret),
             has_repository_credentials: may_edit.then_some(p.has_repository_credentials),
             versions: None,
         }
+    }
+}
+
+/// An add-on's installs, in listings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadTotals {
+    /// All time.
+    total: i64,
+    /// The last 30 days, today included.
+    last30_days: i64,
+}
+
+/// `abandoned` as Composer and this API write it: `false`, `true` or the replacement.
+pub fn abandoned_value(a: &Abandoned) -> Value {
+    match a {
+        Abandoned::No => Value::Bool(false),
+        Abandoned::Yes => Value::Bool(true),
+        Abandoned::ReplacedBy(r) => Value::String(r.clone()),
     }
 }
 
@@ -275,11 +384,12 @@ pub async fn get_package(
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let versions = packages.versions(&p).await?;
+    let advisories = state.services.advisories().of_visible(&p.name).await?;
     let mut view = PackageView::new(&state, &p, may_edit(caller.viewer, &p));
     view.versions = Some(
         versions
             .iter()
-            .map(|v| VersionView::new(&state, v))
+            .map(|v| VersionView::new(&state, v, &advisories))
             .collect(),
     );
     Ok(Json(view))
@@ -313,7 +423,8 @@ pub async fn get_version(
     let packages = state.services.packages();
     let p = packages.visible(caller.viewer, &vendor, &name).await?;
     let v = packages.version(&p, &version).await?;
-    Ok(Json(VersionView::new(&state, &v)))
+    let advisories = state.services.advisories().of_visible(&p.name).await?;
+    Ok(Json(VersionView::new(&state, &v, &advisories)))
 }
 
 /// A version's dist zip
@@ -468,10 +579,23 @@ pub async fn publish_version(
         }
     })?;
     let (p, v) = packages
-        .publish(caller.user.id, &package_name, &version, visibility, bytes)
+        .publish(
+            caller.user.id,
+            &package_name,
+            &version,
+            visibility,
+            bytes,
+            Provenance {
+                publisher_kind: "user".to_owned(),
+                publisher_name: caller.user.username.to_string(),
+                token_id: Some(caller.token.id),
+                source: Source::Upload,
+            },
+        )
         .await?;
     tracing::info!(package = %p.name, version = %v.version, "published");
-    let mut response = (StatusCode::CREATED, Json(VersionView::new(&state, &v))).into_response();
+    let mut response =
+        (StatusCode::CREATED, Json(VersionView::new(&state, &v, &[]))).into_response();
     let location = state.url(&format!("/packages/{}/versions/{}", p.name, v.version));
     if let Ok(l) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, l);
@@ -510,6 +634,18 @@ pub struct UpdatePackage {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(write_only, max_length = 1024)]
     repository_credentials: Option<Option<String>>,
+    /// `true` abandons the add-on, a `vendor/name` abandons it for that replacement,
+    /// `false` takes it back. Composer warns whoever installs an abandoned add-on.
+    #[schema(schema_with = schemas::abandoned)]
+    abandoned: Option<AbandonedBody>,
+}
+
+/// `abandoned` of a `PATCH`: a flag or a replacement's name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AbandonedBody {
+    Flag(bool),
+    Replacement(String),
 }
 
 /// Change an add-on
@@ -551,6 +687,10 @@ pub async fn update_package(
         repository_url: body.repository_url,
         webhook_secret: body.webhook_secret,
         repository_credentials: body.repository_credentials,
+        abandoned: body.abandoned.map(|a| match a {
+            AbandonedBody::Flag(f) => AbandonSpec::Flag(f),
+            AbandonedBody::Replacement(r) => AbandonSpec::Replacement(r),
+        }),
     };
     let p = state
         .services
@@ -558,4 +698,66 @@ pub async fn update_package(
         .update(caller.viewer(), &vendor, &name, update)
         .await?;
     Ok(Json(PackageView::new(&state, &p, true)))
+}
+
+/// `PATCH /packages/{vendor}/{name}/versions/{version}` body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PackageVersionPatch)]
+pub struct UpdateVersion {
+    /// Why the version is yanked (1 to 500 characters), or `null` to take the yank back.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(required, min_length = 1, max_length = 500)]
+    yanked: Option<Option<String>>,
+}
+
+/// Yank a version, or take the yank back
+///
+/// Its add-on's owner (or an administrator) only: `403` to others who can see it, `404` to
+/// those who cannot. A yanked version is no longer in the add-on's Composer metadata, so
+/// no new `composer require` or `update` picks it, but its dist stays downloadable with
+/// the same bytes, so a `composer.lock` that pins it still installs; the API shows the
+/// reason.
+#[utoipa::path(
+    patch,
+    path = "/packages/{vendor}/{name}/versions/{version}",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(
+        ("vendor" = String, Path, description = "the add-on's vendor"),
+        ("name" = String, Path, description = "the add-on's name within the vendor"),
+        ("version" = String, Path, description = "a version (`1.2.0`)"),
+    ),
+    request_body = UpdateVersion,
+    responses(
+        (status = 200, description = "The version.", body = VersionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn update_version(
+    State(state): State<AppState>,
+    caller: UserCaller<Write>,
+    Path((vendor, name, version)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<UpdateVersion>,
+) -> Result<Json<VersionView>, ApiError> {
+    let Some(yanked) = body.yanked else {
+        return Err(ApiError::invalid_field(
+            "yanked",
+            "is required: a reason, or null",
+        ));
+    };
+    let v = state
+        .services
+        .packages()
+        .yank(caller.viewer(), &vendor, &name, &version, yanked.as_deref())
+        .await?;
+    let advisories = state.services.advisories().of_visible(&v.package).await?;
+    Ok(Json(VersionView::new(&state, &v, &advisories)))
 }

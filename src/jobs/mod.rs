@@ -5,5 +5,6 @@
 //! purges what has ended, once an hour.
 
 pub mod cleanup;
+pub mod downloads;
 pub mod queue;
 pub mod sync;

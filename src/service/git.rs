@@ -341,6 +341,24 @@ pub async fn archive_tag(
     run(cmd, options, options.max_archive).await
 }
 
+/// The commit a tag names (`git rev-parse`), in hex.
+pub async fn tag_commit(
+    mirror: &Path,
+    tag: &str,
+    options: &GitOptions,
+) -> Result<String, GitError> {
+    if !safe_tag(tag) {
+        return Err(failed(format!("unsafe tag name {tag:?}")));
+    }
+    let mut cmd = git(options, &Network::default());
+    cmd.arg("--git-dir")
+        .arg(mirror)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("refs/tags/{tag}^{{commit}}"));
+    let out = run(cmd, options, 1024).await?;
+    Ok(String::from_utf8_lossy(&out).trim().to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

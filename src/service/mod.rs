@@ -10,6 +10,8 @@
 //! * [`sessions`] — browser sessions, sign-in, consent, authorization codes;
 //! * [`projects`] — projects and the add-ons bound to them;
 //! * [`packages`] — the marketplace: publishing, listings, visibility, dists, vendors;
+//! * [`advisories`] — security advisories of add-ons, as Composer reads them;
+//! * [`downloads`] — download statistics from Composer's install notifications;
 //! * [`sync`] — the push webhook: accepting pushes, syncing an add-on from git;
 //! * [`maintenance`] — the database's health, shutdown and purges.
 //!
@@ -21,8 +23,10 @@
 //! by every front end: the JSON API, the HTML pages, the background jobs, the command line.
 
 pub mod accounts;
+pub mod advisories;
 pub mod auth_cache;
 pub mod clients;
+pub mod downloads;
 pub mod git;
 pub mod grants;
 pub mod limiter;
@@ -59,6 +63,7 @@ struct Core {
     limits: LimitsConfig,
     packages: PackagesConfig,
     pending_uses: Arc<tokens::PendingUses>,
+    pending_downloads: downloads::PendingDownloads,
 }
 
 impl Services {
@@ -75,6 +80,7 @@ impl Services {
             limits: config.limits.clone(),
             packages: config.packages.clone(),
             pending_uses: Arc::default(),
+            pending_downloads: downloads::PendingDownloads::default(),
         }))
     }
 
@@ -121,6 +127,21 @@ impl Services {
     /// The marketplace: listings, publishing, changes, dists, vendors.
     pub fn packages(&self) -> packages::Packages<'_> {
         packages::Packages(self)
+    }
+
+    /// Security advisories of add-ons: filing them, and what Composer reads of them.
+    pub fn advisories(&self) -> advisories::Advisories<'_> {
+        advisories::Advisories(self)
+    }
+
+    /// Download statistics: Composer's install notifications, counted and flushed.
+    pub fn downloads(&self) -> downloads::Downloads<'_> {
+        downloads::Downloads(self)
+    }
+
+    /// The install counts not yet written.
+    fn pending_downloads(&self) -> &downloads::PendingDownloads {
+        &self.0.pending_downloads
     }
 
     /// The storage underneath, for test fixtures and tools. Front ends call the services,

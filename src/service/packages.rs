@@ -22,8 +22,8 @@ use crate::domain::user::Username;
 use crate::domain::version::Version;
 use crate::store::dists::DistStore;
 use crate::store::packages::{
-    NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, PublishOutcome, Vendor,
-    Viewer,
+    Abandoned, NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, Provenance,
+    PublishOutcome, Vendor, Viewer,
 };
 use crate::store::{Page, StoreError, Timestamp, User, now};
 
@@ -161,6 +161,17 @@ pub struct PackageUpdate {
     pub webhook_secret: Option<Option<String>>,
     /// `username:token` for a private repository (write-only).
     pub repository_credentials: Option<Option<String>>,
+    /// Abandons the add-on, or takes that back.
+    pub abandoned: Option<AbandonSpec>,
+}
+
+/// Abandoning an add-on, as asked: `true`/`false`, or the name of its replacement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbandonSpec {
+    /// Abandoned with no replacement (`true`), or maintained again (`false`).
+    Flag(bool),
+    /// Abandoned for this package (`vendor/name`).
+    Replacement(String),
 }
 
 /// Where a repository URL points: transport, host and port (`None` for a local path or
@@ -169,6 +180,48 @@ fn origin(url: Option<&str>) -> Option<(Transport, HostName, u16)> {
     match outbound::parse_repository(url?, true) {
         Ok(Repository::Remote(r)) => Some((r.transport, r.host, r.port)),
         _ => None,
+    }
+}
+
+/// The most metadata changes one answer reads.
+const MAX_CHANGES: i64 = 10_000;
+
+/// What changed in the Composer metadata since a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataChanges {
+    /// One action per add-on, oldest first.
+    pub actions: Vec<ChangeAction>,
+    /// Where to ask from next time (ten-thousandths of a second).
+    pub timestamp: i64,
+}
+
+/// A change of one add-on's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeAction {
+    /// Update or delete.
+    pub kind: ChangeKind,
+    /// `vendor/name`.
+    pub package: String,
+    /// When (Unix seconds).
+    pub time: Timestamp,
+}
+
+/// What a mirror does about a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Fetch the add-on's metadata again.
+    Update,
+    /// Forget the add-on.
+    Delete,
+}
+
+impl ChangeKind {
+    /// `update` or `delete`, as Packagist writes them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Update => "update",
+            ChangeKind::Delete => "delete",
+        }
     }
 }
 
@@ -334,7 +387,8 @@ impl Packages<'_> {
     }
 
     /// Checks, stores and records one dist: `bytes` is the zip, `owner` the publisher,
-    /// `visibility` the one asked for (a new add-on gets it, an existing one must have it).
+    /// `visibility` the one asked for (a new add-on gets it, an existing one must have it),
+    /// `provenance` who published it and how (recorded with the version).
     /// The first publish under a vendor gives the vendor to `owner`; the first publish of a
     /// name creates the add-on. A refused dist leaves no file behind.
     pub async fn publish<B>(
@@ -344,6 +398,7 @@ impl Packages<'_> {
         version_text: &str,
         visibility: Option<Visibility>,
         bytes: B,
+        provenance: Provenance,
     ) -> Result<(Package, PackageVersion), PackageError>
     where
         B: AsRef<[u8]> + Send + 'static,
@@ -395,6 +450,8 @@ impl Packages<'_> {
                 size: i64::try_from(size).unwrap_or(i64::MAX),
                 dist_path: relative.clone(),
                 created_at: now(),
+                yanked: None,
+                provenance: Some(provenance),
             },
         };
         let outcome = self.0.store().publish_version(&new).await;
@@ -478,6 +535,25 @@ impl Packages<'_> {
         {
             errors.insert(PackageField::WebhookSecret, "must be 8 to 256 bytes");
         }
+        let abandoned = match update.abandoned {
+            None => None,
+            Some(AbandonSpec::Flag(false)) => Some(Abandoned::No),
+            Some(AbandonSpec::Flag(true)) => Some(Abandoned::Yes),
+            Some(AbandonSpec::Replacement(r)) => match PackageName::parse(&r) {
+                Some(n) if n.as_str() == p.name => {
+                    errors.insert(PackageField::Abandoned, "cannot name the add-on itself");
+                    None
+                }
+                Some(n) => Some(Abandoned::ReplacedBy(n.as_str().to_owned())),
+                None => {
+                    errors.insert(
+                        PackageField::Abandoned,
+                        "must be true, false or the replacement's vendor/name (lower case)",
+                    );
+                    None
+                }
+            },
+        };
         errors.into_result().map_err(PackageError::Invalid)?;
         let url_after = match &repository_url {
             Some(u) => u.as_deref(),
@@ -507,8 +583,128 @@ impl Packages<'_> {
             repository_url,
             webhook_secret: update.webhook_secret,
             repository_credentials,
+            abandoned,
         };
         Ok(self.0.store().update_package(&p.name, &changes).await?)
+    }
+
+    /// Yanks version `version` of `vendor/name` with `reason` (1 to 500 characters), or
+    /// (`None`) takes the yank back: its owner or an administrator only. A yanked version
+    /// stays published and downloadable, with the same bytes; the Composer repository
+    /// stops offering it to new resolutions.
+    pub async fn yank(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+        version: &str,
+        reason: Option<&str>,
+    ) -> Result<PackageVersion, PackageError> {
+        let p = self.visible(viewer, vendor, name).await?;
+        if !may_edit(viewer, &p) {
+            return Err(PackageError::NotEditor(p.name));
+        }
+        let reason = match reason.map(str::trim) {
+            None => None,
+            Some("") => return Err(invalid(PackageField::Yanked, "give a reason, or null")),
+            Some(r) if r.chars().count() > 500 => {
+                return Err(invalid(
+                    PackageField::Yanked,
+                    "must be at most 500 characters",
+                ));
+            }
+            Some(r) if crate::domain::text::control_character(r).is_some() => {
+                return Err(invalid(
+                    PackageField::Yanked,
+                    "must not contain control characters",
+                ));
+            }
+            Some(r) => Some(r),
+        };
+        match self
+            .0
+            .store()
+            .yank_version(&p.name, version, reason, now())
+            .await
+        {
+            Ok(v) => {
+                tracing::info!(package = %p.name, version = %v.version, yanked = v.yanked.is_some(), "yank changed");
+                Ok(v)
+            }
+            Err(StoreError::NotFound) => Err(PackageError::VersionNotFound {
+                package: p.name,
+                version: version.to_owned(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The changes of Composer metadata since `since` (ten-thousandths of a second since
+    /// the epoch, as Packagist counts) that `viewer` may know of, one action per add-on
+    /// (its latest), oldest first, and the timestamp to ask from next time. An add-on that
+    /// was deleted, or that the viewer may no longer see, is a `Delete` to whoever saw it
+    /// before. Without `since`: no actions, only the timestamp to start from.
+    pub async fn metadata_changes(
+        &self,
+        viewer: Viewer,
+        since: Option<&str>,
+    ) -> Result<MetadataChanges, PackageError> {
+        // Ten-thousandths of a second.
+        let now = chrono::Utc::now().timestamp_micros() / 100;
+        let Some(since) = since else {
+            return Ok(MetadataChanges {
+                actions: Vec::new(),
+                timestamp: now,
+            });
+        };
+        let since = match since.trim().parse::<i64>() {
+            Ok(s) if s >= 0 => s,
+            _ => {
+                return Err(invalid(
+                    PackageField::Since,
+                    "must be a time in ten-thousandths of a second since 1970 (as Packagist's)",
+                ));
+            }
+        };
+        let rows = self.0.store().metadata_changes(since, MAX_CHANGES).await?;
+        // A full page: the next one starts where this one ended (rows of that very moment
+        // are read again, which repeats an action but loses none).
+        let timestamp = if rows.len() as i64 >= MAX_CHANGES {
+            rows.last().map_or(now, |r| r.at)
+        } else {
+            now
+        };
+        let mut latest: Vec<ChangeAction> = Vec::new();
+        for r in rows {
+            let sees_all = match viewer {
+                Viewer::Admin(_) => true,
+                Viewer::User(id) => r.owner_id == Some(id),
+                Viewer::Anonymous => false,
+            };
+            let kind = if sees_all {
+                if r.deleted {
+                    ChangeKind::Delete
+                } else {
+                    ChangeKind::Update
+                }
+            } else if r.is_public && !r.deleted {
+                ChangeKind::Update
+            } else if r.was_public {
+                ChangeKind::Delete
+            } else {
+                continue;
+            };
+            latest.retain(|a| a.package != r.package);
+            latest.push(ChangeAction {
+                kind,
+                package: r.package,
+                time: r.at / 10_000,
+            });
+        }
+        Ok(MetadataChanges {
+            actions: latest,
+            timestamp,
+        })
     }
 
     /// The vendor `name` and who owns it.

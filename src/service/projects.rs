@@ -294,7 +294,8 @@ impl Projects<'_> {
             return Err(unknown());
         }
         let versions = store.package_versions(&package.name).await?;
-        let satisfied = versions.iter().any(|v| {
+        // A yanked version satisfies no new binding.
+        let satisfied = versions.iter().filter(|v| v.yanked.is_none()).any(|v| {
             Version::parse(&v.version)
                 .map(|v| constraint.matches(&v))
                 .unwrap_or(false)

@@ -17,7 +17,7 @@ use crate::domain::git::{RepositoryCredentials, mirror_dir, repository_key};
 use crate::domain::outbound::Refusal;
 use crate::domain::package::{self, PackageName};
 use crate::domain::version::Version;
-use crate::store::packages::Package;
+use crate::store::packages::{Package, Provenance, Source};
 use crate::store::{StoreError, StoreResult, User, now};
 
 /// Longest delivery id accepted.
@@ -224,10 +224,24 @@ impl Syncs<'_> {
                     continue;
                 }
             };
+            // Provenance: the commit is worth having but not worth refusing the tag for.
+            let commit = match git::tag_commit(&mirror, &tag, &options).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(package = %p.name, tag, error = %e, "cannot read the tag's commit");
+                    None
+                }
+            };
+            let provenance = Provenance {
+                publisher_kind: "user".to_owned(),
+                publisher_name: p.owner_username.to_string(),
+                token_id: None,
+                source: Source::Webhook { commit },
+            };
             let outcome = self
                 .0
                 .packages()
-                .publish(p.owner_id, &name, &tag, None, zip)
+                .publish(p.owner_id, &name, &tag, None, zip, provenance)
                 .await;
             match outcome {
                 Ok(_) => {

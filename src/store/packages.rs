@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
+use crate::domain::advisory::Severity;
 use crate::domain::package::{PackageType, Visibility};
 use crate::domain::user::Username;
 
@@ -69,6 +70,24 @@ pub struct Package {
     pub created_at: Timestamp,
     /// Last change (a publish or an edit): the `Last-Modified` of its Composer file.
     pub updated_at: Timestamp,
+    /// Whether it is abandoned, and for what.
+    pub abandoned: Abandoned,
+    /// Installs counted (flushed), all time.
+    pub downloads_total: i64,
+    /// Installs counted in the last 30 days, today included.
+    pub downloads_last_30_days: i64,
+}
+
+/// Whether an add-on is abandoned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Abandoned {
+    /// Maintained.
+    #[default]
+    No,
+    /// Abandoned, with no replacement named.
+    Yes,
+    /// Abandoned for this package (`vendor/name`, valid when set; not necessarily here).
+    ReplacedBy(String),
 }
 
 impl Package {
@@ -99,6 +118,73 @@ pub struct PackageVersion {
     pub dist_path: String,
     /// Publication time.
     pub created_at: Timestamp,
+    /// Why it was yanked, and when; `None` while it resolves.
+    pub yanked: Option<Yanked>,
+    /// Who published it and how; `None` for versions published before this was recorded.
+    pub provenance: Option<Provenance>,
+}
+
+/// Who published a version, with which token, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The kind of publisher: `user` (an account).
+    pub publisher_kind: String,
+    /// Its name when it published.
+    pub publisher_name: String,
+    /// The access token of the upload (`None` for a webhook sync, which runs as the
+    /// add-on's owner after the push was accepted).
+    pub token_id: Option<Uuid>,
+    /// How the dist came.
+    pub source: Source,
+}
+
+/// How a version's dist came to the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Uploaded over the API.
+    Upload,
+    /// Archived from a git tag by the push webhook's sync, at this commit.
+    Webhook {
+        /// The commit the tag named (hex).
+        commit: Option<String>,
+    },
+}
+
+impl Source {
+    /// `upload` or `webhook`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Upload => "upload",
+            Source::Webhook { .. } => "webhook",
+        }
+    }
+}
+
+/// One change of an add-on's Composer metadata (see `metadata_changes` in the
+/// migrations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataChange {
+    /// `vendor/name`.
+    pub package: String,
+    /// When, in ten-thousandths of a second since the epoch.
+    pub at: i64,
+    /// Its owner then.
+    pub owner_id: Option<Uuid>,
+    /// Public before the change.
+    pub was_public: bool,
+    /// Public after it.
+    pub is_public: bool,
+    /// The add-on was deleted.
+    pub deleted: bool,
+}
+
+/// Why and when a version was yanked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Yanked {
+    /// The reason given.
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A vendor namespace (`acme` of `acme/theme`) and the account that owns it.
@@ -168,6 +254,31 @@ pub enum PublishOutcome {
     TypeMismatch(PackageType),
 }
 
+/// A security advisory filed against an add-on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advisory {
+    /// `HRSA-xxxx-xxxx-xxxx`.
+    pub advisory_id: String,
+    /// `vendor/name`.
+    pub package: String,
+    /// What is wrong, in a line.
+    pub title: String,
+    /// The affected versions: a Composer constraint, valid when filed.
+    pub affected_versions: String,
+    /// How bad it is, if said.
+    pub severity: Option<Severity>,
+    /// Its CVE id, if it has one.
+    pub cve: Option<String>,
+    /// Where it is described.
+    pub link: Option<String>,
+    /// When it was reported.
+    pub reported_at: Timestamp,
+    /// When it was filed here.
+    pub created_at: Timestamp,
+    /// When it last changed (a mirror's `updatedSince`).
+    pub updated_at: Timestamp,
+}
+
 /// A change to an add-on; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct PackageChanges {
@@ -181,6 +292,8 @@ pub struct PackageChanges {
     pub webhook_secret: Option<Option<String>>,
     /// `Some(None)` clears it.
     pub repository_credentials: Option<Option<String>>,
+    /// Abandons it (or takes that back).
+    pub abandoned: Option<Abandoned>,
 }
 
 /// Filters of the marketplace list.
@@ -254,6 +367,35 @@ pub trait PackageStore: Send + Sync {
     async fn forget_delivery(&self, delivery_id: &str) -> StoreResult<()>;
     /// Forgets deliveries received before `before` (GitHub does not redeliver old ones).
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Yanks a version with a reason, or (`None`) takes the yank back; `NotFound` for an
+    /// unknown version. The add-on's `updated_at` moves (its Composer file changes).
+    async fn yank_version(
+        &self,
+        package: &str,
+        version: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<PackageVersion>;
+    /// The changes of Composer metadata at or after `since` (ten-thousandths of a second),
+    /// oldest first, at most `limit`.
+    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>>;
+    /// Adds install counts `(add-on, normalized version, day, count)` in one transaction;
+    /// a version that does not exist (any more) is skipped. Answers the installs written.
+    async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64>;
+    /// An add-on's install counts: `(version as published, day, count)`.
+    async fn download_counts(&self, package: &str) -> StoreResult<Vec<(String, i64, i64)>>;
+    /// Files an advisory (`NotFound` when its add-on does not exist, `Conflict` for a
+    /// taken id).
+    async fn create_advisory(&self, advisory: &Advisory) -> StoreResult<()>;
+    /// The advisories of an add-on, oldest report first.
+    async fn package_advisories(&self, package: &str) -> StoreResult<Vec<Advisory>>;
+    /// The advisories of the add-ons a viewer may see, changed at or after `since`, by
+    /// add-on and report (the security-advisories API filters the names it was asked).
+    async fn visible_advisories(
+        &self,
+        viewer: Viewer,
+        since: Option<Timestamp>,
+    ) -> StoreResult<Vec<Advisory>>;
 }
 
 /// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'` and wraps in `%…%`, lower case.
@@ -284,6 +426,10 @@ struct PackageRow {
     has_repository_credentials: bool,
     created_at: i64,
     updated_at: i64,
+    abandoned: bool,
+    abandoned_replacement: Option<String>,
+    downloads_total: i64,
+    downloads_recent: i64,
 }
 
 /// A stored Composer type (an unknown one is an error naming it, never a guess).
@@ -311,6 +457,13 @@ impl PackageRow {
             has_repository_credentials: self.has_repository_credentials,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            abandoned: match (self.abandoned, self.abandoned_replacement) {
+                (false, _) => Abandoned::No,
+                (true, None) => Abandoned::Yes,
+                (true, Some(r)) => Abandoned::ReplacedBy(r),
+            },
+            downloads_total: self.downloads_total,
+            downloads_last_30_days: self.downloads_recent,
         })
     }
 }
@@ -331,11 +484,49 @@ struct VersionRow {
     size: i64,
     dist_path: String,
     created_at: i64,
+    yanked_reason: Option<String>,
+    yanked_at: Option<i64>,
+    publisher_kind: Option<String>,
+    publisher_name: Option<String>,
+    publisher_token_id: Option<String>,
+    source_kind: Option<String>,
+    source_commit: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    package: String,
+    at: i64,
+    owner_id: Option<String>,
+    was_public: bool,
+    is_public: bool,
+    deleted: bool,
 }
 
 impl VersionRow {
     fn into_version(self) -> PackageVersion {
+        // Written together by `publish_version`; a row without them predates them. An
+        // unparsable token id is dropped rather than failing the read of the version.
+        let provenance = match (self.publisher_kind, self.publisher_name, self.source_kind) {
+            (Some(publisher_kind), Some(publisher_name), Some(kind)) => Some(Provenance {
+                publisher_kind,
+                publisher_name,
+                token_id: self
+                    .publisher_token_id
+                    .as_deref()
+                    .and_then(|t| Uuid::parse_str(t).ok()),
+                source: if kind == "webhook" {
+                    Source::Webhook {
+                        commit: self.source_commit,
+                    }
+                } else {
+                    Source::Upload
+                },
+            }),
+            _ => None,
+        };
         PackageVersion {
+            provenance,
             package: self.package,
             version: self.version,
             version_normalized: self.version_normalized,
@@ -345,6 +536,10 @@ impl VersionRow {
             size: self.size,
             dist_path: self.dist_path,
             created_at: self.created_at,
+            yanked: self.yanked_reason.map(|reason| Yanked {
+                reason,
+                at: self.yanked_at.unwrap_or(self.created_at),
+            }),
         }
     }
 }
@@ -386,6 +581,53 @@ impl TombstoneRow {
             deleted_at: self.deleted_at,
         }
     }
+}
+
+/// `security_advisories`, every column.
+#[derive(sqlx::FromRow)]
+struct AdvisoryRow {
+    advisory_id: String,
+    package: String,
+    title: String,
+    affected_versions: String,
+    severity: Option<String>,
+    cve: Option<String>,
+    link: Option<String>,
+    reported_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl AdvisoryRow {
+    fn into_advisory(self) -> StoreResult<Advisory> {
+        let severity = match self.severity.as_deref() {
+            None => None,
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("stored severity {s:?} unknown"))
+            })?),
+        };
+        Ok(Advisory {
+            advisory_id: self.advisory_id,
+            package: self.package,
+            title: self.title,
+            affected_versions: self.affected_versions,
+            severity,
+            cve: self.cve,
+            link: self.link,
+            reported_at: self.reported_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn advisories(rows: Vec<AdvisoryRow>) -> StoreResult<Vec<Advisory>> {
+    rows.into_iter().map(AdvisoryRow::into_advisory).collect()
+}
+
+/// The first of the last 30 days (days since 1970, UTC), for the listings' counts.
+fn recent_day() -> i64 {
+    super::now().div_euclid(86_400) - 29
 }
 
 /// How far back a new document stamp may go when the current second is taken.
@@ -436,10 +678,15 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1",
         )
         .bind(name)
+        .bind(recent_day())
         .fetch_one(self.reader())
         .await?
         .into_package()
@@ -462,7 +709,11 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $7) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
              AND ($3 IS NULL OR p.package_type = $3) \
@@ -476,6 +727,7 @@ where
         .bind(&pattern)
         .bind(i64::from(page.size))
         .bind(page.offset())
+        .bind(recent_day())
         .fetch_all(self.reader())
         .await?;
         let total = sqlx::query_scalar::<DB, i64>(
@@ -512,11 +764,16 @@ where
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id \
              WHERE p.owner_id = $1 AND p.repository_url IS NOT NULL ORDER BY p.name",
         )
         .bind(owner_id.to_string())
+        .bind(recent_day())
         .fetch_all(self.reader())
         .await?;
         packages(rows)
@@ -525,7 +782,8 @@ where
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersion>> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at FROM package_versions WHERE package = $1 \
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions WHERE package = $1 \
              ORDER BY created_at, version",
         )
         .bind(name)
@@ -539,7 +797,8 @@ where
     async fn package_version(&self, name: &str, version: &str) -> StoreResult<PackageVersion> {
         Ok(sqlx::query_as::<DB, VersionRow>(
             "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
-             dist_path, created_at FROM package_versions WHERE package = $1 AND version = $2",
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions WHERE package = $1 AND version = $2",
         )
         .bind(name)
         .bind(version)
@@ -553,7 +812,11 @@ where
              p.package_type, p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
              (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at \
+             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name) AS downloads_total, \
+             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+              WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
         let v = &new.version;
         let owner = new.owner_id.to_string();
@@ -609,6 +872,7 @@ where
         .await?;
         let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
             .bind(&v.package)
+            .bind(recent_day())
             .fetch_one(&mut *tx)
             .await?
             .into_package()?;
@@ -626,8 +890,9 @@ where
         }
         let inserted = sqlx::query::<DB>(
             "INSERT INTO package_versions (package, version, version_normalized, \
-             manifest, sha256, shasum, size, dist_path, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             manifest, sha256, shasum, size, dist_path, created_at, publisher_kind, \
+             publisher_name, publisher_token_id, source_kind, source_commit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&v.package)
         .bind(&v.version)
@@ -638,6 +903,18 @@ where
         .bind(v.size)
         .bind(&v.dist_path)
         .bind(v.created_at)
+        .bind(v.provenance.as_ref().map(|p| p.publisher_kind.clone()))
+        .bind(v.provenance.as_ref().map(|p| p.publisher_name.clone()))
+        .bind(
+            v.provenance
+                .as_ref()
+                .and_then(|p| p.token_id.map(|t| t.to_string())),
+        )
+        .bind(v.provenance.as_ref().map(|p| p.source.kind().to_owned()))
+        .bind(v.provenance.as_ref().and_then(|p| match &p.source {
+            Source::Webhook { commit } => commit.clone(),
+            Source::Upload => None,
+        }))
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
@@ -657,6 +934,7 @@ where
         .await?;
         let package = sqlx::query_as::<DB, PackageRow>(PACKAGE)
             .bind(&v.package)
+            .bind(recent_day())
             .fetch_one(&mut *tx)
             .await?
             .into_package()?;
@@ -792,6 +1070,8 @@ where
              webhook_secret = CASE WHEN $7 THEN $8 ELSE webhook_secret END, \
              repository_credentials = \
                  CASE WHEN $10 THEN $11 ELSE repository_credentials END, \
+             abandoned = CASE WHEN $12 THEN $13 ELSE abandoned END, \
+             abandoned_replacement = CASE WHEN $12 THEN $14 ELSE abandoned_replacement END, \
              updated_at = $9 WHERE name = $1",
         )
         .bind(name)
@@ -805,6 +1085,12 @@ where
         .bind(super::now())
         .bind(c.repository_credentials.is_some())
         .bind(c.repository_credentials.clone().flatten())
+        .bind(c.abandoned.is_some())
+        .bind(c.abandoned.as_ref().is_some_and(|a| *a != Abandoned::No))
+        .bind(match &c.abandoned {
+            Some(Abandoned::ReplacedBy(r)) => Some(r.clone()),
+            _ => None,
+        })
         .execute(self.writer())
         .await?;
         if DB::rows_affected(&done) == 0 {
@@ -857,6 +1143,177 @@ where
             .execute(self.writer())
             .await?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn yank_version(
+        &self,
+        package: &str,
+        version: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<PackageVersion> {
+        let mut tx = self.writer().begin().await?;
+        // A second yank keeps the first time; a new reason replaces the old one.
+        let done = sqlx::query::<DB>(
+            "UPDATE package_versions SET yanked_reason = $3, \
+             yanked_at = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(yanked_at, $4) END \
+             WHERE package = $1 AND version = $2",
+        )
+        .bind(package)
+        .bind(version)
+        .bind(reason.map(str::to_owned))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query::<DB>("UPDATE packages SET updated_at = $2 WHERE name = $1")
+            .bind(package)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let v = sqlx::query_as::<DB, VersionRow>(
+            "SELECT package, version, version_normalized, manifest, sha256, shasum, size, \
+             dist_path, created_at, yanked_reason, yanked_at, publisher_kind, publisher_name, \
+             publisher_token_id, source_kind, source_commit FROM package_versions \
+             WHERE package = $1 AND version = $2",
+        )
+        .bind(package)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await?
+        .into_version();
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>> {
+        sqlx::query_as::<DB, ChangeRow>(
+            "SELECT package, at, owner_id, was_public, is_public, deleted \
+             FROM metadata_changes WHERE at >= $1 ORDER BY at, package LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(MetadataChange {
+                owner_id: r.owner_id.as_deref().map(parse_uuid).transpose()?,
+                package: r.package,
+                at: r.at,
+                was_public: r.was_public,
+                is_public: r.is_public,
+                deleted: r.deleted,
+            })
+        })
+        .collect()
+    }
+
+    async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64> {
+        let mut tx = self.writer().begin().await?;
+        let mut written = 0;
+        for (package, version_normalized, day, count) in counts {
+            // `WHERE` in the SELECT also tells SQLite's parser the ON CONFLICT is the
+            // insert's.
+            let done = sqlx::query::<DB>(
+                "INSERT INTO download_counts (package, version, day, count) \
+                 SELECT package, version, $3, $4 FROM package_versions \
+                 WHERE package = $1 AND version_normalized = $2 \
+                 ON CONFLICT (package, version, day) \
+                 DO UPDATE SET count = download_counts.count + excluded.count",
+            )
+            .bind(package)
+            .bind(version_normalized)
+            .bind(*day)
+            .bind(*count)
+            .execute(&mut *tx)
+            .await?;
+            if DB::rows_affected(&done) > 0 {
+                written += count;
+            }
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn download_counts(&self, package: &str) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as::<DB, (String, i64, i64)>(
+            "SELECT version, day, count FROM download_counts WHERE package = $1 \
+             ORDER BY day, version",
+        )
+        .bind(package)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO security_advisories (advisory_id, package, title, \
+             affected_versions, severity, cve, link, reported_at, created_at, updated_at) \
+             SELECT $1, name, $3, $4, $5, $6, $7, $8, $9, $10 FROM packages WHERE name = $2",
+        )
+        .bind(&a.advisory_id)
+        .bind(&a.package)
+        .bind(&a.title)
+        .bind(&a.affected_versions)
+        .bind(a.severity.map(|s| s.as_str().to_owned()))
+        .bind(a.cve.clone())
+        .bind(a.link.clone())
+        .bind(a.reported_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The add-on's Composer file changes with it (and the change feed says so).
+        sqlx::query::<DB>("UPDATE packages SET updated_at = $2 WHERE name = $1")
+            .bind(&a.package)
+            .bind(a.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn package_advisories(&self, package: &str) -> StoreResult<Vec<Advisory>> {
+        advisories(
+            sqlx::query_as::<DB, AdvisoryRow>(
+                "SELECT advisory_id, package, title, affected_versions, severity, cve, link, \
+                 reported_at, created_at, updated_at FROM security_advisories \
+                 WHERE package = $1 ORDER BY reported_at, advisory_id",
+            )
+            .bind(package)
+            .fetch_all(self.reader())
+            .await?,
+        )
+    }
+
+    async fn visible_advisories(
+        &self,
+        viewer: Viewer,
+        since: Option<Timestamp>,
+    ) -> StoreResult<Vec<Advisory>> {
+        let (user, all) = viewer.params();
+        advisories(
+            sqlx::query_as::<DB, AdvisoryRow>(
+                "SELECT a.advisory_id, a.package, a.title, a.affected_versions, a.severity, \
+                 a.cve, a.link, a.reported_at, a.created_at, a.updated_at \
+                 FROM security_advisories a JOIN packages p ON p.name = a.package \
+                 WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
+                 AND ($3 IS NULL OR a.updated_at >= $3) \
+                 ORDER BY a.package, a.reported_at, a.advisory_id",
+            )
+            .bind(&user)
+            .bind(all)
+            .bind(since)
+            .fetch_all(self.reader())
+            .await?,
+        )
     }
 }
 

@@ -1,13 +1,16 @@
 //! HTTP tests against a real server on port 0 with a fresh database per test.
 
 mod admin;
+mod advisories;
 mod authorize;
 mod browser;
 mod cache;
 mod cli;
 mod clients;
 mod conventions;
+mod downloads;
 mod helpers;
+mod lifecycle;
 mod limiter;
 mod market;
 mod multinode;
@@ -16,6 +19,7 @@ mod packages;
 mod presentation;
 mod process;
 mod projects;
+mod provenance;
 mod refresh;
 mod registry;
 mod revocation;

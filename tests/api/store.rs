@@ -343,6 +343,8 @@ async fn publish(store: &dyn Store, owner: Uuid, name: &str) {
         size: 1,
         dist_path: format!("{name}/1.0.0.zip"),
         created_at: store::now(),
+        yanked: None,
+        provenance: None,
     };
     let new = NewVersion {
         owner_id: owner,

@@ -179,6 +179,34 @@ async fn a_signed_push_publishes_the_new_tags_from_git() {
     let archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
     assert!(archive.index_for_name("Plugin.php").is_some());
 
+    // Provenance: the webhook and the commit its tag named; the upload as an upload.
+    let commit = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["rev-parse", "1.1.0^{commit}"])
+        .output()
+        .unwrap();
+    let commit = String::from_utf8(commit.stdout).unwrap().trim().to_owned();
+    assert_eq!(commit.len(), 40);
+    let synced = app
+        .json_as("/packages/acme/gitlib/versions/1.1.0", None, 200)
+        .await;
+    assert_eq!(
+        synced["source"],
+        json!({"kind": "webhook", "commit": commit})
+    );
+    assert_eq!(
+        synced["publishedBy"],
+        json!({"type": "user", "name": "alice", "tokenId": null})
+    );
+    let uploaded = app
+        .json_as("/packages/acme/gitlib/versions/0.9.0", None, 200)
+        .await;
+    assert_eq!(
+        uploaded["source"],
+        json!({"kind": "upload", "commit": null})
+    );
+
     // The same delivery again is acknowledged and ignored.
     let r = hook.send(&body, Some(&signature), Some("delivery-1")).await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -1,0 +1,90 @@
+-- The supply-chain registry: security advisories filed against add-ons, abandoned
+-- add-ons and yanked versions, the provenance of each version, the metadata change feed,
+-- download counts.
+
+-- An advisory says that the versions of `package` matching `affected_versions` (a
+-- Composer constraint) are vulnerable. It goes with its add-on.
+CREATE TABLE security_advisories (
+    advisory_id       TEXT    PRIMARY KEY NOT NULL,
+    package           TEXT    NOT NULL REFERENCES packages (name) ON DELETE CASCADE,
+    title             TEXT    NOT NULL,
+    affected_versions TEXT    NOT NULL,
+    severity          TEXT,
+    cve               TEXT,
+    link              TEXT,
+    reported_at       BIGINT  NOT NULL,
+    created_at        BIGINT  NOT NULL,
+    updated_at        BIGINT  NOT NULL
+);
+CREATE INDEX security_advisories_package_idx ON security_advisories (package, reported_at);
+CREATE INDEX security_advisories_updated_idx ON security_advisories (updated_at);
+
+-- An add-on may be abandoned, optionally naming the package that replaces it; Composer
+-- warns whoever installs it.
+ALTER TABLE packages ADD COLUMN abandoned BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE packages ADD COLUMN abandoned_replacement TEXT;
+
+-- A yanked version no longer resolves for new requirements, with a reason; its dist stays
+-- served with the same bytes, so a lock file that pins it still installs.
+ALTER TABLE package_versions ADD COLUMN yanked_reason TEXT;
+ALTER TABLE package_versions ADD COLUMN yanked_at BIGINT;
+
+-- Where each version came from: who published it (the kind and name of the publisher as
+-- they were then), with which access token, and how (an upload, or the push webhook from
+-- a git commit). NULL for versions published before this was recorded.
+ALTER TABLE package_versions ADD COLUMN publisher_kind TEXT;
+ALTER TABLE package_versions ADD COLUMN publisher_name TEXT;
+ALTER TABLE package_versions ADD COLUMN publisher_token_id TEXT;
+ALTER TABLE package_versions ADD COLUMN source_kind TEXT;
+ALTER TABLE package_versions ADD COLUMN source_commit TEXT;
+
+-- Each change of an add-on's Composer metadata, for mirrors (`/metadata/changes.json`):
+-- written by the database itself whenever an add-on row is inserted, changed (every
+-- publish, yank, advisory and edit moves `updated_at`) or deleted, with its owner and
+-- whether it was public before and after, so that each caller is told exactly the changes
+-- of what it may see. `at` is in ten-thousandths of a second, as Packagist counts.
+CREATE TABLE metadata_changes (
+    package    TEXT    NOT NULL,
+    at         BIGINT NOT NULL,
+    owner_id   TEXT,
+    was_public BOOLEAN NOT NULL,
+    is_public  BOOLEAN NOT NULL,
+    deleted    BOOLEAN NOT NULL
+);
+CREATE INDEX metadata_changes_at_idx ON metadata_changes (at);
+
+CREATE FUNCTION packages_metadata_change() RETURNS trigger AS $$
+DECLARE
+    stamp BIGINT := CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 10000 AS BIGINT);
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO metadata_changes (package, at, owner_id, was_public, is_public, deleted)
+        VALUES (NEW.name, stamp, NEW.owner_id, FALSE, NEW.visibility = 'public', FALSE);
+        RETURN NEW;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO metadata_changes (package, at, owner_id, was_public, is_public, deleted)
+        VALUES (NEW.name, stamp, NEW.owner_id, OLD.visibility = 'public',
+                NEW.visibility = 'public', FALSE);
+        RETURN NEW;
+    ELSE
+        INSERT INTO metadata_changes (package, at, owner_id, was_public, is_public, deleted)
+        VALUES (OLD.name, stamp, OLD.owner_id, OLD.visibility = 'public', FALSE, TRUE);
+        RETURN OLD;
+    END IF;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER packages_metadata_change AFTER INSERT OR UPDATE OR DELETE ON packages
+    FOR EACH ROW EXECUTE FUNCTION packages_metadata_change();
+
+-- Installs per version per day, from Composer's notifications (`notify-batch`), added up in
+-- memory and written in batches; nothing about who installed. `day` counts days since
+-- 1970 (UTC).
+CREATE TABLE download_counts (
+    package TEXT    NOT NULL REFERENCES packages (name) ON DELETE CASCADE,
+    version TEXT    NOT NULL,
+    day     BIGINT NOT NULL,
+    count   BIGINT NOT NULL,
+    PRIMARY KEY (package, version, day)
+);
+CREATE INDEX download_counts_day_idx ON download_counts (package, day);

@@ -174,7 +174,7 @@ where
     ) -> StoreResult<Option<RefreshTokenInfo>> {
         sqlx::query_as::<DB, RefreshTokenRow>(
             "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-             r.used_at, r.revoked_at, u.disabled AS user_disabled \
+             r.used_at, r.grace_uses, r.revoked_at, u.disabled AS user_disabled \
              FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
              WHERE r.digest = $1",
         )
@@ -731,6 +731,7 @@ pub(super) struct RefreshTokenRow {
     scope: String,
     expires_at: i64,
     used_at: Option<i64>,
+    grace_uses: i64,
     revoked_at: Option<i64>,
     user_disabled: Option<bool>,
 }
@@ -745,6 +746,7 @@ impl RefreshTokenRow {
             scope: parse_scope(&self.scope)?,
             expires_at: self.expires_at,
             used_at: self.used_at,
+            grace_uses: self.grace_uses,
             revoked_at: self.revoked_at,
             user_disabled: self.user_disabled,
         })

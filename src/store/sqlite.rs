@@ -241,16 +241,19 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 /// thread switches, which cost more than the statements of a small group.
 const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-     r.used_at, r.revoked_at, u.disabled AS user_disabled \
+     r.used_at, r.grace_uses, r.revoked_at, u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
-/// Marks rotated refresh tokens used ($1: `[[id, at]]`), inserts access tokens ($2) and
-/// refresh tokens ($3), then revokes the families replays gave away ($4: `[[family,
-/// at]]`) — last, so that a revoked family also loses what this group issued in it — and
-/// commits. Each parameter is a JSON array, empty when the group has no such rows.
+/// Marks rotated refresh tokens used ($1: `[[id, at]]`), sets the grace-window count of
+/// those rotated again ($5: `[[id, count]]`), inserts access tokens ($2) and refresh
+/// tokens ($3), then revokes the families replays gave away ($4: `[[family, at]]`) —
+/// last, so that a revoked family also loses what this group issued in it — and commits.
+/// Each parameter is a JSON array, empty when the group has no such rows.
 const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
      FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0; \
+     UPDATE refresh_tokens SET grace_uses = j.value ->> 1 \
+     FROM jsonb_each($5) AS j WHERE refresh_tokens.id = j.value ->> 0; \
      INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
      scope, created_at, expires_at) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
@@ -314,6 +317,8 @@ struct GroupRows {
     refresh: Vec<RefreshJson>,
     /// (refresh token id, when) retired by a rotation.
     used: Vec<(String, i64)>,
+    /// (refresh token id, its new count of uses within the grace window).
+    grace: Vec<(String, i64)>,
     /// (family id, when) revoked after a replay.
     revoked: Vec<(String, i64)>,
 }
@@ -429,6 +434,17 @@ async fn apply_group_on(
                 rows.issue(&new);
                 ExchangeOutcome::Rotated
             }
+            (Some(old), RefreshDecision::RotateAgain(new)) => {
+                // Decided on the state this transaction holds the write lock over, so the
+                // count cannot move under it: the compare-and-swap is implicit here.
+                let uses = old.grace_uses + 1;
+                if let Some(t) = stored.get_mut(digest.as_bytes()) {
+                    t.grace_uses = uses;
+                }
+                rows.grace.push((old.id.to_string(), uses));
+                rows.issue(&new);
+                ExchangeOutcome::Rotated
+            }
             (Some(old), RefreshDecision::RevokeFamily) => {
                 for t in stored.values_mut() {
                     if t.family_id == old.family_id && t.revoked_at.is_none() {
@@ -453,6 +469,7 @@ async fn apply_group_on(
         .bind(to_json(&rows.access)?)
         .bind(to_json(&rows.refresh)?)
         .bind(to_json(&rows.revoked)?)
+        .bind(to_json(&rows.grace)?)
         .execute(&mut *conn)
         .await?;
     Ok(done)

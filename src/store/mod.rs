@@ -285,6 +285,9 @@ pub struct NewRefreshToken {
     pub scope: ScopeSet,
     /// Expiry.
     pub expires_at: Timestamp,
+    /// The grant that began its family (`None`: unknown, for a family begun before this
+    /// was recorded whose first access token is gone).
+    pub began_with: Option<GrantType>,
 }
 
 /// What an access token stands for, as the request path needs it: one indexed read.
@@ -339,6 +342,8 @@ pub struct RefreshTokenInfo {
     pub used_at: Option<Timestamp>,
     /// How many times it was presented again within the grace window after its rotation.
     pub grace_uses: i64,
+    /// The grant that began its family (`None`: unknown).
+    pub began_with: Option<GrantType>,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
     /// Whether its user is disabled (`None`: no user, or the user is gone).

@@ -54,7 +54,8 @@ pub struct NewAuthorizationCode {
     pub redirect_uri: RedirectUri,
     /// Granted scope.
     pub scope: ScopeSet,
-    /// The authorization request named a scope (the token answer then echoes it).
+    /// The authorization request named a scope. Recorded; the token answer carries the
+    /// granted scope either way.
     pub scope_named: bool,
     /// PKCE S256 challenge (RFC 7636 §4.2), base64url.
     pub code_challenge: String,

@@ -241,7 +241,7 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 /// thread switches, which cost more than the statements of a small group.
 const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-     r.used_at, r.grace_uses, r.revoked_at, u.disabled AS user_disabled \
+     r.used_at, r.grace_uses, r.began_with, r.revoked_at, u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
@@ -260,10 +260,11 @@ const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 
      value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
      value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($2); \
      INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-     user_id, scope, created_at, expires_at) \
+     user_id, scope, created_at, expires_at, began_with) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
-     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($3); \
+     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at', \
+     value ->> 'began_with' FROM jsonb_each($3); \
      UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
      WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
      UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
@@ -308,6 +309,7 @@ struct RefreshJson {
     scope: String,
     created_at: i64,
     expires_at: i64,
+    began_with: Option<&'static str>,
 }
 
 /// The rows a group writes.
@@ -339,6 +341,7 @@ impl GroupRows {
                 scope: r.scope.to_string(),
                 created_at: t.created_at,
                 expires_at: r.expires_at,
+                began_with: r.began_with.map(crate::domain::GrantType::as_str),
             });
         }
         self.access.push(AccessJson {
@@ -517,6 +520,7 @@ mod tests {
                 digest: refresh,
                 scope: ScopeSet::parse("read").unwrap(),
                 expires_at: 10_000_000_000,
+                began_with: Some(GrantType::Password),
             }),
         }
     }

@@ -242,6 +242,7 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
                 digest: refresh.digest(),
                 scope,
                 expires_at: now + 86_400,
+                began_with: Some(GrantType::Password),
             }),
         })
         .await

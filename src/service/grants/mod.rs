@@ -171,6 +171,9 @@ pub struct Issue<'a> {
     pub refresh_scope: Option<ScopeSet>,
     /// The family.
     pub family_id: Uuid,
+    /// The grant that began the family: this one for a fresh grant, the refresh token's for
+    /// a refresh (`None`: unknown).
+    pub began_with: Option<GrantType>,
     /// Issue time.
     pub now: Timestamp,
 }
@@ -216,6 +219,7 @@ impl Issue<'_> {
                     digest,
                     scope,
                     expires_at: self.now + oauth.refresh_token_ttl,
+                    began_with: self.began_with,
                 }),
         }
     }

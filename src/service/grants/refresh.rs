@@ -58,11 +58,21 @@ pub async fn grant(
         )
         .await?;
 
+    // A grant begun at the authorization endpoint always answers its scope (as the code
+    // exchange does); the password grant's refreshes keep the documented `null` when the
+    // request named none.
+    let began_at_authorization = exchange
+        .found
+        .as_ref()
+        .is_some_and(|old| old.began_with == Some(GrantType::AuthorizationCode));
+    let answer_scope = |scope: crate::domain::ScopeSet| {
+        (request.scope.is_some() || began_at_authorization).then(|| scope.to_string())
+    };
     match (exchange.outcome, rules.verdict(exchange.found.as_ref())) {
         (ExchangeOutcome::Rotated, RefreshVerdict::Rotate(scope)) => Ok(IssuedTokens {
             access_token: access,
             expires_in: oauth.access_token_ttl,
-            scope: request.scope.as_ref().map(|_| scope.to_string()),
+            scope: answer_scope(scope),
             refresh_token: Some(refresh),
         }),
         (ExchangeOutcome::Rotated, RefreshVerdict::RotateAgain(scope)) => {
@@ -74,7 +84,7 @@ pub async fn grant(
             Ok(IssuedTokens {
                 access_token: access,
                 expires_in: oauth.access_token_ttl,
-                scope: request.scope.as_ref().map(|_| scope.to_string()),
+                scope: answer_scope(scope),
                 refresh_token: Some(refresh),
             })
         }
@@ -141,6 +151,7 @@ impl Rules {
                     // replaces.
                     refresh_scope: Some(old.scope),
                     family_id: old.family_id,
+                    began_with: old.began_with,
                     now: self.now,
                 }
                 .rows(&self.oauth, self.access, Some(self.refresh)),

@@ -11,3 +11,18 @@ UPDATE refresh_tokens SET began_with = (
     WHERE a.family_id = refresh_tokens.family_id AND a.grant_type <> 'refresh_token'
     ORDER BY a.created_at LIMIT 1
 );
+
+-- The keys that sign ID tokens, generated on the first start and shared by every node.
+-- The private key is PKCS#8 DER, kept as is: the server must sign with it (see
+-- docs/deployment.md, Backups). A rotation retires the current key of each algorithm; a
+-- retired key's public half stays published until what it signed has expired.
+CREATE TABLE signing_keys (
+    kid         TEXT    PRIMARY KEY NOT NULL,
+    alg         TEXT    NOT NULL,
+    private_key BYTEA   NOT NULL,
+    public_jwk  TEXT    NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    retired_at  BIGINT
+);
+-- One current key per algorithm, even when two nodes start on an empty database at once.
+CREATE UNIQUE INDEX signing_keys_current_key ON signing_keys (alg) WHERE retired_at IS NULL;

@@ -31,6 +31,7 @@ use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
 use crate::service::grants::GrantError;
+use crate::service::keys::KeyError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
 use crate::service::sync::WebhookError;
@@ -458,6 +459,15 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Store(e) => e.into(),
             AccountError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(e) => e.into(),
+            e @ KeyError::Generate { .. } => ApiError::internal(e),
         }
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod conventions;
 mod helpers;
+mod keys;
 mod limiter;
 mod market;
 mod multinode;

@@ -431,3 +431,148 @@ async fn within_the_grace_window_concurrent_uses_all_win_up_to_the_cap() {
         );
     }
 }
+
+/// Two grants as the schema before refresh tokens recorded their family's first grant
+/// held them: one begun by an authorization code (already refreshed once), one by the
+/// password grant. Answers the client's secret and the two refresh tokens.
+async fn seed_before_began_with(url: String) -> (String, String, String) {
+    use harmony::domain::PlainSecret;
+    let (user, family_code, family_password) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let secret = PlainSecret::generate("hcs_", 32);
+    let (code_refresh, password_refresh) = (
+        PlainSecret::generate_token("hrt_"),
+        PlainSecret::generate_token("hrt_"),
+    );
+    let now = harmony::store::now();
+    macro_rules! seed {
+        ($pool:expr, $dir:literal) => {{
+            let pool = $pool;
+            let migrator = sqlx::migrate::Migrator::new(std::path::Path::new($dir))
+                .await
+                .unwrap();
+            migrator.run_to(6, &pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO users (id, username, email, password_hash, created_at, \
+                 updated_at) VALUES ($1, 'old', 'old@example.com', 'x', 1, 1)",
+            )
+            .bind(&user)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
+                 grant_types, scopes, created_at, updated_at) VALUES ('old-client', $1, \
+                 'Old', $2, '[\"https://app.example/cb\"]', \
+                 'authorization_code password refresh_token', 'read write', 1, 1)",
+            )
+            .bind(&user)
+            .bind(secret.digest().as_bytes().to_vec())
+            .execute(&pool)
+            .await
+            .unwrap();
+            // The code grant's first access token, then the one its first refresh issued.
+            let tokens = [
+                (&family_code, "authorization_code", now - 100),
+                (&family_code, "refresh_token", now - 50),
+                (&family_password, "password", now - 100),
+            ];
+            for (family, grant, at) in tokens {
+                sqlx::query(
+                    "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
+                     grant_type, scope, created_at, expires_at) \
+                     VALUES ($1, $2, $3, 'old-client', $4, $5, 'read write', $6, $7)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(
+                    PlainSecret::generate_token("hat_")
+                        .digest()
+                        .as_bytes()
+                        .to_vec(),
+                )
+                .bind(family)
+                .bind(&user)
+                .bind(grant)
+                .bind(at)
+                .bind(at + 3600)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            for (family, refresh) in [
+                (&family_code, &code_refresh),
+                (&family_password, &password_refresh),
+            ] {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
+                     client_id, user_id, scope, created_at, expires_at) \
+                     VALUES ($1, $2, $3, 'unused', 'old-client', $4, 'read write', $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(refresh.digest().as_bytes().to_vec())
+                .bind(family)
+                .bind(&user)
+                .bind(now - 50)
+                .bind(now + 86_400)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+            .await
+            .unwrap();
+        seed!(pool, "migrations/sqlite");
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        seed!(pool, "migrations/postgres");
+    }
+    (
+        secret.expose().to_owned(),
+        code_refresh.expose().to_owned(),
+        password_refresh.expose().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn refresh_tokens_issued_before_the_upgrade_learn_which_grant_began_their_family() {
+    let seeded = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let app = TestApp::spawn_over({
+        let seeded = seeded.clone();
+        |url| async move {
+            let values = seed_before_began_with(url).await;
+            *seeded.lock().unwrap() = Some(values);
+        }
+    })
+    .await;
+    let (secret, code_refresh, password_refresh) = seeded.lock().unwrap().take().unwrap();
+    let refresh = |token: String| {
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token),
+            ("client_id", "old-client".to_owned()),
+            ("client_secret", secret.clone()),
+        ];
+        let request = app.http.post(app.url("/oauth/v2/token")).form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // Begun by a code: the scope as a string, now and after the next rotation.
+    let first = refresh(code_refresh).await;
+    assert_eq!(first["scope"], "read write");
+    let second = refresh(field(&first, "refresh_token")).await;
+    assert_eq!(second["scope"], "read write");
+    // Begun by the password grant: the documented null.
+    let password = refresh(password_refresh).await;
+    assert_eq!(password["scope"], Value::Null);
+}

@@ -444,7 +444,11 @@ async fn apply_group_on(
                 if let Some(t) = stored.get_mut(digest.as_bytes()) {
                     t.grace_uses = uses;
                 }
-                rows.grace.push((old.id.to_string(), uses));
+                // One row per token: `UPDATE … FROM` with several matching rows would
+                // apply an arbitrary one, not the group's last count.
+                let id = old.id.to_string();
+                rows.grace.retain(|(other, _)| *other != id);
+                rows.grace.push((id, uses));
                 rows.issue(&new);
                 ExchangeOutcome::Rotated
             }
@@ -546,6 +550,63 @@ mod tests {
             ))),
             _ => RefreshDecision::Refuse,
         })
+    }
+
+    /// Rotates an unused token, rotates again a used one (the grace window, without its
+    /// clock or cap: the store's part only).
+    fn rotate_again(client: String, user: Uuid) -> RefreshDecider {
+        Arc::new(move |old| {
+            let Some(o) = old else {
+                return RefreshDecision::Refuse;
+            };
+            let new = Box::new(tokens(
+                &client,
+                user,
+                o.family_id,
+                PlainSecret::generate_token("hrt_").digest(),
+            ));
+            if o.used_at.is_some() {
+                RefreshDecision::RotateAgain(new)
+            } else {
+                RefreshDecision::Rotate(new)
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn one_group_counts_every_rotation_again_of_a_token_and_stores_the_last_count() {
+        let (_dir, store, user) = bootstrapped().await;
+        let refresh = PlainSecret::generate_token("hrt_").digest();
+        store
+            .insert_tokens(&tokens("c1", user, Uuid::now_v7(), refresh))
+            .await
+            .unwrap();
+        let writes: Vec<TokenWrite> = (0..4)
+            .map(|i| TokenWrite::Exchange {
+                digest: refresh,
+                at: 200 + i,
+                decide: rotate_again("c1".into(), user),
+            })
+            .collect();
+        let refs: Vec<&TokenWrite> = writes.iter().collect();
+        let done = apply_group(store.writer(), &refs).await.unwrap();
+        let seen: Vec<i64> = done
+            .iter()
+            .map(|d| d.as_ref().unwrap().found.as_ref().unwrap().grace_uses)
+            .collect();
+        assert_eq!(
+            seen,
+            [0, 0, 1, 2],
+            "each decided on the count the previous left"
+        );
+        let stored: i64 =
+            sqlx::query_scalar("SELECT grace_uses FROM refresh_tokens WHERE digest = $1")
+                .bind(refresh.as_bytes().to_vec())
+                .fetch_one(store.writer())
+                .await
+                .unwrap();
+        assert_eq!(stored, 3);
+        assert_eq!(used_at(&store, &refresh).await, Some(200));
     }
 
     /// A store with the admin account and client `c1`; returns the admin's id.

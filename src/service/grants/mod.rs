@@ -115,7 +115,9 @@ pub struct IssuedTokens {
     pub access_token: PlainSecret,
     /// Seconds until it expires.
     pub expires_in: i64,
-    /// The scope to report: `None` when the request named none (the documented answer).
+    /// The scope to report: `None` when a password or client_credentials request (or a
+    /// refresh of such a grant) named none (the documented answer); always the scope for
+    /// grants begun at the authorization endpoint.
     pub scope: Option<String>,
     /// The refresh token, if one was issued.
     pub refresh_token: Option<PlainSecret>,

@@ -67,7 +67,7 @@ use super::error::{ApiError, Envelope, OAuthErrorBody};
         (name = "projects", description = "Projects and the add-ons they require"),
         (name = "packages", description = "The add-on marketplace"),
         (name = "composer", description = "The Composer v2 repository"),
-        (name = "settings", description = "The API Access page for a browser (HTML, session cookie, CSRF-checked forms)"),
+        (name = "console", description = "The console for a browser: tokens, applications (HTML, session cookie, CSRF-checked forms, redirect after every action)"),
     ),
     components(
         schemas(Envelope, OAuthErrorBody),
@@ -151,7 +151,7 @@ impl Modify for SecuritySchemes {
             "sessionCookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "harmony_session",
-                "The browser session of the settings page and the authorization endpoint \
+                "The browser session of the console and the authorization endpoint \
                  (`__Host-harmony_session` under an https public URL), set by signing in on \
                  the page.",
             ))),

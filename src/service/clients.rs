@@ -1,4 +1,4 @@
-//! An account's OAuth clients: registration (the API, the settings page, the command
+//! An account's OAuth clients: registration (the API, the console, the command
 //! line, the first start), changes, deletion and secret rotation. A client's settings are
 //! always checked as a whole: known grant types that fit the kind of client, known scopes
 //! (`admin` only for an administrator's client), valid redirect URIs. Names and redirect

@@ -159,7 +159,7 @@ impl Sessions<'_> {
         query: &str,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let params = parse_query(query)?;
-        let client = match self.0.store().client_by_id(params.client_id()).await {
+        let (client, owner) = match self.0.store().client_with_owner(params.client_id()).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Err(authorize::unknown_client().into()),
             Err(e) => return Err(e.into()),
@@ -167,6 +167,7 @@ impl Sessions<'_> {
         let client = RequestingClient {
             id: client.id,
             name: client.name,
+            owner: owner.username,
             redirect_uris: client.redirect_uris,
             grant_types: client.grant_types,
             scopes: client.scopes,

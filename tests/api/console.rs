@@ -1,5 +1,7 @@
-//! The API Access page (`/settings/api`) in a scripted browser: sign-in, the lists, the
-//! CSRF-checked actions (revoke, create, rotate, sign out) and their effect on the API.
+//! The console (`/console`) in a scripted browser: sign-in, the Tokens and Applications
+//! pages, the CSRF-checked actions (revoke, register, change, delete, rotate, sign out)
+//! answered by a redirect with a message (a reload repeats nothing), and their effect on
+//! the API. The same flows in a real browser are `tests/browser/`.
 
 use harmony::store::oauth::AccountChanges;
 use reqwest::{Response, StatusCode};
@@ -8,7 +10,7 @@ use serde_json::Value;
 use crate::browser::{Browser, input_value};
 use crate::helpers::{Account, TestApp, field_message, header, invalid_fields, oauth_error};
 
-const SIGN_IN_ACTION: &str = "/settings/api/login\"";
+const SIGN_IN_ACTION: &str = "action=\"/console/login\"";
 const SIGNED_IN: &str = "Signed in as";
 
 /// Posts a form with `csrf` (when given) and `fields` to `path`.
@@ -32,11 +34,16 @@ async fn post(
         .expect("request")
 }
 
-/// The page's HTML.
-async fn page(app: &TestApp, browser: &Browser) -> String {
-    let response = browser.get(&app.url("/settings/api")).await;
-    assert_eq!(response.status(), StatusCode::OK);
+/// The console page at `path`, as HTML.
+async fn page_at(app: &TestApp, browser: &Browser, path: &str) -> String {
+    let response = browser.get(&app.url(path)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.text().await.unwrap()
+}
+
+/// The Tokens page.
+async fn page(app: &TestApp, browser: &Browser) -> String {
+    page_at(app, browser, "/console/tokens").await
 }
 
 /// Opens the sign-in form in `browser` and submits it with its CSRF token.
@@ -46,14 +53,18 @@ async fn sign_in(app: &TestApp, browser: &Browser, username: &str, password: &st
     post(
         app,
         browser,
-        "/settings/api/login",
+        "/console/login",
         Some(&csrf),
-        &[("username", username), ("password", password)],
+        &[
+            ("username", username),
+            ("password", password),
+            ("next", "/console/tokens"),
+        ],
     )
     .await
 }
 
-/// A browser signed in as `account`, and the settings page it then sees.
+/// A browser signed in as `account`, and the Tokens page it then sees.
 async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
     let browser = Browser::new();
     let response = sign_in(
@@ -64,7 +75,8 @@ async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(header(&response, "location"), app.url("/settings/api"));
+    // A path: the browser stays on the host it used (`localhost` or `127.0.0.1`).
+    assert_eq!(header(&response, "location"), "/console/tokens");
     let html = page(app, &browser).await;
     assert!(html.contains(SIGNED_IN), "{html}");
     (browser, html)
@@ -79,6 +91,18 @@ fn code_by_id(html: &str, id: &str) -> String {
         + marker.len();
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].to_owned()
+}
+
+/// A `303` to `path` that carries a flash message.
+fn assert_redirect_with_message(response: &Response, path: &str) {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(response, "location"), path);
+    assert_eq!(header(response, "cache-control"), "no-store");
+    assert!(
+        header(response, "set-cookie").starts_with("harmony_flash="),
+        "{:?}",
+        response.headers()
+    );
 }
 
 async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Response {
@@ -99,10 +123,10 @@ async fn client_ids(app: &TestApp, token: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn without_a_session_the_page_is_the_sign_in_form() {
+async fn without_a_session_a_console_page_is_the_sign_in_form() {
     let app = TestApp::spawn().await;
     let browser = Browser::new();
-    let response = browser.get(&app.url("/settings/api")).await;
+    let response = browser.get(&app.url("/console/applications")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(header(&response, "content-type").starts_with("text/html"));
     assert_eq!(header(&response, "cache-control"), "no-store");
@@ -132,12 +156,51 @@ async fn without_a_session_the_page_is_the_sign_in_form() {
     );
     let html = response.text().await.unwrap();
     assert!(html.contains(SIGN_IN_ACTION), "{html}");
+    // Signing in leads back to the page asked for.
+    assert!(
+        html.contains("name=\"next\" value=\"/console/applications\""),
+        "{html}"
+    );
     assert!(!input_value(&html, "csrf_token").is_empty());
     assert!(!html.contains(SIGNED_IN));
 }
 
 #[tokio::test]
-async fn a_wrong_password_is_refused() {
+async fn the_old_settings_page_and_the_console_root_lead_to_the_tokens_page() {
+    let app = TestApp::spawn().await;
+    for path in ["/settings/api", "/console"] {
+        let response = Browser::new().get(&app.url(path)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(header(&response, "location"), "/console/tokens");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_console_path_is_an_html_404_and_an_api_path_stays_json() {
+    let app = TestApp::spawn().await;
+    let page = Browser::new().get(&app.url("/console/nothing/here")).await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("Page not found"));
+    let api = Browser::new().get(&app.url("/nothing/here")).await;
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(header(&api, "content-type").starts_with("application/json"));
+}
+
+#[tokio::test]
+async fn the_icon_and_the_script_are_served_from_the_binary() {
+    let app = TestApp::spawn().await;
+    let icon = Browser::new().get(&app.url("/favicon.svg")).await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(header(&icon, "content-type"), "image/svg+xml");
+    let script = Browser::new().get(&app.url("/console/console.js")).await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(header(&script, "content-type").starts_with("text/javascript"));
+    assert!(script.text().await.unwrap().contains("data-copy"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_the_username_kept() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let browser = Browser::new();
@@ -146,6 +209,7 @@ async fn a_wrong_password_is_refused() {
     assert!(response.headers().get("set-cookie").is_none());
     let html = response.text().await.unwrap();
     assert!(html.contains("Wrong username or password"), "{html}");
+    assert!(html.contains("value=\"alice\""), "{html}");
     let again = page(&app, &browser).await;
     assert!(again.contains(SIGN_IN_ACTION) && !again.contains(SIGNED_IN));
     // The right password still works afterwards.
@@ -153,7 +217,7 @@ async fn a_wrong_password_is_refused() {
 }
 
 #[tokio::test]
-async fn signed_in_the_page_lists_the_accounts_tokens_and_clients_but_no_token_value() {
+async fn signed_in_the_pages_list_the_accounts_tokens_and_clients_but_no_token_value() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let tokens = app.token_json(&alice).await;
@@ -164,20 +228,21 @@ async fn signed_in_the_page_lists_the_accounts_tokens_and_clients_but_no_token_v
         .unwrap()
         .to_owned();
 
-    let (_, html) = signed_in(&app, &alice).await;
+    let (browser, html) = signed_in(&app, &alice).await;
     assert!(html.contains("alice&#39;s client") || html.contains("alice's client"));
-    assert!(html.contains(&alice.client_id));
-    assert!(html.contains(&format!("/settings/api/tokens/{id}/revoke")));
-    assert!(html.contains(&format!("/settings/api/clients/{}/secret", alice.client_id)));
-    assert!(html.contains("Revoke") && html.contains("Rotate secret"));
-    assert!(html.contains("Create client") && html.contains("Sign out"));
-    assert!(html.contains("client_credentials") && html.contains("read write"));
+    assert!(html.contains(&format!("/console/tokens/{id}/revoke")));
+    assert!(html.contains("Revoke") && html.contains("Sign out"));
     assert!(!html.contains(access) && !html.contains(refresh));
-    assert!(!html.contains(&alice.client_secret));
+    let apps = page_at(&app, &browser, "/console/applications").await;
+    assert!(apps.contains(&alice.client_id));
+    assert!(apps.contains(&format!("/console/applications/{}/secret", alice.client_id)));
+    assert!(apps.contains("Register a new application"));
+    assert!(apps.contains("client_credentials") && apps.contains("read write"));
+    assert!(!apps.contains(&alice.client_secret));
 }
 
 #[tokio::test]
-async fn revoking_a_token_on_the_page_makes_it_fail_on_the_api() {
+async fn revoking_a_token_asks_first_then_makes_it_fail_on_the_api() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let tokens = app.token_json(&alice).await;
@@ -189,19 +254,15 @@ async fn revoking_a_token_on_the_page_makes_it_fail_on_the_api() {
         .to_owned();
     assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
 
-    let (browser, html) = signed_in(&app, &alice).await;
-    let csrf = input_value(&html, "csrf_token");
-    let response = post(
-        &app,
-        &browser,
-        &format!("/settings/api/tokens/{id}/revoke"),
-        Some(&csrf),
-        &[],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(header(&response, "location"), app.url("/settings/api"));
-    assert_eq!(header(&response, "cache-control"), "no-store");
+    let (browser, _) = signed_in(&app, &alice).await;
+    let path = format!("/console/tokens/{id}/revoke");
+    // The link shows a confirmation; nothing is revoked by looking at it.
+    let confirm = page_at(&app, &browser, &path).await;
+    assert!(confirm.contains("Revoke this token?"), "{confirm}");
+    assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
+    let csrf = input_value(&confirm, "csrf_token");
+    let response = post(&app, &browser, &path, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&response, "/console/tokens");
 
     assert_eq!(
         app.get_user(&access).await.status(),
@@ -213,35 +274,64 @@ async fn revoking_a_token_on_the_page_makes_it_fail_on_the_api() {
         "invalid_grant"
     );
     let html = page(&app, &browser).await;
+    assert!(html.contains("Token revoked."), "{html}");
     assert!(html.contains("revoked"), "{html}");
-    assert!(!html.contains(&format!("/settings/api/tokens/{id}/revoke")));
+    assert!(!html.contains(&path));
+    // The message is shown once.
+    assert!(!page(&app, &browser).await.contains("Token revoked."));
 }
 
 #[tokio::test]
-async fn a_client_created_on_the_page_shows_its_secret_once_and_the_secret_works() {
+async fn revoke_all_revokes_every_token_and_keeps_the_browser_signed_in() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
+    let first = app.access_token(&alice).await;
+    let second = app.access_token(&alice).await;
     let (browser, html) = signed_in(&app, &alice).await;
-    let csrf = input_value(&html, "csrf_token");
+    assert!(html.contains("/console/tokens/revoke-all"));
+    let confirm = page_at(&app, &browser, "/console/tokens/revoke-all").await;
+    let csrf = input_value(&confirm, "csrf_token");
     let response = post(
         &app,
         &browser,
-        "/settings/api/clients",
+        "/console/tokens/revoke-all",
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_redirect_with_message(&response, "/console/tokens");
+    for token in [&first, &second] {
+        assert_eq!(app.get_user(token).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let html = page(&app, &browser).await;
+    assert!(html.contains("Every token revoked.") && html.contains(SIGNED_IN));
+}
+
+#[tokio::test]
+async fn a_client_registered_in_the_console_shows_its_secret_once_and_the_secret_works() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let form = page_at(&app, &browser, "/console/applications/new").await;
+    let csrf = input_value(&form, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        "/console/applications",
         Some(&csrf),
         &[
             ("name", "Deploy bot"),
             ("redirect_uris", ""),
             ("grant_type", "client_credentials"),
             ("scope", "read"),
-            ("confidential", "1"),
+            ("kind", "confidential"),
         ],
     )
     .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(header(&response, "cache-control"), "no-store");
-    let html = response.text().await.unwrap();
-    let id = code_by_id(&html, "new-client-id");
-    let secret = code_by_id(&html, "new-client-secret");
+    assert_redirect_with_message(&response, "/console/applications");
+    let html = page_at(&app, &browser, "/console/applications").await;
+    let id = code_by_id(&html, "secret-0");
+    let secret = code_by_id(&html, "secret-1");
     assert!(secret.len() >= 43, "{secret}");
 
     let token = client_credentials(&app, &id, &secret).await;
@@ -263,14 +353,15 @@ async fn a_client_created_on_the_page_shows_its_secret_once_and_the_secret_works
     assert_eq!(client["scopes"], serde_json::json!(["read"]));
     assert_eq!(client["confidential"], true);
 
-    // Shown once: the page lists the client, never its secret again.
-    let again = page(&app, &browser).await;
+    // Shown once: a reload lists the client, never its secret again, and registers nothing.
+    let again = page_at(&app, &browser, "/console/applications").await;
     assert!(again.contains(&id) && again.contains("Deploy bot"));
     assert!(!again.contains(&secret));
+    assert_eq!(client_ids(&app, &access).await.len(), 2);
 }
 
 #[tokio::test]
-async fn an_invalid_client_is_refused_with_the_apis_validation_and_nothing_is_created() {
+async fn an_invalid_client_is_shown_again_with_what_was_typed_and_nothing_is_created() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let access = app.access_token(&alice).await;
@@ -279,20 +370,23 @@ async fn an_invalid_client_is_refused_with_the_apis_validation_and_nothing_is_cr
     let response = post(
         &app,
         &browser,
-        "/settings/api/clients",
+        "/console/applications",
         Some(&csrf),
         &[
             ("name", "Bad"),
             ("redirect_uris", "ftp://example.com/cb"),
             ("grant_type", "authorization_code"),
-            ("confidential", "1"),
+            ("kind", "confidential"),
         ],
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(header(&response, "content-type").starts_with("text/html"));
     let html = response.text().await.unwrap();
-    assert!(html.contains("class=\"error\""), "{html}");
+    assert!(html.contains("class=\"field-error\""), "{html}");
+    assert!(html.contains("value=\"Bad\""), "{html}");
+    assert!(html.contains(">ftp://example.com/cb</textarea>"), "{html}");
+    assert!(!html.contains("redirectUris"), "{html}");
     // The page says what the JSON API says of the same registration.
     let api = app
         .post_json(
@@ -315,24 +409,80 @@ async fn an_invalid_client_is_refused_with_the_apis_validation_and_nothing_is_cr
 }
 
 #[tokio::test]
-async fn rotating_a_secret_on_the_page_retires_the_old_one() {
+async fn a_client_is_changed_and_deleted_in_the_console() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let access = app.access_token(&alice).await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let path = format!("/console/applications/{}", alice.client_id);
+    let form = page_at(&app, &browser, &path).await;
+    assert!(form.contains("value=\"alice&#39;s client\"") || form.contains("alice's client"));
+    let csrf = input_value(&form, "csrf_token");
+    let response = post(
+        &app,
+        &browser,
+        &path,
+        Some(&csrf),
+        &[
+            ("name", "Renamed"),
+            ("redirect_uris", ""),
+            ("grant_type", "password"),
+            ("scope", "read"),
+        ],
+    )
+    .await;
+    assert_redirect_with_message(&response, "/console/applications");
+    let client: Value = app
+        .get_with_token(
+            &path.replace("/console/applications", "/user/clients"),
+            &access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(client["name"], "Renamed");
+    assert_eq!(client["grantTypes"], serde_json::json!(["password"]));
+
+    let delete = format!("{path}/delete");
+    let confirm = page_at(&app, &browser, &delete).await;
+    assert!(confirm.contains("Delete this application?"));
+    let response = post(&app, &browser, &delete, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&response, "/console/applications");
+    assert!(
+        page_at(&app, &browser, "/console/applications")
+            .await
+            .contains("Application Renamed deleted.")
+    );
+    // Its token went with it.
+    assert_eq!(
+        app.get_user(&access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Posting again (a replayed form) deletes nothing and says so.
+    let again = post(&app, &browser, &delete, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&again, "/console/applications");
+    assert!(
+        page_at(&app, &browser, "/console/applications")
+            .await
+            .contains("not one of yours")
+    );
+}
+
+#[tokio::test]
+async fn rotating_a_secret_in_the_console_retires_the_old_one() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let (browser, html) = signed_in(&app, &alice).await;
     let csrf = input_value(&html, "csrf_token");
-    let response = post(
-        &app,
-        &browser,
-        &format!("/settings/api/clients/{}/secret", alice.client_id),
-        Some(&csrf),
-        &[],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(&response, "cache-control"), "no-store");
-    let html = response.text().await.unwrap();
-    assert_eq!(code_by_id(&html, "new-client-id"), alice.client_id);
-    let secret = code_by_id(&html, "new-client-secret");
+    let path = format!("/console/applications/{}/secret", alice.client_id);
+    let confirm = page_at(&app, &browser, &path).await;
+    assert!(confirm.contains("Rotate the secret?"));
+    let response = post(&app, &browser, &path, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&response, "/console/applications");
+    let html = page_at(&app, &browser, "/console/applications").await;
+    assert_eq!(code_by_id(&html, "secret-0"), alice.client_id);
+    let secret = code_by_id(&html, "secret-1");
     assert_ne!(secret, alice.client_secret);
 
     let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
@@ -340,7 +490,11 @@ async fn rotating_a_secret_on_the_page_retires_the_old_one() {
     assert_eq!(oauth_error(old).await, "invalid_client");
     let new = client_credentials(&app, &alice.client_id, &secret).await;
     assert_eq!(new.status(), StatusCode::OK);
-    assert!(!page(&app, &browser).await.contains(&secret));
+    assert!(
+        !page_at(&app, &browser, "/console/applications")
+            .await
+            .contains(&secret)
+    );
 }
 
 #[tokio::test]
@@ -356,9 +510,10 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     // A token from another browser's page does not fit this browser's cookie.
     let other = page(&app, &Browser::new()).await;
     let stolen = input_value(&other, "csrf_token");
-    let revoke = format!("/settings/api/tokens/{id}/revoke");
-    let rotate = format!("/settings/api/clients/{}/secret", alice.client_id);
-    let create: &[(&str, &str)] = &[("name", "Sneaky"), ("confidential", "1")];
+    let revoke = format!("/console/tokens/{id}/revoke");
+    let rotate = format!("/console/applications/{}/secret", alice.client_id);
+    let delete = format!("/console/applications/{}/delete", alice.client_id);
+    let create: &[(&str, &str)] = &[("name", "Sneaky"), ("kind", "confidential")];
 
     for csrf in [
         None,
@@ -368,15 +523,17 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
         for (path, fields) in [
             (revoke.as_str(), &[][..]),
             (rotate.as_str(), &[][..]),
-            ("/settings/api/clients", create),
-            ("/settings/api/logout", &[][..]),
+            (delete.as_str(), &[][..]),
+            ("/console/tokens/revoke-all", &[][..]),
+            ("/console/applications", create),
+            ("/console/logout", &[][..]),
         ] {
             let response = post(&app, &browser, path, csrf, fields).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {csrf:?}");
             assert!(response.text().await.unwrap().contains("CSRF"));
         }
     }
-    // Without any cookie at all.
+    // Without any cookie at all: the page says which address to use.
     let cookieless = app
         .http
         .post(app.url(&revoke))
@@ -385,6 +542,8 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(cookieless.status(), StatusCode::FORBIDDEN);
+    let text = cookieless.text().await.unwrap();
+    assert!(text.contains(&app.url("/console")), "{text}");
 
     assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
     let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
@@ -404,7 +563,7 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let response = post(
         &app,
         &fresh,
-        "/settings/api/login",
+        "/console/login",
         None,
         &[("username", "alice"), ("password", &alice.password)],
     )
@@ -414,7 +573,7 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn another_accounts_token_and_client_cannot_be_touched_through_the_page() {
+async fn another_accounts_token_and_client_cannot_be_touched_through_the_console() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let bob = app.account("bob").await;
@@ -427,26 +586,37 @@ async fn another_accounts_token_and_client_cannot_be_touched_through_the_page() 
     let (browser, html) = signed_in(&app, &alice).await;
     assert!(!html.contains(&bob.client_id) && !html.contains(&bobs_id));
     let csrf = input_value(&html, "csrf_token");
+    for path in [
+        format!("/console/tokens/{bobs_id}/revoke"),
+        format!("/console/applications/{}", bob.client_id),
+        format!("/console/applications/{}/secret", bob.client_id),
+        format!("/console/applications/{}/delete", bob.client_id),
+    ] {
+        let look = browser.get(&app.url(&path)).await;
+        assert_eq!(look.status(), StatusCode::NOT_FOUND, "{path}");
+    }
     let revoke = post(
         &app,
         &browser,
-        &format!("/settings/api/tokens/{bobs_id}/revoke"),
+        &format!("/console/tokens/{bobs_id}/revoke"),
         Some(&csrf),
         &[],
     )
     .await;
-    assert_eq!(revoke.status(), StatusCode::NOT_FOUND);
-    let rotate = post(
-        &app,
-        &browser,
-        &format!("/settings/api/clients/{}/secret", bob.client_id),
-        Some(&csrf),
-        &[],
-    )
-    .await;
-    assert_eq!(rotate.status(), StatusCode::NOT_FOUND);
-    let html = rotate.text().await.unwrap();
-    assert!(!html.contains("new-client-secret"));
+    assert_redirect_with_message(&revoke, "/console/tokens");
+    for action in ["secret", "delete"] {
+        let response = post(
+            &app,
+            &browser,
+            &format!("/console/applications/{}/{action}", bob.client_id),
+            Some(&csrf),
+            &[],
+        )
+        .await;
+        assert_redirect_with_message(&response, "/console/applications");
+    }
+    let html = page_at(&app, &browser, "/console/applications").await;
+    assert!(html.contains("not one of yours") && !html.contains("secret-1"));
 
     assert_eq!(app.get_user(&bobs_token).await.status(), StatusCode::OK);
     let bobs = client_credentials(&app, &bob.client_id, &bob.client_secret).await;
@@ -466,16 +636,16 @@ async fn signing_out_ends_the_session() {
     assert!(html.contains(SIGNED_IN));
 
     let csrf = input_value(&html, "csrf_token");
-    let out = post(&app, &browser, "/settings/api/logout", Some(&csrf), &[]).await;
-    assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(header(&out, "location"), app.url("/settings/api"));
+    let out = post(&app, &browser, "/console/logout", Some(&csrf), &[]).await;
+    assert_redirect_with_message(&out, "/console");
     let html = page(&app, &browser).await;
     assert!(html.contains(SIGN_IN_ACTION) && !html.contains(SIGNED_IN));
+    assert!(html.contains("You are signed out."), "{html}");
 
     // The old session id is dead on the server, not just forgotten by the browser.
     let replay = app
         .http
-        .get(app.url("/settings/api"))
+        .get(app.url("/console/tokens"))
         .header("Cookie", &session_cookie)
         .send()
         .await
@@ -510,18 +680,18 @@ async fn a_disabled_accounts_session_stops_working_and_it_cannot_sign_in() {
     let rotate = post(
         &app,
         &browser,
-        &format!("/settings/api/clients/{}/secret", alice.client_id),
+        &format!("/console/applications/{}/secret", alice.client_id),
         Some(&csrf),
         &[],
     )
     .await;
-    assert_eq!(rotate.status(), StatusCode::UNAUTHORIZED);
+    assert_redirect_with_message(&rotate, "/console");
 
     let csrf = input_value(&html, "csrf_token");
     let response = post(
         &app,
         &browser,
-        "/settings/api/login",
+        "/console/login",
         Some(&csrf),
         &[("username", "alice"), ("password", &alice.password)],
     )
@@ -531,14 +701,21 @@ async fn a_disabled_accounts_session_stops_working_and_it_cannot_sign_in() {
 }
 
 #[tokio::test]
-async fn the_session_is_shared_with_the_authorization_endpoint() {
+async fn the_session_is_shared_with_the_authorization_endpoint_whose_consent_names_the_owner() {
     let app = TestApp::spawn().await;
     let alice = crate::browser::code_client(&app, "alice", false).await;
-    let (browser, _) = signed_in(&app, &alice).await;
+    let bob = app.account("bob").await;
+    let (browser, _) = signed_in(&app, &bob).await;
     let pkce = crate::browser::Pkce::new();
     let url = crate::browser::authorize_url(&app, &alice.client_id, &pkce, &[]);
     let html = browser.get(&url).await.text().await.unwrap();
     // Signed in already: the consent page, not the sign-in form.
-    assert!(html.contains("Signed in as"), "{html}");
+    assert!(html.contains("Signed in as <strong>bob</strong>"), "{html}");
     assert!(html.contains("value=\"approve\""), "{html}");
+    assert!(
+        html.contains("<strong id=\"owner\">alice</strong>"),
+        "{html}"
+    );
+    // Its forms post to a path on the host the browser used.
+    assert!(html.contains("action=\"/oauth/v2/auth?"), "{html}");
 }

@@ -92,7 +92,7 @@ pub enum ScopesInput {
 }
 
 impl ScopesInput {
-    fn names(self) -> Vec<String> {
+    pub(crate) fn names(self) -> Vec<String> {
         match self {
             ScopesInput::List(l) => l,
             ScopesInput::Text(t) => t.split_whitespace().map(str::to_owned).collect(),

@@ -272,6 +272,7 @@ pub mod schemas {
     use utoipa::openapi::{Object, ObjectBuilder, Type};
 
     use crate::domain::package::{PackageType, Visibility};
+    use crate::domain::tokens::TokenOrigin;
     use crate::domain::tokens::TokenStatus;
     use crate::domain::{GrantType, Scope};
 
@@ -285,6 +286,11 @@ pub mod schemas {
     /// A grant type (`password`…).
     pub fn grant_type() -> Object {
         names(GrantType::ALL.map(GrantType::as_str))
+    }
+
+    /// How a listed token came to be: a grant type, or `personal_access_token`.
+    pub fn token_origin() -> Object {
+        names(TokenOrigin::names())
     }
 
     /// A scope (`read`, `write`, `admin`).

@@ -213,7 +213,7 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at FROM clients WHERE owner_id = $1 \
+             trusted, created_at FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(owner_id.to_string())
@@ -221,11 +221,12 @@ where
         .bind(page.offset())
         .fetch_all(self.reader())
         .await?;
-        let total =
-            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM clients WHERE owner_id = $1")
-                .bind(owner_id.to_string())
-                .fetch_one(self.reader())
-                .await?;
+        let total = sqlx::query_scalar::<DB, i64>(
+            "SELECT COUNT(*) FROM clients WHERE owner_id = $1 AND personal = FALSE",
+        )
+        .bind(owner_id.to_string())
+        .fetch_one(self.reader())
+        .await?;
         let clients = rows
             .into_iter()
             .map(ClientRow::into_client)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 
 from conftest import PASSWORD, flash_text, narrow, shot, sign_in, wait
 
@@ -325,3 +326,44 @@ def test_consent_names_the_owner_and_sets_authorize_apart_from_deny(driver, serv
     assert colour(approve) != colour(deny)
     shot(driver, "consent")
     narrow(driver, "consent")
+
+
+def test_a_personal_access_token_is_generated_shown_once_and_works(driver, server):
+    user = server.create_user("pat")
+    sign_in(driver, server, user)
+    driver.find_element(By.LINK_TEXT, "Generate new token").click()
+    note = wait(driver, EC.presence_of_element_located((By.ID, "note")))
+    # The date field appears only when a date is chosen (the script); the warning is there.
+    assert not driver.find_element(By.ID, "expiry-date-field").is_displayed()
+    Select(driver.find_element(By.ID, "expiry")).select_by_value("date")
+    wait(driver, EC.visibility_of_element_located((By.ID, "expiry-date-field")))
+    assert "never expires" in driver.page_source
+    shot(driver, "token-new")
+    narrow(driver, "token-new")
+    # No note and no date: refused in words, what was chosen is kept.
+    driver.find_element(By.CSS_SELECTOR, "input[name=scope][value=write]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
+    errors = wait(driver, EC.presence_of_all_elements_located((By.CSS_SELECTOR, ".field-error")))
+    texts = " / ".join(e.text for e in errors)
+    assert "what the token is for" in texts and "YYYY-MM-DD" in texts, texts
+    assert driver.find_element(By.CSS_SELECTOR, "input[name=scope][value=write]").is_selected()
+    assert Select(driver.find_element(By.ID, "expiry")).first_selected_option.get_attribute(
+        "value") == "date"
+    shot(driver, "token-new-error")
+    driver.find_element(By.ID, "note").send_keys("CI deploys")
+    Select(driver.find_element(By.ID, "expiry")).select_by_value("never")
+    driver.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
+    assert "generated" in flash_text(driver)
+    token = secret(driver, "token")
+    assert token.startswith("hpat_")
+    assert driver.find_element(By.CSS_SELECTOR, "#flash button[data-copy]").is_displayed()
+    shot(driver, "tokens-personal")
+    narrow(driver, "tokens-personal")
+    me = requests.get(server.url("/user"), headers={"Authorization": f"Bearer {token}"},
+                      timeout=30)
+    assert me.status_code == 200 and me.json()["username"] == user
+    driver.refresh()
+    wait(driver, EC.presence_of_element_located((By.ID, "tokens")))
+    assert token not in driver.page_source and not driver.find_elements(By.ID, "flash")
+    row = rows(driver, "tokens")
+    assert len(row) == 1 and "CI deploys" in row[0].text and "never expires" in row[0].text

@@ -303,6 +303,7 @@ fn client_field(field: &ClientField) -> &'static str {
         ClientField::RedirectUris => "redirectUris",
         ClientField::GrantTypes => "grantTypes",
         ClientField::Scopes => "scopes",
+        ClientField::KeepOldSecret => "keepOldForSeconds",
     }
 }
 

@@ -165,6 +165,9 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// Scopes it may ask for.
     pub scopes: ScopeSet,
+    /// The secret a rotation replaced, still valid until the timestamp (a grace period
+    /// chosen when rotating; `None`: the old secret stopped at once).
+    pub previous_secret: Option<(TokenDigest, Timestamp)>,
     /// May sign in any user with the password grant (set by an administrator).
     pub trusted: bool,
     /// When it was registered.

@@ -99,7 +99,15 @@ pub trait OAuthStore: Send + Sync {
     /// Changes a client; `NotFound` when it does not exist.
     async fn update_client(&self, client_id: &str, changes: &ClientChanges) -> StoreResult<Client>;
     /// Replaces a client's secret digest (rotation); `NotFound` when it does not exist.
-    async fn set_client_secret(&self, client_id: &str, digest: &TokenDigest) -> StoreResult<()>;
+    /// Replaces a client's secret. With `keep_old_until`, the replaced secret keeps
+    /// working until then (a grace period); without, it stops at once. Either way an
+    /// earlier replaced secret stops.
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        digest: &TokenDigest,
+        keep_old_until: Option<Timestamp>,
+    ) -> StoreResult<()>;
     /// Deletes a client with its tokens, codes and consents; `NotFound` when unknown.
     async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
 
@@ -213,7 +221,8 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at FROM clients WHERE owner_id = $1 AND personal = FALSE \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(owner_id.to_string())
@@ -248,7 +257,7 @@ where
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
              updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -261,14 +270,26 @@ where
         .into_client()
     }
 
-    async fn set_client_secret(&self, client_id: &str, digest: &TokenDigest) -> StoreResult<()> {
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        digest: &TokenDigest,
+        keep_old_until: Option<Timestamp>,
+    ) -> StoreResult<()> {
         let _invalidates = self.invalidation();
+        // The right-hand sides read the row as it was: the old secret becomes the
+        // previous one (or none) in the same statement.
         let done = sqlx::query::<DB>(
-            "UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1",
+            "UPDATE clients SET \
+             previous_secret_digest = CASE WHEN $4 THEN secret_digest ELSE NULL END, \
+             previous_secret_expires_at = $5, secret_digest = $2, updated_at = $3 \
+             WHERE id = $1",
         )
         .bind(client_id)
         .bind(digest.as_bytes().to_vec())
         .bind(super::now())
+        .bind(keep_old_until.is_some())
+        .bind(keep_old_until)
         .execute(self.writer())
         .await?;
         if DB::rows_affected(&done) == 0 {

@@ -256,6 +256,7 @@ where
             redirect_uris: c.redirect_uris.clone(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes,
+            previous_secret: None,
             trusted: c.trusted,
             created_at: now,
         })
@@ -383,7 +384,8 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at FROM clients WHERE id = $1 AND personal = FALSE",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
         .fetch_one(self.reader())
@@ -395,6 +397,7 @@ where
         sqlx::query_as::<DB, ClientWithOwnerRow>(
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
+             c.previous_secret_digest, c.previous_secret_expires_at, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -510,7 +513,7 @@ where
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
              grant_types, scopes, trusted, personal, created_at, updated_at) \
-             VALUES ($1, $2, $3, NULL, '', '', '', FALSE, TRUE, $4, $4) \
+             VALUES ($1, $2, $3, NULL, '[]', '', '', FALSE, TRUE, $4, $4) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&t.client_id)
@@ -656,6 +659,8 @@ pub(super) struct ClientRow {
     scopes: String,
     trusted: bool,
     created_at: i64,
+    previous_secret_digest: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<i64>,
 }
 
 impl ClientRow {
@@ -676,6 +681,10 @@ impl ClientRow {
                 .collect(),
             grant_types: GrantType::parse_list(&self.grant_types),
             scopes: parse_scope(&self.scopes)?,
+            previous_secret: match (self.previous_secret_digest, self.previous_secret_expires_at) {
+                (Some(d), Some(until)) => Some((parse_digest(&d)?, until)),
+                _ => None,
+            },
             trusted: self.trusted,
             created_at: self.created_at,
         })

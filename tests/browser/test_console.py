@@ -158,6 +158,17 @@ def test_rotation_asks_first_and_a_reload_does_not_rotate_again(driver, server):
     assert password_token(server, client_id, new, user).status_code == 200
     refused = password_token(server, client_id, old, user)
     assert refused.json()["error"] == "invalid_client", refused.text
+    # A rotation that keeps the old secret for an hour: both work, and the list says so.
+    driver.find_element(By.LINK_TEXT, "Rotate secret…").click()
+    grace = wait(driver, EC.presence_of_element_located((By.ID, "keep_old")))
+    Select(grace).select_by_value("3600")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    assert "keeps working until" in flash_text(driver)
+    newest = secret(driver, "client_secret")
+    assert "previous secret still works until" in rows(driver, "applications")[0].text
+    shot(driver, "applications-grace")
+    for s in (new, newest):
+        assert password_token(server, client_id, s, user).status_code == 200
 
 
 def test_an_application_is_edited_and_deleted_after_confirmation(driver, server):

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
+use crate::domain::time::rfc3339;
 use crate::domain::{GrantType, Scope};
 use crate::pages::HTML;
 use crate::pages::flash::Flash;
@@ -25,7 +26,7 @@ use crate::pages::layout::{Nav, describe};
 use crate::pages::session;
 use crate::service::clients::{ClientChange, ClientError, ClientSpec};
 use crate::state::AppState;
-use crate::store::{Client, User};
+use crate::store::{Client, User, now};
 
 /// Routes of the Applications page.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,6 +39,16 @@ pub fn router() -> OpenApiRouter<AppState> {
             delete_console_application
         ))
         .routes(routes!(confirm_secret_rotation, rotate_console_secret))
+}
+
+/// The rotation form.
+#[derive(ToSchema)]
+pub struct RotationForm {
+    /// The token the page's forms carry, bound to the session cookie.
+    pub csrf_token: String,
+    /// How long the old secret keeps working, in seconds (0: it stops at once; at most
+    /// 604800).
+    pub keep_old: Option<i64>,
 }
 
 /// The application form (registration and changes).
@@ -254,6 +265,9 @@ pub async fn get_applications_page(State(state): State<AppState>, headers: Heade
                                 div.row-meta { "Redirects to " @for (i, u) in c.redirect_uris.iter().enumerate() { @if i > 0 { ", " } code { (u) } } }
                             }
                             div.row-meta { "Registered " (time(c.created_at)) }
+                            @if let Some((_, until)) = c.previous_secret.filter(|(_, u)| *u > now()) {
+                                div.row-meta { "The previous secret still works until " (time(until)) }
+                            }
                         }
                         div.row-actions {
                             a.button href=(path(&format!("/console/applications/{}", c.id))) { "Edit" }
@@ -695,11 +709,27 @@ pub async fn confirm_secret_rotation(
         &user,
         "Rotate the secret?",
         explanation,
-        html! { p.warn { "The old secret stops working at once: deploy the new one quickly." } },
+        html! {
+            label for="keep_old" { "The old secret" }
+            select id="keep_old" name="keep_old" aria-describedby="keep_old-hint" {
+                @for (seconds, label) in GRACE {
+                    option value=(seconds) selected[seconds == "0"] { (label) }
+                }
+            }
+            p.hint #keep_old-hint { "Keep the old secret working for a while to roll the new one out without downtime; both work until then." }
+        },
         &here,
         "Rotate secret",
     )
 }
+
+/// The grace periods the rotation form offers (seconds, label).
+const GRACE: [(&str, &str); 4] = [
+    ("0", "stops working at once"),
+    ("3600", "keeps working for 1 hour"),
+    ("86400", "keeps working for 24 hours"),
+    ("604800", "keeps working for 7 days"),
+];
 
 /// Rotate an application's secret from the console
 ///
@@ -711,7 +741,7 @@ pub async fn confirm_secret_rotation(
     tag = "console",
     security(("sessionCookie" = [])),
     params(("client_id" = String, Path, description = "the application's `client_id`")),
-    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = RotationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done or refused: to the Applications page with a message (and the secret, once).",
             headers(("Location" = String))),
@@ -725,24 +755,38 @@ pub async fn rotate_console_secret(
     Path(client_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (_, _, user) = match checked_post(&state, &headers, body, &["csrf_token"]).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let (_, form, user) =
+        match checked_post(&state, &headers, body, &["csrf_token", "keep_old"]).await {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+    let keep_old = session::field(&form, "keep_old")
+        .map(|s| s.trim().parse::<i64>().unwrap_or(-1))
+        .unwrap_or(0);
     let flash = match state
         .services
         .clients()
-        .rotate_secret(&user, &client_id)
+        .rotate_secret(&user, &client_id, keep_old)
         .await
     {
-        Ok((client, secret)) => Flash::ok(format!(
-            "New secret for {}; the old one no longer works.",
-            client.name
-        ))
+        Ok((client, secret)) => Flash::ok(match client.previous_secret {
+            Some((_, until)) => format!(
+                "New secret for {}; the old one keeps working until {}.",
+                client.name,
+                rfc3339(until).replace('T', " ").replace('Z', " UTC")
+            ),
+            None => format!(
+                "New secret for {}; the old one no longer works.",
+                client.name
+            ),
+        })
         .with_secret("client_id", &client.id)
         .with_secret("client_secret", secret.expose()),
         Err(ClientError::NotFound(_)) => Flash::error("That application is not one of yours."),
         Err(ClientError::PublicClient) => Flash::error("A public application has no secret."),
+        Err(ClientError::Invalid(errors)) => {
+            Flash::error(format!("The secret was not rotated: the {errors}."))
+        }
         Err(e) => return server_error(&state, e),
     };
     see(&state, Nav::Applications.path(), flash)

@@ -206,6 +206,11 @@ impl Browser {
         Ok(Browser::fresh(state, None))
     }
 
+    /// This browser holding the fresh session `value` (after a password change).
+    pub fn renewed(state: &AppState, value: PlainSecret) -> Browser {
+        Browser::holding(state, value, Some(SESSION_TTL))
+    }
+
     /// Adds the `Set-Cookie` headers when the cookie is new.
     pub fn finish(&self, mut response: Response) -> Response {
         for cookie in &self.set_cookie {

@@ -131,6 +131,8 @@ pub trait OAuthStore: Send + Sync {
     -> StoreResult<Option<User>>;
     /// Ends a session.
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
+    /// Ends every browser session of an account.
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<()>;
 
     /// Stores an authorization code.
     async fn insert_code(&self, code: &NewAuthorizationCode) -> StoreResult<()>;
@@ -405,6 +407,14 @@ where
         .await?
         .map(UserRow::into_user)
         .transpose()
+    }
+
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<()> {
+        sqlx::query::<DB>("DELETE FROM auth_sessions WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .execute(self.writer())
+            .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {

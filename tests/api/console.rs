@@ -719,3 +719,150 @@ async fn the_session_is_shared_with_the_authorization_endpoint_whose_consent_nam
     // Its forms post to a path on the host the browser used.
     assert!(html.contains("action=\"/oauth/v2/auth?"), "{html}");
 }
+
+#[tokio::test]
+async fn the_profile_is_changed_in_the_console_as_patch_user_would() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let page = page_at(&app, &browser, "/console/account").await;
+    let csrf = input_value(&page, "csrf_token");
+    let bad = post(
+        &app,
+        &browser,
+        "/console/account",
+        Some(&csrf),
+        &[("name", "Alice A."), ("email", "not an email")],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("value=\"not an email\"") && html.contains("value=\"Alice A.\""));
+    assert!(html.contains("class=\"field-error\""), "{html}");
+    let ok = post(
+        &app,
+        &browser,
+        "/console/account",
+        Some(&csrf),
+        &[("name", "Alice A."), ("email", "alice.a@example.com")],
+    )
+    .await;
+    assert_redirect_with_message(&ok, "/console/account");
+    let me: Value = app.get_user(&token).await.json().await.unwrap();
+    assert_eq!(me["name"], "Alice A.");
+    assert_eq!(me["email"], "alice.a@example.com");
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_signs_out_every_other_browser() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let (other, _) = signed_in(&app, &alice).await;
+    let page = page_at(&app, &browser, "/console/account").await;
+    let csrf = input_value(&page, "csrf_token");
+    let path = "/console/account/password";
+    let new = "a brand new password";
+
+    let wrong = post(
+        &app,
+        &browser,
+        path,
+        Some(&csrf),
+        &[
+            ("current_password", "not it"),
+            ("new_password", new),
+            ("confirm_password", new),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("is not your current password")
+    );
+    let mismatch = post(
+        &app,
+        &browser,
+        path,
+        Some(&csrf),
+        &[
+            ("current_password", &alice.password),
+            ("new_password", new),
+            ("confirm_password", "something else"),
+        ],
+    )
+    .await;
+    assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page_at(&app, &other, "/console/tokens")
+            .await
+            .contains(SIGNED_IN)
+    );
+
+    let changed = post(
+        &app,
+        &browser,
+        path,
+        Some(&csrf),
+        &[
+            ("current_password", &alice.password),
+            ("new_password", new),
+            ("confirm_password", new),
+        ],
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let html = page_at(&app, &browser, "/console/account").await;
+    assert!(
+        html.contains(SIGNED_IN) && html.contains("Password changed."),
+        "{html}"
+    );
+    let html = page_at(&app, &other, "/console/tokens").await;
+    assert!(!html.contains(SIGNED_IN), "the other browser is signed out");
+    let old = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", &alice.password),
+            ("client_id", &alice.client_id),
+            ("client_secret", &alice.client_secret),
+        ])
+        .await;
+    assert_eq!(oauth_error(old).await, "invalid_grant");
+    let fresh = Browser::new();
+    assert_eq!(
+        sign_in(&app, &fresh, "alice", new).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_of_the_account() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let (other, _) = signed_in(&app, &alice).await;
+    let page = page_at(&app, &browser, "/console/account").await;
+    let csrf = input_value(&page, "csrf_token");
+    let out = post(
+        &app,
+        &browser,
+        "/console/account/sign-out-everywhere",
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_redirect_with_message(&out, "/console");
+    for b in [&browser, &other] {
+        assert!(
+            !page_at(&app, b, "/console/tokens")
+                .await
+                .contains(SIGNED_IN)
+        );
+    }
+}

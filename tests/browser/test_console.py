@@ -378,3 +378,41 @@ def test_a_personal_access_token_is_generated_shown_once_and_works(driver, serve
     assert token not in driver.page_source and not driver.find_elements(By.ID, "flash")
     row = rows(driver, "tokens")
     assert len(row) == 1 and "CI deploys" in row[0].text and "never expires" in row[0].text
+
+
+def test_the_account_page_changes_the_profile_and_the_password(driver, server):
+    user = server.create_user("account")
+    sign_in(driver, server, user)
+    driver.find_element(By.LINK_TEXT, "Account").click()
+    email = wait(driver, EC.presence_of_element_located((By.ID, "email")))
+    assert email.get_attribute("value") == f"{user}@example.com"
+    for field in ("name", "email", "current_password", "new_password", "confirm_password"):
+        assert driver.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
+    shot(driver, "account")
+    narrow(driver, "account")
+    email.clear()
+    email.send_keys("broken")
+    driver.find_element(By.ID, "name").send_keys("Ada")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/console/account'] button").click()
+    error = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, ".field-error")))
+    assert driver.find_element(By.ID, "email").get_attribute("value") == "broken"
+    assert driver.find_element(By.ID, "name").get_attribute("value") == "Ada"
+    assert "email" not in error.text.lower() or error.text
+    shot(driver, "account-error")
+    driver.find_element(By.ID, "email").clear()
+    driver.find_element(By.ID, "email").send_keys(f"{user}.new@example.com")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/console/account'] button").click()
+    assert "Profile saved" in flash_text(driver)
+    driver.refresh()
+    wait(driver, EC.presence_of_element_located((By.ID, "email")))
+    assert not driver.find_elements(By.ID, "flash")
+    # The password: the current one is required; afterwards this browser stays signed in.
+    driver.find_element(By.ID, "current_password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "new_password").send_keys("a new browser password")
+    driver.find_element(By.ID, "confirm_password").send_keys("a new browser password")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/password'] button").click()
+    assert "Password changed" in flash_text(driver)
+    assert driver.find_element(By.ID, "account").text == user
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out-everywhere'] button").click()
+    assert "sign in again" in flash_text(driver)
+    assert driver.find_elements(By.ID, "username")

@@ -10,6 +10,7 @@
 //! Every link and redirect is a path, never an absolute URL: the browser stays on the host
 //! it used (`localhost` or `127.0.0.1`), where its cookies are.
 
+pub mod account;
 pub mod applications;
 pub mod tokens;
 
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out_console))
         .routes(routes!(get_console_script))
         .routes(routes!(get_favicon))
+        .merge(account::router())
         .merge(tokens::router())
         .merge(applications::router())
 }

@@ -19,8 +19,8 @@ use crate::domain::authorize::{
 use crate::domain::secret::random_id;
 use crate::domain::user::{Username, validate_password};
 use crate::domain::{PlainSecret, ScopeSet};
-use crate::store::oauth::AccountChanges;
 use crate::store::oauth::NewAuthorizationCode;
+use crate::store::oauth::{AccountChanges, ConsentRecord};
 use crate::store::{StoreError, StoreResult, User, now};
 
 /// Lifetime of a signed-in browser session, in seconds.
@@ -221,6 +221,20 @@ impl Sessions<'_> {
             .await
             .map_err(anyhow::Error::from)?;
         Ok(session)
+    }
+
+    /// The applications `user` consented to, with what they may do and their last use.
+    pub async fn authorized_apps(&self, user: &User) -> StoreResult<Vec<ConsentRecord>> {
+        self.0.store().list_consents(user.id).await
+    }
+
+    /// Withdraws `user`'s consent to `client_id` and revokes every token that client
+    /// holds for `user`; `false` when `user` had not consented to it.
+    pub async fn revoke_app(&self, user: &User, client_id: &str) -> StoreResult<bool> {
+        self.0
+            .store()
+            .withdraw_consent(user.id, client_id, now())
+            .await
     }
 
     /// Ends every browser session of `user` (this one too).

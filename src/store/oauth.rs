@@ -13,6 +13,7 @@ use super::engine::Engine;
 use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
 use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::user::Username;
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
 /// A change to a client; `None` leaves a field alone.
@@ -85,6 +86,33 @@ pub struct AuthorizationCode {
     pub expires_at: Timestamp,
     /// When it was exchanged; a second exchange is a replay.
     pub used_at: Option<Timestamp>,
+}
+
+/// One application a user consented to, as the console lists it.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    /// The client.
+    pub client_id: String,
+    /// Its name.
+    pub client_name: ClientName,
+    /// The account that registered it.
+    pub owner: Username,
+    /// What the user granted.
+    pub scope: ScopeSet,
+    /// When the consent was (last) given.
+    pub created_at: Timestamp,
+    /// The last use of a token the client holds for the user.
+    pub last_used_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    client_id: String,
+    client_name: String,
+    owner: String,
+    scope: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
 }
 
 /// Storage of clients, accounts (administration), sessions, codes and consent.
@@ -163,6 +191,16 @@ pub trait OAuthStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Withdraws a user's consent to one client (`None`: to every client).
     async fn delete_consents(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<()>;
+    /// The applications a user consented to, the most recent consent first.
+    async fn list_consents(&self, user_id: Uuid) -> StoreResult<Vec<ConsentRecord>>;
+    /// Withdraws a user's consent to a client and revokes every token the client holds
+    /// for that user, in one write; `false` when there was no consent.
+    async fn withdraw_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Deletes sessions and codes that expired before `before`.
     async fn purge_oauth(&self, before: Timestamp) -> StoreResult<u64>;
@@ -485,6 +523,60 @@ where
         Self::insert_tokens_in(&mut tx, tokens).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn list_consents(&self, user_id: Uuid) -> StoreResult<Vec<ConsentRecord>> {
+        let rows = sqlx::query_as::<DB, ConsentRow>(
+            "SELECT k.client_id, c.name AS client_name, u.username AS owner, k.scope, \
+             k.created_at, (SELECT MAX(a.last_used_at) FROM access_tokens a \
+             WHERE a.user_id = k.user_id AND a.client_id = k.client_id) AS last_used_at \
+             FROM consents k JOIN clients c ON c.id = k.client_id \
+             JOIN users u ON u.id = c.owner_id \
+             WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.client_id",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    client_id: r.client_id,
+                    client_name: ClientName::from_trusted(r.client_name),
+                    owner: Username::from_trusted(r.owner),
+                    scope: parse_scope(&r.scope)?,
+                    created_at: r.created_at,
+                    last_used_at: r.last_used_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn withdraw_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        let done = sqlx::query::<DB>("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["access_tokens", "refresh_tokens"] {
+            sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET revoked_at = $3 \
+                 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL"
+            )))
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(DB::rows_affected(&done) > 0)
     }
 
     async fn consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<ScopeSet>> {

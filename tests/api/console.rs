@@ -866,3 +866,51 @@ async fn signing_out_everywhere_ends_every_session_of_the_account() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_authorized_app_is_listed_with_its_owner_and_revoking_it_ends_its_tokens() {
+    let app = TestApp::spawn().await;
+    let alice = crate::browser::code_client(&app, "alice", false).await;
+    let tokens = crate::browser::code_tokens(&app, &alice).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get_user(&access).await.status(), StatusCode::OK);
+    // Another account authorized nothing.
+    let bob = app.account("bob").await;
+    let (bobs, _) = signed_in(&app, &bob).await;
+    let none = page_at(&app, &bobs, "/console/authorized").await;
+    assert!(none.contains("You have not authorized any application."));
+    let path = format!("/console/authorized/{}/revoke", alice.client_id);
+    assert_eq!(
+        bobs.get(&app.url(&path)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let (browser, _) = signed_in(&app, &alice).await;
+    let html = page_at(&app, &browser, "/console/authorized").await;
+    assert!(html.contains(&alice.client_id) && html.contains("<strong>alice</strong>"));
+    assert!(html.contains(&path), "{html}");
+    let confirm = page_at(&app, &browser, &path).await;
+    let csrf = input_value(&confirm, "csrf_token");
+    let response = post(&app, &browser, &path, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&response, "/console/authorized");
+    assert_eq!(
+        app.get_user(&access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        oauth_error(app.refresh(&alice, &refresh).await).await,
+        "invalid_grant"
+    );
+    let html = page_at(&app, &browser, "/console/authorized").await;
+    assert!(
+        html.contains("Access revoked") && !html.contains(&path),
+        "{html}"
+    );
+    // The next authorization asks again: the consent page, not a code at once.
+    let pkce = crate::browser::Pkce::new();
+    let url = crate::browser::authorize_url(&app, &alice.client_id, &pkce, &[]);
+    let again = browser.get(&url).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(again.text().await.unwrap().contains("value=\"approve\""));
+}

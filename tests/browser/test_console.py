@@ -337,6 +337,24 @@ def test_consent_names_the_owner_and_sets_authorize_apart_from_deny(driver, serv
     assert colour(approve) != colour(deny)
     shot(driver, "consent")
     narrow(driver, "consent")
+    # Authorize: the app gets its code; the person sees it under Authorized apps.
+    approve.click()
+    # The browser leaves for the app's redirect URI (nothing listens there).
+    wait(driver, lambda d: "/oauth/v2/auth" not in d.current_url)
+    driver.get(server.url("/console/authorized"))
+    row = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "#authorized > li")))
+    assert "Gallery app" in row.text and owner in row.text
+    shot(driver, "authorized")
+    narrow(driver, "authorized")
+    driver.find_element(By.LINK_TEXT, "Revoke…").click()
+    wait(driver, EC.element_to_be_clickable((By.CSS_SELECTOR, "button.danger")))
+    shot(driver, "authorized-revoke-confirm")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    assert "Access revoked" in flash_text(driver)
+    assert not driver.find_elements(By.CSS_SELECTOR, "#authorized > li")
+    driver.refresh()
+    wait(driver, EC.presence_of_element_located((By.TAG_NAME, "h1")))
+    assert not driver.find_elements(By.ID, "flash")
 
 
 def test_a_personal_access_token_is_generated_shown_once_and_works(driver, server):

@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod applications;
+pub mod authorized;
 pub mod tokens;
 
 use axum::body::Bytes;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_console_script))
         .routes(routes!(get_favicon))
         .merge(account::router())
+        .merge(authorized::router())
         .merge(tokens::router())
         .merge(applications::router())
 }

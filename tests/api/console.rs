@@ -914,3 +914,62 @@ async fn an_authorized_app_is_listed_with_its_owner_and_revoking_it_ends_its_tok
     assert_eq!(again.status(), StatusCode::OK);
     assert!(again.text().await.unwrap().contains("value=\"approve\""));
 }
+
+#[tokio::test]
+async fn the_marketplace_lists_searches_and_shows_the_add_ons_the_account_may_see() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "alice/gallery", "harmony-theme", "1.2.0")
+        .await;
+    app.publish_ok(&token, "alice/tools", "library", "0.1.0")
+        .await;
+    let (browser, _) = signed_in(&app, &alice).await;
+    let all = page_at(&app, &browser, "/console/marketplace").await;
+    assert!(
+        all.contains("alice/gallery") && all.contains("alice/tools"),
+        "{all}"
+    );
+    let themes = page_at(
+        &app,
+        &browser,
+        "/console/marketplace?type=harmony-theme&q=gal",
+    )
+    .await;
+    assert!(themes.contains("alice/gallery") && !themes.contains("alice/tools"));
+    let addon = page_at(&app, &browser, "/console/marketplace/alice/gallery").await;
+    assert!(addon.contains("composer require alice/gallery"), "{addon}");
+    assert!(
+        addon.contains("1.2.0") && addon.contains(&app.url("")),
+        "{addon}"
+    );
+    let missing = browser
+        .get(&app.url("/console/marketplace/alice/nothing"))
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_projects_page_lists_the_accounts_projects() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let created = app
+        .post_json(
+            "/projects",
+            &token,
+            serde_json::json!({"name": "Shop site"}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let (browser, _) = signed_in(&app, &alice).await;
+    let html = page_at(&app, &browser, "/console/projects").await;
+    assert!(html.contains("Shop site"), "{html}");
+    let bob = app.account("bob").await;
+    let (bobs, _) = signed_in(&app, &bob).await;
+    assert!(
+        !page_at(&app, &bobs, "/console/projects")
+            .await
+            .contains("Shop site")
+    );
+}

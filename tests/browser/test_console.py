@@ -20,7 +20,7 @@ def rows(driver, list_id):
     return driver.find_elements(By.CSS_SELECTOR, f"#{list_id} > li")
 
 
-def register(driver, server, name, redirect="", grants=None, kind="confidential"):
+def register(driver, server, name, redirect="", grants=None, kind="confidential", scopes=None):
     """Registers an application through the form; answers the flash text."""
     driver.get(server.url("/console/applications/new"))
     wait(driver, EC.presence_of_element_located((By.ID, "name"))).send_keys(name)
@@ -29,6 +29,10 @@ def register(driver, server, name, redirect="", grants=None, kind="confidential"
     if grants is not None:
         for box in driver.find_elements(By.NAME, "grant_type"):
             if box.is_selected() != (box.get_attribute("value") in grants):
+                box.click()
+    if scopes is not None:
+        for box in driver.find_elements(By.NAME, "scope"):
+            if box.is_selected() != (box.get_attribute("value") in scopes):
                 box.click()
     driver.find_element(By.CSS_SELECTOR, f"input[name=kind][value={kind}]").click()
     driver.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
@@ -434,3 +438,43 @@ def test_the_account_page_changes_the_profile_and_the_password(driver, server):
     driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out-everywhere'] button").click()
     assert "sign in again" in flash_text(driver)
     assert driver.find_elements(By.ID, "username")
+
+
+def test_the_marketplace_and_projects_pages(driver, server):
+    user = server.create_user("market")
+    sign_in(driver, server, user)
+    register(driver, server, "Publisher", grants=["password"], scopes=["read", "write"])
+    client_id, client_secret = secret(driver, "client_id"), secret(driver, "client_secret")
+    token = password_token(server, client_id, client_secret, user).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    manifest = ('{"name": "%s/gallery", "type": "harmony-theme", '
+                '"description": "A photo gallery theme"}' % user)
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("composer.json", manifest)
+        z.writestr("README.md", "# gallery\n")
+    put = requests.put(server.url(f"/packages/{user}/gallery/versions/1.0.0"), data=buf.getvalue(),
+                       headers={**auth, "Content-Type": "application/zip"}, timeout=30)
+    assert put.status_code == 201, put.text
+    assert requests.post(server.url("/projects"), json={"name": "Shop site"}, headers=auth,
+                         timeout=30).status_code == 201
+    driver.find_element(By.LINK_TEXT, "Marketplace").click()
+    wait(driver, EC.presence_of_element_located((By.ID, "q"))).send_keys("gallery")
+    Select(driver.find_element(By.ID, "type")).select_by_value("harmony-theme")
+    driver.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    link = wait(driver, EC.presence_of_element_located((By.LINK_TEXT, f"{user}/gallery")))
+    shot(driver, "marketplace")
+    narrow(driver, "marketplace")
+    link.click()
+    require = wait(driver, EC.presence_of_element_located((By.ID, "require")))
+    assert require.text == f"composer require {user}/gallery"
+    assert "1.0.0" in driver.find_element(By.ID, "versions").text
+    shot(driver, "addon")
+    narrow(driver, "addon")
+    driver.find_element(By.LINK_TEXT, "Projects").click()
+    row = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "#projects > li")))
+    assert "Shop site" in row.text
+    shot(driver, "projects")
+    narrow(driver, "projects")

@@ -13,6 +13,8 @@
 pub mod account;
 pub mod applications;
 pub mod authorized;
+pub mod marketplace;
+pub mod projects;
 pub mod tokens;
 
 use axum::body::Bytes;
@@ -44,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_favicon))
         .merge(account::router())
         .merge(authorized::router())
+        .merge(marketplace::router())
+        .merge(projects::router())
         .merge(tokens::router())
         .merge(applications::router())
 }

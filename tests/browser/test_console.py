@@ -435,7 +435,9 @@ def test_the_account_page_changes_the_profile_and_the_password(driver, server):
     driver.find_element(By.CSS_SELECTOR, "form[action$='/password'] button").click()
     assert "Password changed" in flash_text(driver)
     assert driver.find_element(By.ID, "account").text == user
+    shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out-everywhere'] button").click()
+    wait(driver, EC.staleness_of(shown))
     assert "sign in again" in flash_text(driver)
     assert driver.find_elements(By.ID, "username")
 

@@ -270,7 +270,9 @@ def test_everything_works_without_javascript(nojs_driver, server):
     wait(driver, EC.element_to_be_clickable((By.CSS_SELECTOR, "button.danger"))).click()
     assert "revoked" in flash_text(driver)
     shot(driver, "nojs-tokens")
+    shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "nav.main button").click()
+    wait(driver, EC.staleness_of(shown))
     assert "signed out" in flash_text(driver)
 
 
@@ -319,8 +321,10 @@ def test_consent_names_the_owner_and_sets_authorize_apart_from_deny(driver, serv
     register(driver, server, "Gallery app", redirect="http://127.0.0.1:9/callback",
              grants=["authorization_code"], kind="public")
     client_id = secret(driver, "client_id")
+    shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "nav.main button").click()
-    flash_text(driver)
+    wait(driver, EC.staleness_of(shown))
+    assert "signed out" in flash_text(driver)
     verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

@@ -1,8 +1,8 @@
 //! The refresh-token decision (RFC 6749 §6, RFC 9700 §4.14.2), written once for every
 //! engine: given the stored token a presented one names (or none), rotate it, revoke its
 //! whole family (it was already used: a replay, or a concurrent use that lost the race),
-//! or refuse. The store applies the decision atomically (compare-and-swap); this module
-//! only decides.
+//! or refuse. The store applies the decision atomically (inside the transaction that read
+//! the token); this module only decides.
 
 use super::scope::{InvalidScope, ScopeSet, requested_scope};
 

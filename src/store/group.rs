@@ -11,10 +11,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
@@ -41,17 +40,10 @@ pub(super) struct TokenWriter {
 }
 
 impl TokenWriter {
-    /// Starts the grouping task over `engine`, with at most `in_flight` groups being
-    /// applied at once (SQLite: 1, its one writer; PostgreSQL: a few, so that the next
-    /// group is written while the last one waits for its commit). It ends when the writer
-    /// is dropped.
-    pub(super) fn spawn(engine: impl ApplyGroup, in_flight: usize) -> TokenWriter {
+    /// Starts the grouping task over `engine`; it ends when the writer is dropped.
+    pub(super) fn spawn(engine: impl ApplyGroup) -> TokenWriter {
         let (jobs, queue) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(group_token_writes(
-            Arc::new(engine),
-            queue,
-            in_flight.max(1),
-        ));
+        tokio::spawn(group_token_writes(engine, queue));
         TokenWriter { jobs }
     }
 
@@ -65,23 +57,11 @@ impl TokenWriter {
 }
 
 /// The grouping task: waits for a write, takes every other one already waiting (up to
-/// [`MAX_GROUP`]) and applies them as a group ([`apply_and_answer`]). A new group is taken
-/// only when one of the `in_flight` slots is free, so that while the groups in flight wait
-/// for their commits the next writes gather into one group rather than many.
-async fn group_token_writes<E: ApplyGroup>(
-    engine: Arc<E>,
-    mut jobs: mpsc::Receiver<TokenJob>,
-    in_flight: usize,
-) {
-    let slots = Arc::new(Semaphore::new(in_flight));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        if jobs.recv_many(&mut group, MAX_GROUP).await == 0 {
-            return;
-        }
+/// [`MAX_GROUP`]), applies them in one transaction and answers each. If the group fails,
+/// each write is retried alone, so that one bad write cannot fail the others.
+async fn group_token_writes(engine: impl ApplyGroup, mut jobs: mpsc::Receiver<TokenJob>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
         // Let the requests that are ready to run submit their writes first: on a busy
         // server this makes the groups (and so the commits) several times fewer.
         if group.len() < MAX_GROUP {
@@ -92,34 +72,19 @@ async fn group_token_writes<E: ApplyGroup>(
                 group.push(job);
             }
         }
-        if in_flight == 1 {
-            apply_and_answer(engine.as_ref(), group).await;
-            drop(slot);
-        } else {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                apply_and_answer(engine.as_ref(), group).await;
-                drop(slot);
-            });
-        }
-    }
-}
-
-/// Applies a group in one transaction and answers each write. If the group fails, each
-/// write is retried alone, so that one bad write cannot fail the others.
-async fn apply_and_answer(engine: &impl ApplyGroup, mut group: Vec<TokenJob>) {
-    let writes: Vec<&TokenWrite> = group.iter().map(|(w, _)| w).collect();
-    match engine.apply(&writes).await {
-        Ok(done) => {
-            for ((_, answer), exchange) in group.drain(..).zip(done) {
-                let _ = answer.send(Ok(exchange));
+        let writes: Vec<&TokenWrite> = group.iter().map(|(w, _)| w).collect();
+        match engine.apply(&writes).await {
+            Ok(done) => {
+                for ((_, answer), exchange) in group.drain(..).zip(done) {
+                    let _ = answer.send(Ok(exchange));
+                }
             }
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, size = group.len(), "a token write group failed; each write retried alone");
-            for (write, answer) in group.drain(..) {
-                let alone = engine.apply(&[&write]).await;
-                let _ = answer.send(alone.map(|mut done| done.pop().flatten()));
+            Err(e) => {
+                tracing::debug!(error = %e, size = group.len(), "a token write group failed; each write retried alone");
+                for (write, answer) in group.drain(..) {
+                    let alone = engine.apply(&[&write]).await;
+                    let _ = answer.send(alone.map(|mut done| done.pop().flatten()));
+                }
             }
         }
     }

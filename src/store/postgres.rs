@@ -60,11 +60,7 @@ impl Engine for Postgres {
             .acquire_timeout(Duration::from_secs(config.db_acquire_timeout.max(1)))
             .connect_with(options)
             .await?;
-        // A few groups in flight: one is written while others wait for their commit's
-        // WAL flush, which PostgreSQL then shares between them. A quarter of the pool at
-        // most, so that reads always find connections.
-        let in_flight = (config.db_max_connections / 4).clamp(1, 4);
-        let token_writes = TokenWriter::spawn(PostgresGroups(pool.clone()), in_flight as usize);
+        let token_writes = TokenWriter::spawn(PostgresGroups(pool.clone()));
         Ok(PostgresPools { pool, token_writes })
     }
 

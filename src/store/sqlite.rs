@@ -104,7 +104,7 @@ impl Engine for Sqlite {
         if !in_memory {
             tokio::spawn(checkpoints(reader.clone(), writer.clone()));
         }
-        let token_writes = TokenWriter::spawn(SqliteGroups(writer.clone()), 1);
+        let token_writes = TokenWriter::spawn(SqliteGroups(writer.clone()));
         Ok(SqlitePools {
             writer,
             reader,

@@ -78,8 +78,9 @@ pub trait Engine: Database<Connection: Migrate> {
     /// committed. An exchange must be atomic per token: the engine reads the stored token,
     /// calls the write's [`RefreshDecider`](super::RefreshDecider) on it and applies the
     /// decision such that of concurrent exchanges of one token exactly one rotates
-    /// (SQLite: one writer, reading inside its write transaction; PostgreSQL: a
-    /// compare-and-swap on `used_at`, whose loser revokes the family).
+    /// (SQLite: one writer, reading inside its write transaction; PostgreSQL: the token
+    /// read `FOR UPDATE`, so that a concurrent exchange on another node waits for the
+    /// commit and then finds it used). Both engines group concurrent writes (`group.rs`).
     async fn write_tokens(pools: &Self::Pools, write: TokenWrite) -> StoreResult<Option<Exchange>>;
 }
 

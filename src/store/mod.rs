@@ -5,8 +5,9 @@
 //! Rust over an [`Engine`] (implemented on [`sqlx::Sqlite`] and [`sqlx::Postgres`]), because
 //! both engines accept the same SQL text for everything harmony asks of them (`$1`
 //! placeholders, `RETURNING`, `ON CONFLICT`, integer timestamps). The engines differ in how
-//! they connect, in their migrations and in the token write path ([`sqlite`]: one writer
-//! that groups token writes; [`postgres`]: a transaction each). `docs/storage.md` says why
+//! they connect, in their migrations and in how a group of token writes reaches the
+//! database (both group concurrent token writes into one transaction; [`sqlite`] through
+//! its one writer, [`postgres`] with row locks). `docs/storage.md` says why
 //! it is built this way and how to add a query.
 //!
 //! The parts of the store, each a trait implemented on [`SqlStore`]: [`Store`] (accounts,
@@ -24,6 +25,7 @@
 pub mod attempts;
 pub mod dists;
 mod engine;
+mod group;
 pub mod oauth;
 pub mod packages;
 pub mod postgres;
@@ -485,9 +487,8 @@ pub trait Store:
     async fn refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenInfo>>;
     /// Exchanges the refresh token with this digest, atomically: reads it, asks `decide`,
     /// and applies the decision before any other exchange of the same token can — so of
-    /// concurrent exchanges exactly one rotates, and the others see a used token (or, on
-    /// engines that detect it only at write time, lose a compare-and-swap) and revoke the
-    /// family.
+    /// concurrent exchanges exactly one rotates, and the others see a used token and
+    /// revoke the family.
     async fn exchange_refresh_token(
         &self,
         digest: &TokenDigest,

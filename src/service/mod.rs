@@ -31,6 +31,7 @@ pub mod git;
 pub mod grants;
 pub mod limiter;
 pub mod maintenance;
+pub mod orgs;
 pub mod outbound;
 pub mod packages;
 pub mod password;
@@ -122,6 +123,11 @@ impl Services {
     /// The database's health, shutdown and cleanup.
     pub fn maintenance(&self) -> maintenance::Maintenance<'_> {
         maintenance::Maintenance(self)
+    }
+
+    /// Organizations and their members.
+    pub fn orgs(&self) -> orgs::Orgs<'_> {
+        orgs::Orgs(self)
     }
 
     /// The marketplace: listings, publishing, changes, dists, vendors.

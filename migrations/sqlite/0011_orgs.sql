@@ -17,3 +17,7 @@ CREATE TABLE org_members (
     PRIMARY KEY (org_name, user_id)
 );
 CREATE INDEX org_members_user_idx ON org_members (user_id);
+
+-- A vendor belongs to an account (`owner_id`) or to an organization (`org_name`), never
+-- both: given to an organization, its owners and maintainers publish under it.
+ALTER TABLE vendors ADD COLUMN org_name TEXT REFERENCES orgs (name);

@@ -82,6 +82,10 @@ pub enum OrgField {
     Name,
     /// A member's role.
     Role,
+    /// The kind of owner a vendor is given to (`user` or `org`).
+    OwnerKind,
+    /// The account or organization a vendor is given to.
+    OwnerName,
 }
 
 impl fmt::Display for OrgField {
@@ -89,6 +93,8 @@ impl fmt::Display for OrgField {
         f.write_str(match self {
             OrgField::Name => "name",
             OrgField::Role => "role",
+            OrgField::OwnerKind => "owner type",
+            OrgField::OwnerName => "owner name",
         })
     }
 }

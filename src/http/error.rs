@@ -480,11 +480,14 @@ impl From<OrgError> for ApiError {
             OrgError::Invalid(errors) => invalid_fields(errors, |f| match f {
                 OrgField::Name => "name",
                 OrgField::Role => "role",
+                OrgField::OwnerKind => "owner.type",
+                OrgField::OwnerName => "owner.name",
             }),
             e @ (OrgError::NotFound(_)
             | OrgError::UnknownAccount(_)
-            | OrgError::NotMember { .. }) => ApiError::not_found(e.to_string()),
-            e @ OrgError::NotOwner(_) => {
+            | OrgError::NotMember { .. }
+            | OrgError::VendorNotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ (OrgError::NotOwner(_) | OrgError::NotVendorOwner(_)) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
             }
             e @ (OrgError::NameTaken(_) | OrgError::LastOwner(_)) => {

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Read, UserCaller, Write};
+use super::admin::OwnerRef;
+use super::auth::{OptionalCaller, Read, UserCaller, Write};
 use super::extract::ApiJson;
 use crate::domain::org::Role;
 use crate::domain::time::rfc3339;
@@ -24,6 +25,7 @@ use crate::http::error::responses::{
 use crate::service::orgs::OrgView;
 use crate::state::AppState;
 use crate::store::orgs::Member;
+use crate::store::packages::Vendor;
 
 /// Routes of this family.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_org))
         .routes(routes!(list_org_members))
         .routes(routes!(set_org_member, remove_org_member))
+        .routes(routes!(get_vendor, update_vendor))
 }
 
 /// A role in an organization.
@@ -313,4 +316,106 @@ pub async fn remove_org_member(
         .remove_member(caller.viewer(), &org, &username)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A vendor and its owner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Vendor)]
+pub struct VendorDocument {
+    /// The vendor (`acme` of `acme/theme`).
+    name: String,
+    /// An account or an organization; `null` once the owning account was deleted.
+    #[schema(required)]
+    owner: Option<OwnerRef>,
+}
+
+impl VendorDocument {
+    fn new(v: &Vendor) -> VendorDocument {
+        VendorDocument {
+            name: v.name.clone(),
+            owner: OwnerRef::of_vendor(v),
+        }
+    }
+}
+
+/// The body of `PATCH /vendors/{vendor}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = VendorPatch)]
+pub struct UpdateVendor {
+    /// The new owner.
+    owner: OwnerRef,
+}
+
+/// A vendor and its owner
+///
+/// Public, like the add-ons' names: who owns a vendor tells who may publish under it.
+#[utoipa::path(
+    get,
+    path = "/vendors/{vendor}",
+    tag = "packages",
+    security(("accessToken" = ["read"]), ()),
+    params(("vendor" = String, Path, description = "the vendor (`acme` of `acme/theme`)")),
+    responses(
+        (status = 200, description = "The vendor.", body = VendorDocument),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn get_vendor(
+    State(state): State<AppState>,
+    _caller: OptionalCaller,
+    Path(vendor): Path<String>,
+) -> Result<Json<VendorDocument>, ApiError> {
+    let v = state.services.orgs().vendor(&vendor).await?;
+    Ok(Json(VendorDocument::new(&v)))
+}
+
+/// Give a vendor to an organization (or back to an account)
+///
+/// `{"owner": {"type": "org", "name": "acme"}}` by the vendor's owner (for a vendor of an
+/// organization: one of its owners) who is an owner of that organization, or by an
+/// administrator. `{"type": "user"}` gives it to the caller's own account, or, for an
+/// administrator, to any account. The add-ons already under the vendor keep their owners.
+#[utoipa::path(
+    patch,
+    path = "/vendors/{vendor}",
+    tag = "packages",
+    security(("accessToken" = ["write"])),
+    params(("vendor" = String, Path, description = "the vendor (`acme` of `acme/theme`)")),
+    request_body = UpdateVendor,
+    responses(
+        (status = 200, description = "The vendor.", body = VendorDocument),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+    )
+)]
+pub async fn update_vendor(
+    State(state): State<AppState>,
+    caller: UserCaller<Write>,
+    Path(vendor): Path<String>,
+    ApiJson(patch): ApiJson<UpdateVendor>,
+) -> Result<Json<VendorDocument>, ApiError> {
+    let v = state
+        .services
+        .orgs()
+        .transfer_vendor(
+            &caller.user,
+            caller.viewer(),
+            &vendor,
+            &patch.owner.kind,
+            &patch.owner.name,
+        )
+        .await?;
+    Ok(Json(VendorDocument::new(&v)))
 }

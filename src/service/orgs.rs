@@ -4,9 +4,10 @@
 
 use super::Services;
 use crate::domain::org::{OrgErrors, OrgField, OrgName, Role};
+use crate::domain::package::valid_vendor;
 use crate::domain::user::Username;
 use crate::store::orgs::{Member, MemberChange, Org};
-use crate::store::packages::Viewer;
+use crate::store::packages::{Vendor, Viewer};
 use crate::store::{StoreError, User, now};
 
 /// Why an organization operation failed.
@@ -38,6 +39,13 @@ pub enum OrgError {
     /// The change would leave the organization without an owner.
     #[error("{0} must keep at least one owner: add another owner first")]
     LastOwner(String),
+    /// No such vendor.
+    #[error("vendor {0} not found")]
+    VendorNotFound(String),
+    /// The caller neither owns the vendor (as its account or as an owner of its
+    /// organization) nor administers the server.
+    #[error("only the owner of the vendor {0} may give it away")]
+    NotVendorOwner(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -174,6 +182,102 @@ impl Orgs<'_> {
             Err(StoreError::NotFound) => Err(OrgError::NotFound(org.to_owned())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The vendor `name` and its owner (an account or an organization).
+    pub async fn vendor(&self, name: &str) -> Result<Vendor, OrgError> {
+        if !valid_vendor(name) {
+            return Err(OrgError::VendorNotFound(name.to_owned()));
+        }
+        match self.0.store().vendor(name).await {
+            Ok(v) => Ok(v),
+            Err(StoreError::NotFound) => Err(OrgError::VendorNotFound(name.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the vendor `name` to the owner of kind `kind` (`user` or `org`) named `owner`.
+    /// The caller must own the vendor — as its account, or as an owner of the
+    /// organization that has it — or be an administrator. An organization is given a
+    /// vendor by one of its owners (or an administrator); an account is given one by an
+    /// administrator, or takes one back for itself. The add-ons already under the vendor
+    /// keep their owners.
+    pub async fn transfer_vendor(
+        &self,
+        caller: &User,
+        viewer: Viewer,
+        name: &str,
+        kind: &str,
+        owner: &str,
+    ) -> Result<Vendor, OrgError> {
+        let vendor = self.vendor(name).await?;
+        let store = self.0.store();
+        let admin = matches!(viewer, Viewer::Admin(_));
+        let owns = admin
+            || vendor.owner_id == Some(caller.id)
+            || match &vendor.owner_org {
+                Some(org) => store.member_role(org.as_str(), caller.id).await? == Some(Role::Owner),
+                None => false,
+            };
+        if !owns {
+            return Err(OrgError::NotVendorOwner(name.to_owned()));
+        }
+        let invalid = |field, message: String| OrgError::Invalid(OrgErrors::one(field, message));
+        let v = match kind {
+            "org" => {
+                let unknown = || {
+                    invalid(
+                        OrgField::OwnerName,
+                        format!("there is no organization named {owner:?} that you belong to"),
+                    )
+                };
+                let seen = match self.get(viewer, owner).await {
+                    Ok(seen) => seen,
+                    Err(OrgError::NotFound(_)) => return Err(unknown()),
+                    Err(e) => return Err(e),
+                };
+                if !admin && seen.role != Some(Role::Owner) {
+                    return Err(OrgError::NotOwner(owner.to_owned()));
+                }
+                store
+                    .give_vendor_to_org(name, &seen.org.name)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound => OrgError::VendorNotFound(name.to_owned()),
+                        e => e.into(),
+                    })?
+            }
+            "user" => {
+                let account = self.account(owner).await.map_err(|e| match e {
+                    OrgError::UnknownAccount(_) => invalid(
+                        OrgField::OwnerName,
+                        format!("there is no account named {owner:?}"),
+                    ),
+                    e => e,
+                })?;
+                if !admin && account.id != caller.id {
+                    return Err(invalid(
+                        OrgField::OwnerName,
+                        "only an administrator gives a vendor to another account".to_owned(),
+                    ));
+                }
+                store
+                    .transfer_vendor(name, account.id)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound => OrgError::VendorNotFound(name.to_owned()),
+                        e => e.into(),
+                    })?
+            }
+            _ => {
+                return Err(invalid(
+                    OrgField::OwnerKind,
+                    "must be \"user\" or \"org\"".to_owned(),
+                ));
+            }
+        };
+        tracing::info!(vendor = %v.name, kind, owner, "vendor transferred");
+        Ok(v)
     }
 
     /// Passes for an owner of `org` or an administrator; a member who is not an owner is

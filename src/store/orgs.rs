@@ -9,6 +9,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::engine::Engine;
+use super::packages::{VENDOR, Vendor, VendorRow};
 use super::sql::SqlStore;
 use super::{StoreError, StoreResult, Timestamp};
 use crate::domain::org::{OrgName, Role};
@@ -78,6 +79,9 @@ pub trait OrgStore: Send + Sync {
         user: Uuid,
         now: Timestamp,
     ) -> StoreResult<MemberChange>;
+    /// Gives the vendor `name` to the organization `org` (`NotFound` for an unknown vendor,
+    /// `Conflict` for an unknown organization).
+    async fn give_vendor_to_org(&self, name: &str, org: &OrgName) -> StoreResult<Vendor>;
 }
 
 fn parse_role(s: &str) -> StoreResult<Role> {
@@ -303,5 +307,23 @@ where
             .await?;
         tx.commit().await?;
         Ok(MemberChange::Done)
+    }
+
+    async fn give_vendor_to_org(&self, name: &str, org: &OrgName) -> StoreResult<Vendor> {
+        let done =
+            sqlx::query::<DB>("UPDATE vendors SET owner_id = NULL, org_name = $2 WHERE name = $1")
+                .bind(name)
+                .bind(org.as_str())
+                .execute(self.writer())
+                .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Read back on the writer, which has seen the change.
+        sqlx::query_as::<DB, VendorRow>(VENDOR)
+            .bind(name)
+            .fetch_one(self.writer())
+            .await?
+            .into_vendor()
     }
 }

@@ -306,7 +306,163 @@ async fn the_root_endpoint_lists_the_organization_family() {
         ("orgUrl", "/orgs/{org}"),
         ("orgMembersUrl", "/orgs/{org}/members"),
         ("orgMemberUrl", "/orgs/{org}/members/{username}"),
+        ("vendorUrl", "/vendors/{vendor}"),
     ] {
         assert_eq!(root[key], format!("{}{path}", app.base), "{key}");
     }
+}
+
+async fn admin_token(app: &TestApp) -> String {
+    let root = app
+        .account_with(
+            "root",
+            true,
+            ClientSpec {
+                scopes: vec!["read".into(), "write".into(), "admin".into()],
+                ..ClientSpec::default()
+            },
+        )
+        .await;
+    app.access_token(&root).await
+}
+
+async fn give(
+    app: &TestApp,
+    token: &str,
+    vendor: &str,
+    kind: &str,
+    name: &str,
+) -> reqwest::Response {
+    app.patch_json(
+        &format!("/vendors/{vendor}"),
+        token,
+        json!({"owner": {"type": kind, "name": name}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_vendor_is_given_to_an_organization_whose_maintainers_then_publish() {
+    let app = TestApp::spawn().await;
+    let mut tokens = std::collections::HashMap::new();
+    for name in ["alice", "bob", "carol", "dave"] {
+        let account = app.account(name).await;
+        tokens.insert(name, app.access_token(&account).await);
+    }
+    let t = |n: &str| tokens[n].clone();
+    app.publish_ok(&t("alice"), "acme/lib", "library", "1.0.0")
+        .await;
+    let v = app.json_as("/vendors/acme", None, 200).await;
+    assert_eq!(
+        v,
+        json!({"name": "acme", "owner": {"type": "user", "name": "alice"}})
+    );
+    app.json_as("/vendors/nobody", None, 404).await;
+    app.json_as("/vendors/Not%20A%20Vendor", None, 404).await;
+
+    create(&app, &t("alice"), "acme-org").await;
+    assert_eq!(
+        set_role(&app, &t("alice"), "acme-org", "bob", "maintainer").await,
+        200
+    );
+    assert_eq!(
+        set_role(&app, &t("alice"), "acme-org", "carol", "reader").await,
+        200
+    );
+
+    // Before the transfer, only alice publishes under acme.
+    let r = app
+        .publish(
+            &t("bob"),
+            "acme/tool",
+            "1.0.0",
+            crate::market::dist("acme/tool", "library"),
+        )
+        .await;
+    refusal(r, StatusCode::FORBIDDEN, "vendor_owned").await;
+
+    // Nobody but the owner gives it away; the new owner must be an org the giver owns.
+    let r = give(&app, &t("dave"), "acme", "org", "acme-org").await;
+    refusal(r, StatusCode::FORBIDDEN, "forbidden").await;
+    let r = give(&app, &t("alice"), "acme", "team", "acme-org").await;
+    assert!(invalid_fields(r).await.contains_key("owner.type"));
+    let r = give(&app, &t("alice"), "acme", "org", "nope").await;
+    assert!(invalid_fields(r).await.contains_key("owner.name"));
+    let r = give(&app, &t("alice"), "acme", "user", "bob").await;
+    assert!(invalid_fields(r).await.contains_key("owner.name"));
+    let r = give(&app, &t("alice"), "nobody", "org", "acme-org").await;
+    refusal(r, StatusCode::NOT_FOUND, "not_found").await;
+
+    let r = give(&app, &t("alice"), "acme", "org", "acme-org").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["owner"], json!({"type": "org", "name": "acme-org"}));
+    assert_eq!(app.json_as("/vendors/acme", None, 200).await, v);
+
+    // Owners and maintainers of the organization publish under it; readers and others not.
+    for (who, name, status) in [
+        ("bob", "acme/tool", 201),
+        ("alice", "acme/other", 201),
+        ("carol", "acme/reader", 403),
+        ("dave", "acme/outsider", 403),
+    ] {
+        let r = app
+            .publish(&t(who), name, "1.0.0", crate::market::dist(name, "library"))
+            .await;
+        assert_eq!(r.status().as_u16(), status, "{who}");
+    }
+
+    // A maintainer does not give the vendor away; an owner of the organization does.
+    let r = give(&app, &t("bob"), "acme", "user", "bob").await;
+    refusal(r, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        set_role(&app, &t("alice"), "acme-org", "dave", "owner").await,
+        200
+    );
+    let r = give(&app, &t("dave"), "acme", "user", "dave").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = app.json_as("/vendors/acme", None, 200).await;
+    assert_eq!(v["owner"], json!({"type": "user", "name": "dave"}));
+    let r = app
+        .publish(
+            &t("bob"),
+            "acme/late",
+            "1.0.0",
+            crate::market::dist("acme/late", "library"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn administrators_give_vendors_to_organizations() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
+    let bob = app.account("bob").await;
+    let bob_token = app.access_token(&bob).await;
+    create(&app, &bob_token, "bobs").await;
+    // Alice owns the vendor but is no owner of bob's organization (which she cannot see).
+    let r = give(&app, &token, "acme", "org", "bobs").await;
+    assert!(invalid_fields(r).await.contains_key("owner.name"));
+    let admin = admin_token(&app).await;
+    let r = give(&app, &admin, "acme", "org", "bobs").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = app.json_as("/admin/vendors/acme", Some(&admin), 200).await;
+    assert_eq!(v["owner"], json!({"type": "org", "name": "bobs"}));
+    // Alice no longer owns it.
+    let r = give(&app, &token, "acme", "user", "alice").await;
+    refusal(r, StatusCode::FORBIDDEN, "forbidden").await;
+    // The administrators' transfer to an account takes it from the organization.
+    let r = app
+        .patch_json(
+            "/admin/vendors/acme",
+            &admin,
+            json!({"owner": {"type": "user", "name": "alice"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = app.json_as("/vendors/acme", None, 200).await;
+    assert_eq!(v["owner"], json!({"type": "user", "name": "alice"}));
 }

@@ -64,6 +64,19 @@ pub enum ManageCommand {
     /// Inspect and revoke tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the keys that sign ID tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `harmony keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate new signing keys (ES256 and RS256); they sign from now on, on every node.
+    ///
+    /// The keys they replace stay in the JWKS until the tokens they signed have expired.
+    /// Prints the new keys' ids.
+    Rotate(DatabaseConfig),
 }
 
 /// `harmony user …`.
@@ -212,6 +225,23 @@ pub async fn run(command: ManageCommand, json_mode: bool) -> anyhow::Result<()> 
         ManageCommand::Client(ClientCommand::Create(args)) => client_create(args, json_mode).await,
         ManageCommand::Token(TokenCommand::List { user, database }) => {
             token_list(&database, &user, json_mode).await
+        }
+        ManageCommand::Keys(KeysCommand::Rotate(database)) => {
+            let services = services(&database, &HashingConfig::default()).await?;
+            // A rotation on a database that never served has nothing to replace yet.
+            services.keys().ensure().await?;
+            let rotated = services.keys().rotate().await?;
+            let value: serde_json::Map<String, serde_json::Value> = rotated
+                .iter()
+                .map(|(alg, kid)| (alg.as_str().to_owned(), json!(kid)))
+                .collect();
+            let text = rotated
+                .iter()
+                .map(|(alg, kid)| format!("{}: {kid}", alg.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!({ "rotated": value }), text);
+            Ok(())
         }
         ManageCommand::Token(TokenCommand::Revoke { id, database }) => {
             let services = services(&database, &HashingConfig::default()).await?;

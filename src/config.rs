@@ -149,6 +149,12 @@ pub struct OAuthConfig {
     #[arg(long, env = "HARMONY_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl: i64,
 
+    /// Seconds after a rotation during which the same client may present the rotated
+    /// refresh token again (a retry, a second tab) and get a new pair of the same grant,
+    /// up to three times; a reuse after that revokes the grant. `0`: every reuse revokes.
+    #[arg(long, env = "HARMONY_REFRESH_REUSE_GRACE", default_value_t = 10)]
+    pub refresh_reuse_grace: i64,
+
     /// Days that revoked and expired tokens stay listed in API Access before cleanup.
     #[arg(long, env = "HARMONY_TOKEN_RETENTION_DAYS", default_value_t = 30)]
     pub token_retention_days: i64,

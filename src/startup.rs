@@ -49,6 +49,8 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local_addr}"));
         let hasher = PasswordHasher::new(&config.hashing)?;
         let services = Services::new(store, hasher, &config);
+        // The first start generates the ID tokens' signing keys; later starts find them.
+        services.keys().ensure().await?;
         let metrics = Metrics::new();
         let syncs = SyncRunner::new(
             services.clone(),

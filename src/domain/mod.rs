@@ -14,6 +14,7 @@ pub mod fields;
 pub mod form;
 pub mod git;
 pub mod grant_type;
+pub mod jose;
 pub mod org;
 pub mod outbound;
 pub mod package;

@@ -35,6 +35,7 @@ use crate::service::advisories::AdvisoryError;
 use crate::service::clients::ClientError;
 use crate::service::downloads::DownloadError;
 use crate::service::grants::GrantError;
+use crate::service::keys::KeyError;
 use crate::service::orgs::OrgError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
@@ -523,6 +524,15 @@ impl From<AccountError> for ApiError {
             }
             AccountError::Store(e) => e.into(),
             AccountError::Unexpected(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(e) => e.into(),
+            e @ KeyError::Generate { .. } => ApiError::internal(e),
         }
     }
 }

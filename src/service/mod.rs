@@ -7,6 +7,7 @@
 //! * [`tokens`] — API Access (list, revoke), presented access tokens (through the auth
 //!   cache), revocation and introspection by value;
 //! * [`grants`] — the token endpoint: one checklist per grant and the policy around them;
+//! * [`keys`] — the keys that sign ID tokens: generation, rotation, the published JWKS;
 //! * [`sessions`] — browser sessions, sign-in, consent, authorization codes;
 //! * [`projects`] — projects and the add-ons bound to them;
 //! * [`packages`] — the marketplace: publishing, listings, visibility, dists, vendors;
@@ -29,6 +30,7 @@ pub mod clients;
 pub mod downloads;
 pub mod git;
 pub mod grants;
+pub mod keys;
 pub mod limiter;
 pub mod maintenance;
 pub mod orgs;
@@ -98,6 +100,11 @@ impl Services {
     /// The token endpoint's use case: the grants and the policy around them.
     pub fn grants(&self) -> grants::Grants<'_> {
         grants::Grants(self)
+    }
+
+    /// The keys that sign ID tokens.
+    pub fn keys(&self) -> keys::Keys<'_> {
+        keys::Keys(self)
     }
 
     /// An account's projects and the add-ons bound to them.

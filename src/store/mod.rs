@@ -246,6 +246,10 @@ pub type RefreshDecider = Arc<dyn Fn(Option<&RefreshTokenInfo>) -> RefreshDecisi
 pub enum RefreshDecision {
     /// Retire the presented token and store its replacements.
     Rotate(Box<NewTokens>),
+    /// The presented token was retired moments ago: count one more use of it within the
+    /// grace window (a compare-and-swap on the count the decider saw) and store these
+    /// replacements in its family.
+    RotateAgain(Box<NewTokens>),
     /// The token was already used: revoke its whole family (RFC 9700 §4.14.2).
     RevokeFamily,
     /// Refuse, changing nothing (unknown, expired, another client's…).
@@ -264,7 +268,7 @@ pub struct Exchange {
 /// The outcome of an [`Exchange`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExchangeOutcome {
-    /// Rotated: the replacements are stored.
+    /// Rotated (or rotated again within the grace window): the replacements are stored.
     Rotated,
     /// The family was revoked: a replay, or a concurrent use that lost the race.
     FamilyRevoked,
@@ -283,6 +287,9 @@ pub struct NewRefreshToken {
     pub scope: ScopeSet,
     /// Expiry.
     pub expires_at: Timestamp,
+    /// The grant that began its family (`None`: unknown, for a family begun before this
+    /// was recorded whose first access token is gone).
+    pub began_with: Option<GrantType>,
 }
 
 /// What an access token stands for, as the request path needs it: one indexed read.
@@ -332,8 +339,13 @@ pub struct RefreshTokenInfo {
     pub scope: ScopeSet,
     /// Expiry.
     pub expires_at: Timestamp,
-    /// When it was exchanged (rotated); a second use is a replay.
+    /// When it was exchanged (rotated); a second use is a replay, unless the grace window
+    /// allows it.
     pub used_at: Option<Timestamp>,
+    /// How many times it was presented again within the grace window after its rotation.
+    pub grace_uses: i64,
+    /// The grant that began its family (`None`: unknown).
+    pub began_with: Option<GrantType>,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
     /// Whether its user is disabled (`None`: no user, or the user is gone).

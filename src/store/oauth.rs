@@ -13,6 +13,7 @@ use super::engine::Engine;
 use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
 use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
 /// A change to a client; `None` leaves a field alone.
@@ -54,7 +55,8 @@ pub struct NewAuthorizationCode {
     pub redirect_uri: RedirectUri,
     /// Granted scope.
     pub scope: ScopeSet,
-    /// The authorization request named a scope (the token answer then echoes it).
+    /// The authorization request named a scope. Recorded; the token answer carries the
+    /// granted scope either way.
     pub scope_named: bool,
     /// PKCE S256 challenge (RFC 7636 §4.2), base64url.
     pub code_challenge: String,
@@ -156,7 +158,94 @@ pub trait OAuthStore: Send + Sync {
 
     /// Deletes sessions and codes that expired before `before`.
     async fn purge_oauth(&self, before: Timestamp) -> StoreResult<u64>;
+
+    /// Stores a signing key as the current one of its algorithm, unless that algorithm
+    /// already has one (`false`: nothing written). Two nodes starting at once on an empty
+    /// database thus agree on one key.
+    async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool>;
+    /// Retires the current key of the new key's algorithm (at its `created_at`) and stores
+    /// the new one as current, in one transaction; `Conflict` when a concurrent rotation
+    /// won.
+    async fn rotate_signing_key(&self, key: &NewSigningKey) -> StoreResult<()>;
+    /// The signing keys that are current, or were retired at or after `retired_since`;
+    /// current ones first, then newest first.
+    async fn signing_keys(&self, retired_since: Timestamp) -> StoreResult<Vec<SigningKey>>;
 }
+
+/// A signing key to store.
+pub struct NewSigningKey {
+    /// Its `kid` (the RFC 7638 thumbprint of its public half).
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: SigningAlg,
+    /// The private key, PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    /// The public half, as published (a JWK).
+    pub public_jwk: serde_json::Value,
+    /// When it was generated.
+    pub created_at: Timestamp,
+}
+
+/// A stored signing key.
+#[derive(Clone)]
+pub struct SigningKey {
+    /// Its `kid`.
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: SigningAlg,
+    /// The private key, PKCS#8 DER (never printed: see `Debug`).
+    pub private_key: Vec<u8>,
+    /// The public half, as published (a JWK).
+    pub public_jwk: serde_json::Value,
+    /// When it was generated.
+    pub created_at: Timestamp,
+    /// When a newer key of its algorithm replaced it (`None`: it is current).
+    pub retired_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SigningKeyRow {
+    kid: String,
+    alg: String,
+    private_key: Vec<u8>,
+    public_jwk: String,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+impl SigningKeyRow {
+    fn into_key(self) -> StoreResult<SigningKey> {
+        let alg = SigningAlg::parse(&self.alg).ok_or_else(|| {
+            StoreError::Other(anyhow::anyhow!("unknown signing algorithm {:?}", self.alg))
+        })?;
+        let public_jwk = serde_json::from_str(&self.public_jwk)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("signing key {}: {e}", self.kid)))?;
+        Ok(SigningKey {
+            kid: self.kid,
+            alg,
+            private_key: self.private_key,
+            public_jwk,
+            created_at: self.created_at,
+            retired_at: self.retired_at,
+        })
+    }
+}
+
+/// Inserts a signing key as current (`ON CONFLICT` on the one-current-key index).
+const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys \
+     (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (alg) WHERE retired_at IS NULL DO NOTHING";
 
 #[derive(sqlx::FromRow)]
 struct CodeRow {
@@ -510,5 +599,57 @@ where
             .execute(self.writer())
             .await?;
         Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes))
+    }
+
+    async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(INSERT_SIGNING_KEY)
+            .bind(&key.kid)
+            .bind(key.alg.as_str())
+            .bind(key.private_key.clone())
+            .bind(key.public_jwk.to_string())
+            .bind(key.created_at)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn rotate_signing_key(&self, key: &NewSigningKey) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query::<DB>(
+            "UPDATE signing_keys SET retired_at = $2 WHERE alg = $1 AND retired_at IS NULL",
+        )
+        .bind(key.alg.as_str())
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query::<DB>(INSERT_SIGNING_KEY)
+            .bind(&key.kid)
+            .bind(key.alg.as_str())
+            .bind(key.private_key.clone())
+            .bind(key.public_jwk.to_string())
+            .bind(key.created_at)
+            .execute(&mut *tx)
+            .await?;
+        if DB::rows_affected(&done) != 1 {
+            return Err(StoreError::Conflict {
+                constraint: "signing_keys_current_key".into(),
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self, retired_since: Timestamp) -> StoreResult<Vec<SigningKey>> {
+        sqlx::query_as::<DB, SigningKeyRow>(
+            "SELECT kid, alg, private_key, public_jwk, created_at, retired_at \
+             FROM signing_keys WHERE retired_at IS NULL OR retired_at >= $1 \
+             ORDER BY retired_at IS NOT NULL, created_at DESC, kid",
+        )
+        .bind(retired_since)
+        .fetch_all(self.reader())
+        .await?
+        .into_iter()
+        .map(SigningKeyRow::into_key)
+        .collect()
     }
 }

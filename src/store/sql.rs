@@ -124,8 +124,8 @@ where
         if let Some(r) = &t.refresh {
             sqlx::query::<DB>(
                 "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
-                 client_id, user_id, scope, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 client_id, user_id, scope, created_at, expires_at, began_with) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(r.id.to_string())
             .bind(r.digest.as_bytes().to_vec())
@@ -136,6 +136,7 @@ where
             .bind(r.scope.to_string())
             .bind(t.created_at)
             .bind(r.expires_at)
+            .bind(r.began_with.map(|g| g.as_str().to_owned()))
             .execute(&mut *conn)
             .await?;
         }
@@ -174,7 +175,8 @@ where
     ) -> StoreResult<Option<RefreshTokenInfo>> {
         sqlx::query_as::<DB, RefreshTokenRow>(
             "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-             r.used_at, r.revoked_at, u.disabled AS user_disabled \
+             r.used_at, r.grace_uses, r.began_with, r.revoked_at, \
+             u.disabled AS user_disabled \
              FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
              WHERE r.digest = $1",
         )
@@ -731,6 +733,8 @@ pub(super) struct RefreshTokenRow {
     scope: String,
     expires_at: i64,
     used_at: Option<i64>,
+    grace_uses: i64,
+    began_with: Option<String>,
     revoked_at: Option<i64>,
     user_disabled: Option<bool>,
 }
@@ -745,6 +749,8 @@ impl RefreshTokenRow {
             scope: parse_scope(&self.scope)?,
             expires_at: self.expires_at,
             used_at: self.used_at,
+            grace_uses: self.grace_uses,
+            began_with: self.began_with.as_deref().map(parse_grant).transpose()?,
             revoked_at: self.revoked_at,
             user_disabled: self.user_disabled,
         })

@@ -241,26 +241,30 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 /// thread switches, which cost more than the statements of a small group.
 const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-     r.used_at, r.revoked_at, u.disabled AS user_disabled \
+     r.used_at, r.grace_uses, r.began_with, r.revoked_at, u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
-/// Marks rotated refresh tokens used ($1: `[[id, at]]`), inserts access tokens ($2) and
-/// refresh tokens ($3), then revokes the families replays gave away ($4: `[[family,
-/// at]]`) — last, so that a revoked family also loses what this group issued in it — and
-/// commits. Each parameter is a JSON array, empty when the group has no such rows.
+/// Marks rotated refresh tokens used ($1: `[[id, at]]`), sets the grace-window count of
+/// those rotated again ($5: `[[id, count]]`), inserts access tokens ($2) and refresh
+/// tokens ($3), then revokes the families replays gave away ($4: `[[family, at]]`) —
+/// last, so that a revoked family also loses what this group issued in it — and commits.
+/// Each parameter is a JSON array, empty when the group has no such rows.
 const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
      FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0; \
+     UPDATE refresh_tokens SET grace_uses = j.value ->> 1 \
+     FROM jsonb_each($5) AS j WHERE refresh_tokens.id = j.value ->> 0; \
      INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
      scope, created_at, expires_at) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
      value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($2); \
      INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-     user_id, scope, created_at, expires_at) \
+     user_id, scope, created_at, expires_at, began_with) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
-     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($3); \
+     value ->> 'scope', value ->> 'created_at', value ->> 'expires_at', \
+     value ->> 'began_with' FROM jsonb_each($3); \
      UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
      WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
      UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
@@ -305,6 +309,7 @@ struct RefreshJson {
     scope: String,
     created_at: i64,
     expires_at: i64,
+    began_with: Option<&'static str>,
 }
 
 /// The rows a group writes.
@@ -314,6 +319,8 @@ struct GroupRows {
     refresh: Vec<RefreshJson>,
     /// (refresh token id, when) retired by a rotation.
     used: Vec<(String, i64)>,
+    /// (refresh token id, its new count of uses within the grace window).
+    grace: Vec<(String, i64)>,
     /// (family id, when) revoked after a replay.
     revoked: Vec<(String, i64)>,
 }
@@ -334,6 +341,7 @@ impl GroupRows {
                 scope: r.scope.to_string(),
                 created_at: t.created_at,
                 expires_at: r.expires_at,
+                began_with: r.began_with.map(crate::domain::GrantType::as_str),
             });
         }
         self.access.push(AccessJson {
@@ -429,6 +437,21 @@ async fn apply_group_on(
                 rows.issue(&new);
                 ExchangeOutcome::Rotated
             }
+            (Some(old), RefreshDecision::RotateAgain(new)) => {
+                // Decided on the state this transaction holds the write lock over, so the
+                // count cannot move under it: the compare-and-swap is implicit here.
+                let uses = old.grace_uses + 1;
+                if let Some(t) = stored.get_mut(digest.as_bytes()) {
+                    t.grace_uses = uses;
+                }
+                // One row per token: `UPDATE … FROM` with several matching rows would
+                // apply an arbitrary one, not the group's last count.
+                let id = old.id.to_string();
+                rows.grace.retain(|(other, _)| *other != id);
+                rows.grace.push((id, uses));
+                rows.issue(&new);
+                ExchangeOutcome::Rotated
+            }
             (Some(old), RefreshDecision::RevokeFamily) => {
                 for t in stored.values_mut() {
                     if t.family_id == old.family_id && t.revoked_at.is_none() {
@@ -453,6 +476,7 @@ async fn apply_group_on(
         .bind(to_json(&rows.access)?)
         .bind(to_json(&rows.refresh)?)
         .bind(to_json(&rows.revoked)?)
+        .bind(to_json(&rows.grace)?)
         .execute(&mut *conn)
         .await?;
     Ok(done)
@@ -500,6 +524,7 @@ mod tests {
                 digest: refresh,
                 scope: ScopeSet::parse("read").unwrap(),
                 expires_at: 10_000_000_000,
+                began_with: Some(GrantType::Password),
             }),
         }
     }
@@ -525,6 +550,63 @@ mod tests {
             ))),
             _ => RefreshDecision::Refuse,
         })
+    }
+
+    /// Rotates an unused token, rotates again a used one (the grace window, without its
+    /// clock or cap: the store's part only).
+    fn rotate_again(client: String, user: Uuid) -> RefreshDecider {
+        Arc::new(move |old| {
+            let Some(o) = old else {
+                return RefreshDecision::Refuse;
+            };
+            let new = Box::new(tokens(
+                &client,
+                user,
+                o.family_id,
+                PlainSecret::generate_token("hrt_").digest(),
+            ));
+            if o.used_at.is_some() {
+                RefreshDecision::RotateAgain(new)
+            } else {
+                RefreshDecision::Rotate(new)
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn one_group_counts_every_rotation_again_of_a_token_and_stores_the_last_count() {
+        let (_dir, store, user) = bootstrapped().await;
+        let refresh = PlainSecret::generate_token("hrt_").digest();
+        store
+            .insert_tokens(&tokens("c1", user, Uuid::now_v7(), refresh))
+            .await
+            .unwrap();
+        let writes: Vec<TokenWrite> = (0..4)
+            .map(|i| TokenWrite::Exchange {
+                digest: refresh,
+                at: 200 + i,
+                decide: rotate_again("c1".into(), user),
+            })
+            .collect();
+        let refs: Vec<&TokenWrite> = writes.iter().collect();
+        let done = apply_group(store.writer(), &refs).await.unwrap();
+        let seen: Vec<i64> = done
+            .iter()
+            .map(|d| d.as_ref().unwrap().found.as_ref().unwrap().grace_uses)
+            .collect();
+        assert_eq!(
+            seen,
+            [0, 0, 1, 2],
+            "each decided on the count the previous left"
+        );
+        let stored: i64 =
+            sqlx::query_scalar("SELECT grace_uses FROM refresh_tokens WHERE digest = $1")
+                .bind(refresh.as_bytes().to_vec())
+                .fetch_one(store.writer())
+                .await
+                .unwrap();
+        assert_eq!(stored, 3);
+        assert_eq!(used_at(&store, &refresh).await, Some(200));
     }
 
     /// A store with the admin account and client `c1`; returns the admin's id.

@@ -47,7 +47,9 @@ async fn a_browser_signs_in_consents_and_the_client_exchanges_the_code_for_token
     assert_eq!(header(&token, "cache-control"), "no-store");
     let body: Value = token.json().await.unwrap();
     assert_eq!(body["token_type"], "bearer");
-    assert_eq!(body["scope"], Value::Null);
+    // A request that named no scope still gets the granted one, as a string: certified
+    // OpenID Connect clients refuse `null`.
+    assert_eq!(body["scope"], "read write");
     assert!(body["refresh_token"].is_string());
     let access = body["access_token"].as_str().unwrap();
     let me: Value = app.get_user(access).await.json().await.unwrap();
@@ -58,6 +60,16 @@ async fn a_browser_signs_in_consents_and_the_client_exchanges_the_code_for_token
         .refresh(&alice, body["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(refreshed.status(), StatusCode::OK);
+    // Its refreshes answer the scope as a string too, rotation after rotation.
+    let refreshed: Value = refreshed.json().await.unwrap();
+    assert_eq!(refreshed["scope"], "read write");
+    let again: Value = app
+        .refresh(&alice, refreshed["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["scope"], "read write");
 
     // API Access lists it as an authorization_code token.
     let list: Vec<Value> = app

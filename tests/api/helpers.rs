@@ -135,6 +135,23 @@ impl TestApp {
         }
     }
 
+    /// Runs one SQL statement on the database (a fixture the API cannot make, such as a
+    /// rotation that happened a minute ago); answers the rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            let done = sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+            done.rows_affected()
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let done = sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+            done.rows_affected()
+        }
+    }
+
     /// An absolute URL.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

@@ -10,6 +10,7 @@ mod clients;
 mod conventions;
 mod downloads;
 mod helpers;
+mod keys;
 mod lifecycle;
 mod limiter;
 mod market;

@@ -42,9 +42,11 @@ async fn user_status(http: &reqwest::Client, node: &Node, token: &str) -> Status
 async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
+    // Without the refresh grace window: a second use is a replay (see the next test).
+    let strict = [("HARMONY_REFRESH_REUSE_GRACE", "0")];
     let (a, b) = tokio::join!(
-        Node::start(&app.database_url, &[]),
-        Node::start(&app.database_url, &[])
+        Node::start(&app.database_url, &strict),
+        Node::start(&app.database_url, &strict)
     );
     let http = reqwest::Client::new();
 
@@ -117,6 +119,73 @@ async fn tokens_revocation_and_rotation_hold_across_two_nodes() {
         };
         assert_eq!(lost["error"], "invalid_grant", "{lost}");
     }
+}
+
+/// A refresh on `node` with `refresh`: its status and body.
+async fn refresh_on(
+    http: &reqwest::Client,
+    node: &Node,
+    account: &Account,
+    refresh: &str,
+) -> (StatusCode, Value) {
+    let response = http
+        .post(node.url("/oauth/v2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", account.client_id.as_str()),
+            ("client_secret", account.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_refresh_grace_window_holds_across_two_nodes() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    // The default window (10 s).
+    let (a, b) = tokio::join!(
+        Node::start(&app.database_url, &[]),
+        Node::start(&app.database_url, &[])
+    );
+    let http = reqwest::Client::new();
+
+    // One refresh token used at once on both nodes: both get a pair, the grant lives on.
+    for _ in 0..3 {
+        let grant = password_token(&http, &a, &alice).await;
+        let refresh = grant["refresh_token"].as_str().unwrap();
+        let (on_a, on_b) = tokio::join!(
+            refresh_on(&http, &a, &alice, refresh),
+            refresh_on(&http, &b, &alice, refresh)
+        );
+        for (status, body) in [&on_a, &on_b] {
+            assert_eq!(*status, StatusCode::OK, "A: {on_a:?}, B: {on_b:?}");
+            let access = body["access_token"].as_str().unwrap();
+            assert_eq!(user_status(&http, &a, access).await, StatusCode::OK);
+        }
+    }
+
+    // The cap is counted in the database: re-presented on alternate nodes, the fourth
+    // reuse revokes the grant on both.
+    let grant = password_token(&http, &a, &alice).await;
+    let refresh = grant["refresh_token"].as_str().unwrap();
+    let (status, rotated) = refresh_on(&http, &a, &alice, refresh).await;
+    assert_eq!(status, StatusCode::OK);
+    for node in [&b, &a, &b] {
+        assert_eq!(
+            refresh_on(&http, node, &alice, refresh).await.0,
+            StatusCode::OK
+        );
+    }
+    let (status, replay) = refresh_on(&http, &a, &alice, refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(replay["error"], "invalid_grant");
+    let rotated_refresh = rotated["refresh_token"].as_str().unwrap();
+    let (_, again) = refresh_on(&http, &b, &alice, rotated_refresh).await;
+    assert_eq!(again["error"], "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -125,6 +125,7 @@ async fn an_expired_token_is_a_401_invalid_token() {
         scope: ScopeSet::of(&[Scope::Read]),
         refresh_scope: None,
         family_id: uuid::Uuid::new_v4(),
+        began_with: Some(GrantType::Password),
         now: now - 7200,
     }
     .build(&app.state.config.oauth);

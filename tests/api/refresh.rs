@@ -1,10 +1,17 @@
 //! The refresh grant: rotation, reuse detection that revokes the family, the concurrent
-//! race, scope narrowing, and client binding.
+//! race, the grace window for re-presenting a just-rotated token, scope narrowing, and
+//! client binding.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, error_code, oauth_error};
+use crate::helpers::{Account, TestApp, error_code, oauth_error};
+
+/// A server without the grace window: every reuse of a rotated refresh token is a replay
+/// (the behaviour before the window, and with `HARMONY_REFRESH_REUSE_GRACE=0`).
+async fn strict() -> TestApp {
+    TestApp::spawn_with(|c| c.oauth.refresh_reuse_grace = 0).await
+}
 
 fn field(body: &Value, key: &str) -> String {
     body[key]
@@ -33,8 +40,8 @@ async fn a_refresh_rotates_and_the_used_refresh_token_stops_working() {
 }
 
 #[tokio::test]
-async fn reusing_a_rotated_refresh_token_revokes_every_token_of_the_grant() {
-    let app = TestApp::spawn().await;
+async fn without_a_grace_window_reusing_a_rotated_refresh_token_revokes_the_grant() {
+    let app = strict().await;
     let alice = app.account("alice").await;
     let first = app.token_json(&alice).await;
     let second: Value = app
@@ -64,17 +71,18 @@ async fn reusing_a_rotated_refresh_token_revokes_every_token_of_the_grant() {
     assert_eq!(app.get_user(&other_grant).await.status(), StatusCode::OK);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
-    let app = TestApp::spawn().await;
-    let alice = app.account("alice").await;
-    let first = app.token_json(&alice).await;
-    let refresh_token = field(&first, "refresh_token");
-    let attempts = (0..10).map(|_| {
+/// `n` refreshes with one refresh token at once: their statuses and bodies.
+async fn refresh_at_once(
+    app: &TestApp,
+    alice: &Account,
+    refresh_token: &str,
+    n: usize,
+) -> Vec<(StatusCode, String)> {
+    let attempts = (0..n).map(|_| {
         let (http, url) = (app.http.clone(), app.url("/oauth/v2/token"));
         let form = vec![
             ("grant_type", "refresh_token".to_owned()),
-            ("refresh_token", refresh_token.clone()),
+            ("refresh_token", refresh_token.to_owned()),
             ("client_id", alice.client_id.clone()),
             ("client_secret", alice.client_secret.clone()),
         ];
@@ -87,6 +95,15 @@ async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
     for attempt in attempts {
         answers.push(attempt.await.unwrap());
     }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_grace_window_concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
+    let app = strict().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let answers = refresh_at_once(&app, &alice, &field(&first, "refresh_token"), 10).await;
     let statuses: Vec<StatusCode> = answers.iter().map(|(s, _)| *s).collect();
     let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(wins, 1, "{statuses:?}");
@@ -197,7 +214,7 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
     use harmony::domain::{GrantType, PlainSecret, Scope, ScopeSet};
     use harmony::store::{NewRefreshToken, NewTokens};
 
-    let app = TestApp::spawn().await;
+    let app = strict().await;
     let alice = app.account("alice").await;
     // Tokens of the earlier form: 32 random bytes, stored under their plain SHA-256.
     let (access, refresh) = (
@@ -225,6 +242,7 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
                 digest: refresh.digest(),
                 scope,
                 expires_at: now + 86_400,
+                began_with: Some(GrantType::Password),
             }),
         })
         .await
@@ -255,4 +273,306 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
         StatusCode::UNAUTHORIZED,
         "a replay revokes the family"
     );
+}
+
+/// The access token and refresh token of a token answer.
+fn pair(body: &Value) -> (String, String) {
+    (field(body, "access_token"), field(body, "refresh_token"))
+}
+
+#[tokio::test]
+async fn within_the_grace_window_the_same_client_gets_a_new_pair_of_the_same_grant_a_few_times() {
+    let app = TestApp::spawn().await; // the default window: 10 s
+    let alice = app.account("alice").await;
+    let other_grant = app.access_token(&alice).await;
+    let first = app.token_json(&alice).await;
+    let (_, old_refresh) = pair(&first);
+    let rotated: Value = app
+        .refresh(&alice, &old_refresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // A retry whose answer was lost, or a second tab: the rotated token works again, three
+    // times, each time with a new pair; every pair of the grant keeps working.
+    let mut pairs = vec![pair(&rotated)];
+    for _ in 0..3 {
+        let again = app.refresh(&alice, &old_refresh).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["token_type"], "bearer");
+        assert_eq!(again["scope"], Value::Null);
+        pairs.push(pair(&again));
+    }
+    let distinct: std::collections::HashSet<_> = pairs.iter().collect();
+    assert_eq!(distinct.len(), pairs.len(), "every answer is a new pair");
+    for (access, _) in &pairs {
+        assert_eq!(app.get_user(access).await.status(), StatusCode::OK);
+    }
+    // Each new refresh token rotates on its own.
+    let next = app.refresh(&alice, &pairs[2].1).await;
+    assert_eq!(next.status(), StatusCode::OK);
+    let next: Value = next.json().await.unwrap();
+
+    // A fourth reuse is past the cap: a replay, which revokes the whole grant.
+    let replay = app.refresh(&alice, &old_refresh).await;
+    assert_eq!(oauth_error(replay).await, "invalid_grant");
+    for (access, _) in pairs.iter().chain([&pair(&next)]) {
+        assert_eq!(
+            app.get_user(access).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let refresh = app.refresh(&alice, &pairs[1].1).await;
+    assert_eq!(oauth_error(refresh).await, "invalid_grant");
+    assert_eq!(app.get_user(&other_grant).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn after_the_grace_window_a_reuse_revokes_the_grant() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let first = app.token_json(&alice).await;
+    let (_, old_refresh) = pair(&first);
+    let rotated: Value = app
+        .refresh(&alice, &old_refresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The rotation happened a minute ago (the window is 10 s).
+    let moved = app
+        .execute("UPDATE refresh_tokens SET used_at = used_at - 60 WHERE used_at IS NOT NULL")
+        .await;
+    assert_eq!(moved, 1);
+
+    let replay = app.refresh(&alice, &old_refresh).await;
+    assert_eq!(oauth_error(replay).await, "invalid_grant");
+    assert_eq!(
+        app.get_user(&field(&rotated, "access_token"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let refresh = app.refresh(&alice, &field(&rotated, "refresh_token")).await;
+    assert_eq!(oauth_error(refresh).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn within_the_grace_window_another_client_gets_nothing_and_burns_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let mallory = app.account("mallory").await;
+    let first = app.token_json(&alice).await;
+    let (_, old_refresh) = pair(&first);
+    let rotated: Value = app
+        .refresh(&alice, &old_refresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let stolen = app.refresh(&mallory, &old_refresh).await;
+    assert_eq!(oauth_error(stolen).await, "invalid_grant");
+    assert_eq!(
+        app.get_user(&field(&rotated, "access_token"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Nor did it use up one of the client's own re-presentations.
+    for _ in 0..3 {
+        assert_eq!(
+            app.refresh(&alice, &old_refresh).await.status(),
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn within_the_grace_window_concurrent_uses_all_win_up_to_the_cap() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+
+    // Two tabs and a retry at once: all three get a pair, and the grant lives on.
+    let first = app.token_json(&alice).await;
+    let answers = refresh_at_once(&app, &alice, &field(&first, "refresh_token"), 3).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        let winner: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            app.get_user(&field(&winner, "access_token")).await.status(),
+            StatusCode::OK
+        );
+    }
+
+    // Ten at once: one rotation and three re-presentations win; the rest are replays
+    // that revoke the grant, winners included.
+    let first = app.token_json(&alice).await;
+    let answers = refresh_at_once(&app, &alice, &field(&first, "refresh_token"), 10).await;
+    let wins: Vec<Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(wins.len(), 4, "{answers:?}");
+    for (status, body) in &answers {
+        if *status != StatusCode::OK {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            let error: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(error["error"], "invalid_grant", "{body}");
+        }
+    }
+    for winner in &wins {
+        assert_eq!(
+            app.get_user(&field(winner, "access_token")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+/// Two grants as the schema before refresh tokens recorded their family's first grant
+/// held them: one begun by an authorization code (already refreshed once), one by the
+/// password grant. Answers the client's secret and the two refresh tokens.
+async fn seed_before_began_with(url: String) -> (String, String, String) {
+    use harmony::domain::PlainSecret;
+    let (user, family_code, family_password) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let secret = PlainSecret::generate("hcs_", 32);
+    let (code_refresh, password_refresh) = (
+        PlainSecret::generate_token("hrt_"),
+        PlainSecret::generate_token("hrt_"),
+    );
+    let now = harmony::store::now();
+    macro_rules! seed {
+        ($pool:expr, $dir:literal) => {{
+            let pool = $pool;
+            let migrator = sqlx::migrate::Migrator::new(std::path::Path::new($dir))
+                .await
+                .unwrap();
+            migrator.run_to(6, &pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO users (id, username, email, password_hash, created_at, \
+                 updated_at) VALUES ($1, 'old', 'old@example.com', 'x', 1, 1)",
+            )
+            .bind(&user)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
+                 grant_types, scopes, created_at, updated_at) VALUES ('old-client', $1, \
+                 'Old', $2, '[\"https://app.example/cb\"]', \
+                 'authorization_code password refresh_token', 'read write', 1, 1)",
+            )
+            .bind(&user)
+            .bind(secret.digest().as_bytes().to_vec())
+            .execute(&pool)
+            .await
+            .unwrap();
+            // The code grant's first access token, then the one its first refresh issued.
+            let tokens = [
+                (&family_code, "authorization_code", now - 100),
+                (&family_code, "refresh_token", now - 50),
+                (&family_password, "password", now - 100),
+            ];
+            for (family, grant, at) in tokens {
+                sqlx::query(
+                    "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
+                     grant_type, scope, created_at, expires_at) \
+                     VALUES ($1, $2, $3, 'old-client', $4, $5, 'read write', $6, $7)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(
+                    PlainSecret::generate_token("hat_")
+                        .digest()
+                        .as_bytes()
+                        .to_vec(),
+                )
+                .bind(family)
+                .bind(&user)
+                .bind(grant)
+                .bind(at)
+                .bind(at + 3600)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            for (family, refresh) in [
+                (&family_code, &code_refresh),
+                (&family_password, &password_refresh),
+            ] {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
+                     client_id, user_id, scope, created_at, expires_at) \
+                     VALUES ($1, $2, $3, 'unused', 'old-client', $4, 'read write', $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(refresh.digest().as_bytes().to_vec())
+                .bind(family)
+                .bind(&user)
+                .bind(now - 50)
+                .bind(now + 86_400)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+            .await
+            .unwrap();
+        seed!(pool, "migrations/sqlite");
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        seed!(pool, "migrations/postgres");
+    }
+    (
+        secret.expose().to_owned(),
+        code_refresh.expose().to_owned(),
+        password_refresh.expose().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn refresh_tokens_issued_before_the_upgrade_learn_which_grant_began_their_family() {
+    let seeded = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let app = TestApp::spawn_over({
+        let seeded = seeded.clone();
+        |url| async move {
+            let values = seed_before_began_with(url).await;
+            *seeded.lock().unwrap() = Some(values);
+        }
+    })
+    .await;
+    let (secret, code_refresh, password_refresh) = seeded.lock().unwrap().take().unwrap();
+    let refresh = |token: String| {
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token),
+            ("client_id", "old-client".to_owned()),
+            ("client_secret", secret.clone()),
+        ];
+        let request = app.http.post(app.url("/oauth/v2/token")).form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // Begun by a code: the scope as a string, now and after the next rotation.
+    let first = refresh(code_refresh).await;
+    assert_eq!(first["scope"], "read write");
+    let second = refresh(field(&first, "refresh_token")).await;
+    assert_eq!(second["scope"], "read write");
+    // Begun by the password grant: the documented null.
+    let password = refresh(password_refresh).await;
+    assert_eq!(password["scope"], Value::Null);
 }

@@ -54,6 +54,7 @@ fn new_tokens(account: &Account, refresh: Option<TokenDigest>) -> NewTokens {
             digest,
             scope,
             expires_at: store::now() + 3600,
+            began_with: Some(GrantType::Password),
         }),
     }
 }

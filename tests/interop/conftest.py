@@ -16,7 +16,10 @@ BIN = os.environ.get("HARMONY_BIN", os.path.join(os.path.dirname(__file__), "../
 @pytest.fixture(scope="session")
 def server():
     tmp = tempfile.mkdtemp(prefix="harmony-interop-")
-    env = dict(os.environ, HARMONY_LOG="warn", HARMONY_DATABASE_URL=f"sqlite://{tmp}/h.db")
+    # No refresh grace window: the replay test checks RFC 9700's strict rule (the window
+    # is covered by the API tests).
+    env = dict(os.environ, HARMONY_LOG="warn", HARMONY_DATABASE_URL=f"sqlite://{tmp}/h.db",
+               HARMONY_REFRESH_REUSE_GRACE="0")
     proc = subprocess.Popen(
         [BIN, "serve", "--bind", "127.0.0.1:0", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,

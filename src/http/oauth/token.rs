@@ -27,7 +27,8 @@ use crate::state::AppState;
 use crate::state::ClientAddr;
 
 /// The documented answer, in this key order: `access_token`, `expires_in`,
-/// `token_type`, `scope` (`null` when the request named none), `refresh_token` (absent
+/// `token_type`, `scope` (`null` when a password or client_credentials request, or a
+/// refresh of such a grant, named none), `refresh_token` (absent
 /// for client_credentials and clients without the refresh grant).
 #[derive(Serialize, ToSchema)]
 pub struct TokenResponse<'a> {
@@ -38,7 +39,9 @@ pub struct TokenResponse<'a> {
     expires_in: i64,
     #[schema(schema_with = bearer)]
     token_type: &'static str,
-    /// The granted scopes, space-separated; `null` when the request named none.
+    /// The granted scopes, space-separated; `null` when a password or client_credentials
+    /// request (or a refresh of such a grant) named none. Always a string for the code
+    /// exchange and the refreshes of a grant it began.
     #[schema(value_type = Option<String>, required)]
     scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

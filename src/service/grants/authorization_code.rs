@@ -79,6 +79,7 @@ pub async fn grant(
         scope: stored.scope,
         refresh_scope: with_refresh.then_some(stored.scope),
         family_id: stored.family_id,
+        began_with: Some(GrantType::AuthorizationCode),
         now,
     }
     .build(services.oauth());
@@ -94,7 +95,9 @@ pub async fn grant(
     Ok(IssuedTokens {
         access_token: access,
         expires_in: services.oauth().access_token_ttl,
-        scope: stored.scope_named.then(|| stored.scope.to_string()),
+        // Always the granted scope as a string: certified OpenID Connect clients refuse
+        // `"scope": null`, and this grant has no documented answer to keep.
+        scope: Some(stored.scope.to_string()),
         refresh_token: refresh,
     })
 }

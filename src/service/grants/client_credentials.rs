@@ -37,6 +37,7 @@ pub async fn grant(
             scope,
             refresh_scope: None,
             family_id: Uuid::now_v7(),
+            began_with: Some(GrantType::ClientCredentials),
             now: now(),
         },
         request.scope.as_deref(),

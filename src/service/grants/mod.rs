@@ -115,7 +115,9 @@ pub struct IssuedTokens {
     pub access_token: PlainSecret,
     /// Seconds until it expires.
     pub expires_in: i64,
-    /// The scope to report: `None` when the request named none (the documented answer).
+    /// The scope to report: `None` when a password or client_credentials request (or a
+    /// refresh of such a grant) named none (the documented answer); always the scope for
+    /// grants begun at the authorization endpoint.
     pub scope: Option<String>,
     /// The refresh token, if one was issued.
     pub refresh_token: Option<PlainSecret>,
@@ -171,6 +173,9 @@ pub struct Issue<'a> {
     pub refresh_scope: Option<ScopeSet>,
     /// The family.
     pub family_id: Uuid,
+    /// The grant that began the family: this one for a fresh grant, the refresh token's for
+    /// a refresh (`None`: unknown).
+    pub began_with: Option<GrantType>,
     /// Issue time.
     pub now: Timestamp,
 }
@@ -216,6 +221,7 @@ impl Issue<'_> {
                     digest,
                     scope,
                     expires_at: self.now + oauth.refresh_token_ttl,
+                    began_with: self.began_with,
                 }),
         }
     }

@@ -91,6 +91,7 @@ async fn checked(
             scope,
             refresh_scope: with_refresh.then_some(scope),
             family_id: Uuid::now_v7(),
+            began_with: Some(GrantType::Password),
             now: now(),
         },
         request.scope.as_deref(),

@@ -2,7 +2,9 @@
 //! (RFC 9700 §4.14.2): every use returns a new refresh token and retires the old one
 //! atomically; presenting a retired one again revokes the whole family — every token
 //! descended from the same original grant. Two concurrent uses are indistinguishable from
-//! a stolen token racing its owner, so the loser's use counts as a replay too.
+//! a stolen token racing its owner, so the loser's use counts as a replay too — unless
+//! the same client presents it again within the grace window
+//! (`HARMONY_REFRESH_REUSE_GRACE`), which rotates it again, a few times at most.
 //!
 //! The decision is the domain's ([`crate::domain::refresh::decide`]); the store runs it
 //! inside its exchange ([`Store::exchange_refresh_token`]), against the token as the
@@ -14,7 +16,9 @@ use std::sync::Arc;
 
 use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest};
 use crate::config::OAuthConfig;
-use crate::domain::refresh::{RefreshRefusal, RefreshUser, RefreshVerdict, StoredRefresh, decide};
+use crate::domain::refresh::{
+    Grace, RefreshRefusal, RefreshUser, RefreshVerdict, StoredRefresh, decide,
+};
 use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
 use crate::domain::{GrantType, PlainSecret, TokenDigest};
 use crate::service::Services;
@@ -54,13 +58,36 @@ pub async fn grant(
         )
         .await?;
 
+    // A grant begun at the authorization endpoint always answers its scope (as the code
+    // exchange does); the password grant's refreshes keep the documented `null` when the
+    // request named none.
+    let began_at_authorization = exchange
+        .found
+        .as_ref()
+        .is_some_and(|old| old.began_with == Some(GrantType::AuthorizationCode));
+    let answer_scope = |scope: crate::domain::ScopeSet| {
+        (request.scope.is_some() || began_at_authorization).then(|| scope.to_string())
+    };
     match (exchange.outcome, rules.verdict(exchange.found.as_ref())) {
         (ExchangeOutcome::Rotated, RefreshVerdict::Rotate(scope)) => Ok(IssuedTokens {
             access_token: access,
             expires_in: oauth.access_token_ttl,
-            scope: request.scope.as_ref().map(|_| scope.to_string()),
+            scope: answer_scope(scope),
             refresh_token: Some(refresh),
         }),
+        (ExchangeOutcome::Rotated, RefreshVerdict::RotateAgain(scope)) => {
+            if let Some(old) = &exchange.found {
+                tracing::info!(family = %old.family_id, client = %rules.client_id,
+                    uses = old.grace_uses + 1,
+                    "a rotated refresh token presented again within the grace window");
+            }
+            Ok(IssuedTokens {
+                access_token: access,
+                expires_in: oauth.access_token_ttl,
+                scope: answer_scope(scope),
+                refresh_token: Some(refresh),
+            })
+        }
         (ExchangeOutcome::FamilyRevoked, _) => {
             if let Some(old) = &exchange.found {
                 tracing::warn!(family = %old.family_id, client = %rules.client_id,
@@ -92,7 +119,8 @@ impl Rules {
             client_id: &t.client_id,
             scope: t.scope,
             expires_at: t.expires_at,
-            used: t.used_at.is_some(),
+            used_at: t.used_at,
+            grace_uses: t.grace_uses,
             revoked: t.revoked_at.is_some(),
             user: match (t.user_id, t.user_disabled) {
                 (None, _) => RefreshUser::None,
@@ -106,13 +134,14 @@ impl Rules {
             &self.client_id,
             self.scope.as_deref(),
             self.now,
+            Grace::seconds(self.oauth.refresh_reuse_grace),
         )
     }
 
     /// The verdict as the store applies it: with the rows of the replacements.
     fn decision(&self, old: Option<&RefreshTokenInfo>) -> RefreshDecision {
-        match (self.verdict(old), old) {
-            (RefreshVerdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(Box::new(
+        let rows = |scope, old: &RefreshTokenInfo| {
+            Box::new(
                 Issue {
                     client_id: &self.client_id,
                     user_id: old.user_id,
@@ -122,10 +151,17 @@ impl Rules {
                     // replaces.
                     refresh_scope: Some(old.scope),
                     family_id: old.family_id,
+                    began_with: old.began_with,
                     now: self.now,
                 }
                 .rows(&self.oauth, self.access, Some(self.refresh)),
-            )),
+            )
+        };
+        match (self.verdict(old), old) {
+            (RefreshVerdict::Rotate(scope), Some(old)) => RefreshDecision::Rotate(rows(scope, old)),
+            (RefreshVerdict::RotateAgain(scope), Some(old)) => {
+                RefreshDecision::RotateAgain(rows(scope, old))
+            }
             (RefreshVerdict::RevokeFamily, _) => RefreshDecision::RevokeFamily,
             _ => RefreshDecision::Refuse,
         }

@@ -1,0 +1,158 @@
+//! The keys that sign ID tokens: one current key per algorithm (ES256, RS256), generated
+//! on the first start and kept in the database, so that every node signs with the same
+//! keys and publishes the same JWKS. `harmony keys rotate` makes new current keys; a
+//! retired key's public half stays published until every token it could have signed has
+//! expired.
+//!
+//! Key generation: P-256 with `ring` (already in the build, for TLS), RSA with the `rsa`
+//! crate (`ring` cannot generate RSA keys), both from the operating system's generator.
+//! Both are stored as PKCS#8 DER.
+
+use rsa::pkcs8::EncodePrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+
+use super::Services;
+use crate::domain::jose::{PublicKey, SigningAlg};
+use crate::store::oauth::{NewSigningKey, SigningKey};
+use crate::store::{StoreError, now};
+
+/// RSA modulus size: the common size for RS256 (RFC 7518 §3.3 asks at least 2048).
+const RSA_BITS: usize = 2048;
+
+/// What can go wrong with signing keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A key could not be generated.
+    #[error("cannot generate a {alg} key: {reason}")]
+    Generate {
+        /// The algorithm.
+        alg: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The signing keys' use cases.
+pub struct Keys<'a>(pub(super) &'a Services);
+
+impl Keys<'_> {
+    /// Makes sure each algorithm has a current key, generating what is missing (the
+    /// first start). Nodes starting at once on an empty database agree on one key per
+    /// algorithm: the database keeps the first one stored.
+    pub async fn ensure(&self) -> Result<(), KeyError> {
+        let present = self.0.store().signing_keys(now()).await?;
+        for alg in SigningAlg::ALL {
+            if present
+                .iter()
+                .any(|k| k.alg == alg && k.retired_at.is_none())
+            {
+                continue;
+            }
+            let key = generate(alg).await?;
+            if self.0.store().insert_first_signing_key(&key).await? {
+                tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated a signing key");
+            }
+        }
+        Ok(())
+    }
+
+    /// Generates a new current key for each algorithm; the keys they replace stay
+    /// published ([`Keys::published`]) until the tokens they signed have expired. Answers
+    /// the new keys' ids.
+    pub async fn rotate(&self) -> Result<Vec<(SigningAlg, String)>, KeyError> {
+        let mut rotated = Vec::new();
+        for alg in SigningAlg::ALL {
+            let key = generate(alg).await?;
+            self.0.store().rotate_signing_key(&key).await?;
+            tracing::info!(kid = %key.kid, alg = alg.as_str(), "rotated the signing key");
+            rotated.push((alg, key.kid));
+        }
+        Ok(rotated)
+    }
+
+    /// The keys whose public halves are published: the current ones, and those retired
+    /// within the lifetime of what they signed (an ID token lives as long as the access
+    /// token it comes with).
+    pub async fn published(&self) -> Result<Vec<SigningKey>, KeyError> {
+        let since = now() - self.0.oauth().access_token_ttl;
+        Ok(self.0.store().signing_keys(since).await?)
+    }
+
+    /// The JWKS (RFC 7517 §5): the published keys' public halves.
+    pub async fn jwks(&self) -> Result<Vec<serde_json::Value>, KeyError> {
+        Ok(self
+            .published()
+            .await?
+            .into_iter()
+            .map(|k| k.public_jwk)
+            .collect())
+    }
+}
+
+/// A new key of `alg`, off the async runtime (RSA generation takes a while).
+async fn generate(alg: SigningAlg) -> Result<NewSigningKey, KeyError> {
+    let generated = tokio::task::spawn_blocking(move || generate_now(alg))
+        .await
+        .map_err(|e| failed(alg, e))?;
+    let (private_key, public) = generated?;
+    Ok(NewSigningKey {
+        kid: public.thumbprint(),
+        alg,
+        private_key,
+        public_jwk: public.jwk(alg),
+        created_at: now(),
+    })
+}
+
+fn generate_now(alg: SigningAlg) -> Result<(Vec<u8>, PublicKey), KeyError> {
+    match alg {
+        SigningAlg::Es256 => {
+            use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|e| failed(alg, e))?;
+            let pair =
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                    .map_err(|e| failed(alg, e))?;
+            let public = PublicKey::p256_uncompressed(pair.public_key().as_ref())
+                .map_err(|e| failed(alg, e))?;
+            Ok((pkcs8.as_ref().to_vec(), public))
+        }
+        SigningAlg::Rs256 => {
+            let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+            let key = rsa::PrivateKey::new(&mut rng, RSA_BITS).map_err(|e| failed(alg, e))?;
+            let der = key.to_pkcs8_der().map_err(|e| failed(alg, e))?;
+            let public = PublicKey::Rsa {
+                n: key.n().to_be_bytes_trimmed_vartime().into_vec(),
+                e: key.e().to_be_bytes_trimmed_vartime().into_vec(),
+            };
+            Ok((der.as_bytes().to_vec(), public))
+        }
+    }
+}
+
+fn failed(alg: SigningAlg, e: impl std::fmt::Display) -> KeyError {
+    KeyError::Generate {
+        alg: alg.as_str(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_publish_their_thumbprint_as_kid() {
+        for alg in SigningAlg::ALL {
+            let started = std::time::Instant::now();
+            let (der, public) = generate_now(alg).unwrap();
+            eprintln!("{} generated in {:?}", alg.as_str(), started.elapsed());
+            assert!(!der.is_empty());
+            assert_eq!(public.jwk(alg)["kid"], public.thumbprint());
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::fmt;
 
 use super::fields::FieldErrors;
 use super::package::valid_vendor;
+use super::text::text_value;
 
 /// A valid organization name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,23 +28,9 @@ impl OrgName {
             )
         }
     }
-
-    /// A name read back from storage, valid when written (used only in `store/`).
-    pub fn from_trusted(s: String) -> OrgName {
-        OrgName(s)
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for OrgName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_value!(OrgName);
 
 /// What a member of an organization may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -141,6 +141,7 @@ pub struct SetMember {
     security(("accessToken" = ["read"])),
     responses(
         (status = 200, description = "The caller's organizations.", body = Vec<OrgDocument>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 429, response = TooManyRequests),
@@ -203,6 +204,7 @@ pub async fn create_org(
     params(("org" = String, Path, description = "the organization's name")),
     responses(
         (status = 200, description = "The organization.", body = OrgDocument),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -229,6 +231,7 @@ pub async fn get_org(
     params(("org" = String, Path, description = "the organization's name")),
     responses(
         (status = 200, description = "The members.", body = Vec<MemberDocument>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -298,6 +301,7 @@ pub async fn set_org_member(
     ),
     responses(
         (status = 204, description = "Removed."),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -359,6 +363,7 @@ pub struct UpdateVendor {
     params(("vendor" = String, Path, description = "the vendor (`acme` of `acme/theme`)")),
     responses(
         (status = 200, description = "The vendor.", body = VendorDocument),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),

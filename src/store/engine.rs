@@ -121,6 +121,7 @@ mod tests {
             ("projects.rs", include_str!("projects.rs")),
             ("packages.rs", include_str!("packages.rs")),
             ("attempts.rs", include_str!("attempts.rs")),
+            ("orgs.rs", include_str!("orgs.rs")),
         ];
         let mut blocks = 0;
         for (name, source) in files {
@@ -131,8 +132,9 @@ mod tests {
                 blocks += 1;
             }
         }
-        // One per trait (Store, OAuthStore, ProjectStore, PackageStore, AttemptStore) and
+        // One per trait (Store, OAuthStore, ProjectStore, PackageStore, OrgStore,
+        // AttemptStore) and
         // one for the shared helpers: a new block is a reason to look again.
-        assert_eq!(blocks, 6);
+        assert_eq!(blocks, 7);
     }
 }

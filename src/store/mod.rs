@@ -12,7 +12,7 @@
 //!
 //! The parts of the store, each a trait implemented on [`SqlStore`]: [`Store`] (accounts,
 //! clients, tokens; `sql.rs`), [`OAuthStore`], [`ProjectStore`], [`PackageStore`],
-//! [`AttemptStore`].
+//! [`OrgStore`], [`AttemptStore`].
 //!
 //! The row types carry the domain's values, not strings: a [`Username`], a
 //! [`RedirectUri`], a [`Visibility`](crate::domain::package::Visibility). What is written
@@ -27,6 +27,7 @@ pub mod dists;
 mod engine;
 mod group;
 pub mod oauth;
+pub mod orgs;
 pub mod packages;
 pub mod postgres;
 pub mod projects;
@@ -35,6 +36,7 @@ pub mod sqlite;
 
 pub use attempts::AttemptStore;
 pub use engine::Engine;
+pub use orgs::OrgStore;
 pub use packages::PackageStore;
 pub use projects::ProjectStore;
 pub use sql::SqlStore;
@@ -437,7 +439,7 @@ impl Page {
 /// failed-credentials counters are [`AttemptStore`].
 #[async_trait]
 pub trait Store:
-    OAuthStore + ProjectStore + PackageStore + AttemptStore + Send + Sync + 'static
+    OAuthStore + ProjectStore + PackageStore + OrgStore + AttemptStore + Send + Sync + 'static
 {
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -444,7 +444,7 @@ pub async fn sign_in_settings(
     let password = PlainSecret::new(session::field(&form, "password").unwrap_or_default());
     let csrf = browser.csrf();
     match session::sign_in(&state, addr, browser, username, &password).await {
-        Ok((session, _)) => session.finish(see_settings(&state)),
+        Ok((session, _, _)) => session.finish(see_settings(&state)),
         Err(SignInRefused::Refused {
             status,
             message,

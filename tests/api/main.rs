@@ -10,6 +10,7 @@ mod clients;
 mod conventions;
 mod downloads;
 mod helpers;
+mod id_tokens;
 mod keys;
 mod lifecycle;
 mod limiter;

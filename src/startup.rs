@@ -88,7 +88,7 @@ impl Application {
         let grace = Duration::from_secs(state.config.shutdown_grace);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
-            http::router(state.clone(), pages::router()),
+            http::router(state.clone(), pages::router(), pages::not_found),
         );
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;

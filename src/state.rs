@@ -95,6 +95,20 @@ impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.public_url, path)
     }
+
+    /// The public URL's path without a trailing slash (`""` at the root). Pages link and
+    /// redirect with paths, never absolute URLs, so that a browser stays on the host name
+    /// or address it used (its cookies are that host's alone).
+    pub fn base_path(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A path of this server, under [`AppState::base_path`].
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{}", self.base_path(), path)
+    }
 }
 
 /// The client's address: the peer of the connection, or the last hop of

@@ -11,6 +11,7 @@ use url::Url;
 use super::client::{ClientName, RedirectUri};
 use super::pkce::valid_s256_challenge;
 use super::scope::scopes_for_user;
+use super::user::Username;
 use super::{GrantType, ScopeSet};
 
 /// Lifetime of an authorization code, in seconds (RFC 6749 §4.1.2 recommends ≤ 10 min).
@@ -26,6 +27,8 @@ pub struct RequestingClient {
     pub id: String,
     /// Its name, shown to people.
     pub name: ClientName,
+    /// The account that registered it (the consent page names it).
+    pub owner: Username,
     /// Its registered redirect URIs (exact match).
     pub redirect_uris: Vec<RedirectUri>,
     /// The grants it may use.
@@ -322,6 +325,7 @@ mod tests {
         let client = || RequestingClient {
             id: "c".into(),
             name: ClientName::parse("App").unwrap(),
+            owner: Username::parse("owner").unwrap(),
             redirect_uris: vec![RedirectUri::parse("https://a.example/cb").unwrap()],
             grant_types: vec![GrantType::AuthorizationCode],
             scopes: ScopeSet::parse("read write").unwrap(),

@@ -17,7 +17,12 @@ pub enum ClientField {
     GrantTypes,
     /// The scopes it may ask for.
     Scopes,
+    /// How long a rotated secret keeps working.
+    KeepOldSecret,
 }
+
+/// The longest grace period a rotated secret may be given, in seconds (7 days).
+pub const MAX_SECRET_GRACE: i64 = 7 * 86_400;
 
 impl std::fmt::Display for ClientField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26,6 +31,7 @@ impl std::fmt::Display for ClientField {
             ClientField::RedirectUris => "redirect URI",
             ClientField::GrantTypes => "grant types",
             ClientField::Scopes => "scopes",
+            ClientField::KeepOldSecret => "grace period",
         })
     }
 }

@@ -4,7 +4,7 @@
 //! client is `404`, as if it did not exist.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest as _, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use crate::http::error::responses::{
 };
 use crate::service::clients::{ClientChange, ClientSpec};
 use crate::state::AppState;
-use crate::store::Client;
+use crate::store::{Client, now};
 
 /// Routes of this family.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,6 +50,9 @@ pub struct ClientView {
     scopes: Vec<&'static str>,
     /// Whether it has a secret (a public client authenticates with its id alone).
     confidential: bool,
+    /// Until when the secret a rotation replaced still works; `null`: it stopped.
+    #[schema(required, format = DateTime)]
+    old_secret_expires_at: Option<String>,
     #[schema(format = DateTime)]
     created_at: String,
     /// The secret: only in the answers of create and rotate, shown this once.
@@ -66,6 +69,15 @@ fn scopes() -> utoipa::openapi::Array {
     utoipa::openapi::Array::new(schemas::scope())
 }
 
+/// Whether a request carries a body (a length above 0, or a chunked one).
+fn request_has_body(request: &Request) -> bool {
+    let h = request.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
 impl ClientView {
     fn new(c: &Client, secret: Option<&PlainSecret>) -> ClientView {
         ClientView {
@@ -75,6 +87,12 @@ impl ClientView {
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
             confidential: c.secret_digest.is_some(),
+            old_secret_expires_at: c
+                .previous_secret
+                .as_ref()
+                .map(|(_, until)| *until)
+                .filter(|until| *until > now())
+                .map(rfc3339),
             created_at: rfc3339(c.created_at),
             secret: secret.map(|s| s.expose().to_owned()),
         }
@@ -92,7 +110,7 @@ pub enum ScopesInput {
 }
 
 impl ScopesInput {
-    fn names(self) -> Vec<String> {
+    pub(crate) fn names(self) -> Vec<String> {
         match self {
             ScopesInput::List(l) => l,
             ScopesInput::Text(t) => t.split_whitespace().map(str::to_owned).collect(),
@@ -336,15 +354,30 @@ pub async fn delete_client(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The optional body of `POST /user/clients/{clientId}/secret`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = SecretRotation)]
+pub struct SecretRotationBody {
+    /// How long the old secret keeps working, in seconds (0–604800; absent or 0: it stops
+    /// at once).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 604800, default = 0)]
+    keep_old_for_seconds: i64,
+}
+
 /// A new secret for a client
 ///
-/// Shown once; the old one stops working at once. A public client has none: `409`.
+/// Shown once. The old one stops working at once, or — with `keepOldForSeconds` — keeps
+/// working that long beside the new one, so that deployments can roll. A public client
+/// has none: `409`.
 #[utoipa::path(
     post,
     path = "/user/clients/{client_id}/secret",
     tag = "clients",
     security(("accessToken" = ["write"])),
     params(("client_id" = String, Path, description = "the client's `id`")),
+    request_body = Option<SecretRotationBody>,
     responses(
         (status = 200, description = "The client with its new `secret` (`Cache-Control: no-store`).",
             body = ClientView),
@@ -353,6 +386,9 @@ pub async fn delete_client(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
         (status = 429, response = TooManyRequests),
     )
 )]
@@ -360,11 +396,19 @@ pub async fn rotate_client_secret(
     State(state): State<AppState>,
     caller: UserCaller<Write>,
     Path(client_id): Path<String>,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    // The body is optional: none at all (as before) is no grace period.
+    let keep_old_for = if request_has_body(&request) {
+        let ApiJson(body) = ApiJson::<SecretRotationBody>::from_request(request, &state).await?;
+        body.keep_old_for_seconds
+    } else {
+        0
+    };
     let (client, secret) = state
         .services
         .clients()
-        .rotate_secret(&caller.user, &client_id)
+        .rotate_secret(&caller.user, &client_id, keep_old_for)
         .await?;
     let mut response = Json(ClientView::new(&client, Some(&secret))).into_response();
     response

@@ -28,6 +28,7 @@ use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
 use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
+use crate::domain::tokens::PersonalTokenField;
 use crate::domain::user::AccountField;
 use crate::service::accounts::AccountError;
 use crate::service::advisories::AdvisoryError;
@@ -306,6 +307,15 @@ fn client_field(field: &ClientField) -> &'static str {
         ClientField::RedirectUris => "redirectUris",
         ClientField::GrantTypes => "grantTypes",
         ClientField::Scopes => "scopes",
+        ClientField::KeepOldSecret => "keepOldForSeconds",
+    }
+}
+
+fn personal_token_field(field: &PersonalTokenField) -> &'static str {
+    match field {
+        PersonalTokenField::Note => "note",
+        PersonalTokenField::Scopes => "scopes",
+        PersonalTokenField::Expiry => "expiresInDays",
     }
 }
 
@@ -517,6 +527,7 @@ impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
             e @ TokenError::NotFound(_) => ApiError::not_found(e.to_string()),
+            TokenError::Invalid(fields) => invalid_fields(fields, personal_token_field),
             TokenError::Store(e) => e.into(),
         }
     }

@@ -30,8 +30,10 @@ pub mod webhook;
 
 use std::convert::Infallible;
 
-use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Uri;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use tower::Service;
 use tower::ServiceBuilder;
@@ -43,11 +45,14 @@ use crate::state::AppState;
 
 /// The whole application: the JSON API's routes, the routes of the other web front ends
 /// (`pages`: the HTML pages, given by startup, so that neither front end imports the
-/// other), and the layers every response goes through, as one service. The OpenAPI
+/// other), and the layers every response goes through, as one service. An unknown path
+/// is answered by `pages_not_found` when it belongs to the pages (an HTML 404), else by
+/// the API's 404 envelope. The OpenAPI
 /// document is assembled from the same routers and published at `/openapi.json`.
 pub fn router(
     state: AppState,
     pages: OpenApiRouter<AppState>,
+    pages_not_found: fn(&AppState, &Uri) -> Option<Response>,
 ) -> impl Service<
     Request,
     Response = Response,
@@ -96,7 +101,12 @@ pub fn router(
     }
 
     let inner = routes
-        .fallback(middleware::not_found)
+        .fallback(move |State(state): State<AppState>, uri: Uri| async move {
+            match pages_not_found(&state, &uri) {
+                Some(page) => page,
+                None => middleware::not_found().await.into_response(),
+            }
+        })
         .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
         .with_state(state);
 

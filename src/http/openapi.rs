@@ -67,7 +67,7 @@ use super::error::{ApiError, Envelope, OAuthErrorBody};
         (name = "projects", description = "Projects and the add-ons they require"),
         (name = "packages", description = "The add-on marketplace"),
         (name = "composer", description = "The Composer v2 repository"),
-        (name = "settings", description = "The API Access page for a browser (HTML, session cookie, CSRF-checked forms)"),
+        (name = "console", description = "The console for a browser: tokens, applications (HTML, session cookie, CSRF-checked forms, redirect after every action)"),
     ),
     components(
         schemas(Envelope, OAuthErrorBody),
@@ -151,7 +151,7 @@ impl Modify for SecuritySchemes {
             "sessionCookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "harmony_session",
-                "The browser session of the settings page and the authorization endpoint \
+                "The browser session of the console and the authorization endpoint \
                  (`__Host-harmony_session` under an https public URL), set by signing in on \
                  the page.",
             ))),
@@ -272,6 +272,7 @@ pub mod schemas {
     use utoipa::openapi::{Object, ObjectBuilder, Type};
 
     use crate::domain::package::{PackageType, Visibility};
+    use crate::domain::tokens::TokenOrigin;
     use crate::domain::tokens::TokenStatus;
     use crate::domain::{GrantType, Scope};
 
@@ -285,6 +286,11 @@ pub mod schemas {
     /// A grant type (`password`…).
     pub fn grant_type() -> Object {
         names(GrantType::ALL.map(GrantType::as_str))
+    }
+
+    /// How a listed token came to be: a grant type, or `personal_access_token`.
+    pub fn token_origin() -> Object {
+        names(TokenOrigin::names())
     }
 
     /// A scope (`read`, `write`, `admin`).

@@ -7,7 +7,8 @@
 //! The rules of a request are the domain's ([`crate::domain::authorize`]); looking up its
 //! client, signing in, consent and codes are the sessions service's
 //! ([`crate::service::sessions`]). The browser session, its cookie and the CSRF token live
-//! in [`super::session`], shared with the settings page.
+//! in [`super::session`], shared with the console. The forms post to a path (not the
+//! public URL), so that the browser stays on the host it used and keeps its cookie.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,20 +27,46 @@ use crate::service::sessions;
 use crate::state::{AppState, ClientAddr};
 use crate::store::{Timestamp, User};
 
-fn server_error(e: impl Into<anyhow::Error>) -> Response {
+fn server_error(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
     tracing::error!(error = ?e.into(), "authorization request failed");
-    layout::respond(
+    error_page(
+        state,
         StatusCode::INTERNAL_SERVER_ERROR,
-        layout::error("The server failed; please try again later."),
+        "The server failed; please try again later.",
+    )
+}
+
+fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+    layout::respond(status, layout::error(&state.base_path(), message))
+}
+
+/// The sign-in page of a request.
+fn login_page(
+    state: &AppState,
+    query: &str,
+    csrf: &str,
+    request: &AuthorizationRequest,
+    username: &str,
+    error: Option<&str>,
+) -> maud::Markup {
+    layout::login(
+        &state.base_path(),
+        &layout::SignIn {
+            action: &action_url(state, query),
+            csrf,
+            purpose: request.client.name.as_str(),
+            username,
+            error,
+            hidden: &[],
+            flash: None,
+        },
     )
 }
 
 /// The answer to a refused request: a page, or the error sent to the client.
 fn fail(state: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
     match e {
-        AuthorizeError::Page(message) => {
-            layout::respond(StatusCode::BAD_REQUEST, layout::error(&message))
-        }
+        AuthorizeError::Page(message) => error_page(state, StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect(r) => session::redirect(status, &error_url(&r, &state.public_url)),
     }
 }
@@ -53,12 +80,12 @@ async fn request_of(
     match state.services.sessions().authorization_request(query).await {
         Ok(r) => Ok(r),
         Err(sessions::AuthorizeError::Refused(e)) => Err(fail(state, e, status)),
-        Err(sessions::AuthorizeError::Store(e)) => Err(server_error(e)),
+        Err(sessions::AuthorizeError::Store(e)) => Err(server_error(state, e)),
     }
 }
 
 fn action_url(state: &AppState, query: &str) -> String {
-    format!("{}?{query}", state.url("/oauth/v2/auth"))
+    format!("{}?{query}", state.path("/oauth/v2/auth"))
 }
 
 /// Shows the consent page or, when consent covers the scope, redirects with a code.
@@ -84,15 +111,19 @@ async fn consent_or_code(
         Ok(false) => layout::respond(
             StatusCode::OK,
             layout::consent(
-                &action_url(state, query),
-                &browser.csrf(),
-                &request.client.name,
-                &user.username,
-                &request.redirect_uri,
-                scope,
+                &state.base_path(),
+                &layout::Consent {
+                    action: &action_url(state, query),
+                    csrf: &browser.csrf(),
+                    client_name: &request.client.name,
+                    owner: &request.client.owner,
+                    username: &user.username,
+                    redirect_uri: &request.redirect_uri,
+                    scope,
+                },
             ),
         ),
-        Err(e) => server_error(e),
+        Err(e) => server_error(state, e),
     }
 }
 
@@ -110,7 +141,7 @@ async fn code_redirect(
         .await;
     match issued {
         Ok(location) => session::redirect(status, &location),
-        Err(e) => server_error(e),
+        Err(e) => server_error(state, e),
     }
 }
 
@@ -191,14 +222,9 @@ pub async fn get_authorization(
         }
         Ok(None) => layout::respond(
             StatusCode::OK,
-            layout::login(
-                &action_url(&state, &query),
-                &browser.csrf(),
-                request.client.name.as_str(),
-                None,
-            ),
+            login_page(&state, &query, &browser.csrf(), &request, "", None),
         ),
-        Err(e) => server_error(e),
+        Err(e) => server_error(&state, e),
     };
     browser.finish(response)
 }
@@ -236,7 +262,7 @@ pub async fn submit_authorization(
         Ok(r) => r,
         Err(response) => return response,
     };
-    let bad_form = |m: &str| layout::respond(StatusCode::BAD_REQUEST, layout::error(m));
+    let bad_form = |m: &str| error_page(&state, StatusCode::BAD_REQUEST, m);
     let form = match session::read_form(body, &["csrf_token", "action", "username", "password"]) {
         Ok(f) => f,
         Err(m) => return bad_form(m),
@@ -248,7 +274,9 @@ pub async fn submit_authorization(
     // CSRF: the token must be the one derived from this browser's cookie.
     let browser = match Browser::verified(&state, &headers, session::field(&form, "csrf_token")) {
         Ok(b) => b,
-        Err(e) => return layout::respond(StatusCode::FORBIDDEN, layout::error(e.message())),
+        Err(e) => {
+            return error_page(&state, StatusCode::FORBIDDEN, &e.message(&state.public_url));
+        }
     };
 
     match action {
@@ -261,16 +289,11 @@ pub async fn submit_authorization(
             // Sign out here, then sign in again (with a fresh anonymous cookie).
             let fresh = match browser.sign_out(&state).await {
                 Ok(b) => b,
-                Err(e) => return server_error(e),
+                Err(e) => return server_error(&state, e),
             };
             let page = layout::respond(
                 StatusCode::OK,
-                layout::login(
-                    &action_url(&state, &query),
-                    &fresh.csrf(),
-                    request.client.name.as_str(),
-                    None,
-                ),
+                login_page(&state, &query, &fresh.csrf(), &request, "", None),
             );
             fresh.finish(page)
         }
@@ -280,15 +303,17 @@ pub async fn submit_authorization(
                 Ok(None) => {
                     return layout::respond(
                         StatusCode::UNAUTHORIZED,
-                        layout::login(
-                            &action_url(&state, &query),
+                        login_page(
+                            &state,
+                            &query,
                             &browser.csrf(),
-                            request.client.name.as_str(),
+                            &request,
+                            "",
                             Some("Your session ended; sign in again."),
                         ),
                     );
                 }
-                Err(e) => return server_error(e),
+                Err(e) => return server_error(&state, e),
             };
             if choice == "deny" {
                 let e = request.error("access_denied", "the user denied the request");
@@ -304,7 +329,7 @@ pub async fn submit_authorization(
                 .remember_consent(&user, &request.client.id, scope)
                 .await;
             if let Err(e) = remembered {
-                return server_error(e);
+                return server_error(&state, e);
             }
             code_redirect(
                 &state,
@@ -340,12 +365,7 @@ async fn sign_in(
             }) => {
                 let mut response = layout::respond(
                     status,
-                    layout::login(
-                        &action_url(state, query),
-                        &csrf,
-                        request.client.name.as_str(),
-                        Some(message),
-                    ),
+                    login_page(state, query, &csrf, request, username, Some(message)),
                 );
                 if let Some(secs) = retry_after {
                     response
@@ -354,7 +374,7 @@ async fn sign_in(
                 }
                 return response;
             }
-            Err(SignInRefused::Failed(e)) => return server_error(e),
+            Err(SignInRefused::Failed(e)) => return server_error(state, e),
         };
     let response = consent_or_code(
         state,

@@ -1,16 +1,20 @@
 //! The HTML front end: the pages a person uses directly in a browser — the authorization
-//! endpoint's sign-in and consent (`/oauth/v2/auth`, [`authorize`]) and the API Access
-//! settings page (`/settings/api`, [`settings`]). They call the same services as the JSON
-//! API and render their own errors; the browser session, its cookie and the CSRF token are
-//! [`session`]'s, the shared HTML [`layout`]'s. Nothing here imports the JSON API
+//! endpoint's sign-in and consent (`/oauth/v2/auth`, [`authorize`]) and the console
+//! (`/console`, [`console`]: tokens, applications; `/settings/api` leads there). They call
+//! the same services as the JSON API and render their own errors; the browser session,
+//! its cookie and the CSRF token are [`session`]'s, the message carried across a redirect
+//! [`flash`]'s, the shared HTML [`layout`]'s. Nothing here imports the JSON API
 //! ([`crate::http`]); what both share (the application state, the client address) is in
 //! [`crate::state`].
 
 pub mod authorize;
+pub mod console;
+pub mod flash;
 pub mod layout;
 pub mod session;
-pub mod settings;
 
+use axum::http::Uri;
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,7 +29,14 @@ pub fn router() -> OpenApiRouter<AppState> {
             authorize::get_authorization,
             authorize::submit_authorization
         ))
-        .merge(settings::router())
+        .merge(console::router())
+}
+
+/// The answer to an unknown path that belongs to the pages (under `/console`): an HTML
+/// 404 in the console's frame. `None` for any other path, which the JSON API answers.
+pub fn not_found(state: &AppState, uri: &Uri) -> Option<Response> {
+    let path = uri.path();
+    (path == "/console" || path.starts_with("/console/")).then(|| console::not_found(state))
 }
 
 /// The type of every page.

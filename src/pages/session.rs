@@ -1,5 +1,5 @@
 //! The browser session shared by the pages: the authorization endpoint's sign-in and
-//! consent (`/oauth/v2/auth`) and the API Access settings page (`/settings/api`). The
+//! consent (`/oauth/v2/auth`) and the console (`/console`). The
 //! sessions themselves are the sessions service's ([`crate::service::sessions`]); this
 //! module holds what is the browser's: the cookie, the CSRF token, forms and redirects.
 //!
@@ -80,8 +80,10 @@ fn csrf_token(cookie: &str) -> String {
 }
 
 /// The `Set-Cookie` values. Under http the path is the public URL's path plus `/`: every
-/// page of this server (the authorization endpoint and the settings page) shares the
-/// session, and nothing else on the same host under another prefix receives it. Earlier
+/// page of this server (the authorization endpoint and the console) shares the
+/// session, and nothing else on the same host under another prefix receives it. No
+/// `Domain`: the cookie belongs to the host the browser used, and since every page links
+/// and redirects by path, the browser stays on that host. Earlier
 /// versions limited the http cookie to the authorization endpoint; a browser still holding
 /// such a cookie would send it first there (the longer path wins), so every new cookie
 /// also expires that one.
@@ -94,9 +96,7 @@ fn set_cookie(state: &AppState, value: &str, max_age: Option<i64>) -> Vec<Header
             "{SECURE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Secure{age}"
         )]
     } else {
-        let prefix = url::Url::parse(&state.public_url)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
+        let prefix = state.base_path();
         vec![
             format!("{COOKIE}={value}; Path={prefix}/; HttpOnly; SameSite=Lax{age}"),
             format!("{COOKIE}=; Path={prefix}/oauth/v2/auth; HttpOnly; SameSite=Lax; Max-Age=0"),
@@ -118,14 +118,21 @@ pub enum CsrfFailure {
 }
 
 impl CsrfFailure {
-    /// A sentence for the error page.
-    pub fn message(self) -> &'static str {
+    /// A sentence for the error page; `public_url` is the address the server knows
+    /// itself by, where its pages are sure to work.
+    pub fn message(self, public_url: &str) -> String {
         match self {
-            CsrfFailure::NoCookie => {
-                "Your browser sent no session cookie; enable cookies and start again."
-            }
+            // Pages link with paths, so a browser keeps to one host; a cookie is missing
+            // when the form was opened under another address (`localhost` and
+            // `127.0.0.1` hold separate cookies) or cookies are blocked.
+            CsrfFailure::NoCookie => format!(
+                "Your browser sent no session cookie with this form. Open {public_url}/console \
+                 and start again there; if that fails too, allow cookies for that address."
+            ),
             CsrfFailure::Mismatch => {
-                "The form expired or did not come from this site (CSRF check failed)."
+                "The form expired or did not come from this site (CSRF check failed). \
+                 Go back, reload the page and try again."
+                    .to_owned()
             }
         }
     }
@@ -205,6 +212,11 @@ impl Browser {
     pub async fn sign_out(self, state: &AppState) -> Result<Browser, StoreError> {
         state.services.sessions().sign_out(&self.session()).await?;
         Ok(Browser::fresh(state, None))
+    }
+
+    /// This browser holding the fresh session `value` (after a password change).
+    pub fn renewed(state: &AppState, value: PlainSecret) -> Browser {
+        Browser::holding(state, value, Some(SESSION_TTL))
     }
 
     /// Adds the `Set-Cookie` headers when the cookie is new.

@@ -1,4 +1,4 @@
-//! An account's OAuth clients: registration (the API, the settings page, the command
+//! An account's OAuth clients: registration (the API, the console, the command
 //! line, the first start), changes, deletion and secret rotation. A client's settings are
 //! always checked as a whole: known grant types that fit the kind of client, known scopes
 //! (`admin` only for an administrator's client), valid redirect URIs. Names and redirect
@@ -7,14 +7,15 @@
 
 use super::Services;
 use crate::domain::client::{
-    ClientField, ClientName, RedirectUri, default_grant_types, validate_grant_types,
+    ClientField, ClientName, MAX_SECRET_GRACE, RedirectUri, default_grant_types,
+    validate_grant_types,
 };
 use crate::domain::fields::FieldErrors;
 use crate::domain::secret::{PlainSecret, random_id};
 use crate::domain::user::Username;
 use crate::domain::{GrantType, Scope, ScopeSet};
 use crate::store::oauth::ClientChanges;
-use crate::store::{Client, NewClient, Page, StoreError, User};
+use crate::store::{Client, NewClient, Page, StoreError, User, now};
 
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -314,20 +315,30 @@ impl Clients<'_> {
         Ok(self.0.store().delete_client(&client.id).await?)
     }
 
-    /// Gives `owner`'s confidential client a new secret; the old one stops working at once.
+    /// Gives `owner`'s confidential client a new secret. The old one keeps working for
+    /// `keep_old_for` seconds (0 to [`MAX_SECRET_GRACE`]; 0: it stops at once), so that
+    /// deployments can roll; a secret an earlier rotation kept stops now.
     pub async fn rotate_secret(
         &self,
         owner: &User,
         client_id: &str,
+        keep_old_for: i64,
     ) -> Result<(Client, PlainSecret), ClientError> {
+        if !(0..=MAX_SECRET_GRACE).contains(&keep_old_for) {
+            return Err(invalid(
+                ClientField::KeepOldSecret,
+                "must be between 0 seconds and 7 days (604800 seconds)",
+            ));
+        }
         let client = self.get(owner, client_id).await?;
         if client.secret_digest.is_none() {
             return Err(ClientError::PublicClient);
         }
         let secret = new_client_secret();
         let store = self.0.store();
+        let keep_old_until = (keep_old_for > 0).then(|| now() + keep_old_for);
         store
-            .set_client_secret(&client.id, &secret.digest())
+            .set_client_secret(&client.id, &secret.digest(), keep_old_until)
             .await?;
         let client = store.client_by_id(&client.id).await?;
         Ok((client, secret))

@@ -1,5 +1,5 @@
 //! The failed-credentials limiter, shared by everything that checks a password or a client
-//! secret: the token endpoint, the sign-in pages (`/oauth/v2/auth`, `/settings/api`),
+//! secret: the token endpoint, the sign-in pages (`/oauth/v2/auth`, `/console/login`),
 //! introspection and revocation.
 //!
 //! Counters (kept in the database, [`crate::store::attempts`], so that every node counts

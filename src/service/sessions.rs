@@ -17,9 +17,10 @@ use crate::domain::authorize::{
     self, AuthorizationRequest, CODE_TTL, RequestingClient, check_request, code_url, parse_query,
 };
 use crate::domain::secret::random_id;
-use crate::domain::user::Username;
+use crate::domain::user::{Username, validate_password};
 use crate::domain::{PlainSecret, ScopeSet};
 use crate::store::oauth::NewAuthorizationCode;
+use crate::store::oauth::{AccountChanges, ConsentRecord};
 use crate::store::{StoreError, StoreResult, Timestamp, User, now};
 
 /// Lifetime of a signed-in browser session, in seconds.
@@ -45,6 +46,26 @@ pub enum SignInError {
     /// The password is right but the account is disabled.
     #[error("this account is disabled")]
     Disabled,
+    /// Too many failed attempts: retry after this many seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds until the failure window ends.
+        retry_after: u64,
+    },
+    /// Storage or hashing failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    /// The current password is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The new password is not acceptable.
+    #[error("the new password {0}")]
+    Invalid(&'static str),
     /// Too many failed attempts: retry after this many seconds.
     #[error("too many failed attempts; retry in {retry_after} s")]
     TooManyAttempts {
@@ -159,6 +180,80 @@ impl Sessions<'_> {
         }
     }
 
+    /// Changes `user`'s password from `addr`: the current one must be right (checked
+    /// behind the failed-credentials limiter, as a sign-in), the new one acceptable. Every
+    /// browser session of the account ends — other browsers are signed out — and the
+    /// answer is a fresh session for the browser that asked. Tokens stay valid (they were
+    /// not obtained with this browser's session; "revoke all" is one click away).
+    pub async fn change_password(
+        &self,
+        addr: IpAddr,
+        user: &User,
+        current: &PlainSecret,
+        new: &str,
+    ) -> Result<PlainSecret, PasswordChangeError> {
+        let store = self.0.store().as_ref();
+        let limiter = self.0.limiter();
+        let username = user.username.as_str();
+        let attempt = match limiter.reserve_password(store, username, addr).await {
+            Ok(attempt) => attempt,
+            Err(Limited::TooMany { retry_after }) => {
+                return Err(PasswordChangeError::TooManyAttempts { retry_after });
+            }
+            Err(Limited::Store(e)) => return Err(anyhow::Error::from(e).into()),
+        };
+        let checked = self.check_password(username, current).await;
+        let failed = matches!(checked, Err(SignInError::WrongCredentials));
+        attempt.settle(limiter, store, failed).await;
+        match checked {
+            Ok(u) if u.id == user.id => {}
+            Ok(_) | Err(SignInError::WrongCredentials) | Err(SignInError::Disabled) => {
+                return Err(PasswordChangeError::WrongPassword);
+            }
+            Err(SignInError::TooManyAttempts { retry_after }) => {
+                return Err(PasswordChangeError::TooManyAttempts { retry_after });
+            }
+            Err(SignInError::Unexpected(e)) => return Err(e.into()),
+        }
+        validate_password(new).map_err(PasswordChangeError::Invalid)?;
+        let changes = AccountChanges {
+            disabled: None,
+            is_admin: None,
+            password_hash: Some(self.0.hasher().hash(new).await?),
+        };
+        // The store ends every session of the account in the same write.
+        store
+            .change_account(user.id, &changes)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let session = new_session_value();
+        let now = now();
+        store
+            .create_session(&session.digest(), user.id, now, now + SESSION_TTL)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(session)
+    }
+
+    /// The applications `user` consented to, with what they may do and their last use.
+    pub async fn authorized_apps(&self, user: &User) -> StoreResult<Vec<ConsentRecord>> {
+        self.0.store().list_consents(user.id).await
+    }
+
+    /// Withdraws `user`'s consent to `client_id` and revokes every token that client
+    /// holds for `user`; `false` when `user` had not consented to it.
+    pub async fn revoke_app(&self, user: &User, client_id: &str) -> StoreResult<bool> {
+        self.0
+            .store()
+            .withdraw_consent(user.id, client_id, now())
+            .await
+    }
+
+    /// Ends every browser session of `user` (this one too).
+    pub async fn sign_out_everywhere(&self, user: &User) -> StoreResult<()> {
+        self.0.store().delete_user_sessions(user.id).await
+    }
+
     /// Ends the browser session `session` (if it is one).
     pub async fn sign_out(&self, session: &PlainSecret) -> StoreResult<()> {
         self.0.store().delete_session(&session.digest()).await
@@ -171,7 +266,7 @@ impl Sessions<'_> {
         query: &str,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
         let params = parse_query(query)?;
-        let client = match self.0.store().client_by_id(params.client_id()).await {
+        let (client, owner) = match self.0.store().client_with_owner(params.client_id()).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Err(authorize::unknown_client().into()),
             Err(e) => return Err(e.into()),
@@ -179,6 +274,7 @@ impl Sessions<'_> {
         let client = RequestingClient {
             id: client.id,
             name: client.name,
+            owner: owner.username,
             redirect_uris: client.redirect_uris,
             grant_types: client.grant_types,
             scopes: client.scopes,

@@ -43,6 +43,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 pub use oauth::OAuthStore;
@@ -164,6 +165,9 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// Scopes it may ask for.
     pub scopes: ScopeSet,
+    /// The secret a rotation replaced, still valid until the timestamp (a grace period
+    /// chosen when rotating; `None`: the old secret stopped at once).
+    pub previous_secret: Option<(TokenDigest, Timestamp)>,
     /// May sign in any user with the password grant (set by an administrator).
     pub trusted: bool,
     /// When it was registered.
@@ -350,6 +354,36 @@ pub struct RefreshTokenInfo {
     pub user_disabled: Option<bool>,
 }
 
+/// A personal access token to store (with the account's personal client, created with
+/// the first one).
+#[derive(Debug, Clone)]
+pub struct NewPersonalToken {
+    /// Row id, and its family's (a personal token is a family of one).
+    pub id: Uuid,
+    /// SHA-256 of the token.
+    pub digest: TokenDigest,
+    /// The account's personal client ([`personal_client_id`]).
+    pub client_id: String,
+    /// The account.
+    pub user_id: Uuid,
+    /// What it is for.
+    pub note: String,
+    /// Its scopes.
+    pub scope: ScopeSet,
+    /// When it was generated.
+    pub created_at: Timestamp,
+    /// When it expires ([`crate::domain::tokens::NEVER`]: never).
+    pub expires_at: Timestamp,
+}
+
+/// The name of every account's personal client, which the token lists show.
+pub const PERSONAL_CLIENT_NAME: &str = "Personal access token";
+
+/// The id of `user_id`'s personal client.
+pub fn personal_client_id(user_id: Uuid) -> String {
+    format!("personal-{}", user_id.simple())
+}
+
 /// One line of API Access: an access token, never its value.
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
@@ -363,8 +397,10 @@ pub struct TokenRecord {
     pub client_name: ClientName,
     /// Owner of the token.
     pub user_id: Option<Uuid>,
-    /// The grant that issued it.
-    pub grant_type: GrantType,
+    /// The grant that issued it, or `Personal`.
+    pub grant_type: TokenOrigin,
+    /// A personal access token's note.
+    pub note: Option<String>,
     /// Granted scopes.
     pub scope: ScopeSet,
     /// Issue time.
@@ -469,6 +505,9 @@ pub trait Store:
     ) -> StoreResult<(Vec<TokenRecord>, u64)>;
     /// One access token by id.
     async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord>;
+    /// Stores a personal access token, creating the account's personal client with the
+    /// first one.
+    async fn insert_personal_token(&self, token: &NewPersonalToken) -> StoreResult<()>;
     /// Revokes every token of a user.
     async fn revoke_user_tokens(&self, user_id: Uuid, at: Timestamp) -> StoreResult<u64>;
     /// Deletes tokens that ended (expired or revoked) before `before`.

@@ -14,6 +14,7 @@ use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
 use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
 use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::jose::SigningAlg;
+use crate::domain::user::Username;
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
 /// A change to a client; `None` leaves a field alone.
@@ -97,6 +98,33 @@ pub struct AuthorizationCode {
     pub used_at: Option<Timestamp>,
 }
 
+/// One application a user consented to, as the console lists it.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    /// The client.
+    pub client_id: String,
+    /// Its name.
+    pub client_name: ClientName,
+    /// The account that registered it.
+    pub owner: Username,
+    /// What the user granted.
+    pub scope: ScopeSet,
+    /// When the consent was (last) given.
+    pub created_at: Timestamp,
+    /// The last use of a token the client holds for the user.
+    pub last_used_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    client_id: String,
+    client_name: String,
+    owner: String,
+    scope: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
 /// Storage of clients, accounts (administration), sessions, codes and consent.
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
@@ -109,7 +137,15 @@ pub trait OAuthStore: Send + Sync {
     /// Changes a client; `NotFound` when it does not exist.
     async fn update_client(&self, client_id: &str, changes: &ClientChanges) -> StoreResult<Client>;
     /// Replaces a client's secret digest (rotation); `NotFound` when it does not exist.
-    async fn set_client_secret(&self, client_id: &str, digest: &TokenDigest) -> StoreResult<()>;
+    /// Replaces a client's secret. With `keep_old_until`, the replaced secret keeps
+    /// working until then (a grace period); without, it stops at once. Either way an
+    /// earlier replaced secret stops.
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        digest: &TokenDigest,
+        keep_old_until: Option<Timestamp>,
+    ) -> StoreResult<()>;
     /// Deletes a client with its tokens, codes and consents; `NotFound` when unknown.
     async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
 
@@ -137,6 +173,8 @@ pub trait OAuthStore: Send + Sync {
     ) -> StoreResult<Option<(User, Timestamp)>>;
     /// Ends a session.
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
+    /// Ends every browser session of an account.
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<()>;
 
     /// Stores an authorization code.
     async fn insert_code(&self, code: &NewAuthorizationCode) -> StoreResult<()>;
@@ -167,6 +205,16 @@ pub trait OAuthStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Withdraws a user's consent to one client (`None`: to every client).
     async fn delete_consents(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<()>;
+    /// The applications a user consented to, the most recent consent first.
+    async fn list_consents(&self, user_id: Uuid) -> StoreResult<Vec<ConsentRecord>>;
+    /// Withdraws a user's consent to a client and revokes every token the client holds
+    /// for that user, in one write; `false` when there was no consent.
+    async fn withdraw_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Deletes sessions and codes that expired before `before`.
     async fn purge_oauth(&self, before: Timestamp) -> StoreResult<u64>;
@@ -326,7 +374,8 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at FROM clients WHERE owner_id = $1 \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(owner_id.to_string())
@@ -334,11 +383,12 @@ where
         .bind(page.offset())
         .fetch_all(self.reader())
         .await?;
-        let total =
-            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM clients WHERE owner_id = $1")
-                .bind(owner_id.to_string())
-                .fetch_one(self.reader())
-                .await?;
+        let total = sqlx::query_scalar::<DB, i64>(
+            "SELECT COUNT(*) FROM clients WHERE owner_id = $1 AND personal = FALSE",
+        )
+        .bind(owner_id.to_string())
+        .fetch_one(self.reader())
+        .await?;
         let clients = rows
             .into_iter()
             .map(ClientRow::into_client)
@@ -360,7 +410,7 @@ where
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
              updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -373,14 +423,26 @@ where
         .into_client()
     }
 
-    async fn set_client_secret(&self, client_id: &str, digest: &TokenDigest) -> StoreResult<()> {
+    async fn set_client_secret(
+        &self,
+        client_id: &str,
+        digest: &TokenDigest,
+        keep_old_until: Option<Timestamp>,
+    ) -> StoreResult<()> {
         let _invalidates = self.invalidation();
+        // The right-hand sides read the row as it was: the old secret becomes the
+        // previous one (or none) in the same statement.
         let done = sqlx::query::<DB>(
-            "UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1",
+            "UPDATE clients SET \
+             previous_secret_digest = CASE WHEN $4 THEN secret_digest ELSE NULL END, \
+             previous_secret_expires_at = $5, secret_digest = $2, updated_at = $3 \
+             WHERE id = $1",
         )
         .bind(client_id)
         .bind(digest.as_bytes().to_vec())
         .bind(super::now())
+        .bind(keep_old_until.is_some())
+        .bind(keep_old_until)
         .execute(self.writer())
         .await?;
         if DB::rows_affected(&done) == 0 {
@@ -499,6 +561,14 @@ where
         .transpose()
     }
 
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<()> {
+        sqlx::query::<DB>("DELETE FROM auth_sessions WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
         sqlx::query::<DB>("DELETE FROM auth_sessions WHERE digest = $1")
             .bind(digest.as_bytes().to_vec())
@@ -570,6 +640,60 @@ where
         Self::insert_tokens_in(&mut tx, tokens).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn list_consents(&self, user_id: Uuid) -> StoreResult<Vec<ConsentRecord>> {
+        let rows = sqlx::query_as::<DB, ConsentRow>(
+            "SELECT k.client_id, c.name AS client_name, u.username AS owner, k.scope, \
+             k.created_at, (SELECT MAX(a.last_used_at) FROM access_tokens a \
+             WHERE a.user_id = k.user_id AND a.client_id = k.client_id) AS last_used_at \
+             FROM consents k JOIN clients c ON c.id = k.client_id \
+             JOIN users u ON u.id = c.owner_id \
+             WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.client_id",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    client_id: r.client_id,
+                    client_name: ClientName::from_trusted(r.client_name),
+                    owner: Username::from_trusted(r.owner),
+                    scope: parse_scope(&r.scope)?,
+                    created_at: r.created_at,
+                    last_used_at: r.last_used_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn withdraw_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let _invalidates = self.invalidation();
+        let mut tx = self.writer().begin().await?;
+        let done = sqlx::query::<DB>("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["access_tokens", "refresh_tokens"] {
+            sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET revoked_at = $3 \
+                 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL"
+            )))
+            .bind(user_id.to_string())
+            .bind(client_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(DB::rows_affected(&done) > 0)
     }
 
     async fn consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<ScopeSet>> {

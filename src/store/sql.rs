@@ -23,8 +23,10 @@ use super::{
     RefreshDecider, RefreshTokenInfo, Store, StoreError, StoreResult, Timestamp, TokenRecord,
     TokenWrite, User, UserChanges, UserCredentials,
 };
+use super::{NewPersonalToken, PERSONAL_CLIENT_NAME};
 use crate::config::DatabaseConfig;
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
@@ -256,6 +258,7 @@ where
             redirect_uris: c.redirect_uris.clone(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes,
+            previous_secret: None,
             trusted: c.trusted,
             created_at: now,
         })
@@ -383,7 +386,8 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at FROM clients WHERE id = $1",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
         .fetch_one(self.reader())
@@ -395,10 +399,12 @@ where
         sqlx::query_as::<DB, ClientWithOwnerRow>(
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
+             c.previous_secret_digest, c.previous_secret_expires_at, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
-             FROM clients c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
+             FROM clients c JOIN users u ON u.id = c.owner_id \
+             WHERE c.id = $1 AND c.personal = FALSE",
         )
         .bind(client_id)
         .fetch_one(self.reader())
@@ -479,7 +485,8 @@ where
     ) -> StoreResult<(Vec<TokenRecord>, u64)> {
         let rows = sqlx::query_as::<DB, TokenRecordRow>(
             "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, a.user_id, \
-             a.grant_type, a.scope, a.created_at, a.expires_at, a.last_used_at, a.revoked_at \
+             a.grant_type, a.note, a.scope, a.created_at, a.expires_at, a.last_used_at, \
+             a.revoked_at \
              FROM access_tokens a JOIN clients c ON c.id = a.client_id \
              WHERE a.user_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3",
         )
@@ -500,10 +507,49 @@ where
         Ok((records, u64::try_from(total).unwrap_or(0)))
     }
 
+    async fn insert_personal_token(&self, t: &NewPersonalToken) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await?;
+        // The account's personal client: the row its personal tokens hang from (a token
+        // names a client), hidden from every client lookup and list, with no secret and no
+        // grant, so that nothing can authenticate as it.
+        sqlx::query::<DB>(
+            "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
+             grant_types, scopes, trusted, personal, created_at, updated_at) \
+             VALUES ($1, $2, $3, NULL, '[]', '', '', FALSE, TRUE, $4, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&t.client_id)
+        .bind(t.user_id.to_string())
+        .bind(PERSONAL_CLIENT_NAME)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query::<DB>(
+            "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
+             grant_type, note, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(t.id.to_string())
+        .bind(t.digest.as_bytes().to_vec())
+        .bind(t.id.to_string())
+        .bind(&t.client_id)
+        .bind(t.user_id.to_string())
+        .bind(TokenOrigin::Personal.as_str())
+        .bind(&t.note)
+        .bind(t.scope.to_string())
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord> {
         sqlx::query_as::<DB, TokenRecordRow>(
             "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, a.user_id, \
-             a.grant_type, a.scope, a.created_at, a.expires_at, a.last_used_at, a.revoked_at \
+             a.grant_type, a.note, a.scope, a.created_at, a.expires_at, a.last_used_at, \
+             a.revoked_at \
              FROM access_tokens a JOIN clients c ON c.id = a.client_id WHERE a.id = $1",
         )
         .bind(token_id.to_string())
@@ -620,6 +666,8 @@ pub(super) struct ClientRow {
     scopes: String,
     trusted: bool,
     created_at: i64,
+    previous_secret_digest: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<i64>,
 }
 
 impl ClientRow {
@@ -640,6 +688,10 @@ impl ClientRow {
                 .collect(),
             grant_types: GrantType::parse_list(&self.grant_types),
             scopes: parse_scope(&self.scopes)?,
+            previous_secret: match (self.previous_secret_digest, self.previous_secret_expires_at) {
+                (Some(d), Some(until)) => Some((parse_digest(&d)?, until)),
+                _ => None,
+            },
             trusted: self.trusted,
             created_at: self.created_at,
         })
@@ -766,6 +818,7 @@ struct TokenRecordRow {
     client_name: String,
     user_id: Option<String>,
     grant_type: String,
+    note: Option<String>,
     scope: String,
     created_at: i64,
     expires_at: i64,
@@ -781,7 +834,13 @@ impl TokenRecordRow {
             client_id: self.client_id,
             client_name: ClientName::from_trusted(self.client_name),
             user_id: self.user_id.as_deref().map(parse_uuid).transpose()?,
-            grant_type: parse_grant(&self.grant_type)?,
+            grant_type: TokenOrigin::parse(&self.grant_type).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "stored grant type {:?} unknown",
+                    self.grant_type
+                ))
+            })?,
+            note: self.note,
             scope: parse_scope(&self.scope)?,
             created_at: self.created_at,
             expires_at: self.expires_at,

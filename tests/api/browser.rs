@@ -33,9 +33,11 @@ impl Pkce {
     }
 }
 
-/// A browser: cookies kept, redirects not followed.
+/// A browser: cookies kept, redirects not followed; it remembers the origin it last
+/// visited, against which the pages' forms (whose actions are paths) are sent.
 pub struct Browser {
     pub http: reqwest::Client,
+    origin: std::sync::Mutex<String>,
 }
 
 impl Browser {
@@ -46,11 +48,23 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            origin: std::sync::Mutex::new(String::new()),
         }
     }
 
     pub async fn get(&self, url: &str) -> Response {
+        let parsed = Url::parse(url).expect("an absolute URL");
+        *self.origin.lock().unwrap() = parsed.origin().ascii_serialization();
         self.http.get(url).send().await.expect("request")
+    }
+
+    /// `path` (a form's action) on the origin last visited.
+    pub fn resolve(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.origin.lock().unwrap())
+        } else {
+            path.to_owned()
+        }
     }
 
     /// Submits the page's form with its CSRF token plus `fields`.
@@ -58,7 +72,7 @@ impl Browser {
         let mut form = vec![("csrf_token", input_value(page, "csrf_token"))];
         form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
         self.http
-            .post(form_action(page))
+            .post(self.resolve(&form_action(page)))
             .form(&form)
             .send()
             .await

@@ -276,9 +276,9 @@ async fn failures_exit_non_zero_with_one_line_on_stderr() {
     assert_eq!(err.trim_end(), "harmony: no account named \"eve\"");
 }
 
-/// The settings page as `browser` sees it.
+/// The console's Tokens page as `browser` sees it.
 async fn settings_page(app: &TestApp, browser: &Browser) -> String {
-    let response = browser.get(&app.url("/settings/api")).await;
+    let response = browser.get(&app.url("/console/tokens")).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
 }
@@ -313,7 +313,7 @@ async fn a_password_reset_prints_a_new_password_once_and_ends_sessions_and_token
     let form = settings_page(&app, &browser).await;
     let signed_in = browser
         .http
-        .post(app.url("/settings/api/login"))
+        .post(app.url("/console/login"))
         .form(&[
             ("csrf_token", input_value(&form, "csrf_token").as_str()),
             ("username", "alice"),

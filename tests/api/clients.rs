@@ -432,3 +432,160 @@ async fn a_client_name_with_invisible_formatting_characters_is_422_on_create_and
     let fine = create(&app, &token, json!({ "name": "Zürich – 東京 🚀" })).await;
     assert_eq!(fine.status(), StatusCode::CREATED);
 }
+
+/// `POST /user/clients/{id}/secret` with a JSON `body` (none: no body at all).
+async fn rotate(app: &TestApp, token: &str, id: &str, body: Option<Value>) -> reqwest::Response {
+    let request = app
+        .http
+        .post(app.url(&format!("/user/clients/{id}/secret")))
+        .bearer_auth(token);
+    match body {
+        Some(b) => request.json(&b),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+/// Whether the token endpoint takes `secret` for `alice`'s client (a refusal must be
+/// `invalid_client`).
+async fn works(app: &TestApp, alice: &Account, secret: &str) -> bool {
+    let response = client_token(app, &alice.client_id, secret).await;
+    if response.status() == StatusCode::OK {
+        return true;
+    }
+    assert_eq!(oauth_error(response).await, "invalid_client");
+    false
+}
+
+#[tokio::test]
+async fn a_rotation_with_a_grace_period_keeps_the_old_secret_working_until_it_ends() {
+    // Uncached, so that the aged grace below is read at once.
+    let app = TestApp::spawn_with(|c| c.auth_cache_ms = 0).await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let response = rotate(
+        &app,
+        &token,
+        &alice.client_id,
+        Some(json!({"keepOldForSeconds": 3600})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let new = body["secret"].as_str().unwrap().to_owned();
+    let until = chrono::DateTime::parse_from_rfc3339(body["oldSecretExpiresAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (until - (chrono::Utc::now().timestamp() + 3600)).abs() < 60,
+        "{body}"
+    );
+
+    // Both work during the grace period.
+    assert!(works(&app, &alice, &alice.client_secret).await);
+    assert!(works(&app, &alice, &new).await);
+    let shown: Value = app
+        .get_with_token(&format!("/user/clients/{}", alice.client_id), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["oldSecretExpiresAt"], body["oldSecretExpiresAt"]);
+
+    // Once it ends, only the new one does.
+    crate::browser::execute_sql(
+        &app,
+        &format!(
+            "UPDATE clients SET previous_secret_expires_at = {} WHERE id = '{}'",
+            chrono::Utc::now().timestamp() - 1,
+            alice.client_id
+        ),
+    )
+    .await;
+    let old = client_token(&app, &alice.client_id, &alice.client_secret).await;
+    assert_eq!(oauth_error(old).await, "invalid_client");
+    assert!(works(&app, &alice, &new).await);
+    let shown: Value = app
+        .get_with_token(&format!("/user/clients/{}", alice.client_id), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["oldSecretExpiresAt"], Value::Null);
+}
+
+#[tokio::test]
+async fn without_a_grace_period_the_old_secret_stops_at_once_and_a_later_rotation_ends_a_grace() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let secret = |v: &Value| v["secret"].as_str().unwrap().to_owned();
+
+    // An explicit 0 is as no body: the old secret stops at once.
+    let zero: Value = rotate(
+        &app,
+        &token,
+        &alice.client_id,
+        Some(json!({"keepOldForSeconds": 0})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(zero["oldSecretExpiresAt"], Value::Null);
+    let second = secret(&zero);
+    assert!(!works(&app, &alice, &alice.client_secret).await);
+
+    // A grace keeps `second`; rotating again (without one) ends it.
+    let graced: Value = rotate(
+        &app,
+        &token,
+        &alice.client_id,
+        Some(json!({"keepOldForSeconds": 600})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let third = secret(&graced);
+    assert!(works(&app, &alice, &second).await);
+    let plain: Value = rotate(&app, &token, &alice.client_id, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fourth = secret(&plain);
+    for old in [&second, &third] {
+        assert!(!works(&app, &alice, old).await);
+    }
+    assert!(works(&app, &alice, &fourth).await);
+}
+
+#[tokio::test]
+async fn a_grace_period_out_of_range_is_refused_and_rotates_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for body in [
+        json!({"keepOldForSeconds": -1}),
+        json!({"keepOldForSeconds": 604_801}),
+    ] {
+        let response = rotate(&app, &token, &alice.client_id, Some(body.clone())).await;
+        let fields = invalid_fields(response).await;
+        assert!(
+            field_message(&fields, "keepOldForSeconds").contains("7 days"),
+            "{body}: {fields:?}"
+        );
+    }
+    for body in [json!({"keepOldForSeconds": "1h"}), json!({"grace": 1})] {
+        let response = rotate(&app, &token, &alice.client_id, Some(body.clone())).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+    }
+    assert!(works(&app, &alice, &alice.client_secret).await);
+}

@@ -131,12 +131,12 @@ async fn concurrent_wrong_passwords_are_checked_at_most_the_limit_and_the_right_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_sign_ins_on_the_settings_page_are_checked_at_most_the_limit() {
+async fn concurrent_sign_ins_on_the_console_are_checked_at_most_the_limit() {
     let app = TestApp::spawn().await;
     app.account("alice").await;
     let browser = Browser::new();
     let login = browser
-        .get(&app.url("/settings/api"))
+        .get(&app.url("/console/tokens"))
         .await
         .text()
         .await
@@ -144,7 +144,7 @@ async fn concurrent_sign_ins_on_the_settings_page_are_checked_at_most_the_limit(
     let csrf = input_value(&login, "csrf_token");
     let sign_in = |password: String| {
         let http = browser.http.clone();
-        let url = app.url("/settings/api/login");
+        let url = app.url("/console/login");
         let csrf = csrf.clone();
         async move {
             http.post(url)
@@ -176,7 +176,7 @@ async fn concurrent_sign_ins_on_the_settings_page_are_checked_at_most_the_limit(
     assert!(header(&right, "retry-after").parse::<u64>().unwrap() > 0);
     // No session was started.
     let page = browser
-        .get(&app.url("/settings/api"))
+        .get(&app.url("/console/tokens"))
         .await
         .text()
         .await

@@ -200,7 +200,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
     };
     assert!(moves(s, s.update_client(client, &narrow)).await);
     let secret = PlainSecret::generate_token("hcs_").digest();
-    assert!(moves(s, s.set_client_secret(client, &secret)).await);
+    assert!(moves(s, s.set_client_secret(client, &secret, None)).await);
     let registered = NewClient {
         id: "fresh-client".into(),
         owner_id: user,

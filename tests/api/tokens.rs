@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, error_code, header, oauth_error};
+use crate::helpers::{TestApp, error_code, header, invalid_fields, oauth_error};
 
 #[tokio::test]
 async fn api_access_lists_every_requested_token_without_its_value() {
@@ -216,5 +216,200 @@ async fn last_used_at_is_recorded() {
     assert!(
         (before..=after).contains(&at.timestamp()),
         "{recorded} is not the time of the request"
+    );
+}
+
+/// `POST /user/tokens` with `body`, as the holder of `token`.
+async fn generate(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post_json("/user/tokens", token, body).await
+}
+
+#[tokio::test]
+async fn a_personal_access_token_is_shown_once_works_and_is_listed_and_revoked_like_the_others() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let response = generate(
+        &app,
+        &token,
+        serde_json::json!({"note": "ci", "scopes": ["read"], "expiresInDays": 30}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let created: Value = response.json().await.unwrap();
+    let pat = created["token"].as_str().unwrap().to_owned();
+    assert!(pat.starts_with("hpat_") && pat.len() > 40, "{created}");
+    assert_eq!(created["note"], "ci");
+    assert_eq!(created["scopes"], serde_json::json!(["read"]));
+    let expires = chrono::DateTime::parse_from_rfc3339(created["expiresAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    let in_30_days = chrono::Utc::now().timestamp() + 30 * 86_400;
+    assert!((expires - in_30_days).abs() < 60, "{created}");
+
+    // It works, with the scopes it was given and no more.
+    assert_eq!(app.get_user(&pat).await.status(), StatusCode::OK);
+    let write = generate(
+        &app,
+        &pat,
+        serde_json::json!({"note": "x", "scopes": ["read"]}),
+    )
+    .await;
+    assert_eq!(write.status(), StatusCode::FORBIDDEN);
+
+    // Listed like the others (never its value), and not as an application.
+    let list = app.list_tokens(&token).await;
+    let item = list
+        .iter()
+        .find(|t| t["id"] == created["id"])
+        .expect("listed");
+    assert_eq!(item["grantType"], "personal_access_token");
+    assert_eq!(item["note"], "ci");
+    assert_eq!(item["client"]["name"], "Personal access token");
+    assert_eq!(item["expiresAt"], created["expiresAt"]);
+    assert!(!serde_json::to_string(&list).unwrap().contains(&pat));
+    let clients: Vec<Value> = app
+        .get_with_token("/user/clients", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    // Its client is nothing an application could authenticate as.
+    let personal = item["client"]["id"].as_str().unwrap();
+    let as_client = app
+        .post_token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", personal),
+        ])
+        .await;
+    assert_eq!(oauth_error(as_client).await, "invalid_client");
+    assert_eq!(
+        app.get_with_token(&format!("/user/clients/{personal}"), &token)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let revoked = app
+        .delete_with_token(
+            &format!("/user/tokens/{}", created["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get_user(&pat).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_personal_access_token_without_expiry_says_null_and_an_absent_expiry_is_30_days() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let never: Value = generate(
+        &app,
+        &token,
+        serde_json::json!({"note": "forever", "scopes": "read write", "expiresInDays": null}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(never["expiresAt"], Value::Null, "{never}");
+    assert_eq!(never["scopes"], serde_json::json!(["read", "write"]));
+    let listed = app.list_tokens(&token).await;
+    let item = listed.iter().find(|t| t["id"] == never["id"]).unwrap();
+    assert_eq!(item["expiresAt"], Value::Null);
+    assert_eq!(item["status"], "active");
+    let pat = never["token"].as_str().unwrap();
+    assert_eq!(app.get_user(pat).await.status(), StatusCode::OK);
+
+    let default: Value = generate(
+        &app,
+        &token,
+        serde_json::json!({"note": "default", "scopes": ["read"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(default["expiresAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!((expires - (chrono::Utc::now().timestamp() + 30 * 86_400)).abs() < 60);
+}
+
+#[tokio::test]
+async fn a_personal_access_token_request_is_checked_field_by_field_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for (body, fields) in [
+        (
+            serde_json::json!({"note": " ", "scopes": [], "expiresInDays": 0}),
+            &["note", "scopes", "expiresInDays"][..],
+        ),
+        (
+            serde_json::json!({"note": "x", "scopes": ["admin"]}),
+            &["scopes"][..],
+        ),
+        (
+            serde_json::json!({"note": "x", "scopes": ["read", "sudo"], "expiresInDays": 3651}),
+            &["scopes", "expiresInDays"][..],
+        ),
+        (
+            serde_json::json!({"note": "x".repeat(101), "scopes": ["read"]}),
+            &["note"][..],
+        ),
+    ] {
+        let response = generate(&app, &token, body.clone()).await;
+        let invalid = invalid_fields(response).await;
+        let mut named: Vec<&str> = invalid.keys().map(String::as_str).collect();
+        named.sort_unstable();
+        let mut expected = fields.to_vec();
+        expected.sort_unstable();
+        assert_eq!(named, expected, "{body}");
+    }
+    // A body that is not the documented one is a 400 or 422 in the envelope.
+    let unknown = generate(
+        &app,
+        &token,
+        serde_json::json!({"note": "x", "scopes": ["read"], "extra": 1}),
+    )
+    .await;
+    assert!(unknown.status().is_client_error());
+    assert_eq!(app.list_tokens(&token).await.len(), 1, "nothing created");
+}
+
+#[tokio::test]
+async fn an_administrator_may_give_a_personal_access_token_the_admin_scope() {
+    let app = TestApp::spawn().await;
+    let root = app
+        .account_with(
+            "root",
+            true,
+            harmony::service::clients::ClientSpec {
+                scopes: vec!["read".into(), "write".into(), "admin".into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    let token = app.scoped_token(&root, "read write").await;
+    let created: Value = generate(
+        &app,
+        &token,
+        serde_json::json!({"note": "ops", "scopes": ["read", "admin"], "expiresInDays": 7}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(created["scopes"], serde_json::json!(["read", "admin"]));
+    let pat = created["token"].as_str().unwrap();
+    assert_eq!(
+        app.get_with_token("/admin/users", pat).await.status(),
+        StatusCode::OK
     );
 }

@@ -6,7 +6,7 @@ introspects, and RFC 8414 metadata is read back."""
 import html
 import os
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session as AuthlibSession
@@ -35,10 +35,12 @@ def register_app(server, confidential=True):
     return r.json()
 
 
-def form(page):
+def form(page, base):
+    """The form's action (a path, resolved against the page's URL as a browser does) and
+    its CSRF token."""
     action = html.unescape(re.search(r'action="([^"]+)"', page).group(1))
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return action, csrf
+    return urljoin(base, action), csrf
 
 
 def browser_consents(server, url):
@@ -46,13 +48,13 @@ def browser_consents(server, url):
     browser = requests.Session()
     page = browser.get(url, allow_redirects=False)
     assert page.status_code == 200 and "Sign in" in page.text
-    action, csrf = form(page.text)
+    action, csrf = form(page.text, page.url)
     consent = browser.post(action, data={
         "csrf_token": csrf, "action": "login",
         "username": server["username"], "password": server["password"],
     }, allow_redirects=False)
     assert consent.status_code == 200, consent.text
-    action, csrf = form(consent.text)
+    action, csrf = form(consent.text, consent.url)
     done = browser.post(action, data={"csrf_token": csrf, "action": "approve"}, allow_redirects=False)
     assert done.status_code == 303, done.text
     return done.headers["Location"]

@@ -19,7 +19,7 @@ use crate::domain::id_token::{IdTokenClaims, Person, UserClaims, at_hash};
 use crate::domain::scope::InvalidScope;
 use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
 use crate::domain::{GrantType, PlainSecret, Scope, ScopeSet, TokenDigest};
-use crate::store::{Client, NewRefreshToken, NewTokens, StoreError, Timestamp, User};
+use crate::store::{Client, NewRefreshToken, NewTokens, StoreError, Timestamp, User, now};
 
 /// Why a token request failed; each maps to one RFC 6749 §5.2 error.
 #[derive(Debug, thiserror::Error)]
@@ -136,9 +136,9 @@ pub struct AuthenticatedClient {
 }
 
 /// Checks a presented secret against a client found (or not) by its id. A confidential
-/// client must present its secret; a public client must not have one to present. Whether
-/// the owner's state matters is the grant's business (client_credentials acts as the
-/// owner).
+/// client must present its secret — the current one, or during a rotation's grace period
+/// the one it replaced; a public client must not have one to present. Whether the
+/// owner's state matters is the grant's business (client_credentials acts as the owner).
 pub fn verify_client(
     found: Option<(Client, User)>,
     secret: Option<&PlainSecret>,
@@ -151,7 +151,16 @@ pub fn verify_client(
         return Err(GrantError::InvalidClient);
     };
     let authenticated = match (&client.secret_digest, secret) {
-        (Some(stored), Some(given)) => stored.ct_eq(&given.digest()),
+        (Some(stored), Some(given)) => {
+            let given = given.digest();
+            // Both digests are compared, in constant time, whichever matches.
+            let current = stored.ct_eq(&given);
+            let previous = client
+                .previous_secret
+                .as_ref()
+                .is_some_and(|(old, until)| old.ct_eq(&given) & (*until > now()));
+            current | previous
+        }
         (None, None) => true,
         _ => false,
     };

@@ -17,6 +17,9 @@ use super::{GrantType, ScopeSet};
 /// Lifetime of an authorization code, in seconds (RFC 6749 §4.1.2 recommends ≤ 10 min).
 pub const CODE_TTL: i64 = 60;
 
+/// Longest `nonce` kept (OpenID Connect sets no limit; the code row holds it).
+pub const MAX_NONCE_LEN: usize = 512;
+
 /// The registered client an authorization request names, as the rules need it.
 #[derive(Debug, Clone)]
 pub struct RequestingClient {
@@ -47,6 +50,8 @@ pub struct AuthorizationRequest {
     pub scope_param: Option<ScopeSet>,
     /// The PKCE S256 challenge.
     pub code_challenge: String,
+    /// OpenID Connect `nonce`, echoed in the ID token.
+    pub nonce: Option<String>,
 }
 
 /// Why an authorization request is refused.
@@ -90,7 +95,7 @@ impl AuthorizationRequest {
     pub fn scope_for(&self, user_is_admin: bool) -> Result<ScopeSet, AuthorizeError> {
         let allowed = scopes_for_user(self.client.scopes, user_is_admin);
         let scope = match self.scope_param {
-            Some(requested) if requested.is_subset_of(allowed) => requested,
+            Some(requested) if requested.is_subset_of(allowed.with_identity()) => requested,
             Some(_) => {
                 return Err(self.error(
                     "invalid_scope",
@@ -190,6 +195,7 @@ pub fn check_request(
         state: params.get("state").cloned(),
         scope_param: None,
         code_challenge: String::new(),
+        nonce: None,
     };
     if let Some(name) = repeated.first() {
         return Err(request.error(
@@ -242,13 +248,23 @@ pub fn check_request(
             Ok(_) => return Err(request.error("invalid_scope", "the scope names no scope")),
             Err(e) => return Err(request.error("invalid_scope", e.to_string())),
         };
-        if !parsed.is_subset_of(request.client.scopes) {
+        let allowed = request.client.scopes.with_identity();
+        if !parsed.is_subset_of(allowed) {
             return Err(request.error(
                 "invalid_scope",
-                format!("the scope may include only: {}", request.client.scopes),
+                format!("the scope may include only: {allowed}"),
             ));
         }
         request.scope_param = Some(parsed);
+    }
+    if let Some(nonce) = params.get("nonce") {
+        if nonce.len() > MAX_NONCE_LEN {
+            return Err(request.error(
+                "invalid_request",
+                format!("the nonce may be at most {MAX_NONCE_LEN} bytes long"),
+            ));
+        }
+        request.nonce = Some(nonce.clone());
     }
     Ok(request)
 }

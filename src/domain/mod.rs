@@ -14,6 +14,7 @@ pub mod fields;
 pub mod form;
 pub mod git;
 pub mod grant_type;
+pub mod id_token;
 pub mod jose;
 pub mod org;
 pub mod outbound;

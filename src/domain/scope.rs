@@ -1,5 +1,10 @@
 //! Scopes: `read` (GET own resources), `write` (change own resources), `admin` (server
 //! administration). `write` includes `read`: a client that may change a resource may see it.
+//!
+//! The OpenID Connect scopes `openid` (an ID token, the userinfo endpoint), `profile` and
+//! `email` (their claims) guard no API resource. They are asked for at the authorization
+//! endpoint only: a client does not register them, and the password and client
+//! credentials grants refuse them (they are not in any client's registered scopes).
 
 use std::fmt;
 
@@ -12,11 +17,30 @@ pub enum Scope {
     Write,
     /// Administer the server.
     Admin,
+    /// OpenID Connect: an ID token, the userinfo endpoint.
+    Openid,
+    /// OpenID Connect: the `name` and `preferred_username` claims.
+    Profile,
+    /// OpenID Connect: the `email` and `email_verified` claims.
+    Email,
 }
 
 impl Scope {
-    /// Every scope, in canonical order.
+    /// Every API scope (what a client registers), in canonical order.
     pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+
+    /// The OpenID Connect scopes, asked for at the authorization endpoint only.
+    pub const IDENTITY: [Scope; 3] = [Scope::Openid, Scope::Profile, Scope::Email];
+
+    /// Every scope this server knows, in canonical order.
+    pub const EVERY: [Scope; 6] = [
+        Scope::Read,
+        Scope::Write,
+        Scope::Admin,
+        Scope::Openid,
+        Scope::Profile,
+        Scope::Email,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -24,6 +48,9 @@ impl Scope {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
+            Scope::Openid => "openid",
+            Scope::Profile => "profile",
+            Scope::Email => "email",
         }
     }
 
@@ -32,12 +59,15 @@ impl Scope {
             Scope::Read => 1,
             Scope::Write => 2,
             Scope::Admin => 4,
+            Scope::Openid => 8,
+            Scope::Profile => 16,
+            Scope::Email => 32,
         }
     }
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+        Scope::EVERY.into_iter().find(|scope| scope.as_str() == s)
     }
 }
 
@@ -99,9 +129,20 @@ impl ScopeSet {
         self.0 == 0
     }
 
+    /// Holds an OpenID Connect scope (`openid`, `profile`, `email`).
+    pub fn has_identity(self) -> bool {
+        Scope::IDENTITY.into_iter().any(|s| self.contains(s))
+    }
+
+    /// This set plus every OpenID Connect scope: what the authorization endpoint accepts
+    /// from a client registered for `self`.
+    pub fn with_identity(self) -> ScopeSet {
+        Scope::IDENTITY.into_iter().fold(self, ScopeSet::with)
+    }
+
     /// The scopes, in canonical order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+        Scope::EVERY.into_iter().filter(move |s| self.contains(*s))
     }
 }
 
@@ -180,6 +221,18 @@ mod tests {
         assert!(set.allows(Scope::Read));
         assert!(!set.allows(Scope::Admin));
         assert!(!ScopeSet::of(&[Scope::Read]).allows(Scope::Write));
+    }
+
+    #[test]
+    fn identity_scopes_parse_and_render_after_the_api_scopes() {
+        let set = ScopeSet::parse("email openid write").unwrap();
+        assert_eq!(set.to_string(), "write openid email");
+        assert!(set.has_identity());
+        assert!(!ScopeSet::of(&[Scope::Read]).has_identity());
+        assert_eq!(
+            ScopeSet::of(&[Scope::Read]).with_identity().to_string(),
+            "read openid profile email"
+        );
     }
 
     #[test]

@@ -542,7 +542,9 @@ impl From<KeyError> for ApiError {
     fn from(e: KeyError) -> Self {
         match e {
             KeyError::Store(e) => e.into(),
-            e @ KeyError::Generate { .. } => ApiError::internal(e),
+            e @ (KeyError::Generate { .. } | KeyError::Missing(_) | KeyError::Sign { .. }) => {
+                ApiError::internal(e)
+            }
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::domain::authorize::{AuthorizationRequest, AuthorizeError, error_url};
 use crate::domain::{PlainSecret, ScopeSet};
 use crate::service::sessions;
 use crate::state::{AppState, ClientAddr};
-use crate::store::User;
+use crate::store::{Timestamp, User};
 
 fn server_error(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
     tracing::error!(error = ?e.into(), "authorization request failed");
@@ -93,7 +93,7 @@ async fn consent_or_code(
     state: &AppState,
     browser: &Browser,
     request: &AuthorizationRequest,
-    user: &User,
+    (user, signed_in_at): (&User, Timestamp),
     query: &str,
     status: StatusCode,
 ) -> Response {
@@ -107,7 +107,7 @@ async fn consent_or_code(
         .consent_covers(user, &request.client.id, scope)
         .await;
     match covered {
-        Ok(true) => code_redirect(state, request, user, scope, status).await,
+        Ok(true) => code_redirect(state, request, (user, signed_in_at), scope, status).await,
         Ok(false) => layout::respond(
             StatusCode::OK,
             layout::consent(
@@ -130,14 +130,14 @@ async fn consent_or_code(
 async fn code_redirect(
     state: &AppState,
     request: &AuthorizationRequest,
-    user: &User,
+    (user, signed_in_at): (&User, Timestamp),
     scope: ScopeSet,
     status: StatusCode,
 ) -> Response {
     let issued = state
         .services
         .sessions()
-        .issue_code(request, user, scope, &state.public_url)
+        .issue_code(request, user, signed_in_at, scope, &state.public_url)
         .await;
     match issued {
         Ok(location) => session::redirect(status, &location),
@@ -208,9 +208,17 @@ pub async fn get_authorization(
         Err(response) => return response,
     };
     let browser = Browser::of(&state, &headers);
-    let response = match browser.user(&state).await {
-        Ok(Some(user)) => {
-            consent_or_code(&state, &browser, &request, &user, &query, StatusCode::FOUND).await
+    let response = match browser.signed_in(&state).await {
+        Ok(Some((user, at))) => {
+            consent_or_code(
+                &state,
+                &browser,
+                &request,
+                (&user, at),
+                &query,
+                StatusCode::FOUND,
+            )
+            .await
         }
         Ok(None) => layout::respond(
             StatusCode::OK,
@@ -290,8 +298,8 @@ pub async fn submit_authorization(
             fresh.finish(page)
         }
         Some(choice @ ("approve" | "deny")) => {
-            let user = match browser.user(&state).await {
-                Ok(Some(u)) => u,
+            let (user, signed_in_at) = match browser.signed_in(&state).await {
+                Ok(Some(signed_in)) => signed_in,
                 Ok(None) => {
                     return layout::respond(
                         StatusCode::UNAUTHORIZED,
@@ -323,7 +331,14 @@ pub async fn submit_authorization(
             if let Err(e) = remembered {
                 return server_error(&state, e);
             }
-            code_redirect(&state, &request, &user, scope, StatusCode::SEE_OTHER).await
+            code_redirect(
+                &state,
+                &request,
+                (&user, signed_in_at),
+                scope,
+                StatusCode::SEE_OTHER,
+            )
+            .await
         }
         _ => bad_form("the form has no valid action"),
     }
@@ -340,31 +355,32 @@ async fn sign_in(
     query: &str,
 ) -> Response {
     let csrf = browser.csrf();
-    let (session, user) = match session::sign_in(state, addr, browser, username, password).await {
-        Ok(signed_in) => signed_in,
-        Err(SignInRefused::Refused {
-            status,
-            message,
-            retry_after,
-        }) => {
-            let mut response = layout::respond(
+    let (session, user, signed_in_at) =
+        match session::sign_in(state, addr, browser, username, password).await {
+            Ok(signed_in) => signed_in,
+            Err(SignInRefused::Refused {
                 status,
-                login_page(state, query, &csrf, request, username, Some(message)),
-            );
-            if let Some(secs) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                message,
+                retry_after,
+            }) => {
+                let mut response = layout::respond(
+                    status,
+                    login_page(state, query, &csrf, request, username, Some(message)),
+                );
+                if let Some(secs) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                return response;
             }
-            return response;
-        }
-        Err(SignInRefused::Failed(e)) => return server_error(state, e),
-    };
+            Err(SignInRefused::Failed(e)) => return server_error(state, e),
+        };
     let response = consent_or_code(
         state,
         &session,
         request,
-        &user,
+        (&user, signed_in_at),
         query,
         StatusCode::SEE_OTHER,
     )

@@ -269,6 +269,9 @@ pub fn describe(scope: Scope) -> &'static str {
         Scope::Read => "see your account, tokens, clients and projects",
         Scope::Write => "change your account, clients and projects, and publish add-ons",
         Scope::Admin => "administer this server (accounts of every user)",
+        Scope::Openid => "sign you in (know who you are)",
+        Scope::Profile => "see your username and display name",
+        Scope::Email => "see your email address",
     }
 }
 

@@ -29,7 +29,7 @@ use crate::domain::PlainSecret;
 use crate::domain::form;
 use crate::service::sessions::{SESSION_TTL, SignInError, new_session_value};
 use crate::state::AppState;
-use crate::store::{StoreError, User};
+use crate::store::{StoreError, Timestamp, User};
 
 /// The cookie's name under an http public URL (development, loopback).
 pub const COOKIE: &str = "harmony_session";
@@ -200,6 +200,14 @@ impl Browser {
         state.services.sessions().user(&self.session()).await
     }
 
+    /// The signed-in, enabled user of this browser and when they signed in, if any.
+    pub async fn signed_in(
+        &self,
+        state: &AppState,
+    ) -> Result<Option<(User, Timestamp)>, StoreError> {
+        state.services.sessions().signed_in(&self.session()).await
+    }
+
     /// Ends this browser's session (if any) and hands back a fresh anonymous cookie.
     pub async fn sign_out(self, state: &AppState) -> Result<Browser, StoreError> {
         state.services.sessions().sign_out(&self.session()).await?;
@@ -247,7 +255,7 @@ pub async fn sign_in(
     browser: Browser,
     username: &str,
     password: &PlainSecret,
-) -> Result<(Browser, User), SignInRefused> {
+) -> Result<(Browser, User, Timestamp), SignInRefused> {
     let refused = |status, message, retry_after| SignInRefused::Refused {
         status,
         message,
@@ -262,6 +270,7 @@ pub async fn sign_in(
         Ok(signed_in) => Ok((
             Browser::holding(state, signed_in.session, Some(SESSION_TTL)),
             signed_in.user,
+            signed_in.at,
         )),
         Err(SignInError::WrongCredentials) => Err(refused(
             StatusCode::UNAUTHORIZED,

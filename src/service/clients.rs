@@ -140,6 +140,15 @@ pub fn client_settings(
     if scopes.is_empty() {
         return Err(invalid(ClientField::Scopes, "must name at least one scope"));
     }
+    if scopes.has_identity() {
+        // Any client of the authorization endpoint may ask for them; registering them
+        // would let the password and client credentials grants issue them.
+        return Err(invalid(
+            ClientField::Scopes,
+            "may include only read, write and admin (openid, profile and email are asked \
+             for at the authorization endpoint)",
+        ));
+    }
     if scopes.contains(Scope::Admin) && !owner.is_admin {
         return Err(invalid(
             ClientField::Scopes,

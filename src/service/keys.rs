@@ -30,10 +30,26 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// No current key of the algorithm (the keys are made at start: not expected).
+    #[error("no current {0} signing key")]
+    Missing(&'static str),
+    /// Signing failed.
+    #[error("cannot sign with the {alg} key: {reason}")]
+    Sign {
+        /// The algorithm.
+        alg: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The algorithm ID tokens are signed with: ES256 (small and fast to sign and verify; every
+/// certified client library supports it). The RS256 key is generated and published too, so
+/// that offering RS256 per client later changes no key handling.
+pub const ID_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
 
 /// The signing keys' use cases.
 pub struct Keys<'a>(pub(super) &'a Services);
@@ -79,6 +95,28 @@ impl Keys<'_> {
     pub async fn published(&self) -> Result<Vec<SigningKey>, KeyError> {
         let since = now() - self.0.oauth().access_token_ttl;
         Ok(self.0.store().signing_keys(since).await?)
+    }
+
+    /// Signs `claims` as a compact JWS with the current [`ID_TOKEN_ALG`] key, its `kid` in
+    /// the header.
+    pub async fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        let alg = ID_TOKEN_ALG;
+        let key = self
+            .0
+            .store()
+            .signing_keys(now())
+            .await?
+            .into_iter()
+            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .ok_or(KeyError::Missing(alg.as_str()))?;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        // The stored key is PKCS#8 DER, which is what `from_ec_der` reads.
+        let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.private_key);
+        jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign {
+            alg: alg.as_str(),
+            reason: e.to_string(),
+        })
     }
 
     /// The JWKS (RFC 7517 §5): the published keys' public halves.

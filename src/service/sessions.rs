@@ -21,7 +21,7 @@ use crate::domain::user::{Username, validate_password};
 use crate::domain::{PlainSecret, ScopeSet};
 use crate::store::oauth::NewAuthorizationCode;
 use crate::store::oauth::{AccountChanges, ConsentRecord};
-use crate::store::{StoreError, StoreResult, User, now};
+use crate::store::{StoreError, StoreResult, Timestamp, User, now};
 
 /// Lifetime of a signed-in browser session, in seconds.
 pub const SESSION_TTL: i64 = 8 * 3600;
@@ -84,6 +84,8 @@ pub struct SignedIn {
     pub session: PlainSecret,
     /// Who signed in.
     pub user: User,
+    /// When (the session's start: an ID token's `auth_time`).
+    pub at: Timestamp,
 }
 
 /// A fresh session value (256 bits, URL-safe).
@@ -97,12 +99,18 @@ pub struct Sessions<'a>(pub(super) &'a Services);
 impl Sessions<'_> {
     /// The signed-in, enabled user of the browser session `session`, if any.
     pub async fn user(&self, session: &PlainSecret) -> StoreResult<Option<User>> {
+        Ok(self.signed_in(session).await?.map(|(user, _)| user))
+    }
+
+    /// The signed-in, enabled user of the browser session `session` and when they signed
+    /// in (an ID token's `auth_time`), if any.
+    pub async fn signed_in(&self, session: &PlainSecret) -> StoreResult<Option<(User, Timestamp)>> {
         Ok(self
             .0
             .store()
             .session_user(&session.digest(), now())
             .await?
-            .filter(|u| !u.disabled))
+            .filter(|(u, _)| !u.disabled))
     }
 
     /// Checks a username and password from `addr` (behind the failed-credentials limiter,
@@ -142,7 +150,11 @@ impl Sessions<'_> {
             .create_session(&session.digest(), user.id, now, now + SESSION_TTL)
             .await
             .map_err(anyhow::Error::from)?;
-        Ok(SignedIn { session, user })
+        Ok(SignedIn {
+            session,
+            user,
+            at: now,
+        })
     }
 
     async fn check_password(
@@ -300,11 +312,13 @@ impl Sessions<'_> {
     }
 
     /// Issues a code for an approved request and answers the URL to send the browser to
-    /// (`issuer` is this server's public URL, RFC 9207).
+    /// (`issuer` is this server's public URL, RFC 9207). `signed_in_at` is when `user`
+    /// signed in to the approving session (the ID token's `auth_time`).
     pub async fn issue_code(
         &self,
         request: &AuthorizationRequest,
         user: &User,
+        signed_in_at: Timestamp,
         scope: ScopeSet,
         issuer: &str,
     ) -> StoreResult<String> {
@@ -321,6 +335,8 @@ impl Sessions<'_> {
                 scope,
                 scope_named: request.scope_param.is_some(),
                 code_challenge: request.code_challenge.clone(),
+                nonce: request.nonce.clone(),
+                auth_time: Some(signed_in_at),
                 created_at: now,
                 expires_at: now + CODE_TTL,
             })

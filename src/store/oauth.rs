@@ -59,6 +59,10 @@ pub struct NewAuthorizationCode {
     /// The authorization request named a scope. Recorded; the token answer carries the
     /// granted scope either way.
     pub scope_named: bool,
+    /// OpenID Connect `nonce` of the authorization request.
+    pub nonce: Option<String>,
+    /// When the user signed in to the session that approved it.
+    pub auth_time: Option<Timestamp>,
     /// PKCE S256 challenge (RFC 7636 §4.2), base64url.
     pub code_challenge: String,
     /// Issue time.
@@ -84,6 +88,10 @@ pub struct AuthorizationCode {
     pub scope_named: bool,
     /// PKCE S256 challenge.
     pub code_challenge: String,
+    /// OpenID Connect `nonce` of the authorization request.
+    pub nonce: Option<String>,
+    /// When the user signed in to the session that approved it (`None`: unknown).
+    pub auth_time: Option<Timestamp>,
     /// Expiry.
     pub expires_at: Timestamp,
     /// When it was exchanged; a second exchange is a replay.
@@ -156,9 +164,13 @@ pub trait OAuthStore: Send + Sync {
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()>;
-    /// The user of a live session (`None`: unknown or expired session).
-    async fn session_user(&self, digest: &TokenDigest, now: Timestamp)
-    -> StoreResult<Option<User>>;
+    /// The user of a live session and when they signed in (`None`: unknown or expired
+    /// session).
+    async fn session_user(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<(User, Timestamp)>>;
     /// Ends a session.
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
     /// Ends every browser session of an account.
@@ -304,6 +316,8 @@ struct CodeRow {
     scope: String,
     scope_named: bool,
     code_challenge: String,
+    nonce: Option<String>,
+    auth_time: Option<i64>,
     expires_at: i64,
     used_at: Option<i64>,
 }
@@ -318,10 +332,20 @@ impl CodeRow {
             scope: parse_scope(&self.scope)?,
             scope_named: self.scope_named,
             code_challenge: self.code_challenge,
+            nonce: self.nonce,
+            auth_time: self.auth_time,
             expires_at: self.expires_at,
             used_at: self.used_at,
         })
     }
+}
+
+/// A session's user and sign-in time.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    signed_in_at: i64,
 }
 
 #[async_trait]
@@ -522,17 +546,18 @@ where
         &self,
         digest: &TokenDigest,
         now: Timestamp,
-    ) -> StoreResult<Option<User>> {
-        sqlx::query_as::<DB, UserRow>(
-            "SELECT id, username, email, name, is_admin, disabled, created_at FROM users \
-             WHERE id = (SELECT user_id FROM auth_sessions \
-             WHERE digest = $1 AND expires_at > $2)",
+    ) -> StoreResult<Option<(User, Timestamp)>> {
+        sqlx::query_as::<DB, SessionRow>(
+            "SELECT u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at, \
+             s.created_at AS signed_in_at \
+             FROM auth_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.digest = $1 AND s.expires_at > $2",
         )
         .bind(digest.as_bytes().to_vec())
         .bind(now)
         .fetch_optional(self.reader())
         .await?
-        .map(UserRow::into_user)
+        .map(|row| Ok((row.user.into_user()?, row.signed_in_at)))
         .transpose()
     }
 
@@ -555,8 +580,9 @@ where
     async fn insert_code(&self, c: &NewAuthorizationCode) -> StoreResult<()> {
         sqlx::query::<DB>(
             "INSERT INTO authorization_codes (digest, family_id, client_id, user_id, \
-             redirect_uri, scope, scope_named, code_challenge, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             redirect_uri, scope, scope_named, code_challenge, created_at, expires_at, \
+             nonce, auth_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(c.digest.as_bytes().to_vec())
         .bind(c.family_id.to_string())
@@ -568,6 +594,8 @@ where
         .bind(&c.code_challenge)
         .bind(c.created_at)
         .bind(c.expires_at)
+        .bind(c.nonce.clone())
+        .bind(c.auth_time)
         .execute(self.writer())
         .await?;
         Ok(())
@@ -579,7 +607,7 @@ where
     ) -> StoreResult<Option<AuthorizationCode>> {
         sqlx::query_as::<DB, CodeRow>(
             "SELECT family_id, client_id, user_id, redirect_uri, scope, scope_named, \
-             code_challenge, expires_at, used_at \
+             code_challenge, nonce, auth_time, expires_at, used_at \
              FROM authorization_codes WHERE digest = $1",
         )
         .bind(digest.as_bytes().to_vec())

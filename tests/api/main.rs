@@ -11,6 +11,7 @@ mod console;
 mod conventions;
 mod downloads;
 mod helpers;
+mod id_tokens;
 mod keys;
 mod lifecycle;
 mod limiter;

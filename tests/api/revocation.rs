@@ -306,7 +306,10 @@ async fn the_rfc_8414_document_describes_this_server() {
             "client_credentials"
         ])
     );
-    assert_eq!(doc["scopes_supported"], json!(["read", "write", "admin"]));
+    assert_eq!(
+        doc["scopes_supported"],
+        json!(["read", "write", "admin", "openid", "profile", "email"])
+    );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post", "none"])

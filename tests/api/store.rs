@@ -96,10 +96,17 @@ async fn sessions_consents_and_other_writes_no_cached_lookup_depends_on_keep_the
         scope: read,
         scope_named: false,
         code_challenge: "x".repeat(43),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        auth_time: Some(now - 5),
         created_at: now,
         expires_at: now + 60,
     };
     assert!(!moves(s, s.insert_code(&new_code)).await);
+    let stored = s.authorization_code(&code).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.nonce.as_deref(), stored.auth_time),
+        (Some("n-0S6_WzA2Mj"), Some(now - 5))
+    );
     let redeemed = new_tokens(&alice, None);
     assert!(!moves(s, s.redeem_code(&code, now, &redeemed)).await);
     assert!(!moves(s, s.delete_consents(user, Some(client))).await);

@@ -48,7 +48,7 @@ pub async fn get_metadata(State(state): State<AppState>) -> Json<Metadata> {
         .filter(|g| *g != GrantType::Password || state.config.oauth.password_grant)
         .map(GrantType::as_str)
         .collect();
-    let scopes: Vec<&str> = Scope::ALL.into_iter().map(Scope::as_str).collect();
+    let scopes: Vec<&str> = Scope::EVERY.into_iter().map(Scope::as_str).collect();
     let client_auth = || vec!["client_secret_basic", "client_secret_post", "none"];
     Json(Metadata {
         issuer: state.public_url.to_string(),

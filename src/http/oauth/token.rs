@@ -29,7 +29,8 @@ use crate::state::ClientAddr;
 /// The documented answer, in this key order: `access_token`, `expires_in`,
 /// `token_type`, `scope` (`null` when a password or client_credentials request, or a
 /// refresh of such a grant, named none), `refresh_token` (absent
-/// for client_credentials and clients without the refresh grant).
+/// for client_credentials and clients without the refresh grant), then `id_token` (only
+/// when the scope holds `openid`).
 #[derive(Serialize, ToSchema)]
 pub struct TokenResponse<'a> {
     #[schema(value_type = String)]
@@ -47,6 +48,10 @@ pub struct TokenResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, nullable = false)]
     refresh_token: Option<&'a str>,
+    /// OpenID Connect ID token (a JWS signed with ES256), when the scope holds `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable = false)]
+    id_token: Option<&'a str>,
 }
 
 fn bearer() -> utoipa::openapi::Object {
@@ -197,7 +202,13 @@ async fn issue(
     let outcome = state
         .services
         .grants()
-        .issue(addr, &client.credentials, grant_type, &request)
+        .issue(
+            addr,
+            &client.credentials,
+            grant_type,
+            &request,
+            &state.public_url,
+        )
         .await;
     let issued = outcome.map_err(|e| OAuthError::from_grant(e, client.basic))?;
     Ok((grant_type, token_response(&issued)))
@@ -210,6 +221,7 @@ fn token_response(issued: &IssuedTokens) -> Response {
         token_type: "bearer",
         scope: issued.scope.as_deref(),
         refresh_token: issued.refresh_token.as_ref().map(PlainSecret::expose),
+        id_token: issued.id_token.as_deref(),
     };
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();

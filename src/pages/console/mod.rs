@@ -321,7 +321,7 @@ pub async fn sign_in_console(
     let password = PlainSecret::new(session::field(&form, "password").unwrap_or_default());
     let csrf = browser.csrf();
     match session::sign_in(&state, addr, browser, username, &password).await {
-        Ok((session, _)) => {
+        Ok((session, _, _)) => {
             session.finish(session::redirect(StatusCode::SEE_OTHER, &state.path(&next)))
         }
         Err(SignInRefused::Refused {

@@ -4,7 +4,7 @@
 //! for and the verifier whose S256 digest was the challenge. A code presented a second
 //! time revokes every token it issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
 
-use super::{GrantError, Issue, IssuedTokens, TokenRequest};
+use super::{GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest, id_token};
 use crate::domain::GrantType;
 use crate::domain::pkce::{s256_matches, valid_verifier};
 use crate::service::Services;
@@ -16,6 +16,7 @@ pub async fn grant(
     services: &Services,
     client: &Client,
     request: &TokenRequest,
+    issuer: &str,
 ) -> Result<IssuedTokens, GrantError> {
     let (Some(code), Some(redirect_uri), Some(verifier)) =
         (&request.code, &request.redirect_uri, &request.code_verifier)
@@ -64,12 +65,12 @@ pub async fn grant(
             "the code_verifier does not match the code_challenge".into(),
         ));
     }
-    match services.store().user_by_id(stored.user_id).await {
-        Ok(user) if !user.disabled => {}
+    let user = match services.store().user_by_id(stored.user_id).await {
+        Ok(user) if !user.disabled => user,
         Ok(_) => return Err(GrantError::InvalidGrant("this account is disabled".into())),
         Err(StoreError::NotFound) => return Err(invalid()),
         Err(e) => return Err(e.into()),
-    }
+    };
 
     let with_refresh = client.grant_types.contains(&GrantType::RefreshToken);
     let (rows, access, refresh) = Issue {
@@ -83,6 +84,16 @@ pub async fn grant(
         now,
     }
     .build(services.oauth());
+    // Signed before the code is redeemed: a signing failure leaves the code unused.
+    let context = IdTokenContext {
+        issuer,
+        client_id: &client.id,
+        access_token: &access,
+        now,
+        auth_time: stored.auth_time,
+        nonce: stored.nonce.clone(),
+    };
+    let id_token = id_token(services, &user, stored.scope, context).await?;
     if !services.store().redeem_code(&digest, now, &rows).await? {
         services
             .store()
@@ -99,6 +110,7 @@ pub async fn grant(
         // `"scope": null`, and this grant has no documented answer to keep.
         scope: Some(stored.scope.to_string()),
         refresh_token: refresh,
+        id_token,
     })
 }
 

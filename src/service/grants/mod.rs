@@ -15,9 +15,10 @@ use uuid::Uuid;
 use super::Services;
 use super::limiter::Limited;
 use crate::config::OAuthConfig;
+use crate::domain::id_token::{IdTokenClaims, Person, UserClaims, at_hash};
 use crate::domain::scope::InvalidScope;
 use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
-use crate::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
+use crate::domain::{GrantType, PlainSecret, Scope, ScopeSet, TokenDigest};
 use crate::store::{Client, NewRefreshToken, NewTokens, StoreError, Timestamp, User, now};
 
 /// Why a token request failed; each maps to one RFC 6749 §5.2 error.
@@ -121,6 +122,8 @@ pub struct IssuedTokens {
     pub scope: Option<String>,
     /// The refresh token, if one was issued.
     pub refresh_token: Option<PlainSecret>,
+    /// The ID token, when the scope holds `openid` (code exchange and its refreshes).
+    pub id_token: Option<String>,
 }
 
 /// A client that authenticated, with its owner.
@@ -249,6 +252,7 @@ impl Grants<'_> {
         client: &ClientCredentials,
         grant: GrantType,
         request: &TokenRequest,
+        issuer: &str,
     ) -> Result<IssuedTokens, GrantError> {
         if grant == GrantType::Password && !self.0.oauth().password_grant {
             return Err(GrantError::PasswordGrantDisabled);
@@ -261,12 +265,12 @@ impl Grants<'_> {
         }
         match grant {
             GrantType::Password => password::grant(self.0, addr, &registered, request).await,
-            GrantType::RefreshToken => refresh::grant(self.0, &registered, request).await,
+            GrantType::RefreshToken => refresh::grant(self.0, &registered, request, issuer).await,
             GrantType::ClientCredentials => {
                 client_credentials::grant(self.0, &registered, request).await
             }
             GrantType::AuthorizationCode => {
-                authorization_code::grant(self.0, &registered.client, request).await
+                authorization_code::grant(self.0, &registered.client, request, issuer).await
             }
         }
     }
@@ -315,5 +319,58 @@ async fn issue_new(
         expires_in: oauth.access_token_ttl,
         scope: scope_param.map(|_| scope.to_string()),
         refresh_token: refresh,
+        id_token: None,
     })
+}
+
+/// What an ID token says about its grant, beyond the user and the scope.
+pub struct IdTokenContext<'a> {
+    /// This server's public URL (`iss`).
+    pub issuer: &'a str,
+    /// The client (`aud`).
+    pub client_id: &'a str,
+    /// The access token it comes with (`at_hash`).
+    pub access_token: &'a PlainSecret,
+    /// Issue time.
+    pub now: Timestamp,
+    /// When the user signed in (`auth_time`).
+    pub auth_time: Option<Timestamp>,
+    /// The authorization request's nonce.
+    pub nonce: Option<String>,
+}
+
+/// The signed ID token for tokens of `scope` issued to `user`, or `None` without `openid`.
+/// It expires with the access token, which keeps the key that signed it published for its
+/// whole life (see `Keys::published`).
+pub async fn id_token(
+    services: &Services,
+    user: &User,
+    scope: ScopeSet,
+    context: IdTokenContext<'_>,
+) -> Result<Option<String>, GrantError> {
+    if !scope.contains(Scope::Openid) {
+        return Ok(None);
+    }
+    let person = Person {
+        id: user.id,
+        username: &user.username,
+        name: user.name.as_ref(),
+        email: &user.email,
+    };
+    let claims = IdTokenClaims {
+        iss: context.issuer.to_owned(),
+        aud: context.client_id.to_owned(),
+        exp: context.now + services.oauth().access_token_ttl,
+        iat: context.now,
+        auth_time: context.auth_time,
+        nonce: context.nonce,
+        at_hash: at_hash(context.access_token.expose()),
+        user: UserClaims::of(person, scope),
+    };
+    let signed = services
+        .keys()
+        .sign(&claims)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(Some(signed))
 }

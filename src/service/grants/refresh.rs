@@ -14,13 +14,15 @@
 
 use std::sync::Arc;
 
-use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest};
+use super::{
+    AuthenticatedClient, GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest, id_token,
+};
 use crate::config::OAuthConfig;
 use crate::domain::refresh::{
     Grace, RefreshRefusal, RefreshUser, RefreshVerdict, StoredRefresh, decide,
 };
 use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
-use crate::domain::{GrantType, PlainSecret, TokenDigest};
+use crate::domain::{GrantType, PlainSecret, Scope, ScopeSet, TokenDigest};
 use crate::service::Services;
 use crate::store::{ExchangeOutcome, RefreshDecision, RefreshTokenInfo, Timestamp, now};
 
@@ -30,6 +32,7 @@ pub async fn grant(
     services: &Services,
     authenticated: &AuthenticatedClient,
     request: &TokenRequest,
+    issuer: &str,
 ) -> Result<IssuedTokens, GrantError> {
     let Some(presented) = &request.refresh_token else {
         return Err(GrantError::InvalidRequest(
@@ -65,11 +68,21 @@ pub async fn grant(
         .found
         .as_ref()
         .is_some_and(|old| old.began_with == Some(GrantType::AuthorizationCode));
-    let answer_scope = |scope: crate::domain::ScopeSet| {
+    let answer_scope = |scope: ScopeSet| {
         (request.scope.is_some() || began_at_authorization).then(|| scope.to_string())
+    };
+    let with_id_token = |scope| Refreshed {
+        services,
+        issuer,
+        found: exchange.found.as_ref(),
+        client_id: &rules.client_id,
+        access: &access,
+        now: rules.now,
+        scope,
     };
     match (exchange.outcome, rules.verdict(exchange.found.as_ref())) {
         (ExchangeOutcome::Rotated, RefreshVerdict::Rotate(scope)) => Ok(IssuedTokens {
+            id_token: with_id_token(scope).id_token().await?,
             access_token: access,
             expires_in: oauth.access_token_ttl,
             scope: answer_scope(scope),
@@ -82,6 +95,7 @@ pub async fn grant(
                     "a rotated refresh token presented again within the grace window");
             }
             Ok(IssuedTokens {
+                id_token: with_id_token(scope).id_token().await?,
                 access_token: access,
                 expires_in: oauth.access_token_ttl,
                 scope: answer_scope(scope),
@@ -99,6 +113,40 @@ pub async fn grant(
         // The store refused what the rules allow (or the reverse): not a state the rules
         // can produce, so refuse without detail.
         _ => Err(invalid()),
+    }
+}
+
+/// A rotation's answer, for its ID token.
+struct Refreshed<'a> {
+    services: &'a Services,
+    issuer: &'a str,
+    found: Option<&'a RefreshTokenInfo>,
+    client_id: &'a str,
+    access: &'a PlainSecret,
+    now: Timestamp,
+    scope: ScopeSet,
+}
+
+impl Refreshed<'_> {
+    /// A fresh ID token for a grant with `openid` (OpenID Connect Core §12.2): no nonce,
+    /// and no auth_time, which the refresh token does not carry.
+    async fn id_token(self) -> Result<Option<String>, GrantError> {
+        let Some(user_id) = self.found.and_then(|old| old.user_id) else {
+            return Ok(None);
+        };
+        if !self.scope.contains(Scope::Openid) {
+            return Ok(None);
+        }
+        let user = self.services.store().user_by_id(user_id).await?;
+        let context = IdTokenContext {
+            issuer: self.issuer,
+            client_id: self.client_id,
+            access_token: self.access,
+            now: self.now,
+            auth_time: None,
+            nonce: None,
+        };
+        id_token(self.services, &user, self.scope, context).await
     }
 }
 

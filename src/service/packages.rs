@@ -612,9 +612,13 @@ impl Packages<'_> {
         if !may_edit(viewer, &p) {
             return Err(PackageError::NotEditor(p.name));
         }
-        let reason = match reason.map(str::trim) {
+        // The limits apply to the reason as sent, so that what the document promises
+        // (`maxLength`) is what is checked; trimming only tidies what is kept.
+        let reason = match reason {
             None => None,
-            Some("") => return Err(invalid(PackageField::Yanked, "give a reason, or null")),
+            Some(r) if r.trim().is_empty() => {
+                return Err(invalid(PackageField::Yanked, "give a reason, or null"));
+            }
             Some(r) if r.chars().count() > 500 => {
                 return Err(invalid(
                     PackageField::Yanked,
@@ -627,7 +631,7 @@ impl Packages<'_> {
                     "must not contain control characters",
                 ));
             }
-            Some(r) => Some(r),
+            Some(r) => Some(r.trim()),
         };
         match self
             .0

@@ -205,6 +205,15 @@ async fn only_the_owner_or_an_administrator_yanks_and_with_a_reason() {
             json!({"yanked": "a\u{7}b"}),
             "must not contain control characters",
         ),
+        // Counted as sent: spaces that trimming would drop still count.
+        (
+            json!({"yanked": format!("    {}", "x".repeat(500))}),
+            "must be at most 500 characters",
+        ),
+        (
+            json!({"yanked": format!("\u{85}{}", "x".repeat(10))}),
+            "must not contain control characters",
+        ),
     ] {
         let r = app.patch_json(url, &ta, body).await;
         let fields = invalid_fields(r).await;

@@ -293,7 +293,7 @@ pub(crate) async fn reauthenticated(
             form,
             &sensitive,
             StatusCode::UNAUTHORIZED,
-            Some("is not your password"),
+            Some("That is not your password."),
         )),
         Err(ReauthError::TooManyAttempts { retry_after }) => {
             let mut response = password_page(
@@ -304,7 +304,7 @@ pub(crate) async fn reauthenticated(
                 form,
                 &sensitive,
                 StatusCode::TOO_MANY_REQUESTS,
-                Some("was refused: too many wrong passwords; try again later"),
+                Some("Too many wrong passwords; try again later."),
             );
             response
                 .headers_mut()
@@ -346,7 +346,7 @@ fn password_page(
                     aria-invalid=[error.is_some().then_some("true")]
                     aria-describedby=[error.is_some().then_some("reauth_password-error")];
                 @if let Some(e) = error {
-                    p.field-error #reauth_password-error { "The password " (e) "." }
+                    p.field-error #reauth_password-error { (e) }
                 }
                 div.actions {
                     button.danger type="submit" { (sensitive.button) }

@@ -471,6 +471,8 @@ def test_the_marketplace_and_projects_pages(driver, server):
     wait(driver, EC.presence_of_element_located((By.ID, "q"))).send_keys("gallery")
     Select(driver.find_element(By.ID, "type")).select_by_value("harmony-theme")
     driver.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    # The unfiltered list already shows the link: wait for the search's page, not that one.
+    wait(driver, EC.url_contains("q=gallery"))
     link = wait(driver, EC.presence_of_element_located((By.LINK_TEXT, f"{user}/gallery")))
     shot(driver, "marketplace")
     narrow(driver, "marketplace")

@@ -15,6 +15,7 @@ pub mod form;
 pub mod git;
 pub mod grant_type;
 pub mod jose;
+pub mod org;
 pub mod outbound;
 pub mod package;
 pub mod pkce;

@@ -4,7 +4,8 @@
 //! or refuse. A token rotated moments ago and presented again by its own client within
 //! the grace window (two tabs, a retried request whose answer was lost) is rotated again
 //! in the same family, a few times at most, instead of revoking it. The store applies the
-//! decision atomically (compare-and-swap); this module only decides.
+//! decision atomically (inside the transaction that read the token); this module only
+//! decides.
 
 use super::scope::{InvalidScope, ScopeSet, requested_scope};
 

@@ -255,23 +255,40 @@ pub async fn delete_admin_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// An account that owns something, as `{"type": "user", "name": USERNAME}`: the shape
-/// organizations will share (`"type": "organization"`).
+/// An account or an organization that owns something, as `{"type": "user", "name":
+/// USERNAME}` or `{"type": "org", "name": ORG}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerRef {
-    /// `user` (organizations will be a second kind).
+    /// `user` or `org`.
     #[serde(rename = "type")]
     #[schema(schema_with = owner_kind)]
-    kind: String,
-    /// The username.
-    name: String,
+    pub kind: String,
+    /// The username or the organization's name.
+    pub name: String,
+}
+
+impl OwnerRef {
+    /// The owner of a vendor (`None` once its account was deleted).
+    pub fn of_vendor(v: &Vendor) -> Option<OwnerRef> {
+        match (&v.owner_username, &v.owner_org) {
+            (Some(user), _) => Some(OwnerRef {
+                kind: "user".to_owned(),
+                name: user.to_string(),
+            }),
+            (None, Some(org)) => Some(OwnerRef {
+                kind: "org".to_owned(),
+                name: org.to_string(),
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 fn owner_kind() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["user"]))
+        .enum_values(Some(["user", "org"]))
         .build()
 }
 
@@ -292,10 +309,7 @@ impl AdminVendorView {
     fn new(v: &Vendor) -> AdminVendorView {
         AdminVendorView {
             name: v.name.clone(),
-            owner: v.owner_username.as_ref().map(|name| OwnerRef {
-                kind: "user".to_owned(),
-                name: name.to_string(),
-            }),
+            owner: OwnerRef::of_vendor(v),
             created_at: rfc3339(v.created_at),
         }
     }

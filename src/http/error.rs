@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use crate::domain::advisory::AdvisoryField;
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
+use crate::domain::org::OrgField;
 use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
 use crate::domain::tokens::PersonalTokenField;
@@ -36,6 +37,7 @@ use crate::service::clients::ClientError;
 use crate::service::downloads::DownloadError;
 use crate::service::grants::GrantError;
 use crate::service::keys::KeyError;
+use crate::service::orgs::OrgError;
 use crate::service::packages::PackageError;
 use crate::service::projects::ProjectError;
 use crate::service::sync::WebhookError;
@@ -479,6 +481,30 @@ impl From<ProjectError> for ApiError {
             | ProjectError::AddonNotFound(_)
             | ProjectError::NotBound { .. }) => ApiError::not_found(e.to_string()),
             ProjectError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OrgError> for ApiError {
+    fn from(e: OrgError) -> Self {
+        match e {
+            OrgError::Invalid(errors) => invalid_fields(errors, |f| match f {
+                OrgField::Name => "name",
+                OrgField::Role => "role",
+                OrgField::OwnerKind => "owner.type",
+                OrgField::OwnerName => "owner.name",
+            }),
+            e @ (OrgError::NotFound(_)
+            | OrgError::UnknownAccount(_)
+            | OrgError::NotMember { .. }
+            | OrgError::VendorNotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ (OrgError::NotOwner(_) | OrgError::NotVendorOwner(_)) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            e @ (OrgError::NameTaken(_) | OrgError::LastOwner(_)) => {
+                ApiError::conflict(e.to_string())
+            }
+            OrgError::Store(e) => e.into(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod openapi;
+pub mod orgs;
 pub mod packages;
 pub mod paging;
 pub mod projects;
@@ -72,6 +73,7 @@ pub fn router(
         .merge(clients::router())
         .merge(admin::router())
         .merge(projects::router())
+        .merge(orgs::router())
         .merge(packages::router(state.config.packages.package_upload_limit))
         .merge(composer::router())
         .merge(advisories::router())

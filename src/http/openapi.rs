@@ -64,6 +64,7 @@ use super::error::{ApiError, Envelope, OAuthErrorBody};
         (name = "clients", description = "The user's API clients"),
         (name = "admin", description = "Administration of accounts and vendors"),
         (name = "oauth", description = "OAuth 2 (RFC 6749, 7009, 7662, 8414, 7636)"),
+        (name = "orgs", description = "Organizations and their members"),
         (name = "projects", description = "Projects and the add-ons they require"),
         (name = "packages", description = "The add-on marketplace"),
         (name = "composer", description = "The Composer v2 repository"),

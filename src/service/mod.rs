@@ -33,6 +33,7 @@ pub mod grants;
 pub mod keys;
 pub mod limiter;
 pub mod maintenance;
+pub mod orgs;
 pub mod outbound;
 pub mod packages;
 pub mod password;
@@ -129,6 +130,11 @@ impl Services {
     /// The database's health, shutdown and cleanup.
     pub fn maintenance(&self) -> maintenance::Maintenance<'_> {
         maintenance::Maintenance(self)
+    }
+
+    /// Organizations and their members.
+    pub fn orgs(&self) -> orgs::Orgs<'_> {
+        orgs::Orgs(self)
     }
 
     /// The marketplace: listings, publishing, changes, dists, vendors.

@@ -14,6 +14,7 @@ use super::outbound::{Unresolved, check_repository};
 use crate::domain::archive::{self, Manifest};
 use crate::domain::fields::FieldErrors;
 use crate::domain::git::RepositoryCredentials;
+use crate::domain::org::Role;
 use crate::domain::outbound::{self, HostName, Repository, Transport};
 use crate::domain::package::{
     self, PackageField, PackageName, PackageType, Visibility, valid_vendor,
@@ -336,10 +337,17 @@ impl Packages<'_> {
         // The vendor first: whether an add-on exists under someone else's vendor is not told.
         match store.vendor(name.vendor()).await {
             Ok(v) if v.owner_id != Some(publisher.id) => {
-                return Err(PackageError::VendorOwned {
-                    vendor: name.vendor().to_owned(),
-                    orphaned: v.owner_id.is_none(),
-                });
+                // An organization's vendor: its owners and maintainers publish under it.
+                let member = match &v.owner_org {
+                    Some(org) => store.member_role(org.as_str(), publisher.id).await?,
+                    None => None,
+                };
+                if member.is_none_or(|r| r < Role::Maintainer) {
+                    return Err(PackageError::VendorOwned {
+                        vendor: name.vendor().to_owned(),
+                        orphaned: v.owner_id.is_none() && v.owner_org.is_none(),
+                    });
+                }
             }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),

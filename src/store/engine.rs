@@ -78,8 +78,9 @@ pub trait Engine: Database<Connection: Migrate> {
     /// committed. An exchange must be atomic per token: the engine reads the stored token,
     /// calls the write's [`RefreshDecider`](super::RefreshDecider) on it and applies the
     /// decision such that of concurrent exchanges of one token exactly one rotates
-    /// (SQLite: one writer, reading inside its write transaction; PostgreSQL: a
-    /// compare-and-swap on `used_at`, whose loser revokes the family).
+    /// (SQLite: one writer, reading inside its write transaction; PostgreSQL: the token
+    /// read `FOR UPDATE`, so that a concurrent exchange on another node waits for the
+    /// commit and then finds it used). Both engines group concurrent writes (`group.rs`).
     async fn write_tokens(pools: &Self::Pools, write: TokenWrite) -> StoreResult<Option<Exchange>>;
 }
 
@@ -120,6 +121,7 @@ mod tests {
             ("projects.rs", include_str!("projects.rs")),
             ("packages.rs", include_str!("packages.rs")),
             ("attempts.rs", include_str!("attempts.rs")),
+            ("orgs.rs", include_str!("orgs.rs")),
         ];
         let mut blocks = 0;
         for (name, source) in files {
@@ -130,8 +132,9 @@ mod tests {
                 blocks += 1;
             }
         }
-        // One per trait (Store, OAuthStore, ProjectStore, PackageStore, AttemptStore) and
+        // One per trait (Store, OAuthStore, ProjectStore, PackageStore, OrgStore,
+        // AttemptStore) and
         // one for the shared helpers: a new block is a reason to look again.
-        assert_eq!(blocks, 6);
+        assert_eq!(blocks, 7);
     }
 }

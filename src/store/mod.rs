@@ -5,13 +5,14 @@
 //! Rust over an [`Engine`] (implemented on [`sqlx::Sqlite`] and [`sqlx::Postgres`]), because
 //! both engines accept the same SQL text for everything harmony asks of them (`$1`
 //! placeholders, `RETURNING`, `ON CONFLICT`, integer timestamps). The engines differ in how
-//! they connect, in their migrations and in the token write path ([`sqlite`]: one writer
-//! that groups token writes; [`postgres`]: a transaction each). `docs/storage.md` says why
+//! they connect, in their migrations and in how a group of token writes reaches the
+//! database (both group concurrent token writes into one transaction; [`sqlite`] through
+//! its one writer, [`postgres`] with row locks). `docs/storage.md` says why
 //! it is built this way and how to add a query.
 //!
 //! The parts of the store, each a trait implemented on [`SqlStore`]: [`Store`] (accounts,
 //! clients, tokens; `sql.rs`), [`OAuthStore`], [`ProjectStore`], [`PackageStore`],
-//! [`AttemptStore`].
+//! [`OrgStore`], [`AttemptStore`].
 //!
 //! The row types carry the domain's values, not strings: a [`Username`], a
 //! [`RedirectUri`], a [`Visibility`](crate::domain::package::Visibility). What is written
@@ -24,7 +25,9 @@
 pub mod attempts;
 pub mod dists;
 mod engine;
+mod group;
 pub mod oauth;
+pub mod orgs;
 pub mod packages;
 pub mod postgres;
 pub mod projects;
@@ -33,6 +36,7 @@ pub mod sqlite;
 
 pub use attempts::AttemptStore;
 pub use engine::Engine;
+pub use orgs::OrgStore;
 pub use packages::PackageStore;
 pub use projects::ProjectStore;
 pub use sql::SqlStore;
@@ -435,7 +439,7 @@ impl Page {
 /// failed-credentials counters are [`AttemptStore`].
 #[async_trait]
 pub trait Store:
-    OAuthStore + ProjectStore + PackageStore + AttemptStore + Send + Sync + 'static
+    OAuthStore + ProjectStore + PackageStore + OrgStore + AttemptStore + Send + Sync + 'static
 {
     /// Applies the embedded migrations.
     async fn migrate(&self) -> StoreResult<()>;
@@ -485,9 +489,8 @@ pub trait Store:
     async fn refresh_token(&self, digest: &TokenDigest) -> StoreResult<Option<RefreshTokenInfo>>;
     /// Exchanges the refresh token with this digest, atomically: reads it, asks `decide`,
     /// and applies the decision before any other exchange of the same token can — so of
-    /// concurrent exchanges exactly one rotates, and the others see a used token (or, on
-    /// engines that detect it only at write time, lose a compare-and-swap) and revoke the
-    /// family.
+    /// concurrent exchanges exactly one rotates, and the others see a used token and
+    /// revoke the family.
     async fn exchange_refresh_token(
         &self,
         digest: &TokenDigest,

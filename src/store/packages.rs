@@ -11,6 +11,7 @@ use super::engine::Engine;
 use super::sql::{SqlStore, parse_uuid};
 use super::{Page, StoreError, StoreResult, Timestamp};
 use crate::domain::advisory::Severity;
+use crate::domain::org::OrgName;
 use crate::domain::package::{PackageType, Visibility};
 use crate::domain::user::Username;
 
@@ -197,6 +198,8 @@ pub struct Vendor {
     pub owner_id: Option<Uuid>,
     /// The owner's username.
     pub owner_username: Option<Username>,
+    /// The organization that owns it instead of an account (then `owner_id` is `None`).
+    pub owner_org: Option<OrgName>,
     /// When the first add-on was published under it (or, for vendors older than
     /// ownership, when their oldest add-on was).
     pub created_at: Timestamp,
@@ -546,19 +549,26 @@ impl VersionRow {
 
 /// A vendor with its owner's username (NULL once the owner is deleted).
 #[derive(sqlx::FromRow)]
-struct VendorRow {
+pub(super) struct VendorRow {
     name: String,
     owner_id: Option<String>,
     owner_username: Option<String>,
+    org_name: Option<String>,
     created_at: i64,
 }
 
+/// Selects a [`VendorRow`] by name (`$1`).
+pub(super) const VENDOR: &str = "SELECT v.name, v.owner_id, u.username AS owner_username, \
+     v.org_name, v.created_at \
+     FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE v.name = $1";
+
 impl VendorRow {
-    fn into_vendor(self) -> StoreResult<Vendor> {
+    pub(super) fn into_vendor(self) -> StoreResult<Vendor> {
         Ok(Vendor {
             name: self.name,
             owner_id: self.owner_id.as_deref().map(parse_uuid).transpose()?,
             owner_username: self.owner_username.map(Username::from_trusted),
+            owner_org: self.org_name.map(OrgName::from_trusted),
             created_at: self.created_at,
         })
     }
@@ -834,15 +844,25 @@ where
         .bind(v.created_at)
         .execute(&mut *tx)
         .await?;
-        let vendor_owner = sqlx::query_scalar::<DB, Option<String>>(
-            "SELECT owner_id FROM vendors WHERE name = $1",
-        )
-        .bind(vendor)
-        .fetch_one(&mut *tx)
-        .await?;
-        if vendor_owner.as_deref() != Some(owner.as_str()) {
+        // The vendor's account, or its organization and the publisher's role there.
+        let (vendor_owner, vendor_org, role) =
+            sqlx::query_as::<DB, (Option<String>, Option<String>, Option<String>)>(
+                "SELECT v.owner_id, v.org_name, m.role FROM vendors v \
+                 LEFT JOIN org_members m ON m.org_name = v.org_name AND m.user_id = $2 \
+                 WHERE v.name = $1",
+            )
+            .bind(vendor)
+            .bind(&owner)
+            .fetch_one(&mut *tx)
+            .await?;
+        let publishes = match (&vendor_owner, role.as_deref()) {
+            (Some(id), _) => id == &owner,
+            (None, Some(role)) => role == "owner" || role == "maintainer",
+            (None, None) => false,
+        };
+        if !publishes {
             return Ok(PublishOutcome::VendorOwned {
-                orphaned: vendor_owner.is_none(),
+                orphaned: vendor_owner.is_none() && vendor_org.is_none(),
             });
         }
         let tombstoned = sqlx::query_scalar::<DB, String>(
@@ -943,34 +963,29 @@ where
     }
 
     async fn vendor(&self, name: &str) -> StoreResult<Vendor> {
-        sqlx::query_as::<DB, VendorRow>(
-            "SELECT v.name, v.owner_id, u.username AS owner_username, v.created_at \
-             FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE v.name = $1",
-        )
-        .bind(name)
-        .fetch_one(self.reader())
-        .await?
-        .into_vendor()
+        sqlx::query_as::<DB, VendorRow>(VENDOR)
+            .bind(name)
+            .fetch_one(self.reader())
+            .await?
+            .into_vendor()
     }
 
     async fn transfer_vendor(&self, name: &str, owner_id: Uuid) -> StoreResult<Vendor> {
-        let done = sqlx::query::<DB>("UPDATE vendors SET owner_id = $2 WHERE name = $1")
-            .bind(name)
-            .bind(owner_id.to_string())
-            .execute(self.writer())
-            .await?;
+        let done =
+            sqlx::query::<DB>("UPDATE vendors SET owner_id = $2, org_name = NULL WHERE name = $1")
+                .bind(name)
+                .bind(owner_id.to_string())
+                .execute(self.writer())
+                .await?;
         if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound);
         }
         // Read back on the writer, which has seen the change.
-        sqlx::query_as::<DB, VendorRow>(
-            "SELECT v.name, v.owner_id, u.username AS owner_username, v.created_at \
-             FROM vendors v LEFT JOIN users u ON u.id = v.owner_id WHERE v.name = $1",
-        )
-        .bind(name)
-        .fetch_one(self.writer())
-        .await?
-        .into_vendor()
+        sqlx::query_as::<DB, VendorRow>(VENDOR)
+            .bind(name)
+            .fetch_one(self.writer())
+            .await?
+            .into_vendor()
     }
 
     async fn tombstone(

@@ -3,10 +3,10 @@
 //! than `SQLITE_BUSY` retries), reads through a pool of readers that WAL never blocks.
 //!
 //! Token writes (issuance and refresh exchanges, the token endpoint's hot path) are
-//! grouped: a task takes every write waiting at that moment and applies them in one
-//! transaction, so that a burst of token requests costs one commit rather than one each
-//! (group commit). Each caller is answered only after the commit, so an answered token is
-//! stored. A group costs a fixed handful of statements whatever its size (rows travel as
+//! grouped (`group.rs`): a task takes every write waiting at that moment and applies them
+//! in one transaction, so that a burst of token requests costs one commit rather than one
+//! each (group commit). Each caller is answered only after the commit, so an answered
+//! token is stored. Here, a group costs a fixed handful of statements whatever its size (rows travel as
 //! JSON arrays that `jsonb_each` expands), and a refresh exchange reads its token inside
 //! the group's transaction: one round trip to the database thread per request, not four.
 
@@ -23,14 +23,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use tokio::sync::{mpsc, oneshot};
 
 use super::engine::Engine;
+use super::group;
+use super::group::{ApplyGroup, TokenWriter};
 use super::sql::{RefreshTokenRow, SqlStore};
-use super::{
-    Exchange, ExchangeOutcome, NewTokens, RefreshDecision, RefreshTokenInfo, StoreError,
-    StoreResult, TokenWrite,
-};
+use super::{Exchange, NewTokens, RefreshTokenInfo, StoreError, StoreResult, TokenWrite};
 use crate::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
 
 /// The SQLite store.
@@ -41,14 +39,8 @@ pub type SqliteStore = SqlStore<Sqlite>;
 pub struct SqlitePools {
     writer: SqlitePool,
     reader: SqlitePool,
-    token_writes: mpsc::Sender<TokenJob>,
+    token_writes: TokenWriter,
 }
-
-/// A token write waiting for its group, and where to answer.
-type TokenJob = (TokenWrite, oneshot::Sender<StoreResult<Option<Exchange>>>);
-
-/// Most writes grouped into one transaction.
-const MAX_GROUP: usize = 256;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -112,8 +104,7 @@ impl Engine for Sqlite {
         if !in_memory {
             tokio::spawn(checkpoints(reader.clone(), writer.clone()));
         }
-        let (token_writes, jobs) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(group_token_writes(writer.clone(), jobs));
+        let token_writes = TokenWriter::spawn(SqliteGroups(writer.clone()));
         Ok(SqlitePools {
             writer,
             reader,
@@ -135,47 +126,17 @@ impl Engine for Sqlite {
 
     /// Hands the write to the grouping task and waits for its group's commit.
     async fn write_tokens(pools: &SqlitePools, write: TokenWrite) -> StoreResult<Option<Exchange>> {
-        let (answer, answered) = oneshot::channel();
-        let gone = || StoreError::Other(anyhow::anyhow!("the token writer stopped"));
-        pools
-            .token_writes
-            .send((write, answer))
-            .await
-            .map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?
+        pools.token_writes.write(write).await
     }
 }
 
-/// The grouping task: waits for a write, takes every other one already waiting (up to
-/// [`MAX_GROUP`]), applies them in one transaction and answers each. If the group fails,
-/// each write is retried alone, so that one bad write cannot fail the others.
-async fn group_token_writes(pool: SqlitePool, mut jobs: mpsc::Receiver<TokenJob>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        // Let the requests that are ready to run submit their writes first: on a busy
-        // server this makes the groups (and so the commits) several times fewer.
-        if group.len() < MAX_GROUP {
-            tokio::task::yield_now().await;
-            while group.len() < MAX_GROUP
-                && let Ok(job) = jobs.try_recv()
-            {
-                group.push(job);
-            }
-        }
-        let writes: Vec<&TokenWrite> = group.iter().map(|(w, _)| w).collect();
-        match apply_group(&pool, &writes).await {
-            Ok(done) => {
-                for ((_, answer), exchange) in group.drain(..).zip(done) {
-                    let _ = answer.send(Ok(exchange));
-                }
-            }
-            Err(_) => {
-                for (write, answer) in group.drain(..) {
-                    let alone = apply_group(&pool, &[&write]).await;
-                    let _ = answer.send(alone.map(|mut done| done.pop().flatten()));
-                }
-            }
-        }
+/// Token write groups on the writer connection.
+struct SqliteGroups(SqlitePool);
+
+#[async_trait]
+impl ApplyGroup for SqliteGroups {
+    async fn apply(&self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>> {
+        apply_group(&self.0, writes).await
     }
 }
 
@@ -317,12 +278,6 @@ struct RefreshJson {
 struct GroupRows {
     access: Vec<AccessJson>,
     refresh: Vec<RefreshJson>,
-    /// (refresh token id, when) retired by a rotation.
-    used: Vec<(String, i64)>,
-    /// (refresh token id, its new count of uses within the grace window).
-    grace: Vec<(String, i64)>,
-    /// (family id, when) revoked after a replay.
-    revoked: Vec<(String, i64)>,
 }
 
 impl GroupRows {
@@ -398,13 +353,7 @@ async fn apply_group_on(
     conn: &mut sqlx::SqliteConnection,
     writes: &[&TokenWrite],
 ) -> StoreResult<Vec<Option<Exchange>>> {
-    let digests: Vec<String> = writes
-        .iter()
-        .filter_map(|w| match w {
-            TokenWrite::Exchange { digest, .. } => Some(hex(digest.as_bytes())),
-            TokenWrite::Insert(_) => None,
-        })
-        .collect();
+    let digests: Vec<String> = group::presented(writes).into_iter().map(hex).collect();
     let mut stored: HashMap<Vec<u8>, RefreshTokenInfo> = HashMap::new();
     if !digests.is_empty() {
         let rows: Vec<DigestedRefreshRow> = sqlx::query_as(BEGIN_AND_READ)
@@ -416,55 +365,14 @@ async fn apply_group_on(
         }
     }
 
+    let plan = group::plan(writes, stored);
     let mut rows = GroupRows::default();
-    let mut done = Vec::with_capacity(writes.len());
-    for write in writes {
-        let (digest, at, decide) = match write {
-            TokenWrite::Insert(tokens) => {
-                rows.issue(tokens);
-                done.push(None);
-                continue;
-            }
-            TokenWrite::Exchange { digest, at, decide } => (digest, *at, decide),
-        };
-        let found = stored.get(digest.as_bytes()).cloned();
-        let outcome = match (&found, decide(found.as_ref())) {
-            (Some(old), RefreshDecision::Rotate(new)) => {
-                if let Some(t) = stored.get_mut(digest.as_bytes()) {
-                    t.used_at = Some(at);
-                }
-                rows.used.push((old.id.to_string(), at));
-                rows.issue(&new);
-                ExchangeOutcome::Rotated
-            }
-            (Some(old), RefreshDecision::RotateAgain(new)) => {
-                // Decided on the state this transaction holds the write lock over, so the
-                // count cannot move under it: the compare-and-swap is implicit here.
-                let uses = old.grace_uses + 1;
-                if let Some(t) = stored.get_mut(digest.as_bytes()) {
-                    t.grace_uses = uses;
-                }
-                // One row per token: `UPDATE … FROM` with several matching rows would
-                // apply an arbitrary one, not the group's last count.
-                let id = old.id.to_string();
-                rows.grace.retain(|(other, _)| *other != id);
-                rows.grace.push((id, uses));
-                rows.issue(&new);
-                ExchangeOutcome::Rotated
-            }
-            (Some(old), RefreshDecision::RevokeFamily) => {
-                for t in stored.values_mut() {
-                    if t.family_id == old.family_id && t.revoked_at.is_none() {
-                        t.revoked_at = Some(at);
-                    }
-                }
-                rows.revoked.push((old.family_id.to_string(), at));
-                ExchangeOutcome::FamilyRevoked
-            }
-            _ => ExchangeOutcome::Refused,
-        };
-        done.push(Some(Exchange { found, outcome }));
+    for tokens in &plan.issued {
+        rows.issue(tokens);
     }
+    let pairs = |list: &[(uuid::Uuid, i64)]| -> Vec<(String, i64)> {
+        list.iter().map(|(id, at)| (id.to_string(), *at)).collect()
+    };
 
     let write: &'static str = if digests.is_empty() {
         &BEGIN_WRITE_AND_COMMIT
@@ -472,14 +380,14 @@ async fn apply_group_on(
         WRITE_AND_COMMIT
     };
     sqlx::query(write)
-        .bind(to_json(&rows.used)?)
+        .bind(to_json(&pairs(&plan.used))?)
         .bind(to_json(&rows.access)?)
         .bind(to_json(&rows.refresh)?)
-        .bind(to_json(&rows.revoked)?)
-        .bind(to_json(&rows.grace)?)
+        .bind(to_json(&pairs(&plan.revoked))?)
+        .bind(to_json(&pairs(&plan.grace))?)
         .execute(&mut *conn)
         .await?;
-    Ok(done)
+    Ok(plan.done)
 }
 
 #[cfg(test)]
@@ -492,7 +400,10 @@ mod tests {
     use crate::domain::client::ClientName;
     use crate::domain::user::{Email, Username};
     use crate::domain::{GrantType, PlainSecret, ScopeSet, TokenDigest};
-    use crate::store::{NewClient, NewRefreshToken, NewUser, RefreshDecider, Store};
+    use crate::store::{
+        ExchangeOutcome, NewClient, NewRefreshToken, NewUser, RefreshDecider, RefreshDecision,
+        Store,
+    };
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();

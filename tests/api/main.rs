@@ -17,6 +17,7 @@ mod limiter;
 mod market;
 mod multinode;
 mod observability;
+mod orgs;
 mod packages;
 mod presentation;
 mod process;

@@ -430,3 +430,80 @@ async fn a_page_of_projects_costs_the_same_statements_whatever_its_size() {
     assert_eq!(first[0].slug, every[0].slug);
     assert_eq!(first[0].addons, every[0].addons);
 }
+
+#[tokio::test]
+async fn a_token_write_that_fails_in_a_burst_fails_alone() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let store = store_of(&app).await;
+
+    // Writes sent together are applied as one group; one of them names a client that does
+    // not exist, which the database refuses.
+    let mut writes = Vec::new();
+    for i in 0..24 {
+        let mut tokens = new_tokens(&alice, Some(PlainSecret::generate_token("hrt_").digest()));
+        if i == 11 {
+            tokens.client_id = "no-such-client".into();
+        }
+        let store = store.clone();
+        writes.push((
+            tokens.clone(),
+            tokio::spawn(async move { store.insert_tokens(&tokens).await }),
+        ));
+    }
+    for (i, (tokens, write)) in writes.into_iter().enumerate() {
+        let outcome = write.await.unwrap();
+        let stored = store.access_token(&tokens.access_digest).await.unwrap();
+        if i == 11 {
+            assert!(outcome.is_err(), "the write naming no client was refused");
+            assert!(stored.is_none());
+        } else {
+            outcome.unwrap_or_else(|e| panic!("write {i} failed with the bad one: {e}"));
+            assert!(stored.is_some(), "write {i} was answered but not stored");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_exchanges_of_one_refresh_token_on_two_nodes_rotate_it_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    // Two stores of their own: two nodes, each with its own grouping of token writes.
+    let nodes = [store_of(&app).await, store_of(&app).await];
+    for round in 0..40 {
+        let refresh = PlainSecret::generate_token("hrt_").digest();
+        let issued = new_tokens(&alice, Some(refresh));
+        nodes[0].insert_tokens(&issued).await.unwrap();
+        let exchanges: Vec<_> = (0..8)
+            .map(|i| {
+                let (node, decide) = (nodes[i % 2].clone(), rotate_once(&alice));
+                tokio::spawn(async move {
+                    node.exchange_refresh_token(&refresh, store::now(), decide)
+                        .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for exchange in exchanges {
+            outcomes.push(exchange.await.unwrap().unwrap().outcome);
+        }
+        let rotated = outcomes
+            .iter()
+            .filter(|o| **o == ExchangeOutcome::Rotated)
+            .count();
+        assert_eq!(rotated, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, ExchangeOutcome::Rotated | ExchangeOutcome::FamilyRevoked)),
+            "round {round}: {outcomes:?}"
+        );
+        // The losers revoked the family: the token issued with the refresh token is dead.
+        let access = nodes[1]
+            .access_token(&issued.access_digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(access.revoked_at.is_some(), "round {round}");
+    }
+}

@@ -1,0 +1,209 @@
+//! The benchmark's second baseline: what harmony does, without a database. An opaque-token
+//! server on axum that keeps its tokens in memory and nothing else:
+//!
+//! * `GET /user`: the token from `Authorization: token T` → SHA-256 → a map lookup →
+//!   the user's JSON (401 with a JSON error body and a challenge when unknown);
+//! * `POST /oauth/v2/token`: `client_credentials` (the client secret checked as harmony
+//!   checks it, SHA-256 and a constant-time compare), `password` (a plain compare: this
+//!   server measures storage, not argon2id) and `refresh_token` (single use: rotated in
+//!   memory, a replay revokes the family); tokens minted as harmony mints them
+//!   (`PlainSecret::generate_token`) and answered in the documented JSON.
+//!
+//! It prints the same first-start line as harmony (`{"username", "password", "client_id",
+//! "client_secret"}`), so that `bench/run` drives it with the same scripts, and the ratio of
+//! a scenario to this server is the share of the physical limit harmony reaches.
+//!
+//! `cargo run --release --example memory_baseline -- 127.0.0.1:9000`
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use harmony::domain::{PlainSecret, TokenDigest};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const USERNAME: &str = "admin";
+const CLIENT_ID: &str = "bench-client";
+
+/// One family of tokens (one original grant): revoking it kills all its tokens.
+type Family = u64;
+
+#[derive(Default)]
+struct Tokens {
+    /// Access token digest → (family, owned by the user?).
+    access: HashMap<TokenDigest, (Family, bool)>,
+    /// Refresh token digest → (family, used?).
+    refresh: HashMap<TokenDigest, (Family, bool)>,
+    /// Revoked families.
+    revoked: std::collections::HashSet<Family>,
+    next_family: Family,
+}
+
+struct App {
+    tokens: Mutex<Tokens>,
+    secret_digest: TokenDigest,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+    token_type: &'static str,
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+fn oauth_error(code: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": code }))).into_response()
+}
+
+async fn user(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("token ")
+                .or_else(|| v.strip_prefix("Bearer "))
+        });
+    let known = token.is_some_and(|t| {
+        let digest = PlainSecret::new(t).digest();
+        let tokens = app.tokens.lock().unwrap();
+        tokens
+            .access
+            .get(&digest)
+            .is_some_and(|(family, _)| !tokens.revoked.contains(family))
+    });
+    if !known {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"harmony\"")],
+            Json(json!({ "message": "Bad credentials", "code": "unauthorized" })),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "id": "2f6f0c36-3b0e-4b8a-9d59-4c2f1e0e7a11",
+        "username": USERNAME,
+        "email": "admin@localhost",
+        "name": "Administrator",
+        "createdAt": "2026-11-29T10:00:00Z",
+    }))
+    .into_response()
+}
+
+async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Response {
+    let secret_ok = form.client_id.as_deref() == Some(CLIENT_ID)
+        && form
+            .client_secret
+            .as_deref()
+            .is_some_and(|s| PlainSecret::new(s).digest().ct_eq(&app.secret_digest));
+    if !secret_ok {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client" })),
+        )
+            .into_response();
+    }
+    let access = PlainSecret::generate_token("hat_");
+    let mut refresh = None;
+    {
+        let mut tokens = app.tokens.lock().unwrap();
+        let family = match form.grant_type.as_str() {
+            "client_credentials" => {
+                tokens.next_family += 1;
+                tokens.next_family
+            }
+            "password" => {
+                if form.username.as_deref() != Some(USERNAME)
+                    || form.password.as_deref() != Some(app.password.as_str())
+                {
+                    return oauth_error("invalid_grant");
+                }
+                tokens.next_family += 1;
+                tokens.next_family
+            }
+            "refresh_token" => {
+                let Some(presented) = form.refresh_token.as_deref() else {
+                    return oauth_error("invalid_request");
+                };
+                let digest = PlainSecret::new(presented).digest();
+                let Some(&(family, used)) = tokens.refresh.get(&digest) else {
+                    return oauth_error("invalid_grant");
+                };
+                if used || tokens.revoked.contains(&family) {
+                    // A replay gives the family away (RFC 9700 §4.14.2).
+                    tokens.revoked.insert(family);
+                    return oauth_error("invalid_grant");
+                }
+                tokens.refresh.insert(digest, (family, true));
+                family
+            }
+            _ => return oauth_error("unsupported_grant_type"),
+        };
+        let user = form.grant_type != "client_credentials";
+        tokens.access.insert(access.digest(), (family, user));
+        if user {
+            let new = PlainSecret::generate_token("hrt_");
+            tokens.refresh.insert(new.digest(), (family, false));
+            refresh = Some(new);
+        }
+    }
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(TokenAnswer {
+            access_token: access.expose().to_owned(),
+            expires_in: 3600,
+            token_type: "bearer",
+            scope: None,
+            refresh_token: refresh.map(|r| r.expose().to_owned()),
+        }),
+    )
+        .into_response()
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9000".into());
+    let secret = PlainSecret::generate("hcs_", 32);
+    let password = PlainSecret::generate("", 16).expose().to_owned();
+    println!(
+        "{}",
+        json!({
+            "username": USERNAME,
+            "password": password,
+            "client_id": CLIENT_ID,
+            "client_secret": secret.expose(),
+        })
+    );
+    let app = Arc::new(App {
+        tokens: Mutex::new(Tokens::default()),
+        secret_digest: secret.digest(),
+        password,
+    });
+    let router = Router::new()
+        .route("/user", get(user))
+        .route("/ping", get(|| async { "pong" }))
+        .route("/oauth/v2/token", post(token))
+        .with_state(app);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    axum::serve(listener, router).await
+}

@@ -27,7 +27,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::PlainSecret;
 use crate::domain::form;
-use crate::service::sessions::{SESSION_TTL, SignInError, new_session_value};
+use crate::service::sessions::{ReauthError, SESSION_TTL, SignInError, new_session_value};
 use crate::state::AppState;
 use crate::store::{StoreError, Timestamp, User};
 
@@ -212,6 +212,33 @@ impl Browser {
     pub async fn sign_out(self, state: &AppState) -> Result<Browser, StoreError> {
         state.services.sessions().sign_out(&self.session()).await?;
         Ok(Browser::fresh(state, None))
+    }
+
+    /// Whether this browser's session signed in within the last few minutes (see
+    /// [`crate::service::sessions::REAUTH_AFTER`]).
+    pub async fn recently_signed_in(&self, state: &AppState) -> Result<bool, StoreError> {
+        state
+            .services
+            .sessions()
+            .recently_signed_in(&self.session())
+            .await
+    }
+
+    /// `user` gave their `password` again from `addr`: the browser holding a fresh
+    /// session (set on the response by [`Browser::finish`]).
+    pub async fn reauthenticate(
+        &self,
+        state: &AppState,
+        addr: IpAddr,
+        user: &User,
+        password: &PlainSecret,
+    ) -> Result<Browser, ReauthError> {
+        let value = state
+            .services
+            .sessions()
+            .reauthenticate(addr, user, &self.session(), password)
+            .await?;
+        Ok(Browser::renewed(state, value))
     }
 
     /// This browser holding the fresh session `value` (after a password change).

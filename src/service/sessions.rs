@@ -26,6 +26,28 @@ use crate::store::{StoreError, StoreResult, Timestamp, User, now};
 /// Lifetime of a signed-in browser session, in seconds.
 pub const SESSION_TTL: i64 = 8 * 3600;
 
+/// How long after a sign-in a sensitive action goes ahead without the password again,
+/// in seconds: older sessions are asked for it (as GitHub's "sudo mode" does), so that a
+/// browser left signed in cannot rotate secrets or mint admin tokens.
+pub const REAUTH_AFTER: i64 = 10 * 60;
+
+/// Why the password given again for a sensitive action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReauthError {
+    /// The password is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Too many failed attempts: retry after this many seconds.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds until the failure window ends.
+        retry_after: u64,
+    },
+    /// Storage or hashing failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
 /// Why an authorization request cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -192,29 +214,15 @@ impl Sessions<'_> {
         current: &PlainSecret,
         new: &str,
     ) -> Result<PlainSecret, PasswordChangeError> {
-        let store = self.0.store().as_ref();
-        let limiter = self.0.limiter();
-        let username = user.username.as_str();
-        let attempt = match limiter.reserve_password(store, username, addr).await {
-            Ok(attempt) => attempt,
-            Err(Limited::TooMany { retry_after }) => {
+        match self.verify_password(addr, user, current).await {
+            Ok(()) => {}
+            Err(ReauthError::WrongPassword) => return Err(PasswordChangeError::WrongPassword),
+            Err(ReauthError::TooManyAttempts { retry_after }) => {
                 return Err(PasswordChangeError::TooManyAttempts { retry_after });
             }
-            Err(Limited::Store(e)) => return Err(anyhow::Error::from(e).into()),
-        };
-        let checked = self.check_password(username, current).await;
-        let failed = matches!(checked, Err(SignInError::WrongCredentials));
-        attempt.settle(limiter, store, failed).await;
-        match checked {
-            Ok(u) if u.id == user.id => {}
-            Ok(_) | Err(SignInError::WrongCredentials) | Err(SignInError::Disabled) => {
-                return Err(PasswordChangeError::WrongPassword);
-            }
-            Err(SignInError::TooManyAttempts { retry_after }) => {
-                return Err(PasswordChangeError::TooManyAttempts { retry_after });
-            }
-            Err(SignInError::Unexpected(e)) => return Err(e.into()),
+            Err(ReauthError::Unexpected(e)) => return Err(e.into()),
         }
+        let store = self.0.store().as_ref();
         validate_password(new).map_err(PasswordChangeError::Invalid)?;
         let changes = AccountChanges {
             disabled: None,
@@ -224,6 +232,77 @@ impl Sessions<'_> {
         // The store ends every session of the account in the same write.
         store
             .change_account(user.id, &changes)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let session = new_session_value();
+        let now = now();
+        store
+            .create_session(&session.digest(), user.id, now, now + SESSION_TTL)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(session)
+    }
+
+    /// Checks that `password` is `user`'s, from `addr`, behind the failed-credentials
+    /// limiter (as a sign-in).
+    async fn verify_password(
+        &self,
+        addr: IpAddr,
+        user: &User,
+        password: &PlainSecret,
+    ) -> Result<(), ReauthError> {
+        let store = self.0.store().as_ref();
+        let limiter = self.0.limiter();
+        let username = user.username.as_str();
+        let attempt = match limiter.reserve_password(store, username, addr).await {
+            Ok(attempt) => attempt,
+            Err(Limited::TooMany { retry_after }) => {
+                return Err(ReauthError::TooManyAttempts { retry_after });
+            }
+            Err(Limited::Store(e)) => return Err(anyhow::Error::from(e).into()),
+        };
+        let checked = self.check_password(username, password).await;
+        let failed = matches!(checked, Err(SignInError::WrongCredentials));
+        attempt.settle(limiter, store, failed).await;
+        match checked {
+            Ok(u) if u.id == user.id => Ok(()),
+            Ok(_) | Err(SignInError::WrongCredentials) | Err(SignInError::Disabled) => {
+                Err(ReauthError::WrongPassword)
+            }
+            Err(SignInError::TooManyAttempts { retry_after }) => {
+                Err(ReauthError::TooManyAttempts { retry_after })
+            }
+            Err(SignInError::Unexpected(e)) => Err(e.into()),
+        }
+    }
+
+    /// Whether the browser session `session` signed in (gave its password) within the
+    /// last [`REAUTH_AFTER`] seconds; `false` for an unknown or expired session.
+    pub async fn recently_signed_in(&self, session: &PlainSecret) -> StoreResult<bool> {
+        let now = now();
+        Ok(self
+            .0
+            .store()
+            .session_started(&session.digest(), now)
+            .await?
+            .is_some_and(|started| now - started < REAUTH_AFTER))
+    }
+
+    /// `user` gives their password again (from `addr`) before a sensitive action: when
+    /// it is right, the session `previous` ends and a fresh one starts (a new value, as
+    /// after a sign-in: the sign-in time is the session's start), answered for the
+    /// browser to hold.
+    pub async fn reauthenticate(
+        &self,
+        addr: IpAddr,
+        user: &User,
+        previous: &PlainSecret,
+        password: &PlainSecret,
+    ) -> Result<PlainSecret, ReauthError> {
+        self.verify_password(addr, user, password).await?;
+        let store = self.0.store();
+        store
+            .delete_session(&previous.digest())
             .await
             .map_err(anyhow::Error::from)?;
         let session = new_session_value();

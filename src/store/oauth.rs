@@ -171,6 +171,13 @@ pub trait OAuthStore: Send + Sync {
         digest: &TokenDigest,
         now: Timestamp,
     ) -> StoreResult<Option<(User, Timestamp)>>;
+    /// When a live session was started, that is when its person last gave their
+    /// password (`None`: unknown or expired session).
+    async fn session_started(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<Timestamp>>;
     /// Ends a session.
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
     /// Ends every browser session of an account.
@@ -559,6 +566,20 @@ where
         .await?
         .map(|row| Ok((row.user.into_user()?, row.signed_in_at)))
         .transpose()
+    }
+
+    async fn session_started(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<Timestamp>> {
+        Ok(sqlx::query_scalar::<DB, Timestamp>(
+            "SELECT created_at FROM auth_sessions WHERE digest = $1 AND expires_at > $2",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?)
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<()> {

@@ -973,3 +973,204 @@ async fn the_projects_page_lists_the_accounts_projects() {
             .contains("Shop site")
     );
 }
+
+/// Makes every browser session of the database look signed in an hour ago.
+async fn age_sessions(app: &TestApp) {
+    assert!(
+        app.execute("UPDATE auth_sessions SET created_at = created_at - 3600")
+            .await
+            >= 1
+    );
+}
+
+const PASSWORD_AGAIN: &str = "Confirm your password";
+
+#[tokio::test]
+async fn rotating_on_an_old_session_asks_for_the_password_then_rotates_as_asked() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    age_sessions(&app).await;
+    let path = format!("/console/applications/{}/secret", alice.client_id);
+
+    // Asked, not done: the page carries the action's fields and posts to the action.
+    let response = post(&app, &browser, &path, Some(&csrf), &[("keep_old", "3600")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let asked = response.text().await.unwrap();
+    assert!(asked.contains(PASSWORD_AGAIN), "{asked}");
+    assert!(asked.contains(&format!("action=\"{path}\"")), "{asked}");
+    assert_eq!(input_value(&asked, "keep_old"), "3600");
+    assert_eq!(input_value(&asked, "csrf_token"), csrf);
+    let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
+    assert_eq!(old.status(), StatusCode::OK);
+
+    // A wrong password: asked again, nothing done.
+    let wrong = post(
+        &app,
+        &browser,
+        &path,
+        Some(&csrf),
+        &[
+            ("keep_old", "3600"),
+            ("reauth_password", "not-the-password"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("is not your password"));
+    let html = page_at(&app, &browser, "/console/applications").await;
+    assert!(!html.contains("secret-1"));
+
+    // The right one: the action goes on with the fields it had, the session is renewed.
+    let done = post(
+        &app,
+        &browser,
+        &path,
+        Some(&csrf),
+        &[
+            ("keep_old", "3600"),
+            ("reauth_password", alice.password.as_str()),
+        ],
+    )
+    .await;
+    assert_redirect_with_message(&done, "/console/applications");
+    assert!(
+        done.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("harmony_session=")),
+        "{:?}",
+        done.headers()
+    );
+    let html = page_at(&app, &browser, "/console/applications").await;
+    assert!(html.contains("keeps working until"), "{html}");
+    let secret = code_by_id(&html, "secret-1");
+    let old = client_credentials(&app, &alice.client_id, &alice.client_secret).await;
+    assert_eq!(old.status(), StatusCode::OK, "the grace asked for was kept");
+    let new = client_credentials(&app, &alice.client_id, &secret).await;
+    assert_eq!(new.status(), StatusCode::OK);
+
+    // Freshly confirmed, the next sensitive action does not ask again.
+    let html = page(&app, &browser).await;
+    let csrf = input_value(&html, "csrf_token");
+    let again = post(&app, &browser, &path, Some(&csrf), &[]).await;
+    assert_redirect_with_message(&again, "/console/applications");
+}
+
+#[tokio::test]
+async fn deleting_and_revoking_all_on_an_old_session_ask_for_the_password_first() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    let (browser, html) = signed_in(&app, &alice).await;
+    let csrf = input_value(&html, "csrf_token");
+    age_sessions(&app).await;
+
+    let revoke = post(
+        &app,
+        &browser,
+        "/console/tokens/revoke-all",
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(revoke.status(), StatusCode::OK);
+    assert!(revoke.text().await.unwrap().contains(PASSWORD_AGAIN));
+    assert_eq!(app.get_user(&token).await.status(), StatusCode::OK);
+
+    let delete = format!("/console/applications/{}/delete", alice.client_id);
+    let asked = post(&app, &browser, &delete, Some(&csrf), &[]).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert!(asked.text().await.unwrap().contains(PASSWORD_AGAIN));
+    assert!(client_ids(&app, &token).await.contains(&alice.client_id));
+
+    let done = post(
+        &app,
+        &browser,
+        &delete,
+        Some(&csrf),
+        &[("reauth_password", alice.password.as_str())],
+    )
+    .await;
+    assert_redirect_with_message(&done, "/console/applications");
+    // Gone with its tokens.
+    assert_eq!(
+        app.get_user(&token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let html = page_at(&app, &browser, "/console/applications").await;
+    assert!(
+        html.contains("deleted.") && !html.contains(&alice.client_id),
+        "{html}"
+    );
+
+    // Confirmed a moment ago: revoke all goes straight on.
+    let csrf = input_value(&html, "csrf_token");
+    let revoke = post(
+        &app,
+        &browser,
+        "/console/tokens/revoke-all",
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_redirect_with_message(&revoke, "/console/tokens");
+    assert!(page(&app, &browser).await.contains("Every token revoked."));
+}
+
+#[tokio::test]
+async fn an_admin_token_on_an_old_session_asks_for_the_password_and_a_read_token_does_not() {
+    let app = TestApp::spawn().await;
+    let root = app
+        .account_with(
+            "root",
+            true,
+            harmony::service::clients::ClientSpec {
+                scopes: vec!["read".into(), "write".into(), "admin".into()],
+                ..Default::default()
+            },
+        )
+        .await;
+    let (browser, html) = signed_in(&app, &root).await;
+    let csrf = input_value(&html, "csrf_token");
+    age_sessions(&app).await;
+
+    let read = post(
+        &app,
+        &browser,
+        "/console/tokens",
+        Some(&csrf),
+        &[("note", "ci"), ("scope", "read"), ("expiry", "30")],
+    )
+    .await;
+    assert_redirect_with_message(&read, "/console/tokens");
+
+    let admin_fields = [
+        ("note", "ops"),
+        ("scope", "read"),
+        ("scope", "admin"),
+        ("expiry", "7"),
+        ("confirm_admin", "1"),
+    ];
+    let asked = post(
+        &app,
+        &browser,
+        "/console/tokens",
+        Some(&csrf),
+        &admin_fields,
+    )
+    .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains(PASSWORD_AGAIN), "{asked}");
+    assert!(asked.contains("name=\"scope\" value=\"admin\""), "{asked}");
+    assert!(!page(&app, &browser).await.contains("ops"));
+
+    let mut confirmed = admin_fields.to_vec();
+    confirmed.push(("reauth_password", root.password.as_str()));
+    let done = post(&app, &browser, "/console/tokens", Some(&csrf), &confirmed).await;
+    assert_redirect_with_message(&done, "/console/tokens");
+    let html = page(&app, &browser).await;
+    assert!(html.contains("“ops” generated"), "{html}");
+}

@@ -4,6 +4,7 @@ pages, without JavaScript, at 375 px and in dark mode."""
 import base64
 import hashlib
 import os
+import sqlite3
 from urllib.parse import urlencode
 
 import requests
@@ -470,6 +471,8 @@ def test_the_marketplace_and_projects_pages(driver, server):
     wait(driver, EC.presence_of_element_located((By.ID, "q"))).send_keys("gallery")
     Select(driver.find_element(By.ID, "type")).select_by_value("harmony-theme")
     driver.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    # The unfiltered list already shows the link: wait for the search's page, not that one.
+    wait(driver, EC.url_contains("q=gallery"))
     link = wait(driver, EC.presence_of_element_located((By.LINK_TEXT, f"{user}/gallery")))
     shot(driver, "marketplace")
     narrow(driver, "marketplace")
@@ -484,3 +487,57 @@ def test_the_marketplace_and_projects_pages(driver, server):
     assert "Shop site" in row.text
     shot(driver, "projects")
     narrow(driver, "projects")
+
+
+def age_sessions(server):
+    """Every browser session signed in an hour ago (the server's SQLite database)."""
+    with sqlite3.connect(os.path.join(server.tmp, "h.db")) as db:
+        db.execute("UPDATE auth_sessions SET created_at = created_at - 3600")
+
+
+def test_an_old_session_gives_the_password_again_before_rotating(driver, server):
+    user = server.create_user("sudo")
+    sign_in(driver, server, user)
+    register(driver, server, "Sudo app", grants=["client_credentials"])
+    client_id, old = secret(driver, "client_id"), secret(driver, "client_secret")
+    age_sessions(server)
+    driver.find_element(By.LINK_TEXT, "Rotate secret…").click()
+    grace = wait(driver, EC.presence_of_element_located((By.ID, "keep_old")))
+    Select(grace).select_by_value("3600")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    wait(driver, EC.presence_of_element_located((By.ID, "reauth_password")))
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Confirm your password"
+    shot(driver, "reauth")
+    narrow(driver, "reauth")
+    # A wrong password: asked again, with the message next to the field.
+    driver.find_element(By.ID, "reauth_password").send_keys("not the password")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    error = wait(driver, EC.presence_of_element_located((By.ID, "reauth_password-error")))
+    assert "is not your password" in error.text
+    shot(driver, "reauth-wrong")
+    driver.find_element(By.ID, "reauth_password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    # The rotation went on with the grace chosen before the password was asked.
+    assert "keeps working until" in flash_text(driver)
+    new = secret(driver, "client_secret")
+    for s in (old, new):
+        got = requests.post(server.url("/oauth/v2/token"), auth=(client_id, s),
+                            data={"grant_type": "client_credentials"}, timeout=30)
+        assert got.status_code == 200, got.text
+    driver.refresh()
+    wait(driver, EC.presence_of_element_located((By.ID, "applications")))
+    assert not driver.find_elements(By.ID, "flash")
+
+
+def test_without_javascript_an_old_session_gives_the_password_before_revoking_all(
+        nojs_driver, server):
+    driver = nojs_driver
+    user = server.create_user("sudonojs")
+    sign_in(driver, server, user)
+    age_sessions(server)
+    driver.get(server.url("/console/tokens/revoke-all"))
+    wait(driver, EC.element_to_be_clickable((By.CSS_SELECTOR, "button.danger"))).click()
+    wait(driver, EC.presence_of_element_located((By.ID, "reauth_password"))).send_keys(PASSWORD)
+    shot(driver, "nojs-reauth")
+    driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+    assert "Every token revoked." in flash_text(driver)

@@ -14,7 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    CsrfForm, Render, checked_post, not_found, see, server_error, text_field, time, viewer,
+    REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found, reauthenticated, see,
+    server_error, text_field, time, viewer,
 };
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
@@ -25,7 +26,7 @@ use crate::pages::flash::Flash;
 use crate::pages::layout::{Nav, describe};
 use crate::pages::session;
 use crate::service::clients::{ClientChange, ClientError, ClientSpec};
-use crate::state::AppState;
+use crate::state::{AppState, ClientAddr};
 use crate::store::{Client, User, now};
 
 /// Routes of the Applications page.
@@ -49,6 +50,8 @@ pub struct RotationForm {
     /// How long the old secret keeps working, in seconds (0: it stops at once; at most
     /// 604800).
     pub keep_old: Option<i64>,
+    /// The password given again, when the session signed in over 10 minutes ago.
+    pub reauth_password: Option<String>,
 }
 
 /// The application form (registration and changes).
@@ -628,20 +631,27 @@ pub async fn confirm_application_deletion(
     tag = "console",
     security(("sessionCookie" = [])),
     params(("client_id" = String, Path, description = "the application's `client_id`")),
-    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = SensitiveForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done or refused: to the Applications page with a message.", headers(("Location" = String))),
+        (status = 200, description = "The session signed in over 10 minutes ago: a page asks for the password again, \
+            its form posting the same fields with `reauth_password`.", body = String, content_type = HTML),
+        (status = 401, description = "The password given again is wrong: that page again.", body = String, content_type = HTML),
+        (status = 429, description = "Too many wrong passwords (`Retry-After`).", body = String, content_type = HTML,
+            headers(("Retry-After" = String))),
         (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
         (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
     )
 )]
 pub async fn delete_console_application(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Path(client_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (_, _, user) = match checked_post(&state, &headers, body, &["csrf_token"]).await {
+    let single = ["csrf_token", REAUTH_FIELD];
+    let (browser, form, user) = match checked_post(&state, &headers, body, &single).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -657,7 +667,19 @@ pub async fn delete_console_application(
         }
         Err(e) => return server_error(&state, e),
     };
-    match clients.delete(&user, &client_id).await {
+    let here = format!("/console/applications/{client_id}/delete");
+    let sensitive = Sensitive {
+        action: &here,
+        what: format!("delete the application {name}"),
+        button: "Delete application",
+        nav: Nav::Applications,
+    };
+    let browser =
+        match reauthenticated(&state, &headers, addr, browser, &user, &form, sensitive).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+    let done = match clients.delete(&user, &client_id).await {
         Ok(()) => see(
             &state,
             Nav::Applications.path(),
@@ -669,7 +691,8 @@ pub async fn delete_console_application(
             Flash::error("That application is not one of yours (was it deleted already?)."),
         ),
         Err(e) => server_error(&state, e),
-    }
+    };
+    browser.finish(done)
 }
 
 /// Confirm a secret's rotation
@@ -745,19 +768,48 @@ const GRACE: [(&str, &str); 4] = [
     responses(
         (status = 303, description = "Done or refused: to the Applications page with a message (and the secret, once).",
             headers(("Location" = String))),
+        (status = 200, description = "The session signed in over 10 minutes ago: a page asks for the password again, \
+            its form posting the same fields with `reauth_password`.", body = String, content_type = HTML),
+        (status = 401, description = "The password given again is wrong: that page again.", body = String, content_type = HTML),
+        (status = 429, description = "Too many wrong passwords (`Retry-After`).", body = String, content_type = HTML,
+            headers(("Retry-After" = String))),
         (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
         (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
     )
 )]
 pub async fn rotate_console_secret(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Path(client_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (_, form, user) =
-        match checked_post(&state, &headers, body, &["csrf_token", "keep_old"]).await {
-            Ok(f) => f,
+    let single = ["csrf_token", "keep_old", REAUTH_FIELD];
+    let (browser, form, user) = match checked_post(&state, &headers, body, &single).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let name = match state.services.clients().get(&user, &client_id).await {
+        Ok(c) => c.name.to_string(),
+        Err(ClientError::NotFound(_)) => {
+            return see(
+                &state,
+                Nav::Applications.path(),
+                Flash::error("That application is not one of yours."),
+            );
+        }
+        Err(e) => return server_error(&state, e),
+    };
+    let here = format!("/console/applications/{client_id}/secret");
+    let sensitive = Sensitive {
+        action: &here,
+        what: format!("give {name} a new secret"),
+        button: "Rotate secret",
+        nav: Nav::Applications,
+    };
+    let browser =
+        match reauthenticated(&state, &headers, addr, browser, &user, &form, sensitive).await {
+            Ok(b) => b,
             Err(r) => return r,
         };
     let keep_old = session::field(&form, "keep_old")
@@ -789,5 +841,5 @@ pub async fn rotate_console_secret(
         }
         Err(e) => return server_error(&state, e),
     };
-    see(&state, Nav::Applications.path(), flash)
+    browser.finish(see(&state, Nav::Applications.path(), flash))
 }

@@ -17,6 +17,8 @@ pub mod marketplace;
 pub mod projects;
 pub mod tokens;
 
+use std::net::IpAddr;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -32,6 +34,7 @@ use super::flash::{self, Flash};
 use super::layout::{self, Frame, Nav, SignIn};
 use super::session::{self, Browser, CsrfFailure, SignInRefused};
 use crate::domain::PlainSecret;
+use crate::service::sessions::{REAUTH_AFTER, ReauthError};
 use crate::state::{AppState, ClientAddr};
 use crate::store::User;
 
@@ -57,6 +60,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct CsrfForm {
     /// The token the page's forms carry, bound to the session cookie.
     pub csrf_token: String,
+}
+
+/// The form of a sensitive action that carries nothing else.
+#[derive(ToSchema)]
+pub struct SensitiveForm {
+    /// The token the page's forms carry, bound to the session cookie.
+    pub csrf_token: String,
+    /// The password given again, when the session signed in over 10 minutes ago.
+    pub reauth_password: Option<String>,
 }
 
 /// The sign-in form.
@@ -219,6 +231,137 @@ pub(crate) async fn checked_post(
         )),
         Err(e) => Err(server_error(state, e)),
     }
+}
+
+/// The field of a sensitive action's form that carries the password given again.
+pub(crate) const REAUTH_FIELD: &str = "reauth_password";
+
+/// A sensitive action about to happen: what the password page says and where it posts.
+pub(crate) struct Sensitive<'a> {
+    /// The action's path (the confirmation page's form posts there again).
+    pub action: &'a str,
+    /// What the action does, after "To …" ("rotate the secret of Shop").
+    pub what: String,
+    /// The submit button's words.
+    pub button: &'a str,
+    /// The console section it belongs to (and where Cancel leads).
+    pub nav: Nav,
+}
+
+/// The password check of a sensitive action, after [`checked_post`]. A session that
+/// signed in within the last few minutes goes on as it is; an older one must give the
+/// password again: without [`REAUTH_FIELD`] in the form, the answer is a page that asks
+/// for it (`200`), whose form posts the same fields (and CSRF token) to the same action
+/// with the password, so that the action then goes on from where it was; a wrong password
+/// shows that page again (`401`), too many `429`. On success the browser holds a fresh
+/// session, whose start is the new sign-in time: the caller finishes its response with
+/// the browser answered here.
+pub(crate) async fn reauthenticated(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: IpAddr,
+    browser: Browser,
+    user: &User,
+    form: &[(String, String)],
+    sensitive: Sensitive<'_>,
+) -> Result<Browser, Response> {
+    match browser.recently_signed_in(state).await {
+        Ok(true) => return Ok(browser),
+        Ok(false) => {}
+        Err(e) => return Err(server_error(state, e)),
+    }
+    let Some(given) = session::field(form, REAUTH_FIELD) else {
+        return Err(password_page(
+            state,
+            headers,
+            &browser,
+            user,
+            form,
+            &sensitive,
+            StatusCode::OK,
+            None,
+        ));
+    };
+    let password = PlainSecret::new(given);
+    match browser.reauthenticate(state, addr, user, &password).await {
+        Ok(renewed) => Ok(renewed),
+        Err(ReauthError::WrongPassword) => Err(password_page(
+            state,
+            headers,
+            &browser,
+            user,
+            form,
+            &sensitive,
+            StatusCode::UNAUTHORIZED,
+            Some("That is not your password."),
+        )),
+        Err(ReauthError::TooManyAttempts { retry_after }) => {
+            let mut response = password_page(
+                state,
+                headers,
+                &browser,
+                user,
+                form,
+                &sensitive,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many wrong passwords; try again later."),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            Err(response)
+        }
+        Err(ReauthError::Unexpected(e)) => Err(server_error(state, e)),
+    }
+}
+
+/// The page asking for the password again before `sensitive`, carrying the action's
+/// fields (all but the CSRF token, written fresh, and a password given before).
+#[allow(clippy::too_many_arguments)]
+fn password_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    browser: &Browser,
+    user: &User,
+    form: &[(String, String)],
+    sensitive: &Sensitive<'_>,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let minutes = REAUTH_AFTER / 60;
+    let title = "Confirm your password";
+    let body = html! {
+        h1 { (title) }
+        div.card {
+            p { "You signed in more than " (minutes) " minutes ago. To " (sensitive.what)
+                ", enter your password again." }
+            form method="post" action=(state.path(sensitive.action)) {
+                input type="hidden" name="csrf_token" value=(browser.csrf());
+                @for (name, value) in form.iter().filter(|(n, _)| n != "csrf_token" && n != REAUTH_FIELD) {
+                    input type="hidden" name=(name) value=(value);
+                }
+                label for=(REAUTH_FIELD) { "Password of " (user.username.as_str()) }
+                input type="password" id=(REAUTH_FIELD) name=(REAUTH_FIELD)
+                    autocomplete="current-password" required autofocus
+                    aria-invalid=[error.is_some().then_some("true")]
+                    aria-describedby=[error.is_some().then_some("reauth_password-error")];
+                @if let Some(e) = error {
+                    p.field-error #reauth_password-error { (e) }
+                }
+                div.actions {
+                    button.danger type="submit" { (sensitive.button) }
+                    a.button href=(state.path(sensitive.nav.path())) { "Cancel" }
+                }
+            }
+        }
+    };
+    Render {
+        state,
+        headers,
+        browser,
+        user,
+    }
+    .page(status, sensitive.nav, title, body)
 }
 
 fn csrf_refused(state: &AppState, e: CsrfFailure) -> Response {

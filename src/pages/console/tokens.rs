@@ -17,7 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{CsrfForm, Render, checked_post, not_found, see, server_error, time, viewer};
+use super::{
+    CsrfForm, REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found,
+    reauthenticated, see, server_error, time, viewer,
+};
 use crate::domain::Scope;
 use crate::domain::fields::FieldErrors;
 use crate::domain::tokens::{NEVER, PersonalTokenField, TokenOrigin, TokenStatus};
@@ -28,7 +31,7 @@ use crate::pages::layout::describe;
 use crate::pages::session;
 use crate::service::tokens::TokenError;
 use crate::service::tokens::{PersonalExpiry, PersonalTokenSpec};
-use crate::state::AppState;
+use crate::state::{AppState, ClientAddr};
 use crate::store::User;
 use crate::store::{TokenRecord, now};
 use utoipa::ToSchema;
@@ -306,30 +309,49 @@ pub async fn confirm_revoke_all(State(state): State<AppState>, headers: HeaderMa
     path = "/console/tokens/revoke-all",
     tag = "console",
     security(("sessionCookie" = [])),
-    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = SensitiveForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: to the Tokens page with a message.", headers(("Location" = String))),
+        (status = 200, description = "The session signed in over 10 minutes ago: a page asks for the password again, \
+            its form posting the same fields with `reauth_password`.", body = String, content_type = HTML),
+        (status = 401, description = "The password given again is wrong: that page again.", body = String, content_type = HTML),
+        (status = 429, description = "Too many wrong passwords (`Retry-After`).", body = String, content_type = HTML,
+            headers(("Retry-After" = String))),
         (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
         (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
     )
 )]
 pub async fn revoke_all_console_tokens(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (_, _, user) = match checked_post(&state, &headers, body, &["csrf_token"]).await {
+    let single = ["csrf_token", REAUTH_FIELD];
+    let (browser, form, user) = match checked_post(&state, &headers, body, &single).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    match state.services.tokens().revoke_all(&user).await {
+    let sensitive = Sensitive {
+        action: "/console/tokens/revoke-all",
+        what: "revoke every token of your account".to_owned(),
+        button: "Revoke all tokens",
+        nav: Nav::Tokens,
+    };
+    let browser =
+        match reauthenticated(&state, &headers, addr, browser, &user, &form, sensitive).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+    let done = match state.services.tokens().revoke_all(&user).await {
         Ok(()) => see(
             &state,
             Nav::Tokens.path(),
             Flash::ok("Every token revoked."),
         ),
         Err(e) => server_error(&state, e),
-    }
+    };
+    browser.finish(done)
 }
 
 /// The "Generate new token" form.
@@ -347,6 +369,9 @@ pub struct PersonalTokenForm {
     pub expiry_date: Option<String>,
     /// Present: the person confirms a token with the `admin` scope.
     pub confirm_admin: Option<String>,
+    /// The password given again for an `admin` token, when the session signed in over
+    /// 10 minutes ago.
+    pub reauth_password: Option<String>,
 }
 
 /// What the form shows: what was typed, and what is wrong with it.
@@ -465,6 +490,11 @@ pub async fn new_token_page(State(state): State<AppState>, headers: HeaderMap) -
     responses(
         (status = 303, description = "Generated: to the Tokens page, with the token shown once.",
             headers(("Location" = String))),
+        (status = 200, description = "The session signed in over 10 minutes ago: a page asks for the password again, \
+            its form posting the same fields with `reauth_password`.", body = String, content_type = HTML),
+        (status = 401, description = "The password given again is wrong: that page again.", body = String, content_type = HTML),
+        (status = 429, description = "Too many wrong passwords (`Retry-After`).", body = String, content_type = HTML,
+            headers(("Retry-After" = String))),
         (status = 400, description = "The form could not be read.", body = String, content_type = HTML),
         (status = 403, description = "The CSRF check failed.", body = String, content_type = HTML),
         (status = 422, description = "Invalid: the form again with what was typed and the messages.",
@@ -473,6 +503,7 @@ pub async fn new_token_page(State(state): State<AppState>, headers: HeaderMap) -
 )]
 pub async fn create_console_token(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -482,6 +513,7 @@ pub async fn create_console_token(
         "expiry",
         "expiry_date",
         "confirm_admin",
+        REAUTH_FIELD,
     ];
     let (browser, form, user) = match checked_post(&state, &headers, body, &single).await {
         Ok(f) => f,
@@ -512,23 +544,40 @@ pub async fn create_console_token(
     };
     // An admin token is sensitive: the person confirms it on the form.
     let admin = values.scopes.iter().any(|s| s == "admin");
+    let mut browser = browser;
     let result = if admin && session::field(&form, "confirm_admin").is_none() {
         Err(TokenError::Invalid(FieldErrors::one(
             PersonalTokenField::Scopes,
             "check the box to confirm a token with the admin scope",
         )))
     } else {
+        if admin {
+            // ... and, on an older session, gives the password again.
+            let sensitive = Sensitive {
+                action: "/console/tokens",
+                what: "generate a token with the admin scope".to_owned(),
+                button: "Generate token",
+                nav: Nav::Tokens,
+            };
+            browser =
+                match reauthenticated(&state, &headers, addr, browser, &user, &form, sensitive)
+                    .await
+                {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+        }
         state.services.tokens().create_personal(&user, &spec).await
     };
     match result {
         Ok(created) => {
             let note = created.record.note.clone().unwrap_or_default();
-            see(
+            browser.finish(see(
                 &state,
                 Nav::Tokens.path(),
                 Flash::ok(format!("Personal access token “{note}” generated."))
                     .with_secret("token", created.token.expose()),
-            )
+            ))
         }
         Err(TokenError::Invalid(errors)) => {
             values.errors = errors;

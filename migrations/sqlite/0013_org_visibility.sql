@@ -1,0 +1,7 @@
+-- The vendor part of an add-on's name, so that the visibility and management rules reach
+-- the vendor's row (and its organization's members) by its primary key. Generated: it can
+-- never disagree with the name, and no insert has to set it.
+ALTER TABLE packages ADD COLUMN vendor TEXT
+    GENERATED ALWAYS AS (substr(name, 1, instr(name, '/') - 1)) VIRTUAL;
+CREATE INDEX packages_vendor_idx ON packages (vendor);
+CREATE INDEX vendors_org_idx ON vendors (org_name);

@@ -671,7 +671,9 @@ impl Packages<'_> {
     /// the epoch, as Packagist counts) that `viewer` may know of, one action per add-on
     /// (its latest), oldest first, and the timestamp to ask from next time. An add-on that
     /// was deleted, or that the viewer may no longer see, is a `Delete` to whoever saw it
-    /// before. Without `since`: no actions, only the timestamp to start from.
+    /// before. The members of the organization that has an add-on's vendor are told all of
+    /// its changes, as its owner is. Without `since`: no actions, only the timestamp to
+    /// start from.
     pub async fn metadata_changes(
         &self,
         viewer: Viewer,
@@ -694,7 +696,11 @@ impl Packages<'_> {
                 ));
             }
         };
-        let rows = self.0.store().metadata_changes(since, MAX_CHANGES).await?;
+        let rows = self
+            .0
+            .store()
+            .metadata_changes(since, MAX_CHANGES, viewer)
+            .await?;
         // A full page: the next one starts where this one ended (rows of that very moment
         // are read again, which repeats an action but loses none).
         let timestamp = if rows.len() as i64 >= MAX_CHANGES {
@@ -706,7 +712,7 @@ impl Packages<'_> {
         for r in rows {
             let sees_all = match viewer {
                 Viewer::Admin(_) => true,
-                Viewer::User(id) => r.owner_id == Some(id),
+                Viewer::User(id) => r.owner_id == Some(id) || r.viewer_is_member,
                 Viewer::Anonymous => false,
             };
             let kind = if sees_all {

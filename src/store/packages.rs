@@ -208,6 +208,9 @@ pub struct MetadataChange {
     pub is_public: bool,
     /// The add-on was deleted.
     pub deleted: bool,
+    /// The viewer it was read for is a member of the organization that has the add-on's
+    /// vendor now (and so sees all of its changes).
+    pub viewer_is_member: bool,
 }
 
 /// Why and when a version was yanked.
@@ -416,8 +419,14 @@ pub trait PackageStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<PackageVersion>;
     /// The changes of Composer metadata at or after `since` (ten-thousandths of a second),
-    /// oldest first, at most `limit`.
-    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>>;
+    /// oldest first, at most `limit`, each saying whether `viewer` is now a member of the
+    /// organization that has the add-on's vendor.
+    async fn metadata_changes(
+        &self,
+        since: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<MetadataChange>>;
     /// Adds install counts `(add-on, normalized version, day, count)` in one transaction;
     /// a version that does not exist (any more) is skipped. Answers the installs written.
     async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64>;
@@ -560,6 +569,7 @@ struct ChangeRow {
     was_public: bool,
     is_public: bool,
     deleted: bool,
+    viewer_is_member: bool,
 }
 
 impl VersionRow {
@@ -1302,13 +1312,22 @@ where
         Ok(v)
     }
 
-    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>> {
+    async fn metadata_changes(
+        &self,
+        since: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<MetadataChange>> {
+        let (user, _) = viewer.params();
         sqlx::query_as::<DB, ChangeRow>(
-            "SELECT package, at, owner_id, was_public, is_public, deleted \
-             FROM metadata_changes WHERE at >= $1 ORDER BY at, package LIMIT $2",
+            "SELECT c.package, c.at, c.owner_id, c.was_public, c.is_public, c.deleted, \
+             EXISTS (SELECT 1 FROM vendors v JOIN org_members m ON m.org_name = v.org_name \
+                     WHERE v.name = c.vendor AND m.user_id = $3) AS viewer_is_member \
+             FROM metadata_changes c WHERE c.at >= $1 ORDER BY c.at, c.package LIMIT $2",
         )
         .bind(since)
         .bind(limit)
+        .bind(&user)
         .fetch_all(self.reader())
         .await?
         .into_iter()
@@ -1320,6 +1339,7 @@ where
                 was_public: r.was_public,
                 is_public: r.is_public,
                 deleted: r.deleted,
+                viewer_is_member: r.viewer_is_member,
             })
         })
         .collect()

@@ -402,3 +402,50 @@ async fn versions_published_under_an_organizations_vendor_name_the_organization(
     assert_eq!(v["publishedBy"]["type"], "user");
     assert_eq!(v["publishedBy"]["name"], "alice");
 }
+
+#[tokio::test]
+async fn members_mirrors_are_told_the_changes_of_the_organizations_private_add_ons() {
+    let (app, t) = organization().await;
+    let start = app.json_as("/metadata/changes.json", None, 200).await["timestamp"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .patch_json(
+            "/packages/acme/secret/versions/1.0.0",
+            &t["carol"],
+            json!({"yanked": "broken"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let told = |token: &'static str| {
+        let app = &app;
+        let token = t[token].clone();
+        async move {
+            let body = app
+                .json_as(
+                    &format!("/metadata/changes.json?since={start}"),
+                    Some(&token),
+                    200,
+                )
+                .await;
+            body["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a["type"].as_str().unwrap(),
+                        a["package"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    for member in ["alice", "bob", "carol"] {
+        assert_eq!(told(member).await, ["update acme/secret"], "{member}");
+    }
+    assert!(told("dave").await.is_empty());
+    remove(&app, &t["alice"], "bob").await;
+    assert!(told("bob").await.is_empty());
+}

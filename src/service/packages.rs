@@ -182,6 +182,13 @@ fn origin(url: Option<&str>) -> Option<(Transport, HostName, u16)> {
 /// The most metadata changes one answer reads.
 const MAX_CHANGES: i64 = 10_000;
 
+/// How long the change feed keeps a change (seconds): 30 days. The cleanup job forgets
+/// older ones; a mirror that asks from before that is told to resync everything.
+pub const CHANGE_RETENTION: i64 = 30 * 24 * 3600;
+
+/// The change feed's time unit: ten-thousandths of a second, as Packagist counts.
+const TICKS_PER_SECOND: i64 = 10_000;
+
 /// What changed in the Composer metadata since a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataChanges {
@@ -209,14 +216,18 @@ pub enum ChangeKind {
     Update,
     /// Forget the add-on.
     Delete,
+    /// Fetch everything again (`package` is `*`): the mirror asked from before the feed's
+    /// retention, so changes it needs may be forgotten.
+    Resync,
 }
 
 impl ChangeKind {
-    /// `update` or `delete`, as Packagist writes them.
+    /// `update`, `delete` or `resync`, as Packagist writes them.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Update => "update",
             ChangeKind::Delete => "delete",
+            ChangeKind::Resync => "resync",
         }
     }
 }
@@ -673,7 +684,7 @@ impl Packages<'_> {
     /// was deleted, or that the viewer may no longer see, is a `Delete` to whoever saw it
     /// before. The members of the organization that has an add-on's vendor are told all of
     /// its changes, as its owner is. Without `since`: no actions, only the timestamp to
-    /// start from.
+    /// start from. A `since` older than [`CHANGE_RETENTION`]: one `Resync` action.
     pub async fn metadata_changes(
         &self,
         viewer: Viewer,
@@ -696,6 +707,18 @@ impl Packages<'_> {
                 ));
             }
         };
+        // As Packagist does: from before the retention, the answer is one `resync` action
+        // and the timestamp to go on from once resynced.
+        if since < now - CHANGE_RETENTION * TICKS_PER_SECOND {
+            return Ok(MetadataChanges {
+                actions: vec![ChangeAction {
+                    kind: ChangeKind::Resync,
+                    package: "*".to_owned(),
+                    time: now / TICKS_PER_SECOND,
+                }],
+                timestamp: now,
+            });
+        }
         let rows = self
             .0
             .store()

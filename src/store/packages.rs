@@ -427,6 +427,9 @@ pub trait PackageStore: Send + Sync {
         limit: i64,
         viewer: Viewer,
     ) -> StoreResult<Vec<MetadataChange>>;
+    /// Forgets the changes of Composer metadata recorded before `before` (ten-thousandths of
+    /// a second); answers how many.
+    async fn purge_metadata_changes(&self, before: i64) -> StoreResult<u64>;
     /// Adds install counts `(add-on, normalized version, day, count)` in one transaction;
     /// a version that does not exist (any more) is skipped. Answers the installs written.
     async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64>;
@@ -1343,6 +1346,14 @@ where
             })
         })
         .collect()
+    }
+
+    async fn purge_metadata_changes(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query::<DB>("DELETE FROM metadata_changes WHERE at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done))
     }
 
     async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64> {

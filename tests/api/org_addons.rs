@@ -174,6 +174,29 @@ async fn every_member_sees_and_installs_the_organizations_private_add_ons() {
         assert_eq!(r.status(), status, "{who}");
     }
 
+    // Its advisories too, as `composer audit` asks for them.
+    let r = app
+        .post_json(
+            "/packages/acme/secret/advisories",
+            &t["carol"],
+            json!({"title": "Leaks", "affectedVersions": "<2.0"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for (who, found) in [("bob", 1), ("dave", 0)] {
+        let v = app
+            .json_as(
+                "/api/security-advisories/?packages[]=acme/secret",
+                Some(&t[who]),
+                200,
+            )
+            .await;
+        let listed = v["advisories"]["acme/secret"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(listed, found, "{who}: {v}");
+    }
+
     // A private add-on a maintainer publishes is the whole organization's too.
     publish_private(&app, &t["carol"], "acme/tool").await;
     for (who, status) in [("alice", 200), ("bob", 200), ("carol", 200), ("dave", 404)] {

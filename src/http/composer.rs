@@ -361,7 +361,8 @@ pub struct ChangesView {
 /// One add-on's change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
-    /// `update` (fetch its metadata again) or `delete` (forget it).
+    /// `update` (fetch its metadata again), `delete` (forget it) or `resync` (fetch
+    /// everything again; `package` is `*`).
     #[serde(rename = "type")]
     #[schema(schema_with = change_kind)]
     kind: &'static str,
@@ -374,7 +375,7 @@ pub struct ChangeView {
 fn change_kind() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["update", "delete"]))
+        .enum_values(Some(["update", "delete", "resync"]))
         .build()
 }
 
@@ -391,7 +392,8 @@ pub struct ChangesQuery {
 /// The add-ons whose Composer metadata changed since a time (Packagist's change feed)
 ///
 /// For mirrors: each add-on the caller may see that changed, once, with `update`, and
-/// `delete` for one it saw that was deleted or made private.
+/// `delete` for one it saw that was deleted or made private. Changes are kept 30 days: a
+/// `since` from before that is answered with one `resync` action (package `*`).
 #[utoipa::path(
     get,
     path = "/metadata/changes.json",

@@ -18,6 +18,7 @@ mod limiter;
 mod market;
 mod multinode;
 mod observability;
+mod org_addons;
 mod orgs;
 mod packages;
 mod presentation;

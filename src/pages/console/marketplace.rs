@@ -87,7 +87,7 @@ pub async fn get_marketplace_page(
         )
         .await;
     let (error, packages, total) = match listed {
-        Ok((p, t)) => (None, p, t),
+        Ok((p, t)) => (None, p.into_iter().map(|(p, _)| p).collect(), t),
         Err(PackageError::Invalid(e)) => (Some(e.to_string()), Vec::new(), 0),
         Err(e) => return server_error(&state, e),
     };

@@ -14,8 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found, reauthenticated, see,
-    server_error, text_field, time, viewer,
+    Confirm, REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found,
+    reauthenticated, see, server_error, text_field, time, viewer,
 };
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
@@ -541,43 +541,6 @@ pub async fn update_console_application(
     }
 }
 
-/// A confirmation page for `client` with a form posting to `action`.
-#[allow(clippy::too_many_arguments)]
-fn confirmation(
-    state: &AppState,
-    headers: &HeaderMap,
-    browser: &session::Browser,
-    user: &User,
-    title: &str,
-    explanation: Markup,
-    extra: Markup,
-    action: &str,
-    button: &str,
-) -> Response {
-    let csrf = browser.csrf();
-    let body = html! {
-        h1 { (title) }
-        div.card {
-            (explanation)
-            form method="post" action=(state.path(action)) {
-                input type="hidden" name="csrf_token" value=(csrf);
-                (extra)
-                div.actions {
-                    button.danger type="submit" { (button) }
-                    a.button href=(state.path(Nav::Applications.path())) { "Cancel" }
-                }
-            }
-        }
-    };
-    Render {
-        state,
-        headers,
-        browser,
-        user,
-    }
-    .page(StatusCode::OK, Nav::Applications, title, body)
-}
-
 /// Confirm an application's deletion
 #[utoipa::path(
     get,
@@ -609,11 +572,14 @@ pub async fn confirm_application_deletion(
         p { "Delete " strong { (client.name) } " (" code { (client.id) } ")? Every token it holds stops working, "
             "every consent people gave it is withdrawn, and its client_id cannot be used again. This cannot be undone." }
     };
-    confirmation(
-        &state,
-        &headers,
-        &browser,
-        &user,
+    Confirm {
+        state: &state,
+        headers: &headers,
+        browser: &browser,
+        user: &user,
+        nav: Nav::Applications,
+    }
+    .page(
         "Delete this application?",
         explanation,
         html! {},
@@ -725,11 +691,14 @@ pub async fn confirm_secret_rotation(
     let explanation = html! {
         p { "Give " strong { (client.name) } " a new secret? The new secret is shown once, on the next page." }
     };
-    confirmation(
-        &state,
-        &headers,
-        &browser,
-        &user,
+    Confirm {
+        state: &state,
+        headers: &headers,
+        browser: &browser,
+        user: &user,
+        nav: Nav::Applications,
+    }
+    .page(
         "Rotate the secret?",
         explanation,
         html! {

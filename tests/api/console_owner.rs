@@ -839,3 +839,53 @@ async fn the_add_on_page_shows_yanked_versions_abandonment_and_the_latest_in_the
     // The latest version new installs get: 1.1.0 is yanked.
     assert!(list.contains("Latest 1.0.0"), "{list}");
 }
+
+/// The row of the Tokens page for the family of token `id`.
+fn token_row<'a>(html: &'a str, id: &str) -> &'a str {
+    let revoke = format!("/console/tokens/{id}/revoke");
+    let at = html
+        .find(&revoke)
+        .unwrap_or_else(|| panic!("no row revoking {id} in {html}"));
+    let start = html[..at].rfind("<li").unwrap();
+    let end = html[at..].find("</li>").unwrap() + at;
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn a_token_family_whose_refresh_token_still_works_is_listed_as_active() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let tokens = app.token_json(&alice).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let id = app.list_tokens(&access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The access token expired an hour ago; its refresh token has not.
+    assert!(
+        app.execute("UPDATE access_tokens SET expires_at = created_at - 3600")
+            .await
+            > 0
+    );
+    let (browser, _) = signed_in(&app, &alice).await;
+    let html = page_at(&app, &browser, "/console/tokens").await;
+    let row = token_row(&html, &id);
+    assert!(row.contains(">active</span>"), "{row}");
+    assert!(row.contains("renewed by the app until"), "{row}");
+    assert!(!row.contains("expired"), "{row}");
+    assert!(html.contains("Revoke all tokens"), "{html}");
+
+    // Once the refresh token has expired too, the family has ended.
+    assert!(
+        app.execute("UPDATE refresh_tokens SET expires_at = created_at - 60")
+            .await
+            > 0
+    );
+    let html = page_at(&app, &browser, "/console/tokens").await;
+    let at = html.find(&format!("data-family")).unwrap();
+    assert!(html[at..].contains(">expired</span>"), "{html}");
+    assert!(
+        !html.contains(&format!("/console/tokens/{id}/revoke")),
+        "{html}"
+    );
+}

@@ -139,3 +139,65 @@ def test_a_project_is_created_edited_bound_unbound_and_deleted(driver, server):
     assert not rows(driver, "projects")
     shot(driver, "projects-empty")
     narrow(driver, "projects-empty")
+
+
+def test_an_owner_uploads_a_zip_and_switches_visibility(driver, server):
+    user = server.create_user("owner")
+    sign_in(driver, server, user)
+    token = api_token(driver, server, user)
+    name = f"{user}/gallery"
+    publish(server, token, name, "1.0.0")
+    page = server.url(f"/console/marketplace/{name}")
+    driver.get(page)
+    wait(driver, EC.presence_of_element_located((By.ID, "publish")))
+    shot(driver, "addon-owner")
+    narrow(driver, "addon-owner")
+
+    path = os.path.join(tempfile.mkdtemp(prefix="harmony-zip-"), "gallery.zip")
+    with open(path, "wb") as f:
+        f.write(dist(name))
+    # Refused first (a version already published): the reason next to the field.
+    driver.find_element(By.ID, "version").send_keys("1.0.0")
+    driver.find_element(By.ID, "archive").send_keys(path)
+    submit(driver, "#publish")
+    assert "already published" in driver.find_element(By.CSS_SELECTOR, "#publish .field-error").text
+    assert driver.find_element(By.ID, "version").get_attribute("value") == "1.0.0"
+    shot(driver, "addon-publish-refused")
+    narrow(driver, "addon-publish-refused")
+    version = driver.find_element(By.ID, "version")
+    version.clear()
+    version.send_keys("1.1.0")
+    driver.find_element(By.ID, "archive").send_keys(path)
+    submit(driver, "#publish")
+    assert f"{name} 1.1.0 published." in flash_text(driver)
+    assert "1.1.0" in driver.find_element(By.ID, "versions").text
+    # A reload after the POST shows the page again; it does not publish again.
+    driver.refresh()
+    wait(driver, EC.presence_of_element_located((By.ID, "versions")))
+    assert not driver.find_elements(By.ID, "flash")
+    assert len(rows(driver, "versions")) == 2
+
+    submit(driver, "#visibility-form")
+    assert "is now private" in flash_text(driver)
+    assert driver.find_element(By.ID, "visibility").text == "private"
+    assert requests.get(server.url(f"/packages/{name}"), timeout=30).status_code == 404
+    shot(driver, "addon-private")
+    narrow(driver, "addon-private")
+    submit(driver, "#visibility-form")
+    assert "is now public" in flash_text(driver)
+    assert requests.get(server.url(f"/packages/{name}"), timeout=30).status_code == 200
+
+    driver.find_element(By.ID, "repository_url").send_keys("https://git.example.com/gallery.git")
+    driver.find_element(By.ID, "webhook_secret").send_keys("s3cret-s3cret")
+    submit(driver, "#repository")
+    assert "with its webhook secret" in flash_text(driver)
+    driver.find_element(By.CSS_SELECTOR, "#repository summary").click()
+    assert "Just the push event" in driver.find_element(By.CSS_SELECTOR, "#repository details").text
+    shot(driver, "addon-repository")
+    narrow(driver, "addon-repository")
+
+    driver.get(server.url("/console/marketplace"))
+    row = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "#addons > li")))
+    assert "Latest 1.1.0" in row.text
+    shot(driver, "marketplace-latest")
+    narrow(driver, "marketplace-latest")

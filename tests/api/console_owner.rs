@@ -882,7 +882,7 @@ async fn a_token_family_whose_refresh_token_still_works_is_listed_as_active() {
             > 0
     );
     let html = page_at(&app, &browser, "/console/tokens").await;
-    let at = html.find(&format!("data-family")).unwrap();
+    let at = html.find("data-family").unwrap();
     assert!(html[at..].contains(">expired</span>"), "{html}");
     assert!(
         !html.contains(&format!("/console/tokens/{id}/revoke")),

@@ -224,6 +224,23 @@ fn application_form(
     }
 }
 
+/// The signed-in account on the page `here` and its application `client_id`; without a
+/// session the answer is the sign-in page, for no such application of the account the
+/// 404 page.
+async fn viewer_and_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+    client_id: &str,
+) -> Result<(session::Browser, User, Client), Response> {
+    let (browser, user) = viewer(state, headers, here).await?;
+    match state.services.clients().get(&user, client_id).await {
+        Ok(c) => Ok((browser, user, c)),
+        Err(ClientError::NotFound(_)) => Err(not_found(state)),
+        Err(e) => Err(server_error(state, e)),
+    }
+}
+
 /// The account's applications
 #[utoipa::path(
     get,
@@ -450,14 +467,10 @@ pub async fn edit_application_page(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
-    };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) => c,
-        Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
     };
     let form = application_form(
         &state,
@@ -559,14 +572,10 @@ pub async fn confirm_application_deletion(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}/delete");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
-    };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) => c,
-        Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
     };
     let explanation = html! {
         p { "Delete " strong { (client.name) } " (" code { (client.id) } ")? Every token it holds stops working, "
@@ -679,15 +688,15 @@ pub async fn confirm_secret_rotation(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}/secret");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) if c.secret_digest.is_some() => c,
-        Ok(_) | Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
-    };
+    // A public application has no secret to rotate.
+    if client.secret_digest.is_none() {
+        return not_found(&state);
+    }
     let explanation = html! {
         p { "Give " strong { (client.name) } " a new secret? The new secret is shown once, on the next page." }
     };

@@ -422,7 +422,8 @@ fn not_yours(state: &AppState, e: PackageError, here: &str) -> Response {
     }
 }
 
-/// A form field of a multipart body read whole, up to `limit` bytes (`None`: too large).
+/// A form field of a multipart body read whole, up to `limit` bytes (`None`: longer; the
+/// rest is not read).
 async fn read_field(
     field: &mut axum::extract::multipart::Field<'_>,
     limit: usize,
@@ -437,8 +438,10 @@ async fn read_field(
     Ok(Some(out))
 }
 
-/// The most bytes a text field of the publish form may hold.
+/// The most bytes a text field of the publish form may hold, and all the fields the form
+/// does not know together (ignored, as the other forms ignore theirs).
 const TEXT_FIELD_LIMIT: usize = 4096;
+const IGNORED_LIMIT: usize = 64 * 1024;
 
 /// The publish form as sent: its CSRF token, version and zip (`None` when it was over the
 /// upload limit).
@@ -448,37 +451,71 @@ struct Upload {
     archive: Option<Vec<u8>>,
 }
 
-async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, &'static str> {
+/// Reads the publish form, checking its CSRF token and the session before the zip is read
+/// (the token comes first, as browsers send the fields in the page's order); any failure
+/// is the response to send.
+async fn read_upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+) -> Result<(Upload, Browser, User), Response> {
+    let bad = |m: &str| {
+        message(
+            state,
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            m,
+        )
+    };
+    let limit = state.config.packages.package_upload_limit;
+    let mut checked = None;
     let mut upload = Upload {
         csrf: None,
         version: String::new(),
         archive: Some(Vec::new()),
     };
     let (mut seen_csrf, mut seen_version, mut seen_archive) = (false, false, false);
+    let mut ignored = 0;
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(_) => return Err("the form could not be read"),
+            Err(_) => return Err(bad("the form could not be read")),
         };
         let name = field.name().unwrap_or_default().to_owned();
         let (seen, max) = match name.as_str() {
             "csrf_token" => (&mut seen_csrf, TEXT_FIELD_LIMIT),
             "version" => (&mut seen_version, TEXT_FIELD_LIMIT),
             "archive" => (&mut seen_archive, limit),
-            _ => return Err("the form has an unknown field"),
+            _ => {
+                let rest = IGNORED_LIMIT - ignored;
+                match read_field(&mut field, rest).await {
+                    Ok(Some(b)) => ignored += b.len(),
+                    Ok(None) => return Err(bad("the form has too much besides its fields")),
+                    Err(_) => return Err(bad("the form could not be read")),
+                }
+                continue;
+            }
         };
+        if name == "archive" && checked.is_none() {
+            checked = Some(checked_browser(state, headers, upload.csrf.as_deref()).await?);
+        }
         if std::mem::replace(seen, true) {
-            return Err("a form field is repeated");
+            return Err(bad("a form field is repeated"));
         }
         let bytes = read_field(&mut field, max)
             .await
-            .map_err(|_| "the form could not be read")?;
+            .map_err(|_| bad("the form could not be read"))?;
         match (name.as_str(), bytes) {
+            // Over the upload limit: the rest of the body is left unread.
+            ("archive", None) => {
+                upload.archive = None;
+                break;
+            }
             ("archive", bytes) => upload.archive = bytes,
-            (_, None) => return Err("a form field is too long"),
+            (_, None) => return Err(bad("a form field is too long")),
             (n, Some(b)) => {
-                let text = String::from_utf8(b).map_err(|_| "the form is not valid UTF-8")?;
+                let text = String::from_utf8(b).map_err(|_| bad("the form is not valid UTF-8"))?;
                 if n == "csrf_token" {
                     upload.csrf = Some(text);
                 } else {
@@ -487,7 +524,11 @@ async fn read_upload(mut multipart: Multipart, limit: usize) -> Result<Upload, &
             }
         }
     }
-    Ok(upload)
+    let (browser, user) = match checked {
+        Some(c) => c,
+        None => checked_browser(state, headers, upload.csrf.as_deref()).await?,
+    };
+    Ok((upload, browser, user))
 }
 
 /// The publish form.
@@ -543,12 +584,8 @@ pub async fn publish_console_version(
         return bad("the form must be sent as multipart/form-data");
     };
     let limit = state.config.packages.package_upload_limit;
-    let upload = match read_upload(multipart, limit).await {
+    let (upload, browser, user) = match read_upload(&state, &headers, multipart).await {
         Ok(u) => u,
-        Err(m) => return bad(m),
-    };
-    let (browser, user) = match checked_browser(&state, &headers, upload.csrf.as_deref()).await {
-        Ok(v) => v,
         Err(r) => return r,
     };
     let here = format!("/console/marketplace/{vendor}/{name}");

@@ -532,7 +532,9 @@ async fn read_upload(
 }
 
 /// The publish form.
+// Its only fields: a multipart part named with control characters is not readable.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PublishForm {
     /// The token the page's forms carry, bound to the session cookie.
     pub csrf_token: String,

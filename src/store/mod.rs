@@ -506,6 +506,13 @@ pub trait Store:
         user_id: Uuid,
         page: Page,
     ) -> StoreResult<(Vec<TokenRecord>, u64)>;
+    /// The user's token families that a refresh token can still renew at `at` (one not
+    /// used, revoked or expired), each with the latest such refresh token's expiry.
+    async fn renewable_families(
+        &self,
+        user_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<Vec<(Uuid, Timestamp)>>;
     /// One access token by id.
     async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord>;
     /// Stores a personal access token, creating the account's personal client with the

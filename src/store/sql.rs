@@ -507,6 +507,25 @@ where
         Ok((records, u64::try_from(total).unwrap_or(0)))
     }
 
+    async fn renewable_families(
+        &self,
+        user_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<Vec<(Uuid, Timestamp)>> {
+        let rows = sqlx::query_as::<DB, (String, i64)>(
+            "SELECT family_id, MAX(expires_at) FROM refresh_tokens \
+             WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+             GROUP BY family_id",
+        )
+        .bind(user_id.to_string())
+        .bind(at)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|(family, until)| Ok((parse_uuid(&family)?, until)))
+            .collect()
+    }
+
     async fn insert_personal_token(&self, t: &NewPersonalToken) -> StoreResult<()> {
         let mut tx = self.writer().begin().await?;
         // The account's personal client: the row its personal tokens hang from (a token

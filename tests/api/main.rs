@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod clients;
 mod console;
+mod console_owner;
 mod conventions;
 mod downloads;
 mod helpers;

@@ -26,10 +26,10 @@ use crate::pages::HTML;
 use crate::pages::flash::Flash;
 use crate::pages::layout::Nav;
 use crate::pages::session::{self, Browser};
-use crate::service::packages::{PackageError, PackageUpdate, may_edit, publish_target};
+use crate::service::packages::{PackageError, PackageUpdate, publish_target};
 use crate::state::AppState;
 use crate::store::packages::{
-    Abandoned, Advisory, Package, PackageVersion, Provenance, Source, Viewer,
+    Abandoned, Access, Advisory, Package, PackageVersion, Provenance, Source, Viewer,
 };
 use crate::store::{Page, User};
 
@@ -195,7 +195,7 @@ async fn addon_page(
     headers: &HeaderMap,
     browser: &Browser,
     user: &User,
-    package: &Package,
+    (package, access): (&Package, Access),
     forms: &OwnerForms,
     status: StatusCode,
 ) -> Response {
@@ -208,7 +208,7 @@ async fn addon_page(
         Ok(a) => a,
         Err(e) => return server_error(state, e),
     };
-    let manages = may_edit(Viewer::User(user.id), package);
+    let manages = access == Access::Manage;
     let here = format!("/console/marketplace/{}", package.name);
     let path = |p: &str| state.path(p);
     let csrf = browser.csrf();
@@ -377,10 +377,10 @@ pub async fn get_addon_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let package = match state
+    let (package, access) = match state
         .services
         .packages()
-        .visible(Viewer::User(user.id), &vendor, &name)
+        .seen(Viewer::User(user.id), &vendor, &name)
         .await
     {
         Ok(p) => p,
@@ -392,7 +392,7 @@ pub async fn get_addon_page(
         &headers,
         &browser,
         &user,
-        &package,
+        (&package, access),
         &OwnerForms::default(),
         StatusCode::OK,
     )
@@ -593,13 +593,10 @@ pub async fn publish_console_version(
     let here = format!("/console/marketplace/{vendor}/{name}");
     let packages = state.services.packages();
     let viewer = Viewer::User(user.id);
-    let package = match packages.visible(viewer, &vendor, &name).await {
+    let package = match packages.managed(viewer, &vendor, &name).await {
         Ok(p) => p,
         Err(e) => return not_yours(&state, e, &here),
     };
-    if !may_edit(viewer, &package) {
-        return not_yours(&state, PackageError::NotEditor(package.name), &here);
-    }
     let mut forms = OwnerForms {
         version: upload.version.clone(),
         ..OwnerForms::default()
@@ -658,7 +655,16 @@ pub async fn publish_console_version(
     forms
         .archive_error
         .get_or_insert_with(|| "Choose the zip file again.".to_owned());
-    addon_page(&state, &headers, &browser, &user, &package, &forms, status).await
+    addon_page(
+        &state,
+        &headers,
+        &browser,
+        &user,
+        (&package, Access::Manage),
+        &forms,
+        status,
+    )
+    .await
 }
 
 /// The API's publish, with its checks first (the same order as the API).
@@ -876,7 +882,7 @@ pub async fn set_console_repository(
                     _ => forms.repository_error = Some(text),
                 }
             }
-            let package = match packages.visible(viewer, &vendor, &name).await {
+            let (package, access) = match packages.seen(viewer, &vendor, &name).await {
                 Ok(p) => p,
                 Err(e) => return not_yours(&state, e, &here),
             };
@@ -885,7 +891,7 @@ pub async fn set_console_repository(
                 &headers,
                 &browser,
                 &user,
-                &package,
+                (&package, access),
                 &forms,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

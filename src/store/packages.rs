@@ -1,7 +1,9 @@
 //! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL,
 //! implemented once for both engines on [`SqlStore`]. Visibility is
 //! decided in SQL, from a [`Viewer`], so that every listing shows each caller exactly what
-//! it may see. Add-ons are not in the auth cache: no write here invalidates anything.
+//! it may see. Add-ons are not in the auth cache: no write here invalidates it. Writes
+//! that can change a Composer document hold a registry-write guard instead, which tells
+//! this node's document cache to read the shared generation again.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -322,6 +324,17 @@ pub trait PackageStore: Send + Sync {
     ) -> StoreResult<(Vec<Package>, u64)>;
     /// Every add-on a viewer may see (the Composer repository's `available-packages`).
     async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// The add-ons a viewer may see that are not public, by name (what it sees beyond the
+    /// anonymous view; read from an index of the few add-ons that are not public).
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// A counter of this process's writes that can change a Composer document (an add-on,
+    /// its versions, its advisories, a deletion): it moves before such a write and again
+    /// after its commit. Reading it has no effect.
+    fn registry_writes(&self) -> u64;
+    /// The shared registry generation: a counter in the database that moves in the same
+    /// transaction as every write that can change a Composer document, by any node or
+    /// process.
+    async fn registry_generation(&self) -> StoreResult<i64>;
     /// The add-ons of an owner that name a repository (the webhook's candidates).
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>>;
     /// The versions of an add-on, oldest first.
@@ -768,6 +781,34 @@ where
         .await?)
     }
 
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>> {
+        let (user, all) = viewer.params();
+        // `visibility <> 'public'` first: the condition of the partial index
+        // `packages_not_public_idx`; then the visibility filter, as everywhere.
+        Ok(sqlx::query_scalar::<DB, String>(
+            "SELECT p.name FROM packages p WHERE p.visibility <> 'public' \
+             AND (p.visibility = 'public' OR p.owner_id = $1 OR $2) ORDER BY p.name",
+        )
+        .bind(&user)
+        .bind(all)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    fn registry_writes(&self) -> u64 {
+        self.registry_writes_now()
+    }
+
+    async fn registry_generation(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<DB, i64>(
+                "SELECT generation FROM registry_generation WHERE id = 1",
+            )
+            .fetch_one(self.reader())
+            .await?,
+        )
+    }
+
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>> {
         let rows = sqlx::query_as::<DB, PackageRow>(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
@@ -830,6 +871,7 @@ where
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
         let v = &new.version;
         let owner = new.owner_id.to_string();
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // Claim the vendor, or find who has it, in the transaction that publishes:
         // of two accounts racing for a new vendor, the second waits on the first's
@@ -1077,6 +1119,7 @@ where
     }
 
     async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {
+        let _registry = self.registry_write();
         let done = sqlx::query::<DB>(
             "UPDATE packages SET \
              visibility = COALESCE($2, visibility), \
@@ -1167,6 +1210,7 @@ where
         reason: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<PackageVersion> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // A second yank keeps the first time; a new reason replaces the old one.
         let done = sqlx::query::<DB>(
@@ -1264,6 +1308,7 @@ where
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO security_advisories (advisory_id, package, title, \

@@ -7,6 +7,7 @@ mod browser;
 mod cache;
 mod cli;
 mod clients;
+mod composer_cache;
 mod console;
 mod conventions;
 mod downloads;

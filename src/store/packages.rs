@@ -427,6 +427,75 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
+/// An FTS5 query that matches `q` as a substring (of three characters or more) with the
+/// trigram tokenizer: one phrase, its quotes doubled.
+fn trigram_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+/// The marketplace list's columns and tables ([`PackageRow`]; `$7`: the first recent day).
+macro_rules! listing {
+    () => {
+        "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+         p.description, p.visibility, p.repository_url, \
+         (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+         (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+         p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name) AS downloads_total, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name AND d.day >= $7) AS downloads_recent \
+         FROM packages p JOIN users u ON u.id = p.owner_id "
+    };
+}
+
+/// The marketplace list's filter: the viewer (`$1`, `$2`) and a type (`$3`).
+macro_rules! listing_filter {
+    () => {
+        "WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
+         AND ($3 IS NULL OR p.package_type = $3) "
+    };
+}
+
+/// The search as a scan: `$4` a LIKE pattern (or NULL).
+macro_rules! search_scan {
+    () => {
+        "AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+              OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
+    };
+}
+
+/// The search through the trigram index: `$4` an FTS5 query.
+macro_rules! search_indexed {
+    () => {
+        "AND p.name IN (SELECT package FROM packages_search \
+                        WHERE packages_search MATCH $4) "
+    };
+}
+
+const LIST: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_scan!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_scan!()
+);
+const LIST_INDEXED: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_indexed!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT_INDEXED: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_indexed!()
+);
+
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
 #[derive(sqlx::FromRow)]
@@ -721,51 +790,42 @@ where
         filter: &PackageFilter,
         page: Page,
     ) -> StoreResult<(Vec<Package>, u64)> {
-        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: a
-        // LIKE pattern, each NULL for no filter. The page query and the count share the
-        // condition, word for word.
+        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: the
+        // search (an FTS5 query, or a LIKE pattern), each NULL for no filter. The page query
+        // and the count share the condition, word for word.
         let (user, all) = viewer.params();
-        let pattern = filter.query.as_deref().map(like_pattern);
+        let indexed = DB::TRIGRAM_SEARCH
+            && filter
+                .query
+                .as_deref()
+                .is_some_and(|q| q.chars().count() >= 3);
+        let (search, page_sql, count_sql) = if indexed {
+            (
+                filter.query.as_deref().map(trigram_phrase),
+                LIST_INDEXED,
+                COUNT_INDEXED,
+            )
+        } else {
+            (filter.query.as_deref().map(like_pattern), LIST, COUNT)
+        };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
-        let rows = sqlx::query_as::<DB, PackageRow>(
-            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
-             p.description, p.visibility, p.repository_url, \
-             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
-             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
-             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-              WHERE d.package = p.name) AS downloads_total, \
-             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-              WHERE d.package = p.name AND d.day >= $7) AS downloads_recent \
-             FROM packages p JOIN users u ON u.id = p.owner_id \
-             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
-             AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') \
-             ORDER BY p.name LIMIT $5 OFFSET $6",
-        )
-        .bind(&user)
-        .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
-        .bind(i64::from(page.size))
-        .bind(page.offset())
-        .bind(recent_day())
-        .fetch_all(self.reader())
-        .await?;
-        let total = sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM packages p \
-             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
-             AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
-        )
-        .bind(&user)
-        .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
-        .fetch_one(self.reader())
-        .await?;
+        let rows = sqlx::query_as::<DB, PackageRow>(page_sql)
+            .bind(&user)
+            .bind(all)
+            .bind(&package_type)
+            .bind(&search)
+            .bind(i64::from(page.size))
+            .bind(page.offset())
+            .bind(recent_day())
+            .fetch_all(self.reader())
+            .await?;
+        let total = sqlx::query_scalar::<DB, i64>(count_sql)
+            .bind(&user)
+            .bind(all)
+            .bind(&package_type)
+            .bind(&search)
+            .fetch_one(self.reader())
+            .await?;
         Ok((packages(rows)?, u64::try_from(total).unwrap_or(0)))
     }
 

@@ -29,6 +29,7 @@ mod refresh;
 mod registry;
 mod revocation;
 mod scopes;
+mod search;
 mod store;
 mod switches;
 mod token_endpoint;

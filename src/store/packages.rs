@@ -819,13 +819,20 @@ where
             .bind(recent_day())
             .fetch_all(self.reader())
             .await?;
-        let total = sqlx::query_scalar::<DB, i64>(count_sql)
-            .bind(&user)
-            .bind(all)
-            .bind(&package_type)
-            .bind(&search)
-            .fetch_one(self.reader())
-            .await?;
+        // A page that is not full, and not past the end, is the last one: it says the total
+        // without a second pass over the matches (a search's usual answer).
+        let short = rows.len() < page.size as usize && (!rows.is_empty() || page.offset() == 0);
+        let total = if short {
+            page.offset() + rows.len() as i64
+        } else {
+            sqlx::query_scalar::<DB, i64>(count_sql)
+                .bind(&user)
+                .bind(all)
+                .bind(&package_type)
+                .bind(&search)
+                .fetch_one(self.reader())
+                .await?
+        };
         Ok((packages(rows)?, u64::try_from(total).unwrap_or(0)))
     }
 

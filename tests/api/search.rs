@@ -67,6 +67,17 @@ async fn the_search_finds_substrings_of_names_and_descriptions_in_any_case() {
     assert!(header(&r, "link").contains("page=2"));
     let r = app.get("/packages?per_page=3&q=acme").await;
     assert!(r.headers().get("link").is_none());
+    // A short last page counts what it holds, after the pages before it.
+    let r = app.get("/packages?per_page=2&page=2&q=acme").await;
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"prev\""), "{link}");
+    assert!(!link.contains("rel=\"next\""), "{link}");
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(names(&list), ["acme/util"]);
+    // Past the end: nothing, and the pages there are.
+    let r = app.get("/packages?per_page=2&page=5&q=acme").await;
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"first\""), "{link}");
 }
 
 #[tokio::test]

@@ -10,10 +10,13 @@
 //! version leaves a tombstone and is never published again; a published version never
 //! changes.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::Services;
 use super::outbound::{Unresolved, check_repository};
+use super::registry_cache::{self, Document};
 use crate::domain::archive::{self, Manifest};
 use crate::domain::fields::FieldErrors;
 use crate::domain::git::RepositoryCredentials;
@@ -815,23 +818,65 @@ impl Packages<'_> {
         Ok(v)
     }
 
-    /// The names of the add-ons `viewer` may see (the Composer repository's root file).
-    pub async fn visible_names(&self, viewer: Viewer) -> Result<Vec<String>, PackageError> {
-        Ok(self.0.store().visible_package_names(viewer).await?)
+    /// The current epoch of the Composer document cache: take it before reading what a
+    /// document is rendered from (see [`super::registry_cache`]).
+    pub async fn registry_epoch(&self) -> Result<u64, PackageError> {
+        Ok(self.0.registry().epoch(self.0.store().as_ref()).await?)
     }
 
-    /// The stamp of the Composer document `document` whose content has `digest`: unique to
-    /// that content (see [`crate::store::PackageStore::document_stamp`]).
-    pub async fn document_stamp(
+    /// The anonymous view's Composer document `document` (`packages.json`,
+    /// `p2/acme/lib.json`) of `epoch`, if it is kept in memory.
+    pub fn cached_document(&self, document: &str, epoch: u64) -> Option<Arc<Document>> {
+        self.0.registry().document(document, epoch)
+    }
+
+    /// The Composer document `document` rendered as `bytes`, with its validators: its
+    /// digest and its stamp, unique to that content (see
+    /// [`crate::store::PackageStore::document_stamp`]). With `keep`, the epoch taken before
+    /// it was rendered, it is the anonymous view's and is kept in memory for the next
+    /// caller.
+    pub async fn document(
         &self,
         document: &str,
-        digest: &str,
-    ) -> Result<Option<Timestamp>, PackageError> {
-        Ok(self
+        bytes: Vec<u8>,
+        keep: Option<u64>,
+    ) -> Result<Arc<Document>, PackageError> {
+        let digest = registry_cache::digest_of(&bytes);
+        let stamp = self
             .0
             .store()
-            .document_stamp(document, digest, now())
-            .await?)
+            .document_stamp(document, &digest, now())
+            .await?;
+        let rendered = Arc::new(Document::new(bytes, stamp, keep.unwrap_or(0)));
+        if keep.is_some() {
+            self.0.registry().keep(document, rendered.clone());
+        }
+        Ok(rendered)
+    }
+
+    /// The names of the public add-ons, read in `epoch` (from memory when kept).
+    pub async fn public_names(&self, epoch: u64) -> Result<Arc<Vec<String>>, PackageError> {
+        let cache = self.0.registry();
+        if let Some(names) = cache.public_names(epoch) {
+            return Ok(names);
+        }
+        let names = Arc::new(
+            self.0
+                .store()
+                .visible_package_names(Viewer::Anonymous)
+                .await?,
+        );
+        cache.keep_public_names(epoch, names.clone());
+        Ok(names)
+    }
+
+    /// The add-ons `viewer` may see that are not public, by name: what it sees beyond the
+    /// anonymous view.
+    pub async fn private_names(&self, viewer: Viewer) -> Result<Vec<String>, PackageError> {
+        if viewer == Viewer::Anonymous {
+            return Ok(Vec::new());
+        }
+        Ok(self.0.store().private_package_names(viewer).await?)
     }
 }
 

@@ -519,6 +519,8 @@ where
 
     async fn delete_user(&self, user_id: Uuid) -> StoreResult<()> {
         let _invalidates = self.invalidation();
+        // Its add-ons go with it (by cascade).
+        let _registry = self.registry_write();
         let done = sqlx::query::<DB>("DELETE FROM users WHERE id = $1")
             .bind(user_id.to_string())
             .execute(self.writer())

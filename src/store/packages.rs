@@ -1,7 +1,10 @@
 //! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL,
 //! implemented once for both engines on [`SqlStore`]. Visibility (and who manages an
 //! add-on) is decided in SQL, from a [`Viewer`] and the organizations' membership as it is
-//! at that moment, so that every listing shows each caller exactly what it may see. Add-ons are not in the auth cache: no write here invalidates anything.
+//! at that moment, so that every listing shows each caller exactly what it may see. Add-ons
+//! are not in the auth cache: no write here invalidates it. Writes that can change a
+//! Composer document hold a registry-write guard instead, which tells this node's document
+//! cache to read the shared generation again.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -361,6 +364,17 @@ pub trait PackageStore: Send + Sync {
     ) -> StoreResult<(Vec<(Package, Access)>, u64)>;
     /// Every add-on a viewer may see (the Composer repository's `available-packages`).
     async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// The add-ons a viewer may see that are not public, by name (what it sees beyond the
+    /// anonymous view; read from an index of the few add-ons that are not public).
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// A counter of this process's writes that can change a Composer document (an add-on,
+    /// its versions, its advisories, a deletion): it moves before such a write and again
+    /// after its commit. Reading it has no effect.
+    fn registry_writes(&self) -> u64;
+    /// The shared registry generation: a counter in the database that moves in the same
+    /// transaction as every write that can change a Composer document, by any node or
+    /// process.
+    async fn registry_generation(&self) -> StoreResult<i64>;
     /// The add-ons of an owner that name a repository (the webhook's candidates).
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>>;
     /// The versions of an add-on, oldest first.
@@ -461,6 +475,83 @@ fn like_pattern(q: &str) -> String {
     out.push('%');
     out
 }
+
+/// An FTS5 query that matches `q` as a substring (of three characters or more) with the
+/// trigram tokenizer: one phrase, its quotes doubled.
+fn trigram_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+/// The marketplace list's columns and tables ([`SeenRow`]: every row is one the viewer
+/// sees; `$7`: the first recent day).
+macro_rules! listing {
+    () => {
+        concat!(
+            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+         p.description, p.visibility, p.repository_url, \
+         (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+         (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+         p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name) AS downloads_total, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
+         TRUE AS sees, ",
+            managed_by_viewer!(),
+            " AS manages FROM packages p JOIN users u ON u.id = p.owner_id "
+        )
+    };
+}
+
+/// The marketplace list's filter: the viewer (`$1`, `$2`) and a type (`$3`).
+macro_rules! listing_filter {
+    () => {
+        concat!(
+            "WHERE ",
+            visible_to_viewer!(),
+            " AND ($3 IS NULL OR p.package_type = $3) "
+        )
+    };
+}
+
+/// The search as a scan: `$4` a LIKE pattern (or NULL).
+macro_rules! search_scan {
+    () => {
+        "AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+              OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
+    };
+}
+
+/// The search through the trigram index: `$4` an FTS5 query.
+macro_rules! search_indexed {
+    () => {
+        "AND p.name IN (SELECT package FROM packages_search \
+                        WHERE packages_search MATCH $4) "
+    };
+}
+
+const LIST: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_scan!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_scan!()
+);
+const LIST_INDEXED: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_indexed!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT_INDEXED: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_indexed!()
+);
 
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
@@ -803,53 +894,49 @@ where
         filter: &PackageFilter,
         page: Page,
     ) -> StoreResult<(Vec<(Package, Access)>, u64)> {
-        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: a
-        // LIKE pattern, each NULL for no filter. The page query and the count share the
-        // condition, word for word.
+        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: the
+        // search (an FTS5 query, or a LIKE pattern), each NULL for no filter. The page query
+        // and the count share the condition, word for word.
         let (user, all) = viewer.params();
-        let pattern = filter.query.as_deref().map(like_pattern);
+        let indexed = DB::TRIGRAM_SEARCH
+            && filter
+                .query
+                .as_deref()
+                .is_some_and(|q| q.chars().count() >= 3);
+        let (search, page_sql, count_sql) = if indexed {
+            (
+                filter.query.as_deref().map(trigram_phrase),
+                LIST_INDEXED,
+                COUNT_INDEXED,
+            )
+        } else {
+            (filter.query.as_deref().map(like_pattern), LIST, COUNT)
+        };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
-        let rows = sqlx::query_as::<DB, SeenRow>(concat!(
-            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
-             p.description, p.visibility, p.repository_url, \
-             (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
-             (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
-             p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
-             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-              WHERE d.package = p.name) AS downloads_total, \
-             (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-              WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
-             TRUE AS sees, ",
-            managed_by_viewer!(),
-            " AS manages FROM packages p JOIN users u ON u.id = p.owner_id WHERE ",
-            visible_to_viewer!(),
-            " AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') \
-             ORDER BY p.name LIMIT $5 OFFSET $6",
-        ))
-        .bind(&user)
-        .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
-        .bind(i64::from(page.size))
-        .bind(page.offset())
-        .bind(recent_day())
-        .fetch_all(self.reader())
-        .await?;
-        let total = sqlx::query_scalar::<DB, i64>(concat!(
-            "SELECT COUNT(*) FROM packages p WHERE ",
-            visible_to_viewer!(),
-            " AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
-        ))
-        .bind(&user)
-        .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
-        .fetch_one(self.reader())
-        .await?;
+        let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
+            .bind(&user)
+            .bind(all)
+            .bind(&package_type)
+            .bind(&search)
+            .bind(i64::from(page.size))
+            .bind(page.offset())
+            .bind(recent_day())
+            .fetch_all(self.reader())
+            .await?;
+        // A page that is not full, and not past the end, is the last one: it says the total
+        // without a second pass over the matches (a search's usual answer).
+        let short = rows.len() < page.size as usize && (!rows.is_empty() || page.offset() == 0);
+        let total = if short {
+            page.offset() + rows.len() as i64
+        } else {
+            sqlx::query_scalar::<DB, i64>(count_sql)
+                .bind(&user)
+                .bind(all)
+                .bind(&package_type)
+                .bind(&search)
+                .fetch_one(self.reader())
+                .await?
+        };
         let seen = rows
             .into_iter()
             .map(SeenRow::into_seen)
@@ -868,6 +955,35 @@ where
         .bind(all)
         .fetch_all(self.reader())
         .await?)
+    }
+
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>> {
+        let (user, all) = viewer.params();
+        // `visibility <> 'public'` first: the condition of the partial index
+        // `packages_not_public_idx`; then the visibility filter, as everywhere.
+        Ok(sqlx::query_scalar::<DB, String>(concat!(
+            "SELECT p.name FROM packages p WHERE p.visibility <> 'public' AND ",
+            visible_to_viewer!(),
+            " ORDER BY p.name",
+        ))
+        .bind(&user)
+        .bind(all)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    fn registry_writes(&self) -> u64 {
+        self.registry_writes_now()
+    }
+
+    async fn registry_generation(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<DB, i64>(
+                "SELECT generation FROM registry_generation WHERE id = 1",
+            )
+            .fetch_one(self.reader())
+            .await?,
+        )
     }
 
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>> {
@@ -933,6 +1049,7 @@ where
         let mut version = new.version.clone();
         let v = &mut version;
         let owner = new.owner_id.to_string();
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // Claim the vendor, or find who has it, in the transaction that publishes:
         // of two accounts racing for a new vendor, the second waits on the first's
@@ -1189,6 +1306,7 @@ where
     }
 
     async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {
+        let _registry = self.registry_write();
         let done = sqlx::query::<DB>(
             "UPDATE packages SET \
              visibility = COALESCE($2, visibility), \
@@ -1279,6 +1397,7 @@ where
         reason: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<PackageVersion> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // A second yank keeps the first time; a new reason replaces the old one.
         let done = sqlx::query::<DB>(
@@ -1394,6 +1513,7 @@ where
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO security_advisories (advisory_id, package, title, \

@@ -38,6 +38,9 @@ use crate::domain::{GrantType, ScopeSet, TokenDigest};
 pub struct SqlStore<DB: Engine> {
     pools: DB::Pools,
     generation: AtomicU64,
+    /// Moves around every write of this process that can change a Composer document (see
+    /// [`PackageStore::registry_writes`](super::PackageStore::registry_writes)).
+    registry_writes: AtomicU64,
 }
 
 /// A write in progress that changes what a cached access token, client or user means: the
@@ -58,6 +61,7 @@ impl<DB: Engine> SqlStore<DB> {
         Ok(SqlStore {
             pools: DB::open(config).await?,
             generation: AtomicU64::new(0),
+            registry_writes: AtomicU64::new(0),
         })
     }
 
@@ -79,6 +83,21 @@ impl<DB: Engine> SqlStore<DB> {
     pub(super) fn invalidation(&self) -> Invalidation<'_> {
         self.generation.fetch_add(1, Ordering::AcqRel);
         Invalidation(&self.generation)
+    }
+
+    /// Starts a write that can change a Composer document (an add-on, its versions or
+    /// advisories, a deletion that cascades to them): the counter of such writes moves now
+    /// and again when the guard is dropped, after the commit, so that this node's document
+    /// cache reads the shared generation again. Hold it to the end of the write:
+    /// `let _registry = self.registry_write();`.
+    pub(super) fn registry_write(&self) -> Invalidation<'_> {
+        self.registry_writes.fetch_add(1, Ordering::AcqRel);
+        Invalidation(&self.registry_writes)
+    }
+
+    /// The counter that [`registry_write`](Self::registry_write) moves.
+    pub(super) fn registry_writes_now(&self) -> u64 {
+        self.registry_writes.load(Ordering::Acquire)
     }
 }
 

@@ -48,6 +48,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 impl Engine for Sqlite {
     type Pools = SqlitePools;
 
+    const TRIGRAM_SEARCH: bool = true;
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }

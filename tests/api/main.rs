@@ -18,6 +18,7 @@ mod limiter;
 mod market;
 mod multinode;
 mod observability;
+mod openid;
 mod orgs;
 mod packages;
 mod presentation;

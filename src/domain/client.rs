@@ -19,6 +19,8 @@ pub enum ClientField {
     Scopes,
     /// How long a rotated secret keeps working.
     KeepOldSecret,
+    /// The algorithm its ID tokens are signed with.
+    IdTokenAlg,
 }
 
 /// The longest grace period a rotated secret may be given, in seconds (7 days).
@@ -32,6 +34,7 @@ impl std::fmt::Display for ClientField {
             ClientField::GrantTypes => "grant types",
             ClientField::Scopes => "scopes",
             ClientField::KeepOldSecret => "grace period",
+            ClientField::IdTokenAlg => "ID token signing algorithm",
         })
     }
 }

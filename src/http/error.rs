@@ -310,6 +310,7 @@ fn client_field(field: &ClientField) -> &'static str {
         ClientField::GrantTypes => "grantTypes",
         ClientField::Scopes => "scopes",
         ClientField::KeepOldSecret => "keepOldForSeconds",
+        ClientField::IdTokenAlg => "idTokenSignedResponseAlg",
     }
 }
 

@@ -46,11 +46,6 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
-/// The algorithm ID tokens are signed with: ES256 (small and fast to sign and verify; every
-/// certified client library supports it). The RS256 key is generated and published too, so
-/// that offering RS256 per client later changes no key handling.
-pub const ID_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
-
 /// The signing keys' use cases.
 pub struct Keys<'a>(pub(super) &'a Services);
 
@@ -97,10 +92,14 @@ impl Keys<'_> {
         Ok(self.0.store().signing_keys(since).await?)
     }
 
-    /// Signs `claims` as a compact JWS with the current [`ID_TOKEN_ALG`] key, its `kid` in
-    /// the header.
-    pub async fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, KeyError> {
-        let alg = ID_TOKEN_ALG;
+    /// Signs `claims` as a compact JWS with the current key of `alg` (a client's
+    /// `id_token_signed_response_alg`: ES256 by default, small and fast; RS256 for clients
+    /// that ask for it), its `kid` in the header.
+    pub async fn sign<T: serde::Serialize>(
+        &self,
+        claims: &T,
+        alg: SigningAlg,
+    ) -> Result<String, KeyError> {
         let key = self
             .0
             .store()
@@ -109,10 +108,20 @@ impl Keys<'_> {
             .into_iter()
             .find(|k| k.alg == alg && k.retired_at.is_none())
             .ok_or(KeyError::Missing(alg.as_str()))?;
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        // The stored keys are PKCS#8 DER: what `from_ec_der` reads; `from_rsa_der` reads
+        // PKCS#1, so the RSA key is re-encoded.
+        let (algorithm, encoding) = match alg {
+            SigningAlg::Es256 => (
+                jsonwebtoken::Algorithm::ES256,
+                jsonwebtoken::EncodingKey::from_ec_der(&key.private_key),
+            ),
+            SigningAlg::Rs256 => (
+                jsonwebtoken::Algorithm::RS256,
+                jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1_of(&key.private_key)?),
+            ),
+        };
+        let mut header = jsonwebtoken::Header::new(algorithm);
         header.kid = Some(key.kid.clone());
-        // The stored key is PKCS#8 DER, which is what `from_ec_der` reads.
-        let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.private_key);
         jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign {
             alg: alg.as_str(),
             reason: e.to_string(),
@@ -170,6 +179,19 @@ fn generate_now(alg: SigningAlg) -> Result<(Vec<u8>, PublicKey), KeyError> {
             Ok((der.as_bytes().to_vec(), public))
         }
     }
+}
+
+/// The PKCS#1 DER of a stored (PKCS#8 DER) RSA private key.
+fn pkcs1_of(pkcs8: &[u8]) -> Result<Vec<u8>, KeyError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let sign_failed = |e: &dyn std::fmt::Display| KeyError::Sign {
+        alg: SigningAlg::Rs256.as_str(),
+        reason: e.to_string(),
+    };
+    let key = rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|e| sign_failed(&e))?;
+    let der = key.to_pkcs1_der().map_err(|e| sign_failed(&e))?;
+    Ok(der.as_bytes().to_vec())
 }
 
 fn failed(alg: SigningAlg, e: impl std::fmt::Display) -> KeyError {

@@ -28,6 +28,8 @@ pub struct ClientChanges {
     pub grant_types: Option<Vec<GrantType>>,
     /// New scopes (already validated).
     pub scopes: Option<ScopeSet>,
+    /// New ID token signing algorithm.
+    pub id_token_alg: Option<SigningAlg>,
 }
 
 /// A change an administrator makes to an account; `None` leaves a field alone.
@@ -381,7 +383,8 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg \
              FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
@@ -415,9 +418,11 @@ where
             "UPDATE clients SET name = COALESCE($2, name), \
              redirect_uris = COALESCE($3, redirect_uris), \
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
+             id_token_signed_response_alg = COALESCE($7, id_token_signed_response_alg), \
              updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -425,6 +430,7 @@ where
         .bind(changes.grant_types.as_deref().map(GrantType::join))
         .bind(changes.scopes.map(|s| s.to_string()))
         .bind(super::now())
+        .bind(changes.id_token_alg.map(|a| a.as_str().to_owned()))
         .fetch_one(self.writer())
         .await?
         .into_client()

@@ -26,6 +26,7 @@ use super::{
 use super::{NewPersonalToken, PERSONAL_CLIENT_NAME};
 use crate::config::DatabaseConfig;
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -236,8 +237,9 @@ where
             serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Other(e.into()))?;
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
-             grant_types, scopes, trusted, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             grant_types, scopes, trusted, created_at, updated_at, \
+             id_token_signed_response_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -248,6 +250,7 @@ where
         .bind(c.scopes.to_string())
         .bind(c.trusted)
         .bind(now)
+        .bind(c.id_token_alg.as_str())
         .execute(&mut *conn)
         .await?;
         Ok(Client {
@@ -260,6 +263,7 @@ where
             scopes: c.scopes,
             previous_secret: None,
             trusted: c.trusted,
+            id_token_alg: c.id_token_alg,
             created_at: now,
         })
     }
@@ -386,7 +390,8 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -400,6 +405,7 @@ where
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
              c.previous_secret_digest, c.previous_secret_expires_at, \
+             c.id_token_signed_response_alg, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -668,6 +674,7 @@ pub(super) struct ClientRow {
     created_at: i64,
     previous_secret_digest: Option<Vec<u8>>,
     previous_secret_expires_at: Option<i64>,
+    id_token_signed_response_alg: String,
 }
 
 impl ClientRow {
@@ -693,6 +700,14 @@ impl ClientRow {
                 _ => None,
             },
             trusted: self.trusted,
+            id_token_alg: SigningAlg::parse(&self.id_token_signed_response_alg).ok_or_else(
+                || {
+                    StoreError::Other(anyhow::anyhow!(
+                        "stored ID token algorithm {:?} is unknown",
+                        self.id_token_signed_response_alg
+                    ))
+                },
+            )?,
             created_at: self.created_at,
         })
     }

@@ -539,6 +539,7 @@ mod tests {
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scopes: ScopeSet::parse("read").unwrap(),
             trusted: false,
+            id_token_alg: crate::domain::jose::SigningAlg::Es256,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
         let user = store.user_by_username(&admin.username).await.unwrap().id;

@@ -169,3 +169,141 @@ async fn userinfo_refuses_tokens_without_openid_and_invalid_tokens_as_rfc6750_sa
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&response, "www-authenticate").starts_with("Bearer realm="));
 }
+
+/// Registers a code-flow client for `account` through the API, with `extra` members.
+async fn register_through_api(app: &TestApp, token: &str, extra: Value) -> reqwest::Response {
+    let mut body = serde_json::json!({
+        "name": "Relying party",
+        "redirectUris": [crate::browser::REDIRECT],
+        "grantTypes": ["authorization_code", "refresh_token"],
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    app.http
+        .post(app.url("/user/clients"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_registered_for_rs256_gets_rs256_id_tokens_that_verify_against_the_jwks() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+
+    // The default is ES256, and the client JSON shows it.
+    let default = register_through_api(&app, &token, serde_json::json!({})).await;
+    assert_eq!(default.status(), StatusCode::CREATED);
+    let default: Value = default.json().await.unwrap();
+    assert_eq!(default["idTokenSignedResponseAlg"], "ES256");
+
+    let created = register_through_api(
+        &app,
+        &token,
+        serde_json::json!({"idTokenSignedResponseAlg": "RS256"}),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["idTokenSignedResponseAlg"], "RS256");
+    let id = created["id"].as_str().unwrap();
+    let shown: Value = app
+        .get_with_token(&format!("/user/clients/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["idTokenSignedResponseAlg"], "RS256");
+
+    let rp = crate::helpers::Account {
+        user: alice.user.clone(),
+        password: alice.password.clone(),
+        client_id: id.to_owned(),
+        client_secret: created["secret"].as_str().unwrap().to_owned(),
+    };
+    let body = code_flow(&app, &rp, &[("scope", "openid profile"), ("nonce", "n1")]).await;
+    let claims = crate::id_tokens::verified_as(
+        &app,
+        &rp,
+        body["id_token"].as_str().unwrap(),
+        jsonwebtoken::Algorithm::RS256,
+    )
+    .await;
+    assert_eq!(claims["sub"], alice.user.id.to_string());
+    assert_eq!(claims["nonce"], "n1");
+
+    // A refresh's ID token is RS256 too.
+    let refreshed: Value = app
+        .refresh(&rp, body["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    crate::id_tokens::verified_as(
+        &app,
+        &rp,
+        refreshed["id_token"].as_str().unwrap(),
+        jsonwebtoken::Algorithm::RS256,
+    )
+    .await;
+
+    // Back to ES256 with a PATCH.
+    let patched = app
+        .http
+        .patch(app.url(&format!("/user/clients/{id}")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"idTokenSignedResponseAlg": "ES256"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(
+        patched.json::<Value>().await.unwrap()["idTokenSignedResponseAlg"],
+        "ES256"
+    );
+    let body = code_flow(&app, &rp, &[("scope", "openid email")]).await;
+    crate::id_tokens::verified_as(
+        &app,
+        &rp,
+        body["id_token"].as_str().unwrap(),
+        jsonwebtoken::Algorithm::ES256,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_id_token_algorithm_is_a_validation_error() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for alg in ["none", "HS256", "rs256", ""] {
+        let refused = register_through_api(
+            &app,
+            &token,
+            serde_json::json!({"idTokenSignedResponseAlg": alg}),
+        )
+        .await;
+        let fields = crate::helpers::invalid_fields(refused).await;
+        assert!(
+            fields.contains_key("idTokenSignedResponseAlg"),
+            "{alg}: {fields:?}"
+        );
+    }
+    let patched = app
+        .http
+        .patch(app.url(&format!("/user/clients/{}", alice.client_id)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"idTokenSignedResponseAlg": "PS256"}))
+        .send()
+        .await
+        .unwrap();
+    let fields = crate::helpers::invalid_fields(patched).await;
+    assert!(
+        fields.contains_key("idTokenSignedResponseAlg"),
+        "{fields:?}"
+    );
+}

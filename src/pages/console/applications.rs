@@ -414,6 +414,7 @@ pub async fn create_console_application(
         redirect_uris: values.uris(),
         public: !values.confidential,
         trusted: false,
+        id_token_signed_response_alg: None,
     };
     match state.services.clients().register(&user, &spec).await {
         Ok(created) => {
@@ -522,6 +523,7 @@ pub async fn update_console_application(
         redirect_uris: Some(values.uris()),
         grant_types: Some(values.grant_types.clone()),
         scopes: Some(values.scopes.clone()),
+        id_token_signed_response_alg: None,
     };
     match state
         .services

@@ -4,7 +4,10 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::browser::code_client;
+use crate::browser::{
+    Browser, Pkce, authorize_url, code_client, exchange, execute_sql, param, redirect_params,
+    sign_in_and_approve,
+};
 use crate::helpers::{TestApp, error_code, header};
 use crate::id_tokens::code_flow;
 
@@ -306,4 +309,217 @@ async fn an_unknown_id_token_algorithm_is_a_validation_error() {
         fields.contains_key("idTokenSignedResponseAlg"),
         "{fields:?}"
     );
+}
+
+/// A browser signed in as `account` that approved `openid` for its client once.
+async fn signed_in_browser(app: &TestApp, account: &crate::helpers::Account) -> Browser {
+    let browser = Browser::new();
+    let url = authorize_url(
+        app,
+        &account.client_id,
+        &Pkce::new(),
+        &[("scope", "openid")],
+    );
+    let approved = sign_in_and_approve(&browser, &url, account).await;
+    assert!(param(&redirect_params(&approved), "code").is_some());
+    browser
+}
+
+#[tokio::test]
+async fn prompt_none_answers_login_required_or_consent_required_to_the_client() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", true).await;
+    let pkce = Pkce::new();
+    let silent = |scope: &'static str| {
+        authorize_url(
+            &app,
+            &alice.client_id,
+            &pkce,
+            &[("scope", scope), ("prompt", "none"), ("state", "s1")],
+        )
+    };
+
+    // Nobody signed in: no page, an error to the client.
+    let response = Browser::new().get(&silent("openid")).await;
+    let params = redirect_params(&response);
+    assert_eq!(param(&params, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&params, "state").as_deref(), Some("s1"));
+    assert_eq!(param(&params, "iss").as_deref(), Some(app.base.as_str()));
+
+    // Signed in, consent given for `openid`: a code at once.
+    let browser = signed_in_browser(&app, &alice).await;
+    let response = browser.get(&silent("openid")).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(param(&redirect_params(&response), "code").is_some());
+
+    // A scope beyond the consent: consent_required, no page.
+    let response = browser.get(&silent("openid email")).await;
+    let params = redirect_params(&response);
+    assert_eq!(param(&params, "error").as_deref(), Some("consent_required"));
+    assert!(param(&params, "code").is_none());
+
+    // `none` with another value is invalid.
+    let url = authorize_url(
+        &app,
+        &alice.client_id,
+        &pkce,
+        &[("scope", "openid"), ("prompt", "none login")],
+    );
+    let response = browser.get(&url).await;
+    assert_eq!(
+        param(&redirect_params(&response), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn prompt_consent_shows_the_consent_page_although_consent_was_given() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", true).await;
+    let browser = signed_in_browser(&app, &alice).await;
+    let pkce = Pkce::new();
+    let url = authorize_url(
+        &app,
+        &alice.client_id,
+        &pkce,
+        &[("scope", "openid"), ("prompt", "consent")],
+    );
+    let page = browser.get(&url).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Authorize"), "{page}");
+    let approved = browser.submit(&page, &[("action", "approve")]).await;
+    assert!(param(&redirect_params(&approved), "code").is_some());
+
+    // Without the prompt the same request needs no page.
+    let url = authorize_url(&app, &alice.client_id, &pkce, &[("scope", "openid")]);
+    assert_eq!(browser.get(&url).await.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn prompt_login_asks_for_the_password_again_and_login_hint_prefills_the_username() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", true).await;
+    let browser = signed_in_browser(&app, &alice).await;
+    let pkce = Pkce::new();
+    let url = authorize_url(
+        &app,
+        &alice.client_id,
+        &pkce,
+        &[
+            ("scope", "openid"),
+            ("prompt", "login"),
+            ("login_hint", "alice"),
+        ],
+    );
+    let page = browser.get(&url).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Sign in"), "{page}");
+    assert_eq!(crate::browser::input_value(&page, "username"), "alice");
+    // Signing in again goes on to the code (consent was given).
+    let signed = browser
+        .sign_in(&page, alice.user.username.as_str(), &alice.password)
+        .await;
+    assert!(param(&redirect_params(&signed), "code").is_some());
+
+    // A login_hint on a browser that is not signed in prefills too.
+    let url = authorize_url(
+        &app,
+        &alice.client_id,
+        &pkce,
+        &[("scope", "openid"), ("login_hint", "bob")],
+    );
+    let page = Browser::new().get(&url).await.text().await.unwrap();
+    assert_eq!(crate::browser::input_value(&page, "username"), "bob");
+}
+
+#[tokio::test]
+async fn max_age_asks_for_the_password_when_the_sign_in_is_older_and_auth_time_says_when() {
+    let app = TestApp::spawn().await;
+    let alice = code_client(&app, "alice", true).await;
+    let browser = signed_in_browser(&app, &alice).await;
+    // The browser signed in two hours ago.
+    execute_sql(
+        &app,
+        "UPDATE auth_sessions SET created_at = created_at - 7200",
+    )
+    .await;
+    let pkce = Pkce::new();
+    let with_max_age = |max_age: &'static str| {
+        authorize_url(
+            &app,
+            &alice.client_id,
+            &pkce,
+            &[("scope", "openid"), ("max_age", max_age)],
+        )
+    };
+
+    // Within a day: a code at once, and the ID token's auth_time is the old sign-in.
+    let response = browser.get(&with_max_age("86400")).await;
+    let code = param(&redirect_params(&response), "code").unwrap();
+    let token: Value = exchange(&app, &alice, &code, &pkce.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = crate::id_tokens::verified_as(
+        &app,
+        &alice,
+        token["id_token"].as_str().unwrap(),
+        jsonwebtoken::Algorithm::ES256,
+    )
+    .await;
+    let auth_time = claims["auth_time"].as_i64().unwrap();
+    assert!(
+        auth_time <= chrono::Utc::now().timestamp() - 7200,
+        "{claims}"
+    );
+
+    // Within an hour: the sign-in page; signing in gives a fresh auth_time.
+    for max_age in ["3600", "0"] {
+        let page = browser.get(&with_max_age(max_age)).await;
+        assert_eq!(page.status(), StatusCode::OK, "max_age={max_age}");
+        let page = page.text().await.unwrap();
+        assert!(page.contains("Sign in"), "{page}");
+    }
+    let page = browser
+        .get(&with_max_age("3600"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let signed = browser
+        .sign_in(&page, alice.user.username.as_str(), &alice.password)
+        .await;
+    let code = param(&redirect_params(&signed), "code").unwrap();
+    let token: Value = exchange(&app, &alice, &code, &pkce.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = crate::id_tokens::verified_as(
+        &app,
+        &alice,
+        token["id_token"].as_str().unwrap(),
+        jsonwebtoken::Algorithm::ES256,
+    )
+    .await;
+    assert!(claims["auth_time"].as_i64().unwrap() > auth_time + 3600);
+
+    // A max_age that is not a whole number of seconds is invalid.
+    for bad in ["-1", "1.5", "soon"] {
+        let url = authorize_url(
+            &app,
+            &alice.client_id,
+            &pkce,
+            &[("scope", "openid"), ("max_age", bad)],
+        );
+        let response = browser.get(&url).await;
+        assert_eq!(
+            param(&redirect_params(&response), "error").as_deref(),
+            Some("invalid_request"),
+            "{bad}"
+        );
+    }
 }

@@ -371,6 +371,15 @@ pub fn error_url(redirect: &Redirect, issuer: &str) -> String {
     redirect_url(redirect.redirect_uri.as_str(), &pairs)
 }
 
+/// The URL the browser is sent to after an RP-initiated logout: the registered
+/// post-logout redirect URI with `state`, if any.
+pub fn logout_url(registered: &RedirectUri, state: Option<&str>) -> String {
+    match state {
+        Some(state) => redirect_url(registered.as_str(), &[("state", state)]),
+        None => registered.as_str().to_owned(),
+    }
+}
+
 /// `base` with `pairs` added to its query (keeping the query it already has).
 fn redirect_url(base: &str, pairs: &[(&str, &str)]) -> String {
     match Url::parse(base) {

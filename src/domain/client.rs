@@ -21,6 +21,8 @@ pub enum ClientField {
     KeepOldSecret,
     /// The algorithm its ID tokens are signed with.
     IdTokenAlg,
+    /// Where it may send the browser after logout.
+    PostLogoutRedirectUris,
 }
 
 /// The longest grace period a rotated secret may be given, in seconds (7 days).
@@ -35,6 +37,7 @@ impl std::fmt::Display for ClientField {
             ClientField::Scopes => "scopes",
             ClientField::KeepOldSecret => "grace period",
             ClientField::IdTokenAlg => "ID token signing algorithm",
+            ClientField::PostLogoutRedirectUris => "post-logout redirect URI",
         })
     }
 }

@@ -54,6 +54,8 @@ pub struct ClientView {
     /// The algorithm its OpenID Connect ID tokens are signed with.
     #[schema(schema_with = id_token_alg)]
     id_token_signed_response_alg: &'static str,
+    /// Where an RP-initiated logout may send the browser (`post_logout_redirect_uri`).
+    post_logout_redirect_uris: Vec<String>,
     /// Until when the secret a rotation replaced still works; `null`: it stopped.
     #[schema(required, format = DateTime)]
     old_secret_expires_at: Option<String>,
@@ -99,6 +101,11 @@ impl ClientView {
             scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
             confidential: c.secret_digest.is_some(),
             id_token_signed_response_alg: c.id_token_alg.as_str(),
+            post_logout_redirect_uris: c
+                .post_logout_redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             old_secret_expires_at: c
                 .previous_secret
                 .as_ref()
@@ -157,6 +164,9 @@ pub struct NewClientBody {
     #[serde(default)]
     #[schema(schema_with = id_token_alg)]
     id_token_signed_response_alg: Option<String>,
+    /// Where an RP-initiated logout may send the browser; the rules of `redirectUris`.
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -176,6 +186,7 @@ pub struct ClientPatch {
     /// `ES256` or `RS256`.
     #[schema(schema_with = id_token_alg)]
     id_token_signed_response_alg: Option<String>,
+    post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 /// The user's API clients, oldest first
@@ -250,6 +261,7 @@ pub async fn create_client(
         public: !body.confidential,
         trusted: false,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
     };
     let created = state
         .services
@@ -335,6 +347,7 @@ pub async fn update_client(
         grant_types: patch.grant_types,
         scopes: patch.scopes.map(ScopesInput::names),
         id_token_signed_response_alg: patch.id_token_signed_response_alg,
+        post_logout_redirect_uris: patch.post_logout_redirect_uris,
     };
     let client = state
         .services

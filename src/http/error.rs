@@ -311,6 +311,7 @@ fn client_field(field: &ClientField) -> &'static str {
         ClientField::Scopes => "scopes",
         ClientField::KeepOldSecret => "keepOldForSeconds",
         ClientField::IdTokenAlg => "idTokenSignedResponseAlg",
+        ClientField::PostLogoutRedirectUris => "postLogoutRedirectUris",
     }
 }
 

@@ -59,6 +59,8 @@ pub struct ClientSpec {
     pub trusted: bool,
     /// `ES256` or `RS256` (none: `ES256`).
     pub id_token_signed_response_alg: Option<String>,
+    /// Where the browser may be sent after an RP-initiated logout.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// A change to a client; `None` leaves a setting as it is. The result is checked as a
@@ -75,6 +77,8 @@ pub struct ClientChange {
     pub scopes: Option<Vec<String>>,
     /// New ID token signing algorithm (`ES256` or `RS256`).
     pub id_token_signed_response_alg: Option<String>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 /// A registered client and its secret, shown once.
@@ -167,6 +171,17 @@ pub fn client_settings(
     })
 }
 
+/// Parses post-logout redirect URIs (the rules of redirect URIs); the first invalid one is
+/// the field's error.
+pub fn post_logout_redirect_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientError> {
+    uris.iter()
+        .map(|uri| {
+            RedirectUri::parse(uri)
+                .map_err(|e| invalid(ClientField::PostLogoutRedirectUris, format!("{uri:?} {e}")))
+        })
+        .collect()
+}
+
 /// Parses an ID token signing algorithm: `ES256` or `RS256` (the JOSE names, exactly).
 pub fn id_token_alg(alg: &str) -> Result<SigningAlg, ClientError> {
     SigningAlg::parse(alg).ok_or_else(|| {
@@ -208,6 +223,7 @@ pub fn new_client(
         scopes: settings.scopes,
         trusted: spec.trusted,
         id_token_alg,
+        post_logout_redirect_uris: post_logout_redirect_uris(&spec.post_logout_redirect_uris)?,
     };
     Ok((row, secret))
 }
@@ -325,8 +341,14 @@ impl Clients<'_> {
             .as_deref()
             .map(id_token_alg)
             .transpose()?;
+        let logout_uris = change
+            .post_logout_redirect_uris
+            .as_deref()
+            .map(post_logout_redirect_uris)
+            .transpose()?;
         let changes = ClientChanges {
             id_token_alg,
+            post_logout_redirect_uris: logout_uris,
             name,
             redirect_uris: Some(settings.redirect_uris),
             grant_types: Some(settings.grant_types),

@@ -128,6 +128,48 @@ impl Keys<'_> {
         })
     }
 
+    /// The `sub` and `aud` of `token` if it is an ID token this server signed for
+    /// `issuer` with a published key, expired or not (an `id_token_hint`, OpenID Connect
+    /// RP-Initiated Logout §2); `None` for anything else.
+    pub async fn verify_hint(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Result<Option<HintClaims>, KeyError> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let Some(kid) = header.kid else {
+            return Ok(None);
+        };
+        let published = self.published().await?;
+        let Some(key) = published.into_iter().find(|k| k.kid == kid) else {
+            return Ok(None);
+        };
+        let algorithm = match key.alg {
+            SigningAlg::Es256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlg::Rs256 => jsonwebtoken::Algorithm::RS256,
+        };
+        let decoding = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key.public_jwk)
+            .ok()
+            .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).ok());
+        let Some(decoding) = decoding else {
+            return Ok(None);
+        };
+        // Only the key's own algorithm (never the header's choice), the issuer, no expiry
+        // check: a hint is typically presented after its token expired.
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        Ok(
+            jsonwebtoken::decode::<HintClaims>(token, &decoding, &validation)
+                .ok()
+                .map(|t| t.claims),
+        )
+    }
+
     /// The JWKS (RFC 7517 §5): the published keys' public halves.
     pub async fn jwks(&self) -> Result<Vec<serde_json::Value>, KeyError> {
         Ok(self
@@ -137,6 +179,15 @@ impl Keys<'_> {
             .map(|k| k.public_jwk)
             .collect())
     }
+}
+
+/// What an `id_token_hint` says (see [`Keys::verify_hint`]).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct HintClaims {
+    /// The user id.
+    pub sub: String,
+    /// The client the ID token was issued to.
+    pub aud: String,
 }
 
 /// A new key of `alg`, off the async runtime (RSA generation takes a while).

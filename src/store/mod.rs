@@ -177,6 +177,8 @@ pub struct Client {
     pub trusted: bool,
     /// The algorithm its ID tokens are signed with.
     pub id_token_alg: SigningAlg,
+    /// Where it may send the browser after an RP-initiated logout (exact match).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// When it was registered.
     pub created_at: Timestamp,
 }
@@ -202,6 +204,8 @@ pub struct NewClient {
     pub trusted: bool,
     /// The algorithm its ID tokens are signed with.
     pub id_token_alg: SigningAlg,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
 }
 
 /// The rows to write when tokens are issued: one access token and, optionally, the

@@ -15,6 +15,7 @@ mod id_tokens;
 mod keys;
 mod lifecycle;
 mod limiter;
+mod logout;
 mod market;
 mod multinode;
 mod observability;

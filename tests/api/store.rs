@@ -212,6 +212,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
         scopes: ScopeSet::parse("read").unwrap(),
         trusted: false,
         id_token_alg: SigningAlg::Es256,
+        post_logout_redirect_uris: vec![],
     };
     assert!(moves(s, s.create_client(&registered)).await);
     assert!(moves(s, s.delete_client("fresh-client")).await);

@@ -46,6 +46,8 @@ pub struct OpenIdConfiguration {
     #[serde(flatten)]
     metadata: Metadata,
     userinfo_endpoint: String,
+    /// RP-initiated logout.
+    end_session_endpoint: String,
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     claims_supported: Vec<&'static str>,
@@ -94,6 +96,7 @@ impl OpenIdConfiguration {
         OpenIdConfiguration {
             metadata: Metadata::of(state),
             userinfo_endpoint: state.url("/userinfo"),
+            end_session_endpoint: state.url("/oauth/v2/logout"),
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::ALL
                 .into_iter()

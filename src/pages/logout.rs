@@ -30,6 +30,10 @@ const PARAMS: [&str; 4] = [
     "state",
 ];
 
+/// The other fields a POST may carry: the confirmation's, and `logout_hint` and
+/// `ui_locales` (RP-Initiated Logout §2), which are accepted and ignored.
+const FORM_FIELDS: [&str; 4] = ["csrf_token", "action", "logout_hint", "ui_locales"];
+
 /// The logout request (OpenID Connect RP-Initiated Logout §2), in the query of a GET or
 /// the body of a POST.
 #[derive(IntoParams)]
@@ -261,7 +265,9 @@ pub async fn get_logout(
             body = String, content_type = HTML),
         (status = 303, description = "Signed out: to the registered `post_logout_redirect_uri`.",
             headers(("Location" = String))),
-        (status = 400, description = "An error page.", body = String, content_type = HTML),
+        (status = 400, description = "An error page (as for GET, or an empty form, or one with \
+            an unknown field).",
+            body = String, content_type = HTML),
         (status = 403, description = "The confirmation's CSRF check failed.",
             body = String, content_type = HTML),
     )
@@ -276,6 +282,19 @@ pub async fn submit_logout(
         Ok(f) => f,
         Err(m) => return refused(&state, m),
     };
+    // A POST carries its request in the form (an empty one says nothing: GET serves a
+    // request without parameters).
+    if body.is_empty() {
+        return refused(&state, "the form is empty");
+    }
+    // A form of this endpoint's fields only (and the two of RP-Initiated Logout §2 it
+    // ignores): anything else is not a logout request.
+    if let Some((name, _)) = body
+        .iter()
+        .find(|(k, _)| !FORM_FIELDS.contains(&k.as_str()) && !PARAMS.contains(&k.as_str()))
+    {
+        return refused(&state, &format!("the form has an unknown field {name:?}"));
+    }
     let Some(csrf) = session::field(&body, "csrf_token") else {
         // A relying party's request as a form: the same as a GET.
         return match params_of(&body) {

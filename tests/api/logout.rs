@@ -249,6 +249,18 @@ async fn an_expired_id_token_hint_is_accepted_and_a_form_post_works_too() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(&response, "location"), LOGGED_OUT);
     assert!(!still_signed_in(&app, &browser, &rp).await);
+
+    // A form with another field, or none, is not a logout request.
+    for form in [vec![("redirect", LOGGED_OUT)], vec![]] {
+        let response = app
+            .http
+            .post(app.url("/oauth/v2/logout"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form:?}");
+    }
 }
 
 #[tokio::test]

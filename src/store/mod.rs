@@ -47,6 +47,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -174,6 +175,10 @@ pub struct Client {
     pub previous_secret: Option<(TokenDigest, Timestamp)>,
     /// May sign in any user with the password grant (set by an administrator).
     pub trusted: bool,
+    /// The algorithm its ID tokens are signed with.
+    pub id_token_alg: SigningAlg,
+    /// Where it may send the browser after an RP-initiated logout (exact match).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// When it was registered.
     pub created_at: Timestamp,
 }
@@ -197,6 +202,10 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     /// Trusted?
     pub trusted: bool,
+    /// The algorithm its ID tokens are signed with.
+    pub id_token_alg: SigningAlg,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
 }
 
 /// The rows to write when tokens are issued: one access token and, optionally, the

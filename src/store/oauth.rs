@@ -28,6 +28,10 @@ pub struct ClientChanges {
     pub grant_types: Option<Vec<GrantType>>,
     /// New scopes (already validated).
     pub scopes: Option<ScopeSet>,
+    /// New ID token signing algorithm.
+    pub id_token_alg: Option<SigningAlg>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
 }
 
 /// A change an administrator makes to an account; `None` leaves a field alone.
@@ -381,7 +385,8 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris \
              FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
@@ -410,14 +415,23 @@ where
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Other(e.into()))?;
+        let logout_uris = changes
+            .post_logout_redirect_uris
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(e.into()))?;
         let _invalidates = self.invalidation();
         sqlx::query_as::<DB, ClientRow>(
             "UPDATE clients SET name = COALESCE($2, name), \
              redirect_uris = COALESCE($3, redirect_uris), \
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
+             id_token_signed_response_alg = COALESCE($7, id_token_signed_response_alg), \
+             post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris), \
              updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -425,6 +439,8 @@ where
         .bind(changes.grant_types.as_deref().map(GrantType::join))
         .bind(changes.scopes.map(|s| s.to_string()))
         .bind(super::now())
+        .bind(changes.id_token_alg.map(|a| a.as_str().to_owned()))
+        .bind(logout_uris)
         .fetch_one(self.writer())
         .await?
         .into_client()

@@ -26,6 +26,7 @@ use super::{
 use super::{NewPersonalToken, PERSONAL_CLIENT_NAME};
 use crate::config::DatabaseConfig;
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -253,10 +254,13 @@ where
         let now = super::now();
         let uris =
             serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Other(e.into()))?;
+        let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris)
+            .map_err(|e| StoreError::Other(e.into()))?;
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
-             grant_types, scopes, trusted, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             grant_types, scopes, trusted, created_at, updated_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -267,6 +271,8 @@ where
         .bind(c.scopes.to_string())
         .bind(c.trusted)
         .bind(now)
+        .bind(c.id_token_alg.as_str())
+        .bind(logout_uris)
         .execute(&mut *conn)
         .await?;
         Ok(Client {
@@ -279,6 +285,8 @@ where
             scopes: c.scopes,
             previous_secret: None,
             trusted: c.trusted,
+            id_token_alg: c.id_token_alg,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             created_at: now,
         })
     }
@@ -405,7 +413,8 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -419,6 +428,7 @@ where
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
              c.previous_secret_digest, c.previous_secret_expires_at, \
+             c.id_token_signed_response_alg, c.post_logout_redirect_uris, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -706,6 +716,8 @@ pub(super) struct ClientRow {
     created_at: i64,
     previous_secret_digest: Option<Vec<u8>>,
     previous_secret_expires_at: Option<i64>,
+    id_token_signed_response_alg: String,
+    post_logout_redirect_uris: String,
 }
 
 impl ClientRow {
@@ -731,6 +743,21 @@ impl ClientRow {
                 _ => None,
             },
             trusted: self.trusted,
+            id_token_alg: SigningAlg::parse(&self.id_token_signed_response_alg).ok_or_else(
+                || {
+                    StoreError::Other(anyhow::anyhow!(
+                        "stored ID token algorithm {:?} is unknown",
+                        self.id_token_signed_response_alg
+                    ))
+                },
+            )?,
+            post_logout_redirect_uris: serde_json::from_str::<Vec<String>>(
+                &self.post_logout_redirect_uris,
+            )
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored logout URIs: {e}")))?
+            .into_iter()
+            .map(RedirectUri::from_trusted)
+            .collect(),
             created_at: self.created_at,
         })
     }

@@ -541,6 +541,8 @@ mod tests {
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scopes: ScopeSet::parse("read").unwrap(),
             trusted: false,
+            id_token_alg: crate::domain::jose::SigningAlg::Es256,
+            post_logout_redirect_uris: vec![],
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
         let user = store.user_by_username(&admin.username).await.unwrap().id;

@@ -23,5 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke::revoke_oauth_token))
         .routes(routes!(introspect::introspect_token))
         .routes(routes!(metadata::get_metadata))
+        .routes(routes!(metadata::get_openid_configuration))
         .routes(routes!(keys::get_jwks))
 }

@@ -431,6 +431,8 @@ pub async fn create_console_application(
         redirect_uris: values.uris(),
         public: !values.confidential,
         trusted: false,
+        id_token_signed_response_alg: None,
+        post_logout_redirect_uris: Vec::new(),
     };
     match state.services.clients().register(&user, &spec).await {
         Ok(created) => {
@@ -535,6 +537,8 @@ pub async fn update_console_application(
         redirect_uris: Some(values.uris()),
         grant_types: Some(values.grant_types.clone()),
         scopes: Some(values.scopes.clone()),
+        id_token_signed_response_alg: None,
+        post_logout_redirect_uris: None,
     };
     match state
         .services

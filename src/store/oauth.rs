@@ -237,6 +237,17 @@ pub trait OAuthStore: Send + Sync {
     /// The signing keys that are current, or were retired at or after `retired_since`;
     /// current ones first, then newest first.
     async fn signing_keys(&self, retired_since: Timestamp) -> StoreResult<Vec<SigningKey>>;
+
+    /// Records a DPoP proof (the digest of its key and `jti`) until `expires_at`; `false`
+    /// when it was recorded before (a replay), on any node.
+    async fn record_dpop_proof(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The server secret called `name`: the one stored, or `candidate` stored now when
+    /// there is none (the first node to store one wins; every node then reads it).
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
 /// A signing key to store.
@@ -771,7 +782,11 @@ where
             .bind(before)
             .execute(self.writer())
             .await?;
-        Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes))
+        let proofs = sqlx::query::<DB>("DELETE FROM dpop_proofs WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes) + DB::rows_affected(&proofs))
     }
 
     async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
@@ -824,5 +839,40 @@ where
         .into_iter()
         .map(SigningKeyRow::into_key)
         .collect()
+    }
+
+    async fn record_dpop_proof(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "INSERT INTO dpop_proofs (digest, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(expires_at)
+        .execute(self.writer())
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query::<DB>(
+            "INSERT INTO server_secrets (name, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate.to_vec())
+        .bind(super::now())
+        .execute(self.writer())
+        .await?;
+        // Read from the writer: a reader might not see the row just written yet.
+        let secret =
+            sqlx::query_scalar::<DB, Vec<u8>>("SELECT secret FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(self.writer())
+                .await?;
+        Ok(secret)
     }
 }

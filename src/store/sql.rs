@@ -109,8 +109,8 @@ where
     ) -> StoreResult<()> {
         sqlx::query::<DB>(
             "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
-             grant_type, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             grant_type, scope, created_at, expires_at, jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(t.access_id.to_string())
         .bind(t.access_digest.as_bytes().to_vec())
@@ -121,13 +121,14 @@ where
         .bind(t.scope.to_string())
         .bind(t.created_at)
         .bind(t.expires_at)
+        .bind(t.jkt.clone())
         .execute(&mut *conn)
         .await?;
         if let Some(r) = &t.refresh {
             sqlx::query::<DB>(
                 "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
-                 client_id, user_id, scope, created_at, expires_at, began_with) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 client_id, user_id, scope, created_at, expires_at, began_with, jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(r.id.to_string())
             .bind(r.digest.as_bytes().to_vec())
@@ -139,6 +140,7 @@ where
             .bind(t.created_at)
             .bind(r.expires_at)
             .bind(r.began_with.map(|g| g.as_str().to_owned()))
+            .bind(r.jkt.clone())
             .execute(&mut *conn)
             .await?;
         }
@@ -177,7 +179,7 @@ where
     ) -> StoreResult<Option<RefreshTokenInfo>> {
         sqlx::query_as::<DB, RefreshTokenRow>(
             "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-             r.used_at, r.grace_uses, r.began_with, r.revoked_at, \
+             r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
              u.disabled AS user_disabled \
              FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
              WHERE r.digest = $1",
@@ -422,7 +424,7 @@ where
     async fn access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenInfo>> {
         sqlx::query_as::<DB, AccessTokenRow>(
             "SELECT a.id, a.family_id, a.client_id, a.scope, a.created_at, a.expires_at, \
-             a.last_used_at, a.revoked_at, u.id AS u_id, u.username AS u_username, \
+             a.last_used_at, a.revoked_at, a.jkt, u.id AS u_id, u.username AS u_username, \
              u.email AS u_email, u.name AS u_name, u.is_admin AS u_is_admin, \
              u.disabled AS u_disabled, u.created_at AS u_created_at \
              FROM access_tokens a LEFT JOIN users u ON u.id = a.user_id WHERE a.digest = $1",
@@ -738,6 +740,7 @@ struct AccessTokenRow {
     expires_at: i64,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    jkt: Option<String>,
     u_id: Option<String>,
     u_username: Option<String>,
     u_email: Option<String>,
@@ -771,6 +774,7 @@ impl AccessTokenRow {
             last_used_at: self.last_used_at,
             revoked_at: self.revoked_at,
             user,
+            jkt: self.jkt,
         })
     }
 }
@@ -789,6 +793,7 @@ pub(super) struct RefreshTokenRow {
     began_with: Option<String>,
     revoked_at: Option<i64>,
     user_disabled: Option<bool>,
+    jkt: Option<String>,
 }
 
 impl RefreshTokenRow {
@@ -805,6 +810,7 @@ impl RefreshTokenRow {
             began_with: self.began_with.as_deref().map(parse_grant).transpose()?,
             revoked_at: self.revoked_at,
             user_disabled: self.user_disabled,
+            jkt: self.jkt,
         })
     }
 }

@@ -10,6 +10,7 @@ mod clients;
 mod console;
 mod conventions;
 mod downloads;
+mod dpop;
 mod helpers;
 mod id_tokens;
 mod keys;

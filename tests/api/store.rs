@@ -55,7 +55,9 @@ fn new_tokens(account: &Account, refresh: Option<TokenDigest>) -> NewTokens {
             scope,
             expires_at: store::now() + 3600,
             began_with: Some(GrantType::Password),
+            jkt: None,
         }),
+        jkt: None,
     }
 }
 

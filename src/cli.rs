@@ -351,6 +351,7 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
         redirect_uris: args.redirect_uris,
         public: args.public,
         trusted: args.trusted,
+        require_par: false,
     };
     let created = services.clients().create_for(&args.owner, &spec).await?;
     let secret = created.secret.as_ref().map(|s| s.expose().to_owned());

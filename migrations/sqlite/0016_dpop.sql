@@ -19,3 +19,18 @@ CREATE TABLE server_secrets (
     secret     BLOB    NOT NULL,
     created_at INTEGER NOT NULL
 );
+
+-- Pushed authorization requests (RFC 9126): the SHA-256 of each request_uri, the client
+-- that pushed it, its parameters (form-encoded, as the authorization endpoint reads them),
+-- when it expires (60 s after the push) and when a code was issued for it (single use).
+CREATE TABLE pushed_requests (
+    digest     BLOB PRIMARY KEY NOT NULL,
+    client_id  TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    params     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX pushed_requests_expiry_idx ON pushed_requests (expires_at);
+
+-- A client that accepts authorization requests only when pushed (RFC 9126 §5).
+ALTER TABLE clients ADD COLUMN require_par BOOLEAN NOT NULL DEFAULT FALSE;

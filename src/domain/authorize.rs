@@ -52,6 +52,9 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
     /// OpenID Connect `nonce`, echoed in the ID token.
     pub nonce: Option<String>,
+    /// The digest of the `request_uri` it was pushed under (RFC 9126), used up when a code
+    /// is issued; `None`: the request came in the query.
+    pub pushed: Option<super::TokenDigest>,
 }
 
 /// Why an authorization request is refused.
@@ -120,6 +123,11 @@ pub struct RequestParams {
 }
 
 impl RequestParams {
+    /// The parameter `name`, if given (not empty).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
     /// The `client_id` the request names.
     pub fn client_id(&self) -> &str {
         self.params
@@ -196,6 +204,7 @@ pub fn check_request(
         scope_param: None,
         code_challenge: String::new(),
         nonce: None,
+        pushed: None,
     };
     if let Some(name) = repeated.first() {
         return Err(request.error(

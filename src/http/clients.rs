@@ -50,6 +50,9 @@ pub struct ClientView {
     scopes: Vec<&'static str>,
     /// Whether it has a secret (a public client authenticates with its id alone).
     confidential: bool,
+    /// Whether `/oauth/v2/auth` accepts only requests pushed to `/oauth/v2/par` for it
+    /// (RFC 9126 §5).
+    require_pushed_authorization_requests: bool,
     /// Until when the secret a rotation replaced still works; `null`: it stopped.
     #[schema(required, format = DateTime)]
     old_secret_expires_at: Option<String>,
@@ -87,6 +90,7 @@ impl ClientView {
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
             confidential: c.secret_digest.is_some(),
+            require_pushed_authorization_requests: c.require_par,
             old_secret_expires_at: c
                 .previous_secret
                 .as_ref()
@@ -141,6 +145,10 @@ pub struct NewClientBody {
     #[serde(default = "yes")]
     #[schema(default = true)]
     confidential: bool,
+    /// Accept authorization requests for it only when pushed to `/oauth/v2/par`.
+    #[serde(default)]
+    #[schema(default = false)]
+    require_pushed_authorization_requests: bool,
 }
 
 fn yes() -> bool {
@@ -157,6 +165,7 @@ pub struct ClientPatch {
     #[schema(schema_with = grant_types)]
     grant_types: Option<Vec<String>>,
     scopes: Option<ScopesInput>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 /// The user's API clients, oldest first
@@ -230,6 +239,7 @@ pub async fn create_client(
         redirect_uris: body.redirect_uris,
         public: !body.confidential,
         trusted: false,
+        require_par: body.require_pushed_authorization_requests,
     };
     let created = state
         .services
@@ -314,6 +324,7 @@ pub async fn update_client(
         redirect_uris: patch.redirect_uris,
         grant_types: patch.grant_types,
         scopes: patch.scopes.map(ScopesInput::names),
+        require_par: patch.require_pushed_authorization_requests,
     };
     let client = state
         .services

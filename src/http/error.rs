@@ -831,6 +831,8 @@ pub enum OAuthErrorCode {
     InvalidScope,
     /// Too many failed credential checks (with `Retry-After`).
     TemporarilyUnavailable,
+    /// A pushed authorization request asks for a response type other than `code`.
+    UnsupportedResponseType,
     /// The `DPoP` proof is invalid (RFC 9449 §5).
     InvalidDpopProof,
     /// The `DPoP` proof must carry the nonce sent in `DPoP-Nonce` (RFC 9449 §8).

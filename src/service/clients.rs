@@ -56,6 +56,8 @@ pub struct ClientSpec {
     pub public: bool,
     /// May sign in any user with the password grant.
     pub trusted: bool,
+    /// Accept authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// A change to a client; `None` leaves a setting as it is. The result is checked as a
@@ -70,6 +72,8 @@ pub struct ClientChange {
     pub grant_types: Option<Vec<String>>,
     /// New scope names (at least one).
     pub scopes: Option<Vec<String>>,
+    /// Require pushed authorization requests (or stop).
+    pub require_par: Option<bool>,
 }
 
 /// A registered client and its secret, shown once.
@@ -188,6 +192,7 @@ pub fn new_client(
         grant_types: settings.grant_types,
         scopes: settings.scopes,
         trusted: spec.trusted,
+        require_par: spec.require_par,
     };
     Ok((row, secret))
 }
@@ -305,6 +310,7 @@ impl Clients<'_> {
             redirect_uris: Some(settings.redirect_uris),
             grant_types: Some(settings.grant_types),
             scopes: Some(settings.scopes),
+            require_par: change.require_par,
         };
         Ok(self.0.store().update_client(&client.id, &changes).await?)
     }

@@ -176,6 +176,8 @@ pub struct Client {
     pub trusted: bool,
     /// When it was registered.
     pub created_at: Timestamp,
+    /// Accepts authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// A new client; the secret's plaintext never reaches the store.
@@ -197,6 +199,8 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     /// Trusted?
     pub trusted: bool,
+    /// Accepts authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// The rows to write when tokens are issued: one access token and, optionally, the

@@ -28,6 +28,8 @@ pub struct ClientChanges {
     pub grant_types: Option<Vec<GrantType>>,
     /// New scopes (already validated).
     pub scopes: Option<ScopeSet>,
+    /// Require pushed authorization requests, or stop requiring them.
+    pub require_par: Option<bool>,
 }
 
 /// A change an administrator makes to an account; `None` leaves a field alone.
@@ -248,6 +250,38 @@ pub trait OAuthStore: Send + Sync {
     /// The server secret called `name`: the one stored, or `candidate` stored now when
     /// there is none (the first node to store one wins; every node then reads it).
     async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Stores a pushed authorization request (RFC 9126).
+    async fn insert_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()>;
+    /// The pushed request with this digest, used or not.
+    async fn pushed_request(&self, digest: &TokenDigest) -> StoreResult<Option<PushedRequest>>;
+    /// Marks a pushed request used at `at`; `false` when it was used already (or is gone).
+    async fn use_pushed_request(&self, digest: &TokenDigest, at: Timestamp) -> StoreResult<bool>;
+}
+
+/// A pushed authorization request (RFC 9126), stored under the digest of its
+/// `request_uri`.
+#[derive(Debug, Clone)]
+pub struct PushedRequest {
+    /// SHA-256 of the `request_uri`.
+    pub digest: TokenDigest,
+    /// The client that pushed it.
+    pub client_id: String,
+    /// Its parameters, form-encoded, as the authorization endpoint reads a query.
+    pub params: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// When a code was issued for it (`None`: unused).
+    pub used_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PushedRow {
+    digest: Vec<u8>,
+    client_id: String,
+    params: String,
+    expires_at: i64,
+    used_at: Option<i64>,
 }
 
 /// A signing key to store.
@@ -392,7 +426,7 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par \
              FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
@@ -426,9 +460,9 @@ where
             "UPDATE clients SET name = COALESCE($2, name), \
              redirect_uris = COALESCE($3, redirect_uris), \
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
-             updated_at = $6 WHERE id = $1 \
+             require_par = COALESCE($7, require_par), updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -436,6 +470,7 @@ where
         .bind(changes.grant_types.as_deref().map(GrantType::join))
         .bind(changes.scopes.map(|s| s.to_string()))
         .bind(super::now())
+        .bind(changes.require_par)
         .fetch_one(self.writer())
         .await?
         .into_client()
@@ -786,7 +821,14 @@ where
             .bind(before)
             .execute(self.writer())
             .await?;
-        Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes) + DB::rows_affected(&proofs))
+        let pushed = sqlx::query::<DB>("DELETE FROM pushed_requests WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&sessions)
+            + DB::rows_affected(&codes)
+            + DB::rows_affected(&proofs)
+            + DB::rows_affected(&pushed))
     }
 
     async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
@@ -874,5 +916,53 @@ where
                 .fetch_one(self.writer())
                 .await?;
         Ok(secret)
+    }
+
+    async fn insert_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO pushed_requests (digest, client_id, params, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(pushed.digest.as_bytes().to_vec())
+        .bind(&pushed.client_id)
+        .bind(&pushed.params)
+        .bind(pushed.expires_at)
+        .bind(pushed.used_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn pushed_request(&self, digest: &TokenDigest) -> StoreResult<Option<PushedRequest>> {
+        // From the writer: the client follows the push at once, maybe before a reader
+        // would see it.
+        let row = sqlx::query_as::<DB, PushedRow>(
+            "SELECT digest, client_id, params, expires_at, used_at \
+             FROM pushed_requests WHERE digest = $1",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(self.writer())
+        .await?;
+        row.map(|r| {
+            Ok(PushedRequest {
+                digest: super::sql::parse_digest(&r.digest)?,
+                client_id: r.client_id,
+                params: r.params,
+                expires_at: r.expires_at,
+                used_at: r.used_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_pushed_request(&self, digest: &TokenDigest, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "UPDATE pushed_requests SET used_at = $2 WHERE digest = $1 AND used_at IS NULL",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(at)
+        .execute(self.writer())
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
     }
 }

@@ -238,8 +238,8 @@ where
             serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Other(e.into()))?;
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
-             grant_types, scopes, trusted, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             grant_types, scopes, trusted, created_at, updated_at, require_par) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -250,6 +250,7 @@ where
         .bind(c.scopes.to_string())
         .bind(c.trusted)
         .bind(now)
+        .bind(c.require_par)
         .execute(&mut *conn)
         .await?;
         Ok(Client {
@@ -263,6 +264,7 @@ where
             previous_secret: None,
             trusted: c.trusted,
             created_at: now,
+            require_par: c.require_par,
         })
     }
 }
@@ -388,7 +390,7 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -401,7 +403,7 @@ where
         sqlx::query_as::<DB, ClientWithOwnerRow>(
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
-             c.previous_secret_digest, c.previous_secret_expires_at, \
+             c.previous_secret_digest, c.previous_secret_expires_at, c.require_par, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -670,6 +672,7 @@ pub(super) struct ClientRow {
     created_at: i64,
     previous_secret_digest: Option<Vec<u8>>,
     previous_secret_expires_at: Option<i64>,
+    require_par: bool,
 }
 
 impl ClientRow {
@@ -696,6 +699,7 @@ impl ClientRow {
             },
             trusted: self.trusted,
             created_at: self.created_at,
+            require_par: self.require_par,
         })
     }
 }

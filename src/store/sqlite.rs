@@ -546,6 +546,7 @@ mod tests {
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scopes: ScopeSet::parse("read").unwrap(),
             trusted: false,
+            require_par: false,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
         let user = store.user_by_username(&admin.username).await.unwrap().id;

@@ -665,3 +665,18 @@ async fn expired_proofs_leave_the_replay_cache_at_the_cleanup() {
     app.state.services.maintenance().purge().await;
     assert_eq!(app.count_rows("dpop_proofs").await, 0);
 }
+
+#[tokio::test]
+async fn the_metadata_advertises_the_proof_algorithms() {
+    let app = TestApp::spawn().await;
+    let metadata: Value = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "RS256"])
+    );
+}

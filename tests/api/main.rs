@@ -21,6 +21,7 @@ mod multinode;
 mod observability;
 mod orgs;
 mod packages;
+mod par;
 mod presentation;
 mod process;
 mod projects;

@@ -212,6 +212,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
         grant_types: vec![GrantType::Password],
         scopes: ScopeSet::parse("read").unwrap(),
         trusted: false,
+        require_par: false,
     };
     assert!(moves(s, s.create_client(&registered)).await);
     assert!(moves(s, s.delete_client("fresh-client")).await);

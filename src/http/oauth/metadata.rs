@@ -29,6 +29,12 @@ pub struct Metadata {
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     code_challenge_methods_supported: Vec<&'static str>,
     authorization_response_iss_parameter_supported: bool,
+    /// Where clients push authorization requests (RFC 9126 §5).
+    pushed_authorization_request_endpoint: String,
+    /// Whether every client must push its authorization requests (no: per client).
+    require_pushed_authorization_requests: bool,
+    /// The algorithms accepted in DPoP proofs (RFC 9449 §5.1).
+    dpop_signing_alg_values_supported: Vec<&'static str>,
     service_documentation: String,
 }
 
@@ -68,6 +74,9 @@ pub async fn get_metadata(State(state): State<AppState>) -> Json<Metadata> {
         ],
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: state.url("/oauth/v2/par"),
+        require_pushed_authorization_requests: false,
+        dpop_signing_alg_values_supported: crate::domain::dpop::ALGS.to_vec(),
         service_documentation: state.url("/"),
     })
 }

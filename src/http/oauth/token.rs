@@ -99,6 +99,15 @@ pub struct TokenParams {
     pub code_verifier: Option<String>,
 }
 
+/// The optional DPoP proof of a token request (RFC 9449 §4).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct DpopHeader {
+    /// A DPoP proof JWT: the tokens are then bound to its key (`"token_type": "DPoP"`).
+    #[param(rename = "DPoP")]
+    pub dpop: Option<String>,
+}
+
 /// Token request in the query (the documented legacy form)
 ///
 /// The password, refresh_token and client_credentials grants; the authorization_code
@@ -108,7 +117,7 @@ pub struct TokenParams {
     path = "/oauth/v2/token",
     tag = "oauth",
     security(("clientBasic" = []), ()),
-    params(TokenParams),
+    params(TokenParams, DpopHeader),
     responses(
         (status = 200, description = "The tokens.", body = TokenResponse),
         (status = 400, response = OAuthBadRequest),
@@ -138,6 +147,7 @@ pub async fn get_token(
     path = "/oauth/v2/token",
     tag = "oauth",
     security(("clientBasic" = []), ()),
+    params(DpopHeader),
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The tokens.", body = TokenResponse),

@@ -414,6 +414,8 @@ pub async fn create_console_application(
         redirect_uris: values.uris(),
         public: !values.confidential,
         trusted: false,
+        // Set through the API: the form has no field for it.
+        require_par: false,
     };
     match state.services.clients().register(&user, &spec).await {
         Ok(created) => {
@@ -522,6 +524,7 @@ pub async fn update_console_application(
         redirect_uris: Some(values.uris()),
         grant_types: Some(values.grant_types.clone()),
         scopes: Some(values.scopes.clone()),
+        require_par: None,
     };
     match state
         .services

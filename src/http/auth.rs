@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -225,7 +225,40 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
     if let Some(q) = &quota {
         quota_headers(response.headers_mut(), q);
     }
+    if response.status() == StatusCode::UNAUTHORIZED {
+        announce_resource_metadata(&state, response.headers_mut());
+    }
     response
+}
+
+/// Points a `401`'s client at this API's metadata (RFC 9728 §5.1) and offers the `DPoP`
+/// scheme beside `Bearer` (RFC 9449 §7.1). The `Bearer` challenge stays exactly as
+/// documented (clients compare it); a `DPoP` challenge gets `resource_metadata`, and a
+/// `Bearer` one is followed by `DPoP algs="…", resource_metadata="…"`.
+fn announce_resource_metadata(state: &AppState, headers: &mut HeaderMap) {
+    let metadata = state.url(super::oauth::metadata::RESOURCE_METADATA_PATH);
+    let Some(first) = headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let dpop = first.starts_with("DPoP ");
+    let value = if dpop {
+        format!("{first}, resource_metadata=\"{metadata}\"")
+    } else {
+        let algs = crate::domain::dpop::ALGS.join(" ");
+        format!("DPoP algs=\"{algs}\", resource_metadata=\"{metadata}\"")
+    };
+    let Ok(value) = HeaderValue::from_str(&value) else {
+        return;
+    };
+    if dpop {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    } else {
+        headers.append(header::WWW_AUTHENTICATE, value);
+    }
 }
 
 /// What a `DPoP` proof is checked against: the request's proofs, method and path.

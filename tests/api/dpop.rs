@@ -680,3 +680,51 @@ async fn the_metadata_advertises_the_proof_algorithms() {
         json!(["ES256", "EdDSA", "RS256"])
     );
 }
+
+#[tokio::test]
+async fn the_protected_resource_metadata_describes_the_api_and_401s_point_to_it() {
+    let app = TestApp::spawn().await;
+    let metadata: Value = app
+        .get("/.well-known/oauth-protected-resource")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], app.base);
+    assert_eq!(metadata["authorization_servers"], json!([app.base]));
+    assert_eq!(
+        metadata["bearer_methods_supported"],
+        json!(["header", "query"])
+    );
+    assert_eq!(
+        metadata["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "RS256"])
+    );
+    let pointer = format!(
+        "resource_metadata=\"{}\"",
+        app.url("/.well-known/oauth-protected-resource")
+    );
+
+    // The Bearer challenge stays as documented; a DPoP challenge follows with the pointer.
+    let anonymous = app.get("/user").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let challenges: Vec<&str> = anonymous
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(challenges[0], "Bearer realm=\"harmony\"");
+    assert!(challenges[1].starts_with("DPoP algs="), "{challenges:?}");
+    assert!(challenges[1].contains(&pointer), "{challenges:?}");
+
+    let alice = app.account("alice").await;
+    let key = DpopKey::es256();
+    let body = tokens(app.dpop_password_grant(&alice, &key).await).await;
+    let refused = app
+        .get_dpop("/user", text(&body, "access_token"), None)
+        .await;
+    let challenge = header(&refused, "www-authenticate");
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(challenge.contains(&pointer), "{challenge}");
+}

@@ -831,6 +831,8 @@ pub enum OAuthErrorCode {
     InvalidScope,
     /// Too many failed credential checks (with `Retry-After`).
     TemporarilyUnavailable,
+    /// A `resource` other than this API (RFC 8707 §2).
+    InvalidTarget,
     /// A pushed authorization request asks for a response type other than `code`.
     UnsupportedResponseType,
     /// The `DPoP` proof is invalid (RFC 9449 §5).

@@ -28,6 +28,7 @@ mod projects;
 mod provenance;
 mod refresh;
 mod registry;
+mod resource;
 mod revocation;
 mod scopes;
 mod store;

@@ -91,6 +91,7 @@ pub async fn push_authorization_request(
         .authenticate_client(addr, &client.credentials)
         .await
         .map_err(|e| OAuthError::from_grant(e, client.basic))?;
+    super::token::check_resource(&state, params.remove("resource").as_deref())?;
     let mut params: Vec<(String, String)> = params.into_iter().collect();
     // A stable order, so that the stored text does not depend on a hash map's.
     params.sort();

@@ -97,6 +97,9 @@ pub struct TokenParams {
     pub redirect_uri: Option<String>,
     /// The PKCE verifier (43–128 characters of `[A-Za-z0-9-._~]`).
     pub code_verifier: Option<String>,
+    /// RFC 8707: the resource the token is for; only this API's identifier (its public
+    /// URL) is accepted.
+    pub resource: Option<String>,
 }
 
 /// The optional DPoP proof of a token request (RFC 9449 §4).
@@ -203,6 +206,7 @@ async fn issue(
     let grant_type = GrantType::parse(grant_type)
         .ok_or_else(|| OAuthError::from_grant(GrantError::UnsupportedGrantType, client.basic))?;
 
+    check_resource(&state, params.remove("resource").as_deref())?;
     if grant_type == GrantType::AuthorizationCode && method != Method::POST {
         return Err(OAuthError::invalid_request(
             "the authorization_code grant must be sent with POST",
@@ -239,6 +243,32 @@ async fn issue(
         }
     }
     Ok((grant_type, response))
+}
+
+/// RFC 8707: a `resource` parameter may name only this API (its public URL, as the
+/// protected resource metadata says), the one resource this server issues tokens for;
+/// anything else is `invalid_target`. Compared as URLs (case of scheme and host, default
+/// port, a trailing slash).
+pub fn check_resource(state: &AppState, resource: Option<&str>) -> Result<(), OAuthError> {
+    let Some(resource) = resource else {
+        return Ok(());
+    };
+    let normal = |s: &str| {
+        url::Url::parse(s.trim_end_matches('/'))
+            .ok()
+            .filter(|u| u.fragment().is_none())
+            .map(|u| u.to_string().trim_end_matches('/').to_owned())
+    };
+    match (normal(resource), normal(&state.public_url)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        _ => Err(OAuthError::new(
+            "invalid_target",
+            format!(
+                "resource may name only this API, {}: tokens for other resources are not issued",
+                state.public_url
+            ),
+        )),
+    }
 }
 
 /// The key thumbprint of the request's `DPoP` proof, checked for this endpoint

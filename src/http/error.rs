@@ -904,7 +904,8 @@ pub mod responses {
         Unauthorized,
         "Error",
         "No access token (`unauthenticated`), or an unknown, expired or revoked one \
-         (`invalid_token`).",
+         (`invalid_token`); a DPoP-bound token without a valid DPoP proof (`invalid_token`, \
+         `use_dpop_nonce` with a `DPoP-Nonce` header), under a `DPoP` challenge.",
         BEARER_CHALLENGE
     );
     error_response!(

@@ -351,6 +351,8 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
         redirect_uris: args.redirect_uris,
         public: args.public,
         trusted: args.trusted,
+        id_token_signed_response_alg: None,
+        post_logout_redirect_uris: Vec::new(),
         require_par: false,
     };
     let created = services.clients().create_for(&args.owner, &spec).await?;

@@ -361,6 +361,13 @@ pub struct ServeConfig {
     #[arg(long, env = "HARMONY_AUTH_CACHE_MS", default_value_t = 500)]
     pub auth_cache_ms: u64,
 
+    /// Milliseconds between two readings of the database's registry generation by the
+    /// Composer document cache (0: on every request). This node sees its own add-on
+    /// changes at once; it bounds how long a document changed by another node (or by
+    /// another process on the same database) is still served here in its older form.
+    #[arg(long, env = "HARMONY_REGISTRY_CACHE_MS", default_value_t = 500)]
+    pub registry_cache_ms: u64,
+
     /// Seconds that shutdown waits for requests in flight before it closes them.
     #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
@@ -458,6 +465,7 @@ mod tests {
         let serve = ServeConfig::default();
         assert_eq!(serve.bind, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(serve.auth_cache_ms, 500);
+        assert_eq!(serve.registry_cache_ms, 500);
         assert_eq!(serve.database, DatabaseConfig::default());
         assert_eq!(serve.database.url, "sqlite://harmony.db");
         assert_eq!(serve.database.sqlite_synchronous, SqliteSynchronous::Normal);

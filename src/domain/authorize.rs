@@ -20,6 +20,45 @@ pub const CODE_TTL: i64 = 60;
 /// Longest `nonce` kept (OpenID Connect sets no limit; the code row holds it).
 pub const MAX_NONCE_LEN: usize = 512;
 
+/// Longest `login_hint` used to prefill the sign-in form (longer hints are ignored: no
+/// username is that long).
+pub const MAX_LOGIN_HINT_LEN: usize = 256;
+
+/// The OpenID Connect `prompt` parameter (Core §3.1.2.1), as a set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// `none`: show nothing; an error to the client if the person would have to act.
+    pub none: bool,
+    /// `login` (or `select_account`): ask for the password even with a session.
+    pub login: bool,
+    /// `consent`: show the consent page even when consent was given before.
+    pub consent: bool,
+}
+
+impl Prompt {
+    /// Parses the space-separated values; `none` must stand alone.
+    pub fn parse(value: &str) -> Result<Prompt, String> {
+        let mut prompt = Prompt::default();
+        for v in value.split(' ').filter(|v| !v.is_empty()) {
+            match v {
+                "none" => prompt.none = true,
+                // Choosing an account is signing in: the form lets the person pick any.
+                "login" | "select_account" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                other => {
+                    return Err(format!(
+                        "prompt may hold none, login, consent and select_account, not {other:?}"
+                    ));
+                }
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err("prompt=none cannot be combined with other values".into());
+        }
+        Ok(prompt)
+    }
+}
+
 /// The registered client an authorization request names, as the rules need it.
 #[derive(Debug, Clone)]
 pub struct RequestingClient {
@@ -52,6 +91,12 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
     /// OpenID Connect `nonce`, echoed in the ID token.
     pub nonce: Option<String>,
+    /// OpenID Connect `prompt`.
+    pub prompt: Prompt,
+    /// OpenID Connect `max_age`: the longest time since the person signed in, in seconds.
+    pub max_age: Option<i64>,
+    /// OpenID Connect `login_hint`: the username to prefill (ignored when too long).
+    pub login_hint: Option<String>,
     /// The digest of the `request_uri` it was pushed under (RFC 9126), used up when a code
     /// is issued; `None`: the request came in the query.
     pub pushed: Option<super::TokenDigest>,
@@ -83,6 +128,16 @@ pub struct Redirect {
 }
 
 impl AuthorizationRequest {
+    /// The person must give their password now, although the browser is signed in
+    /// (since `signed_in_at`): `prompt=login`, or a sign-in older than `max_age` seconds
+    /// (`max_age=0` is `prompt=login`, OpenID Connect Core §3.1.2.1).
+    pub fn needs_fresh_sign_in(&self, signed_in_at: i64, now: i64) -> bool {
+        self.prompt.login
+            || self
+                .max_age
+                .is_some_and(|max| max == 0 || now - signed_in_at > max)
+    }
+
     /// An error redirect for this request.
     pub fn error(&self, error: &'static str, description: impl Into<String>) -> AuthorizeError {
         AuthorizeError::Redirect(Redirect {
@@ -204,6 +259,9 @@ pub fn check_request(
         scope_param: None,
         code_challenge: String::new(),
         nonce: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
         pushed: None,
     };
     if let Some(name) = repeated.first() {
@@ -275,6 +333,26 @@ pub fn check_request(
         }
         request.nonce = Some(nonce.clone());
     }
+    if let Some(prompt) = params.get("prompt") {
+        request.prompt = Prompt::parse(prompt).map_err(|m| request.error("invalid_request", m))?;
+    }
+    if let Some(max_age) = params.get("max_age") {
+        // Digits only (no sign, no white space), as OpenID Connect's "number of seconds".
+        let parsed = Some(max_age)
+            .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|m| m.parse::<i64>().ok());
+        let Some(parsed) = parsed else {
+            return Err(request.error(
+                "invalid_request",
+                "max_age must be a non-negative whole number of seconds",
+            ));
+        };
+        request.max_age = Some(parsed);
+    }
+    request.login_hint = params
+        .get("login_hint")
+        .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
+        .cloned();
     Ok(request)
 }
 
@@ -302,6 +380,15 @@ pub fn error_url(redirect: &Redirect, issuer: &str) -> String {
     redirect_url(redirect.redirect_uri.as_str(), &pairs)
 }
 
+/// The URL the browser is sent to after an RP-initiated logout: the registered
+/// post-logout redirect URI with `state`, if any.
+pub fn logout_url(registered: &RedirectUri, state: Option<&str>) -> String {
+    match state {
+        Some(state) => redirect_url(registered.as_str(), &[("state", state)]),
+        None => registered.as_str().to_owned(),
+    }
+}
+
 /// `base` with `pairs` added to its query (keeping the query it already has).
 fn redirect_url(base: &str, pairs: &[(&str, &str)]) -> String {
     match Url::parse(base) {
@@ -317,6 +404,17 @@ fn redirect_url(base: &str, pairs: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompt_values_parse_as_a_set_and_none_stands_alone() {
+        assert_eq!(Prompt::parse("").unwrap(), Prompt::default());
+        let both = Prompt::parse("login consent").unwrap();
+        assert!(both.login && both.consent && !both.none);
+        assert!(Prompt::parse("select_account").unwrap().login);
+        assert!(Prompt::parse("none").unwrap().none);
+        assert!(Prompt::parse("none login").is_err());
+        assert!(Prompt::parse("later").is_err());
+    }
 
     #[test]
     fn redirects_keep_the_registered_query() {
@@ -364,5 +462,24 @@ mod tests {
             parse_query("redirect_uri=x"),
             Err(AuthorizeError::Page(_))
         ));
+
+        // max_age: a fresh sign-in is needed past it, and always with 0 (= prompt=login).
+        let aged =
+            check_request(parse_query(&format!("{ok}&max_age=60")).unwrap(), client()).unwrap();
+        assert!(!aged.needs_fresh_sign_in(1000, 1060));
+        assert!(aged.needs_fresh_sign_in(1000, 1061));
+        let zero =
+            check_request(parse_query(&format!("{ok}&max_age=0")).unwrap(), client()).unwrap();
+        assert!(zero.needs_fresh_sign_in(1000, 1000));
+        assert!(!request.needs_fresh_sign_in(0, 1_000_000));
+        for bad in ["-1", "+5", "1e3", "99999999999999999999"] {
+            assert!(
+                matches!(
+                    check_request(parse_query(&format!("{ok}&max_age={bad}")).unwrap(), client()),
+                    Err(AuthorizeError::Redirect(r)) if r.error == "invalid_request"
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -19,6 +19,10 @@ pub enum ClientField {
     Scopes,
     /// How long a rotated secret keeps working.
     KeepOldSecret,
+    /// The algorithm its ID tokens are signed with.
+    IdTokenAlg,
+    /// Where it may send the browser after logout.
+    PostLogoutRedirectUris,
 }
 
 /// The longest grace period a rotated secret may be given, in seconds (7 days).
@@ -32,6 +36,8 @@ impl std::fmt::Display for ClientField {
             ClientField::GrantTypes => "grant types",
             ClientField::Scopes => "scopes",
             ClientField::KeepOldSecret => "grace period",
+            ClientField::IdTokenAlg => "ID token signing algorithm",
+            ClientField::PostLogoutRedirectUris => "post-logout redirect URI",
         })
     }
 }

@@ -45,6 +45,15 @@ pub struct UserClaims {
 }
 
 impl UserClaims {
+    /// The names of every claim about the user, for the discovery document.
+    pub const NAMES: [&'static str; 5] = [
+        "sub",
+        "name",
+        "preferred_username",
+        "email",
+        "email_verified",
+    ];
+
     /// The claims `scope` releases about `person`.
     pub fn of(person: Person<'_>, scope: ScopeSet) -> UserClaims {
         let profile = scope.contains(Scope::Profile);

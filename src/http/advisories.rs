@@ -349,7 +349,8 @@ pub async fn list_package_advisories(
 
 /// File a security advisory against an add-on
 ///
-/// Its owner (or an administrator) only: `403` to others who can see it, `404` to those
+/// Who manages it only (its owner; under an organization's vendor, the organization's owners
+/// and maintainers; an administrator): `403` to others who can see it, `404` to those
 /// who cannot. `title` and `affectedVersions` are required.
 #[utoipa::path(
     post,

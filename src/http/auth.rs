@@ -328,6 +328,8 @@ pub struct Read;
 pub struct Write;
 /// Needs `admin`, and a user who is an administrator.
 pub struct Admin;
+/// Needs `openid` (the userinfo endpoint).
+pub struct Openid;
 
 impl RequiredScope for Read {
     const SCOPE: Scope = Scope::Read;
@@ -337,6 +339,9 @@ impl RequiredScope for Write {
 }
 impl RequiredScope for Admin {
     const SCOPE: Scope = Scope::Admin;
+}
+impl RequiredScope for Openid {
+    const SCOPE: Scope = Scope::Openid;
 }
 
 fn valid_token(parts: &Parts) -> Result<Arc<AccessTokenInfo>, ApiError> {

@@ -17,6 +17,7 @@ use super::extract::ApiJson;
 use super::openapi::schemas;
 use super::paging::Paging;
 use crate::domain::PlainSecret;
+use crate::domain::jose::SigningAlg;
 use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::error::responses::{
@@ -50,6 +51,11 @@ pub struct ClientView {
     scopes: Vec<&'static str>,
     /// Whether it has a secret (a public client authenticates with its id alone).
     confidential: bool,
+    /// The algorithm its OpenID Connect ID tokens are signed with.
+    #[schema(schema_with = id_token_alg)]
+    id_token_signed_response_alg: &'static str,
+    /// Where an RP-initiated logout may send the browser (`post_logout_redirect_uri`).
+    post_logout_redirect_uris: Vec<String>,
     /// Whether `/oauth/v2/auth` accepts only requests pushed to `/oauth/v2/par` for it
     /// (RFC 9126 §5).
     require_pushed_authorization_requests: bool,
@@ -66,6 +72,13 @@ pub struct ClientView {
 
 fn grant_types() -> utoipa::openapi::Array {
     utoipa::openapi::Array::new(schemas::grant_type())
+}
+
+fn id_token_alg() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(SigningAlg::ALL.map(SigningAlg::as_str)))
+        .build()
 }
 
 fn scopes() -> utoipa::openapi::Array {
@@ -90,6 +103,12 @@ impl ClientView {
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: c.scopes.iter().map(|s| s.as_str()).collect(),
             confidential: c.secret_digest.is_some(),
+            id_token_signed_response_alg: c.id_token_alg.as_str(),
+            post_logout_redirect_uris: c
+                .post_logout_redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             require_pushed_authorization_requests: c.require_par,
             old_secret_expires_at: c
                 .previous_secret
@@ -145,6 +164,13 @@ pub struct NewClientBody {
     #[serde(default = "yes")]
     #[schema(default = true)]
     confidential: bool,
+    /// The algorithm its OpenID Connect ID tokens are signed with (default `ES256`).
+    #[serde(default)]
+    #[schema(schema_with = id_token_alg)]
+    id_token_signed_response_alg: Option<String>,
+    /// Where an RP-initiated logout may send the browser; the rules of `redirectUris`.
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
     /// Accept authorization requests for it only when pushed to `/oauth/v2/par`.
     #[serde(default)]
     #[schema(default = false)]
@@ -165,6 +191,10 @@ pub struct ClientPatch {
     #[schema(schema_with = grant_types)]
     grant_types: Option<Vec<String>>,
     scopes: Option<ScopesInput>,
+    /// `ES256` or `RS256`.
+    #[schema(schema_with = id_token_alg)]
+    id_token_signed_response_alg: Option<String>,
+    post_logout_redirect_uris: Option<Vec<String>>,
     require_pushed_authorization_requests: Option<bool>,
 }
 
@@ -239,6 +269,8 @@ pub async fn create_client(
         redirect_uris: body.redirect_uris,
         public: !body.confidential,
         trusted: false,
+        id_token_signed_response_alg: body.id_token_signed_response_alg,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
         require_par: body.require_pushed_authorization_requests,
     };
     let created = state
@@ -324,6 +356,8 @@ pub async fn update_client(
         redirect_uris: patch.redirect_uris,
         grant_types: patch.grant_types,
         scopes: patch.scopes.map(ScopesInput::names),
+        id_token_signed_response_alg: patch.id_token_signed_response_alg,
+        post_logout_redirect_uris: patch.post_logout_redirect_uris,
         require_par: patch.require_pushed_authorization_requests,
     };
     let client = state

@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,6 +34,7 @@ use crate::http::error::ApiError;
 use crate::http::error::responses::{
     BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity,
 };
+use crate::service::registry_cache::Document;
 use crate::state::AppState;
 use crate::store::Timestamp;
 use crate::store::packages::Abandoned;
@@ -162,33 +162,22 @@ fn holds_stamp(headers: &HeaderMap, stamp: Timestamp) -> bool {
         .is_some_and(|since| since.timestamp() == stamp)
 }
 
+/// JSON bytes of a Composer document.
+fn render(body: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("composer document: {e}")))
+}
+
 /// A Composer document with its validators, or `304` when the caller holds exactly it.
-/// `document` names it among the stamps (`packages.json`, `p2/acme/lib.json`).
-async fn conditional(
-    state: &AppState,
-    headers: &HeaderMap,
-    document: &str,
-    body: &impl Serialize,
-) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("composer document: {e}")))?;
-    let digest: String = Sha256::digest(&bytes)[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let stamp = state
-        .services
-        .packages()
-        .document_stamp(document, &digest)
-        .await?;
+fn conditional(headers: &HeaderMap, document: &Document) -> Response {
     // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
     // layer compares the entity tag.
     let not_modified = !headers.contains_key(header::IF_NONE_MATCH)
-        && stamp.is_some_and(|s| holds_stamp(headers, s));
+        && document.stamp.is_some_and(|s| holds_stamp(headers, s));
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(bytes));
+        let mut r = Response::new(Body::from(document.bytes.clone()));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -196,17 +185,17 @@ async fn conditional(
         r
     };
     let h = response.headers_mut();
-    if let Ok(tag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", document.digest)) {
         h.insert(header::ETAG, tag);
     }
-    if let Some(t) = stamp
+    if let Some(t) = document.stamp
         && let Ok(v) = HeaderValue::from_str(&http_date(t))
     {
         h.insert(header::LAST_MODIFIED, v);
     }
     // The document depends on the credentials.
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
-    Ok(response)
+    response
 }
 
 /// The path prefix of the public URL (`https://h/harmony` → `/harmony`), for the
@@ -240,11 +229,27 @@ pub async fn get_repository(
     caller: OptionalCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let names = state
-        .services
-        .packages()
-        .visible_names(caller.viewer)
-        .await?;
+    const DOCUMENT: &str = "packages.json";
+    let packages = state.services.packages();
+    // The epoch first: nothing read after it is kept past a write.
+    let epoch = packages.registry_epoch().await?;
+    let private = packages.private_names(caller.viewer).await?;
+    if private.is_empty()
+        && let Some(document) = packages.cached_document(DOCUMENT, epoch)
+    {
+        return Ok(conditional(&headers, &document));
+    }
+    let public = packages.public_names(epoch).await?;
+    // The caller's own view: the public names and the private ones it may see, in order.
+    let (names, keep) = if private.is_empty() {
+        (public.to_vec(), Some(epoch))
+    } else {
+        let mut names = Vec::with_capacity(public.len() + private.len());
+        names.extend(public.iter().cloned());
+        names.extend(private);
+        names.sort_unstable();
+        (names, None)
+    };
     let body = RepositoryRoot {
         packages: [],
         metadata_url: format!("{}/p2/%package%.json", path_prefix(&state)),
@@ -256,7 +261,8 @@ pub async fn get_repository(
         metadata_changes_url: format!("{}/metadata/changes.json", path_prefix(&state)),
         notify_batch: format!("{}/downloads/", path_prefix(&state)),
     };
-    conditional(&state, &headers, "packages.json", &body).await
+    let document = packages.document(DOCUMENT, render(&body)?, keep).await?;
+    Ok(conditional(&headers, &document))
 }
 
 /// Composer v2 metadata of an add-on
@@ -296,6 +302,13 @@ pub async fn get_package_metadata(
         None => (stem, false),
     };
     let packages = state.services.packages();
+    // A public add-on's document is the same for every caller: the anonymous view's,
+    // kept in memory. The epoch first: nothing read after it is kept past a write.
+    let document = format!("p2/{vendor}/{file}");
+    let epoch = packages.registry_epoch().await?;
+    if let Some(kept) = packages.cached_document(&document, epoch) {
+        return Ok(conditional(&headers, &kept));
+    }
     let package = packages.visible(caller.viewer, &vendor, name).await?;
     let versions = packages.versions(&package).await?;
     let entries: Vec<ComposerVersion> = versions
@@ -344,8 +357,11 @@ pub async fn get_package_metadata(
         packages: BTreeMap::from([(package.name.clone(), entries)]),
         security_advisories: advisories,
     };
+    // The name as stored (the path's, which found it).
     let document = format!("p2/{}{}.json", package.name, if dev { "~dev" } else { "" });
-    conditional(&state, &headers, &document, &body).await
+    let keep = (!package.is_private()).then_some(epoch);
+    let rendered = packages.document(&document, render(&body)?, keep).await?;
+    Ok(conditional(&headers, &rendered))
 }
 
 /// `metadata/changes.json`: Packagist's change feed.
@@ -361,7 +377,8 @@ pub struct ChangesView {
 /// One add-on's change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
-    /// `update` (fetch its metadata again) or `delete` (forget it).
+    /// `update` (fetch its metadata again), `delete` (forget it) or `resync` (fetch
+    /// everything again; `package` is `*`).
     #[serde(rename = "type")]
     #[schema(schema_with = change_kind)]
     kind: &'static str,
@@ -374,7 +391,7 @@ pub struct ChangeView {
 fn change_kind() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["update", "delete"]))
+        .enum_values(Some(["update", "delete", "resync"]))
         .build()
 }
 
@@ -391,7 +408,8 @@ pub struct ChangesQuery {
 /// The add-ons whose Composer metadata changed since a time (Packagist's change feed)
 ///
 /// For mirrors: each add-on the caller may see that changed, once, with `update`, and
-/// `delete` for one it saw that was deleted or made private.
+/// `delete` for one it saw that was deleted or made private. Changes are kept 30 days: a
+/// `since` from before that is answered with one `resync` action (package `*`).
 #[utoipa::path(
     get,
     path = "/metadata/changes.json",

@@ -343,6 +343,8 @@ fn client_field(field: &ClientField) -> &'static str {
         ClientField::GrantTypes => "grantTypes",
         ClientField::Scopes => "scopes",
         ClientField::KeepOldSecret => "keepOldForSeconds",
+        ClientField::IdTokenAlg => "idTokenSignedResponseAlg",
+        ClientField::PostLogoutRedirectUris => "postLogoutRedirectUris",
     }
 }
 

@@ -27,6 +27,7 @@ pub mod projects;
 pub mod root;
 pub mod tokens;
 pub mod user;
+pub mod userinfo;
 pub mod webhook;
 
 use std::convert::Infallible;
@@ -69,6 +70,7 @@ pub fn router(
     let api = OpenApiRouter::new()
         .merge(root::router())
         .merge(user::router())
+        .merge(userinfo::router())
         .merge(tokens::router())
         .merge(clients::router())
         .merge(admin::router())

@@ -1,7 +1,7 @@
 //! The add-on marketplace: listing and search (`GET /packages`), one add-on with its
 //! versions, publishing a version by uploading its dist zip, changing an add-on (owner),
-//! and downloading a dist. Private add-ons are `404` to everyone but their owner and
-//! administrators. A vendor belongs to the account that first published under it; a
+//! and downloading a dist. Private add-ons are `404` to everyone but their owner (under an
+//! organization's vendor, the organization's members) and administrators. A vendor belongs to the account that first published under it; a
 //! deleted version leaves a tombstone and is never published again.
 
 use axum::Json;
@@ -28,9 +28,11 @@ use crate::http::error::responses::{
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::service::advisories::affects;
-use crate::service::packages::{AbandonSpec, PackageUpdate, may_edit, publish_target};
+use crate::service::packages::{AbandonSpec, PackageUpdate, publish_target};
 use crate::state::AppState;
-use crate::store::packages::{Abandoned, Advisory, Package, PackageVersion, Provenance, Source};
+use crate::store::packages::{
+    Abandoned, Access, Advisory, Package, PackageVersion, Provenance, Source,
+};
 
 /// Routes of this family; `upload_limit` bounds the publish body.
 pub fn router(upload_limit: usize) -> OpenApiRouter<AppState> {
@@ -100,11 +102,11 @@ pub struct VersionView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishedBy {
-    /// `user`.
+    /// `user` (an account) or `org` (an organization: the version went to its vendor).
     #[serde(rename = "type")]
     #[schema(schema_with = publisher_kind)]
     kind: String,
-    /// The account's username when it published.
+    /// The account's username, or the organization's name, when it published.
     name: String,
     /// The id of the access token of the upload (as in API Access); `null` for a webhook
     /// sync.
@@ -115,7 +117,7 @@ pub struct PublishedBy {
 fn publisher_kind() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["user"]))
+        .enum_values(Some(["user", "org"]))
         .build()
 }
 
@@ -346,7 +348,7 @@ pub async fn list_packages(
         .await?;
     let views: Vec<PackageView> = packages
         .iter()
-        .map(|p| PackageView::new(&state, p, may_edit(caller.viewer, p)))
+        .map(|(p, access)| PackageView::new(&state, p, *access == Access::Manage))
         .collect();
     let mut response = Json(views).into_response();
     if let Some(link) = paging.link_header(&state.url("/packages"), total)
@@ -382,10 +384,10 @@ pub async fn get_package(
     Path((vendor, name)): Path<(String, String)>,
 ) -> Result<Json<PackageView>, ApiError> {
     let packages = state.services.packages();
-    let p = packages.visible(caller.viewer, &vendor, &name).await?;
+    let (p, access) = packages.seen(caller.viewer, &vendor, &name).await?;
     let versions = packages.versions(&p).await?;
     let advisories = state.services.advisories().of_visible(&p.name).await?;
-    let mut view = PackageView::new(&state, &p, may_edit(caller.viewer, &p));
+    let mut view = PackageView::new(&state, &p, access == Access::Manage);
     view.versions = Some(
         versions
             .iter()
@@ -650,7 +652,8 @@ enum AbandonedBody {
 
 /// Change an add-on
 ///
-/// Its owner (or an administrator) only: `403` to others who can see it, `404` to those
+/// Who manages it only (its owner; under an organization's vendor, the organization's owners
+/// and maintainers; an administrator): `403` to others who can see it, `404` to those
 /// who cannot.
 #[utoipa::path(
     patch,
@@ -713,7 +716,8 @@ pub struct UpdateVersion {
 
 /// Yank a version, or take the yank back
 ///
-/// Its add-on's owner (or an administrator) only: `403` to others who can see it, `404` to
+/// Who manages its add-on only (its owner; under an organization's vendor, the organization's
+/// owners and maintainers; an administrator): `403` to others who can see it, `404` to
 /// those who cannot. A yanked version is no longer in the add-on's Composer metadata, so
 /// no new `composer require` or `update` picks it, but its dist stays downloadable with
 /// the same bytes, so a `composer.lock` that pins it still installs; the API shows the

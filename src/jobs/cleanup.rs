@@ -1,7 +1,7 @@
 //! The cleanup job: once an hour, the maintenance service purges what has ended (tokens
 //! past their retention, expired sessions and codes, old webhook deliveries, old Composer
-//! document stamps, ended failed-credentials windows); failures are logged and retried
-//! the next hour.
+//! document stamps, changes past the change feed's retention, ended failed-credentials
+//! windows); failures are logged and retried the next hour.
 
 use std::time::Duration;
 
@@ -31,6 +31,9 @@ pub async fn run(services: Services) {
         }
         if let Err(e) = purged.document_stamps {
             tracing::warn!(error = %e, "Composer document stamp cleanup failed");
+        }
+        if let Err(e) = purged.metadata_changes {
+            tracing::warn!(error = %e, "metadata change feed cleanup failed");
         }
         if let Err(e) = purged.attempts {
             tracing::warn!(error = %e, "failed-credentials counter cleanup failed");

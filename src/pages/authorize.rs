@@ -63,6 +63,11 @@ fn login_page(
     )
 }
 
+/// The username to prefill: the request's `login_hint`, if any.
+fn hint(request: &AuthorizationRequest) -> &str {
+    request.login_hint.as_deref().unwrap_or_default()
+}
+
 /// The answer to a refused request: a page, or the error sent to the client.
 fn fail(state: &AppState, e: AuthorizeError, status: StatusCode) -> Response {
     match e {
@@ -106,8 +111,18 @@ async fn consent_or_code(
         .sessions()
         .consent_covers(user, &request.client.id, scope)
         .await;
+    // `prompt=consent` asks again even when consent covers the scope.
+    let covered = covered.map(|c| c && !request.prompt.consent);
     match covered {
         Ok(true) => code_redirect(state, request, (user, signed_in_at), scope, status).await,
+        Ok(false) if request.prompt.none => fail(
+            state,
+            request.error(
+                "consent_required",
+                "the user has not consented to this scope (prompt=none)",
+            ),
+            status,
+        ),
         Ok(false) => layout::respond(
             StatusCode::OK,
             layout::consent(
@@ -164,6 +179,16 @@ pub struct AuthorizationQuery {
     pub code_challenge: String,
     /// `S256`.
     pub code_challenge_method: String,
+    /// OpenID Connect: echoed in the ID token (at most 512 bytes).
+    pub nonce: Option<String>,
+    /// OpenID Connect: `none`, or any of `login` (`select_account`) and `consent`,
+    /// space-separated.
+    pub prompt: Option<String>,
+    /// OpenID Connect: seconds since the person last gave their password, at most
+    /// (`0`: as `prompt=login`).
+    pub max_age: Option<String>,
+    /// OpenID Connect: the username to prefill on the sign-in form.
+    pub login_hint: Option<String>,
 }
 
 /// The sign-in and consent forms (`application/x-www-form-urlencoded`).
@@ -192,7 +217,8 @@ pub struct AuthorizationForm {
     responses(
         (status = 200, description = "The sign-in or consent page.", body = String, content_type = HTML),
         (status = 302, description = "To the client's redirect URI with a `code`, or an `error` \
-            (`invalid_request`, `unsupported_response_type`, `unauthorized_client`, `invalid_scope`).",
+            (`invalid_request`, `unsupported_response_type`, `unauthorized_client`, `invalid_scope`, \
+            and with `prompt=none` `login_required` or `consent_required`).",
             headers(("Location" = String))),
         (status = 400, description = "An error page: an unknown client, a missing, repeated or \
             unregistered redirect URI, or a query that is not UTF-8.", body = String, content_type = HTML),
@@ -209,7 +235,19 @@ pub async fn get_authorization(
         Err(response) => return response,
     };
     let browser = Browser::of(&state, &headers);
-    let response = match browser.signed_in(&state).await {
+    let signed_in = browser.signed_in(&state).await;
+    // `prompt=login` and `max_age` make an existing sign-in not count.
+    let signed_in = signed_in
+        .map(|s| s.filter(|(_, at)| !request.needs_fresh_sign_in(*at, crate::store::now())));
+    let response = match signed_in {
+        Ok(None) if request.prompt.none => fail(
+            &state,
+            request.error(
+                "login_required",
+                "the user is not signed in, or must sign in again (prompt=none)",
+            ),
+            StatusCode::FOUND,
+        ),
         Ok(Some((user, at))) => {
             consent_or_code(
                 &state,
@@ -223,7 +261,14 @@ pub async fn get_authorization(
         }
         Ok(None) => layout::respond(
             StatusCode::OK,
-            login_page(&state, &query, &browser.csrf(), &request, "", None),
+            login_page(
+                &state,
+                &query,
+                &browser.csrf(),
+                &request,
+                hint(&request),
+                None,
+            ),
         ),
         Err(e) => server_error(&state, e),
     };
@@ -294,7 +339,14 @@ pub async fn submit_authorization(
             };
             let page = layout::respond(
                 StatusCode::OK,
-                login_page(&state, &query, &fresh.csrf(), &request, "", None),
+                login_page(
+                    &state,
+                    &query,
+                    &fresh.csrf(),
+                    &request,
+                    hint(&request),
+                    None,
+                ),
             );
             fresh.finish(page)
         }

@@ -1,5 +1,6 @@
 //! The HTML front end: the pages a person uses directly in a browser — the authorization
-//! endpoint's sign-in and consent (`/oauth/v2/auth`, [`authorize`]) and the console
+//! endpoint's sign-in and consent (`/oauth/v2/auth`, [`authorize`]), RP-initiated logout
+//! (`/oauth/v2/logout`, [`logout`]) and the console
 //! (`/console`, [`console`]: tokens, applications; `/settings/api` leads there). They call
 //! the same services as the JSON API and render their own errors; the browser session,
 //! its cookie and the CSRF token are [`session`]'s, the message carried across a redirect
@@ -11,6 +12,7 @@ pub mod authorize;
 pub mod console;
 pub mod flash;
 pub mod layout;
+pub mod logout;
 pub mod session;
 
 use axum::http::Uri;
@@ -29,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             authorize::get_authorization,
             authorize::submit_authorization
         ))
+        .routes(routes!(logout::get_logout, logout::submit_logout))
         .merge(console::router())
 }
 

@@ -1,15 +1,15 @@
-//! Security advisories: an add-on's owner (or an administrator) files one — title, the
-//! affected versions as a Composer constraint, severity, CVE id, link, the date it was
-//! reported — and Composer reads them (`composer audit`) from the repository's
-//! security-advisories API and its metadata files. Everyone who may see an add-on sees its
-//! advisories; nobody else learns that they exist.
+//! Security advisories: whoever manages an add-on (its owner, its organization's owners and
+//! maintainers, an administrator) files one — title, the affected versions as a Composer
+//! constraint, severity, CVE id, link, the date it was reported — and Composer reads them
+//! (`composer audit`) from the repository's security-advisories API and its metadata files.
+//! Everyone who may see an add-on sees its advisories; nobody else learns that they exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::DateTime;
 
 use super::Services;
-use super::packages::{PackageError, may_edit};
+use super::packages::PackageError;
 use crate::domain::advisory::{self, AdvisoryField, Severity};
 use crate::domain::fields::FieldErrors;
 use crate::domain::text::control_character;
@@ -67,8 +67,9 @@ pub fn affects(advisory: &Advisory, version: &str) -> bool {
 pub struct Advisories<'a>(pub(super) &'a Services);
 
 impl Advisories<'_> {
-    /// Files an advisory against `vendor/name`, by its owner or an administrator (others
-    /// who may see it are refused, the rest do not find it).
+    /// Files an advisory against `vendor/name`, by whoever manages it (its account, an
+    /// owner or maintainer of its vendor's organization, an administrator; others who may
+    /// see it are refused, the rest do not find it).
     pub async fn file(
         &self,
         viewer: Viewer,
@@ -76,10 +77,7 @@ impl Advisories<'_> {
         name: &str,
         spec: AdvisorySpec,
     ) -> Result<Advisory, AdvisoryError> {
-        let p = self.0.packages().visible(viewer, vendor, name).await?;
-        if !may_edit(viewer, &p) {
-            return Err(PackageError::NotEditor(p.name).into());
-        }
+        let p = self.0.packages().managed(viewer, vendor, name).await?;
         let at = now();
         let mut errors = FieldErrors::new();
         let title = match spec.title.as_deref().map(str::trim) {

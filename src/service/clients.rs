@@ -11,6 +11,7 @@ use crate::domain::client::{
     validate_grant_types,
 };
 use crate::domain::fields::FieldErrors;
+use crate::domain::jose::SigningAlg;
 use crate::domain::secret::{PlainSecret, random_id};
 use crate::domain::user::Username;
 use crate::domain::{GrantType, Scope, ScopeSet};
@@ -56,6 +57,10 @@ pub struct ClientSpec {
     pub public: bool,
     /// May sign in any user with the password grant.
     pub trusted: bool,
+    /// `ES256` or `RS256` (none: `ES256`).
+    pub id_token_signed_response_alg: Option<String>,
+    /// Where the browser may be sent after an RP-initiated logout.
+    pub post_logout_redirect_uris: Vec<String>,
     /// Accept authorization requests only when pushed (RFC 9126 §5).
     pub require_par: bool,
 }
@@ -72,6 +77,10 @@ pub struct ClientChange {
     pub grant_types: Option<Vec<String>>,
     /// New scope names (at least one).
     pub scopes: Option<Vec<String>>,
+    /// New ID token signing algorithm (`ES256` or `RS256`).
+    pub id_token_signed_response_alg: Option<String>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
     /// Require pushed authorization requests (or stop).
     pub require_par: Option<bool>,
 }
@@ -166,6 +175,27 @@ pub fn client_settings(
     })
 }
 
+/// Parses post-logout redirect URIs (the rules of redirect URIs); the first invalid one is
+/// the field's error.
+pub fn post_logout_redirect_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientError> {
+    uris.iter()
+        .map(|uri| {
+            RedirectUri::parse(uri)
+                .map_err(|e| invalid(ClientField::PostLogoutRedirectUris, format!("{uri:?} {e}")))
+        })
+        .collect()
+}
+
+/// Parses an ID token signing algorithm: `ES256` or `RS256` (the JOSE names, exactly).
+pub fn id_token_alg(alg: &str) -> Result<SigningAlg, ClientError> {
+    SigningAlg::parse(alg).ok_or_else(|| {
+        invalid(
+            ClientField::IdTokenAlg,
+            format!("must be ES256 or RS256, not {alg:?}"),
+        )
+    })
+}
+
 /// Validates a registration and turns it into a row to store (with a fresh id and
 /// secret).
 pub fn new_client(
@@ -182,6 +212,10 @@ pub fn new_client(
         &spec.scopes,
         redirect_uris(&spec.redirect_uris)?,
     )?;
+    let id_token_alg = match &spec.id_token_signed_response_alg {
+        Some(alg) => id_token_alg(alg)?,
+        None => SigningAlg::Es256,
+    };
     let secret = confidential.then(new_client_secret);
     let row = NewClient {
         id: random_id(16),
@@ -192,6 +226,8 @@ pub fn new_client(
         grant_types: settings.grant_types,
         scopes: settings.scopes,
         trusted: spec.trusted,
+        id_token_alg,
+        post_logout_redirect_uris: post_logout_redirect_uris(&spec.post_logout_redirect_uris)?,
         require_par: spec.require_par,
     };
     Ok((row, secret))
@@ -305,7 +341,19 @@ impl Clients<'_> {
             &scopes,
             redirect_uris,
         )?;
+        let id_token_alg = change
+            .id_token_signed_response_alg
+            .as_deref()
+            .map(id_token_alg)
+            .transpose()?;
+        let logout_uris = change
+            .post_logout_redirect_uris
+            .as_deref()
+            .map(post_logout_redirect_uris)
+            .transpose()?;
         let changes = ClientChanges {
+            id_token_alg,
+            post_logout_redirect_uris: logout_uris,
             name,
             redirect_uris: Some(settings.redirect_uris),
             grant_types: Some(settings.grant_types),

@@ -46,11 +46,6 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
-/// The algorithm ID tokens are signed with: ES256 (small and fast to sign and verify; every
-/// certified client library supports it). The RS256 key is generated and published too, so
-/// that offering RS256 per client later changes no key handling.
-pub const ID_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
-
 /// The signing keys' use cases.
 pub struct Keys<'a>(pub(super) &'a Services);
 
@@ -97,10 +92,14 @@ impl Keys<'_> {
         Ok(self.0.store().signing_keys(since).await?)
     }
 
-    /// Signs `claims` as a compact JWS with the current [`ID_TOKEN_ALG`] key, its `kid` in
-    /// the header.
-    pub async fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, KeyError> {
-        let alg = ID_TOKEN_ALG;
+    /// Signs `claims` as a compact JWS with the current key of `alg` (a client's
+    /// `id_token_signed_response_alg`: ES256 by default, small and fast; RS256 for clients
+    /// that ask for it), its `kid` in the header.
+    pub async fn sign<T: serde::Serialize>(
+        &self,
+        claims: &T,
+        alg: SigningAlg,
+    ) -> Result<String, KeyError> {
         let key = self
             .0
             .store()
@@ -109,14 +108,66 @@ impl Keys<'_> {
             .into_iter()
             .find(|k| k.alg == alg && k.retired_at.is_none())
             .ok_or(KeyError::Missing(alg.as_str()))?;
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        // The stored keys are PKCS#8 DER: what `from_ec_der` reads; `from_rsa_der` reads
+        // PKCS#1, so the RSA key is re-encoded.
+        let (algorithm, encoding) = match alg {
+            SigningAlg::Es256 => (
+                jsonwebtoken::Algorithm::ES256,
+                jsonwebtoken::EncodingKey::from_ec_der(&key.private_key),
+            ),
+            SigningAlg::Rs256 => (
+                jsonwebtoken::Algorithm::RS256,
+                jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1_of(&key.private_key)?),
+            ),
+        };
+        let mut header = jsonwebtoken::Header::new(algorithm);
         header.kid = Some(key.kid.clone());
-        // The stored key is PKCS#8 DER, which is what `from_ec_der` reads.
-        let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.private_key);
         jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign {
             alg: alg.as_str(),
             reason: e.to_string(),
         })
+    }
+
+    /// The `sub` and `aud` of `token` if it is an ID token this server signed for
+    /// `issuer` with a published key, expired or not (an `id_token_hint`, OpenID Connect
+    /// RP-Initiated Logout §2); `None` for anything else.
+    pub async fn verify_hint(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Result<Option<HintClaims>, KeyError> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let Some(kid) = header.kid else {
+            return Ok(None);
+        };
+        let published = self.published().await?;
+        let Some(key) = published.into_iter().find(|k| k.kid == kid) else {
+            return Ok(None);
+        };
+        let algorithm = match key.alg {
+            SigningAlg::Es256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlg::Rs256 => jsonwebtoken::Algorithm::RS256,
+        };
+        let decoding = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key.public_jwk)
+            .ok()
+            .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).ok());
+        let Some(decoding) = decoding else {
+            return Ok(None);
+        };
+        // Only the key's own algorithm (never the header's choice), the issuer, no expiry
+        // check: a hint is typically presented after its token expired.
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        Ok(
+            jsonwebtoken::decode::<HintClaims>(token, &decoding, &validation)
+                .ok()
+                .map(|t| t.claims),
+        )
     }
 
     /// The JWKS (RFC 7517 §5): the published keys' public halves.
@@ -128,6 +179,15 @@ impl Keys<'_> {
             .map(|k| k.public_jwk)
             .collect())
     }
+}
+
+/// What an `id_token_hint` says (see [`Keys::verify_hint`]).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct HintClaims {
+    /// The user id.
+    pub sub: String,
+    /// The client the ID token was issued to.
+    pub aud: String,
 }
 
 /// A new key of `alg`, off the async runtime (RSA generation takes a while).
@@ -170,6 +230,19 @@ fn generate_now(alg: SigningAlg) -> Result<(Vec<u8>, PublicKey), KeyError> {
             Ok((der.as_bytes().to_vec(), public))
         }
     }
+}
+
+/// The PKCS#1 DER of a stored (PKCS#8 DER) RSA private key.
+fn pkcs1_of(pkcs8: &[u8]) -> Result<Vec<u8>, KeyError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let sign_failed = |e: &dyn std::fmt::Display| KeyError::Sign {
+        alg: SigningAlg::Rs256.as_str(),
+        reason: e.to_string(),
+    };
+    let key = rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|e| sign_failed(&e))?;
+    let der = key.to_pkcs1_der().map_err(|e| sign_failed(&e))?;
+    Ok(der.as_bytes().to_vec())
 }
 
 fn failed(alg: SigningAlg, e: impl std::fmt::Display) -> KeyError {

@@ -1,9 +1,11 @@
 //! Keeping the database healthy: whether it answers, closing it at shutdown, and purging
 //! what has ended — tokens past their retention, expired browser sessions and
-//! authorization codes, old webhook deliveries, old Composer document stamps and the
-//! counters of ended failed-credentials windows. The cleanup job runs the purge.
+//! authorization codes, old webhook deliveries, old Composer document stamps, the changes
+//! of the metadata change feed past its retention and the counters of ended
+//! failed-credentials windows. The cleanup job runs the purge.
 
 use super::Services;
+use super::packages::CHANGE_RETENTION;
 use crate::store::{StoreResult, now};
 
 /// Composer document stamps are kept at least this long (seconds): longer than the day
@@ -23,6 +25,8 @@ pub struct Purged {
     pub document_stamps: StoreResult<u64>,
     /// Counters of ended failed-credentials windows.
     pub attempts: StoreResult<u64>,
+    /// Changes of the metadata change feed older than its retention.
+    pub metadata_changes: StoreResult<u64>,
 }
 
 /// The maintenance service.
@@ -53,6 +57,9 @@ impl Maintenance<'_> {
                 .purge_document_stamps(now - retention.max(STAMP_RETENTION))
                 .await,
             attempts: store.purge_attempts(now.saturating_sub(window)).await,
+            metadata_changes: store
+                .purge_metadata_changes((now - CHANGE_RETENTION) * 10_000)
+                .await,
         }
     }
 }

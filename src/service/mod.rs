@@ -18,7 +18,8 @@
 //! * [`maintenance`] — the database's health, shutdown and purges.
 //!
 //! And the infrastructure they share: password hashing ([`password`]), the short-lived
-//! cache of what authenticates requests ([`auth_cache`]), the failed-credentials limiter
+//! cache of what authenticates requests ([`auth_cache`]), the Composer documents kept in
+//! memory ([`registry_cache`]), the failed-credentials limiter
 //! ([`limiter`]), running git ([`git`]) and resolving repository hosts ([`outbound`]).
 //!
 //! [`Services`] is built once — at startup, or by a command-line subcommand — and shared
@@ -40,6 +41,7 @@ pub mod outbound;
 pub mod packages;
 pub mod password;
 pub mod projects;
+pub mod registry_cache;
 pub mod sessions;
 pub mod sync;
 pub mod tokens;
@@ -52,6 +54,7 @@ use crate::store::dists::DistStore;
 use auth_cache::AuthCache;
 use limiter::CredentialLimiter;
 use password::PasswordHasher;
+use registry_cache::RegistryCache;
 
 /// Every service, over one store. Cheap to clone (one shared pointer).
 #[derive(Clone)]
@@ -62,6 +65,7 @@ struct Core {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     cache: AuthCache,
+    registry: RegistryCache,
     limiter: CredentialLimiter,
     dists: DistStore,
     oauth: OAuthConfig,
@@ -80,6 +84,7 @@ impl Services {
             store,
             hasher,
             cache: AuthCache::new(config.auth_cache_ms),
+            registry: RegistryCache::new(config.registry_cache_ms),
             limiter: CredentialLimiter::new(&config.limits),
             dists: DistStore::new(&config.packages.data_dir),
             oauth: config.oauth.clone(),
@@ -184,6 +189,11 @@ impl Services {
     /// Token and client lookups, briefly remembered.
     fn cache(&self) -> &AuthCache {
         &self.0.cache
+    }
+
+    /// The Composer documents of the anonymous view, kept in memory.
+    fn registry(&self) -> &RegistryCache {
+        &self.0.registry
     }
 
     /// The failed-credentials limiter.

@@ -3,14 +3,20 @@
 //! way), changing an add-on, downloading a dist, vendor ownership (including the
 //! administrators' transfer) and what the Composer repository serves.
 //!
-//! Private add-ons are not found by anyone but their owner and administrators. A vendor
-//! belongs to the account that first published under it; a deleted version leaves a
-//! tombstone and is never published again; a published version never changes.
+//! Private add-ons are not found by anyone but their owner (under an organization's
+//! vendor: the organization's members) and administrators; who sees and who manages an
+//! add-on is decided by the store, in SQL ([`Access`]). A vendor belongs to the account
+//! that first published under it, or to the organization it was given to; a deleted
+//! version leaves a tombstone and is never published again; a published version never
+//! changes.
+
+use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::Services;
 use super::outbound::{Unresolved, check_repository};
+use super::registry_cache::{self, Document};
 use crate::domain::archive::{self, Manifest};
 use crate::domain::fields::FieldErrors;
 use crate::domain::git::RepositoryCredentials;
@@ -23,8 +29,8 @@ use crate::domain::user::Username;
 use crate::domain::version::Version;
 use crate::store::dists::DistStore;
 use crate::store::packages::{
-    Abandoned, NewVersion, Package, PackageChanges, PackageFilter, PackageVersion, Provenance,
-    PublishOutcome, Vendor, Viewer,
+    Abandoned, Access, NewVersion, Package, PackageChanges, PackageFilter, PackageVersion,
+    Provenance, PublishOutcome, Vendor, Viewer,
 };
 use crate::store::{Page, StoreError, Timestamp, User, now};
 
@@ -54,7 +60,8 @@ pub enum PackageError {
     /// The add-on belongs to another account (which the caller may see).
     #[error("{0} belongs to another account")]
     NotOwner(String),
-    /// Only the owner (or an administrator) may change the add-on.
+    /// Only who manages the add-on (its owner, its organization's owners and maintainers, an
+    /// administrator) may change it.
     #[error("only the owner of {0} may change it")]
     NotEditor(String),
     /// The vendor belongs to another account, or to none (its account was deleted).
@@ -102,15 +109,6 @@ pub enum PackageError {
 
 fn invalid(field: PackageField, message: impl Into<String>) -> PackageError {
     PackageError::Invalid(FieldErrors::one(field, message))
-}
-
-/// May `viewer` change `p`? Its owner and administrators may.
-pub fn may_edit(viewer: Viewer, p: &Package) -> bool {
-    match viewer {
-        Viewer::Admin(_) => true,
-        Viewer::User(id) => id == p.owner_id,
-        Viewer::Anonymous => false,
-    }
 }
 
 /// Sorts versions newest first (numeric order; branches after, by publication).
@@ -187,6 +185,13 @@ fn origin(url: Option<&str>) -> Option<(Transport, HostName, u16)> {
 /// The most metadata changes one answer reads.
 const MAX_CHANGES: i64 = 10_000;
 
+/// How long the change feed keeps a change (seconds): 30 days. The cleanup job forgets
+/// older ones; a mirror that asks from before that is told to resync everything.
+pub const CHANGE_RETENTION: i64 = 30 * 24 * 3600;
+
+/// The change feed's time unit: ten-thousandths of a second, as Packagist counts.
+const TICKS_PER_SECOND: i64 = 10_000;
+
 /// What changed in the Composer metadata since a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataChanges {
@@ -214,14 +219,18 @@ pub enum ChangeKind {
     Update,
     /// Forget the add-on.
     Delete,
+    /// Fetch everything again (`package` is `*`): the mirror asked from before the feed's
+    /// retention, so changes it needs may be forgotten.
+    Resync,
 }
 
 impl ChangeKind {
-    /// `update` or `delete`, as Packagist writes them.
+    /// `update`, `delete` or `resync`, as Packagist writes them.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Update => "update",
             ChangeKind::Delete => "delete",
+            ChangeKind::Resync => "resync",
         }
     }
 }
@@ -238,14 +247,44 @@ impl Packages<'_> {
         vendor: &str,
         name: &str,
     ) -> Result<Package, PackageError> {
+        Ok(self.seen(viewer, vendor, name).await?.0)
+    }
+
+    /// The add-on `vendor/name` if `viewer` may see it, with what it may do with it
+    /// (never [`Access::Hidden`]: that is [`PackageError::NotFound`], as for an unknown
+    /// add-on or an invalid name).
+    pub async fn seen(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+    ) -> Result<(Package, Access), PackageError> {
         let full = format!("{vendor}/{name}");
         let Some(parsed) = PackageName::from_parts(vendor, name) else {
             return Err(PackageError::NotFound(full));
         };
-        match self.0.store().package(parsed.as_str()).await {
-            Ok(p) if viewer.can_see(p.owner_id, p.is_private()) => Ok(p),
-            Ok(_) | Err(StoreError::NotFound) => Err(PackageError::NotFound(full)),
+        match self.0.store().package_for(parsed.as_str(), viewer).await {
+            Ok((_, Access::Hidden)) | Err(StoreError::NotFound) => {
+                Err(PackageError::NotFound(full))
+            }
+            Ok(seen) => Ok(seen),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The add-on `vendor/name` if `viewer` manages it: its account (under an account's
+    /// vendor), an owner or maintainer of its vendor's organization, or an administrator.
+    /// Who may see it but not manage it is refused ([`PackageError::NotEditor`]); who may
+    /// not see it does not find it.
+    pub async fn managed(
+        &self,
+        viewer: Viewer,
+        vendor: &str,
+        name: &str,
+    ) -> Result<Package, PackageError> {
+        match self.seen(viewer, vendor, name).await? {
+            (p, Access::Manage) => Ok(p),
+            (p, _) => Err(PackageError::NotEditor(p.name)),
         }
     }
 
@@ -257,7 +296,7 @@ impl Packages<'_> {
         package_type: Option<&str>,
         query: Option<&str>,
         page: Page,
-    ) -> Result<(Vec<Package>, u64), PackageError> {
+    ) -> Result<(Vec<(Package, Access)>, u64), PackageError> {
         let mut filter = PackageFilter::default();
         if let Some(t) = package_type {
             let t = PackageType::parse(t).ok_or_else(|| {
@@ -352,16 +391,13 @@ impl Packages<'_> {
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
-        match store.package(name.as_str()).await {
-            Ok(p) if p.owner_id != publisher.id => {
-                // An administrator, or anyone who may see the add-on, is told whose it is.
-                return Err(if viewer.can_see(p.owner_id, p.is_private()) {
-                    PackageError::NotOwner(name.to_string())
-                } else {
-                    PackageError::NotFound(name.to_string())
-                });
-            }
-            Ok(p) => {
+        match store.package_for(name.as_str(), viewer).await {
+            // Who may see the add-on is told whose it is; others do not find it. (An
+            // administrator manages every add-on but publishes only where the publisher
+            // would: the store refuses it there.)
+            Ok((_, Access::Hidden)) => return Err(PackageError::NotFound(name.to_string())),
+            Ok((_, Access::Read)) => return Err(PackageError::NotOwner(name.to_string())),
+            Ok((p, Access::Manage)) => {
                 if visibility.is_some_and(|v| v != p.visibility) {
                     return Err(PackageError::VisibilityMismatch {
                         package: name.to_string(),
@@ -492,7 +528,7 @@ impl Packages<'_> {
         Err(refused)
     }
 
-    /// Changes the add-on `vendor/name`: its owner or an administrator only (others who
+    /// Changes the add-on `vendor/name`: who manages it only (see [`Self::managed`]; others who
     /// can see it are refused, those who cannot do not find it). A repository URL passes
     /// the outbound-fetch policy as it would before a fetch (a name that does not resolve
     /// now is taken: every fetch resolves and checks again); credentials belong to the
@@ -504,10 +540,7 @@ impl Packages<'_> {
         name: &str,
         update: PackageUpdate,
     ) -> Result<Package, PackageError> {
-        let p = self.visible(viewer, vendor, name).await?;
-        if !may_edit(viewer, &p) {
-            return Err(PackageError::NotEditor(p.name));
-        }
+        let p = self.managed(viewer, vendor, name).await?;
         let mut errors = FieldErrors::new();
         if let Some(Some(d)) = &update.description
             && d.chars().count() > 1000
@@ -597,7 +630,7 @@ impl Packages<'_> {
     }
 
     /// Yanks version `version` of `vendor/name` with `reason` (1 to 500 characters), or
-    /// (`None`) takes the yank back: its owner or an administrator only. A yanked version
+    /// (`None`) takes the yank back: who manages the add-on only. A yanked version
     /// stays published and downloadable, with the same bytes; the Composer repository
     /// stops offering it to new resolutions.
     pub async fn yank(
@@ -608,10 +641,7 @@ impl Packages<'_> {
         version: &str,
         reason: Option<&str>,
     ) -> Result<PackageVersion, PackageError> {
-        let p = self.visible(viewer, vendor, name).await?;
-        if !may_edit(viewer, &p) {
-            return Err(PackageError::NotEditor(p.name));
-        }
+        let p = self.managed(viewer, vendor, name).await?;
         // The limits apply to the reason as sent, so that what the document promises
         // (`maxLength`) is what is checked; trimming only tidies what is kept.
         let reason = match reason {
@@ -655,7 +685,9 @@ impl Packages<'_> {
     /// the epoch, as Packagist counts) that `viewer` may know of, one action per add-on
     /// (its latest), oldest first, and the timestamp to ask from next time. An add-on that
     /// was deleted, or that the viewer may no longer see, is a `Delete` to whoever saw it
-    /// before. Without `since`: no actions, only the timestamp to start from.
+    /// before. The members of the organization that has an add-on's vendor are told all of
+    /// its changes, as its owner is. Without `since`: no actions, only the timestamp to
+    /// start from. A `since` older than [`CHANGE_RETENTION`]: one `Resync` action.
     pub async fn metadata_changes(
         &self,
         viewer: Viewer,
@@ -678,7 +710,23 @@ impl Packages<'_> {
                 ));
             }
         };
-        let rows = self.0.store().metadata_changes(since, MAX_CHANGES).await?;
+        // As Packagist does: from before the retention, the answer is one `resync` action
+        // and the timestamp to go on from once resynced.
+        if since < now - CHANGE_RETENTION * TICKS_PER_SECOND {
+            return Ok(MetadataChanges {
+                actions: vec![ChangeAction {
+                    kind: ChangeKind::Resync,
+                    package: "*".to_owned(),
+                    time: now / TICKS_PER_SECOND,
+                }],
+                timestamp: now,
+            });
+        }
+        let rows = self
+            .0
+            .store()
+            .metadata_changes(since, MAX_CHANGES, viewer)
+            .await?;
         // A full page: the next one starts where this one ended (rows of that very moment
         // are read again, which repeats an action but loses none).
         let timestamp = if rows.len() as i64 >= MAX_CHANGES {
@@ -690,7 +738,7 @@ impl Packages<'_> {
         for r in rows {
             let sees_all = match viewer {
                 Viewer::Admin(_) => true,
-                Viewer::User(id) => r.owner_id == Some(id),
+                Viewer::User(id) => r.owner_id == Some(id) || r.viewer_is_member,
                 Viewer::Anonymous => false,
             };
             let kind = if sees_all {
@@ -770,23 +818,65 @@ impl Packages<'_> {
         Ok(v)
     }
 
-    /// The names of the add-ons `viewer` may see (the Composer repository's root file).
-    pub async fn visible_names(&self, viewer: Viewer) -> Result<Vec<String>, PackageError> {
-        Ok(self.0.store().visible_package_names(viewer).await?)
+    /// The current epoch of the Composer document cache: take it before reading what a
+    /// document is rendered from (see [`super::registry_cache`]).
+    pub async fn registry_epoch(&self) -> Result<u64, PackageError> {
+        Ok(self.0.registry().epoch(self.0.store().as_ref()).await?)
     }
 
-    /// The stamp of the Composer document `document` whose content has `digest`: unique to
-    /// that content (see [`crate::store::PackageStore::document_stamp`]).
-    pub async fn document_stamp(
+    /// The anonymous view's Composer document `document` (`packages.json`,
+    /// `p2/acme/lib.json`) of `epoch`, if it is kept in memory.
+    pub fn cached_document(&self, document: &str, epoch: u64) -> Option<Arc<Document>> {
+        self.0.registry().document(document, epoch)
+    }
+
+    /// The Composer document `document` rendered as `bytes`, with its validators: its
+    /// digest and its stamp, unique to that content (see
+    /// [`crate::store::PackageStore::document_stamp`]). With `keep`, the epoch taken before
+    /// it was rendered, it is the anonymous view's and is kept in memory for the next
+    /// caller.
+    pub async fn document(
         &self,
         document: &str,
-        digest: &str,
-    ) -> Result<Option<Timestamp>, PackageError> {
-        Ok(self
+        bytes: Vec<u8>,
+        keep: Option<u64>,
+    ) -> Result<Arc<Document>, PackageError> {
+        let digest = registry_cache::digest_of(&bytes);
+        let stamp = self
             .0
             .store()
-            .document_stamp(document, digest, now())
-            .await?)
+            .document_stamp(document, &digest, now())
+            .await?;
+        let rendered = Arc::new(Document::new(bytes, stamp, keep.unwrap_or(0)));
+        if keep.is_some() {
+            self.0.registry().keep(document, rendered.clone());
+        }
+        Ok(rendered)
+    }
+
+    /// The names of the public add-ons, read in `epoch` (from memory when kept).
+    pub async fn public_names(&self, epoch: u64) -> Result<Arc<Vec<String>>, PackageError> {
+        let cache = self.0.registry();
+        if let Some(names) = cache.public_names(epoch) {
+            return Ok(names);
+        }
+        let names = Arc::new(
+            self.0
+                .store()
+                .visible_package_names(Viewer::Anonymous)
+                .await?,
+        );
+        cache.keep_public_names(epoch, names.clone());
+        Ok(names)
+    }
+
+    /// The add-ons `viewer` may see that are not public, by name: what it sees beyond the
+    /// anonymous view.
+    pub async fn private_names(&self, viewer: Viewer) -> Result<Vec<String>, PackageError> {
+        if viewer == Viewer::Anonymous {
+            return Ok(Vec::new());
+        }
+        Ok(self.0.store().private_package_names(viewer).await?)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::domain::project::{
     self, DatabaseField, MAX_DATABASES, ProjectErrors, ProjectField, SCHEMES,
 };
 use crate::domain::version::{Constraint, Version};
-use crate::store::packages::Viewer;
+use crate::store::packages::{Access, Viewer};
 use crate::store::projects::{NewProject, Project, ProjectChanges, ProjectDatabase};
 use crate::store::{Page, StoreError, User};
 
@@ -285,14 +285,11 @@ impl Projects<'_> {
             .map_err(|e| stored(id, e))?;
         let unknown = || ProjectError::AddonNotFound(format!("{vendor}/{name}"));
         let package_name = PackageName::from_parts(vendor, name).ok_or_else(unknown)?;
-        let package = match store.package(package_name.as_str()).await {
-            Ok(p) => p,
-            Err(StoreError::NotFound) => return Err(unknown()),
+        let package = match store.package_for(package_name.as_str(), viewer).await {
+            Ok((_, Access::Hidden)) | Err(StoreError::NotFound) => return Err(unknown()),
+            Ok((p, _)) => p,
             Err(e) => return Err(e.into()),
         };
-        if !viewer.can_see(package.owner_id, package.is_private()) {
-            return Err(unknown());
-        }
         let versions = store.package_versions(&package.name).await?;
         // A yanked version satisfies no new binding.
         let satisfied = versions.iter().filter(|v| v.yanked.is_none()).any(|v| {

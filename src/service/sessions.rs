@@ -67,6 +67,46 @@ pub enum AuthorizeError {
     Store(#[from] StoreError),
 }
 
+/// Why an RP-initiated logout request is refused (shown to the person on a page).
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The request is invalid: an unknown client, an unregistered
+    /// `post_logout_redirect_uri`, a `client_id` that is not the hint's audience.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading the signing keys failed.
+    #[error(transparent)]
+    Keys(#[from] super::keys::KeyError),
+}
+
+/// The parameters of an RP-initiated logout request (OpenID Connect RP-Initiated Logout
+/// 1.0 §2), as sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogoutParams<'a> {
+    /// An ID token this server issued (expired is fine).
+    pub id_token_hint: Option<&'a str>,
+    /// The client.
+    pub client_id: Option<&'a str>,
+    /// Where to send the browser afterwards: registered on the client, exactly.
+    pub post_logout_redirect_uri: Option<&'a str>,
+    /// Echoed to that URI.
+    pub state: Option<&'a str>,
+}
+
+/// A checked logout request.
+#[derive(Debug, Clone)]
+pub struct LogoutRequest {
+    /// The user the valid `id_token_hint` names (`None`: no valid hint).
+    pub hinted_user: Option<Uuid>,
+    /// The URL to send the browser to afterwards (with `state`), if any.
+    pub redirect: Option<String>,
+    /// The name of the client that asked, if known (for the confirmation page).
+    pub client_name: Option<String>,
+}
+
 /// Why a sign-in was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -344,6 +384,70 @@ impl Sessions<'_> {
     /// Ends the browser session `session` (if it is one).
     pub async fn sign_out(&self, session: &PlainSecret) -> StoreResult<()> {
         self.0.store().delete_session(&session.digest()).await
+    }
+
+    /// Checks an RP-initiated logout request: the `id_token_hint` (verified against this
+    /// server's published keys and `issuer`, expired accepted; an invalid one is ignored,
+    /// so that the person is asked to confirm), the client (`client_id`, else the hint's
+    /// audience; both must agree), and the `post_logout_redirect_uri`, which must be one
+    /// of the client's registered post-logout redirect URIs, byte for byte.
+    pub async fn logout_request(
+        &self,
+        params: LogoutParams<'_>,
+        issuer: &str,
+    ) -> Result<LogoutRequest, LogoutError> {
+        let hint = match params.id_token_hint {
+            Some(token) => self.0.keys().verify_hint(token, issuer).await?,
+            None => None,
+        };
+        let client_id = match (params.client_id, &hint) {
+            (Some(id), Some(h)) if id != h.aud => {
+                return Err(LogoutError::Invalid(
+                    "client_id is not the audience of the id_token_hint".into(),
+                ));
+            }
+            (Some(id), _) => Some(id),
+            (None, Some(h)) => Some(h.aud.as_str()),
+            (None, None) => None,
+        };
+        let client = match client_id {
+            Some(id) => match self.0.store().client_by_id(id).await {
+                Ok(c) => Some(c),
+                Err(StoreError::NotFound) => {
+                    return Err(LogoutError::Invalid(
+                        "the application that sent you here is not registered".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let redirect = match params.post_logout_redirect_uri {
+            None => None,
+            Some(uri) => {
+                let Some(client) = &client else {
+                    return Err(LogoutError::Invalid(
+                        "a post_logout_redirect_uri needs client_id or id_token_hint".into(),
+                    ));
+                };
+                let Some(registered) = client
+                    .post_logout_redirect_uris
+                    .iter()
+                    .find(|r| r.as_str() == uri)
+                else {
+                    return Err(LogoutError::Invalid(
+                        "the post_logout_redirect_uri is not registered for this application"
+                            .into(),
+                    ));
+                };
+                Some(authorize::logout_url(registered, params.state))
+            }
+        };
+        Ok(LogoutRequest {
+            hinted_user: hint.and_then(|h| Uuid::parse_str(&h.sub).ok()),
+            redirect,
+            client_name: client.map(|c| c.name.to_string()),
+        })
     }
 
     /// Reads and checks an authorization request (the query of `GET /oauth/v2/auth`)

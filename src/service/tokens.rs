@@ -226,6 +226,21 @@ impl Tokens<'_> {
         Ok(self.0.store().list_user_tokens(user.id, page).await?)
     }
 
+    /// The token families of `user` that a refresh token can still renew now, with
+    /// when the renewals stop (the latest live refresh token's expiry).
+    pub async fn renewable(
+        &self,
+        user: &User,
+    ) -> Result<std::collections::HashMap<Uuid, Timestamp>, TokenError> {
+        Ok(self
+            .0
+            .store()
+            .renewable_families(user.id, now())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Every access token of `user`, newest first.
     pub async fn list_all(&self, user: &User) -> Result<Vec<TokenRecord>, TokenError> {
         const SIZE: u32 = 100;

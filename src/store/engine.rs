@@ -57,6 +57,10 @@ pub trait Engine: Database<Connection: Migrate> {
     /// An open database: its pools, and whatever serves them (SQLite's token writer task).
     type Pools: Send + Sync + 'static;
 
+    /// Whether the marketplace search has a trigram index (`packages_search`, SQLite's
+    /// FTS5) that answers a query of three characters or more.
+    const TRIGRAM_SEARCH: bool;
+
     /// The embedded migrations of this engine (`migrations/sqlite/` or
     /// `migrations/postgres/`: the same versions and names, each in its own dialect).
     fn migrator() -> &'static Migrator;

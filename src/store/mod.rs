@@ -47,6 +47,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -174,6 +175,10 @@ pub struct Client {
     pub previous_secret: Option<(TokenDigest, Timestamp)>,
     /// May sign in any user with the password grant (set by an administrator).
     pub trusted: bool,
+    /// The algorithm its ID tokens are signed with.
+    pub id_token_alg: SigningAlg,
+    /// Where it may send the browser after an RP-initiated logout (exact match).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// When it was registered.
     pub created_at: Timestamp,
     /// Accepts authorization requests only when pushed (RFC 9126 §5).
@@ -199,6 +204,10 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     /// Trusted?
     pub trusted: bool,
+    /// The algorithm its ID tokens are signed with.
+    pub id_token_alg: SigningAlg,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Accepts authorization requests only when pushed (RFC 9126 §5).
     pub require_par: bool,
 }
@@ -518,6 +527,13 @@ pub trait Store:
         user_id: Uuid,
         page: Page,
     ) -> StoreResult<(Vec<TokenRecord>, u64)>;
+    /// The user's token families that a refresh token can still renew at `at` (one not
+    /// used, revoked or expired), each with the latest such refresh token's expiry.
+    async fn renewable_families(
+        &self,
+        user_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<Vec<(Uuid, Timestamp)>>;
     /// One access token by id.
     async fn token_record(&self, token_id: Uuid) -> StoreResult<TokenRecord>;
     /// Stores a personal access token, creating the account's personal client with the

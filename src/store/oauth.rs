@@ -28,6 +28,10 @@ pub struct ClientChanges {
     pub grant_types: Option<Vec<GrantType>>,
     /// New scopes (already validated).
     pub scopes: Option<ScopeSet>,
+    /// New ID token signing algorithm.
+    pub id_token_alg: Option<SigningAlg>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     /// Require pushed authorization requests, or stop requiring them.
     pub require_par: Option<bool>,
 }
@@ -426,7 +430,8 @@ where
     ) -> StoreResult<(Vec<Client>, u64)> {
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
              FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
@@ -455,14 +460,23 @@ where
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| StoreError::Other(e.into()))?;
+        let logout_uris = changes
+            .post_logout_redirect_uris
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(e.into()))?;
         let _invalidates = self.invalidation();
         sqlx::query_as::<DB, ClientRow>(
             "UPDATE clients SET name = COALESCE($2, name), \
              redirect_uris = COALESCE($3, redirect_uris), \
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
-             require_par = COALESCE($7, require_par), updated_at = $6 WHERE id = $1 \
+             id_token_signed_response_alg = COALESCE($7, id_token_signed_response_alg), \
+             post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris), \
+             require_par = COALESCE($9, require_par), updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par",
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -470,6 +484,8 @@ where
         .bind(changes.grant_types.as_deref().map(GrantType::join))
         .bind(changes.scopes.map(|s| s.to_string()))
         .bind(super::now())
+        .bind(changes.id_token_alg.map(|a| a.as_str().to_owned()))
+        .bind(logout_uris)
         .bind(changes.require_par)
         .fetch_one(self.writer())
         .await?
@@ -565,6 +581,8 @@ where
 
     async fn delete_user(&self, user_id: Uuid) -> StoreResult<()> {
         let _invalidates = self.invalidation();
+        // Its add-ons go with it (by cascade).
+        let _registry = self.registry_write();
         let done = sqlx::query::<DB>("DELETE FROM users WHERE id = $1")
             .bind(user_id.to_string())
             .execute(self.writer())

@@ -1,7 +1,10 @@
 //! The add-on marketplace: the [`PackageStore`] trait, its row types and its SQL,
-//! implemented once for both engines on [`SqlStore`]. Visibility is
-//! decided in SQL, from a [`Viewer`], so that every listing shows each caller exactly what
-//! it may see. Add-ons are not in the auth cache: no write here invalidates anything.
+//! implemented once for both engines on [`SqlStore`]. Visibility (and who manages an
+//! add-on) is decided in SQL, from a [`Viewer`] and the organizations' membership as it is
+//! at that moment, so that every listing shows each caller exactly what it may see. Add-ons
+//! are not in the auth cache: no write here invalidates it. Writes that can change a
+//! Composer document hold a registry-write guard instead, which tells this node's document
+//! cache to read the shared generation again.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -20,7 +23,7 @@ use crate::domain::user::Username;
 pub enum Viewer {
     /// No user: public add-ons only.
     Anonymous,
-    /// A user: public add-ons and their own.
+    /// A user: public add-ons, their own, and those of their organizations.
     User(Uuid),
     /// An administrator (with an `admin`-scoped token): everything.
     Admin(Uuid),
@@ -35,15 +38,46 @@ impl Viewer {
             Viewer::Admin(id) => (id.to_string(), true),
         }
     }
+}
 
-    /// May this viewer see an add-on of `owner` with this visibility?
-    pub fn can_see(self, owner: Uuid, private: bool) -> bool {
-        match self {
-            Viewer::Admin(_) => true,
-            Viewer::User(id) => !private || id == owner,
-            Viewer::Anonymous => !private,
-        }
-    }
+/// What one viewer may do with one add-on, as the store's rules decide it (in SQL, the
+/// same rule for one add-on as for listings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Nothing: to this viewer the add-on does not exist.
+    Hidden,
+    /// See it and install it.
+    Read,
+    /// Also publish versions, yank, abandon, file advisories and change it.
+    Manage,
+}
+
+/// The rule of who sees an add-on `p` (a SQL condition), for the viewer `$1` (its id, or
+/// `""`) and `$2` (it sees everything, an administrator): a public add-on; for an add-on
+/// under an organization's vendor, every member of that organization (whatever their role,
+/// and whoever published it); for one under an account's vendor, the account that
+/// published it. Membership is read by the query itself, so a change of membership is seen
+/// by the next request. Every query that filters by viewer uses this text.
+macro_rules! visible_to_viewer {
+    () => {
+        "(p.visibility = 'public' OR $2 OR EXISTS (SELECT 1 FROM vendors v \
+         WHERE v.name = p.vendor AND ((v.org_name IS NULL AND p.owner_id = $1) \
+         OR EXISTS (SELECT 1 FROM org_members m \
+         WHERE m.org_name = v.org_name AND m.user_id = $1))))"
+    };
+}
+
+/// The rule of who manages an add-on `p` (a SQL condition), with the parameters of
+/// `visible_to_viewer!`: administrators; for an add-on under an organization's vendor,
+/// that organization's owners and maintainers; for one under an account's vendor, the
+/// account that published it.
+macro_rules! managed_by_viewer {
+    () => {
+        "($2 OR EXISTS (SELECT 1 FROM vendors v \
+         WHERE v.name = p.vendor AND ((v.org_name IS NULL AND p.owner_id = $1) \
+         OR EXISTS (SELECT 1 FROM org_members m WHERE m.org_name = v.org_name \
+         AND m.user_id = $1 AND m.role IN ('owner', 'maintainer')))))"
+    };
 }
 
 /// An add-on.
@@ -177,6 +211,9 @@ pub struct MetadataChange {
     pub is_public: bool,
     /// The add-on was deleted.
     pub deleted: bool,
+    /// The viewer it was read for is a member of the organization that has the add-on's
+    /// vendor now (and so sees all of its changes).
+    pub viewer_is_member: bool,
 }
 
 /// Why and when a version was yanked.
@@ -311,17 +348,33 @@ pub struct PackageFilter {
 /// Storage of the marketplace.
 #[async_trait]
 pub trait PackageStore: Send + Sync {
-    /// An add-on by name, whoever may see it (callers apply [`Viewer::can_see`]).
+    /// An add-on by name, whoever may see it (for what no viewer asked: the webhook).
     async fn package(&self, name: &str) -> StoreResult<Package>;
-    /// A page of the add-ons a viewer may see, by name, and the total count.
+    /// An add-on by name and what `viewer` may do with it (`NotFound` for an unknown
+    /// add-on; an add-on the viewer may not see is read, as [`Access::Hidden`], so that
+    /// the caller decides what to tell).
+    async fn package_for(&self, name: &str, viewer: Viewer) -> StoreResult<(Package, Access)>;
+    /// A page of the add-ons a viewer may see, by name, each with what it may do with it,
+    /// and the total count.
     async fn list_packages(
         &self,
         viewer: Viewer,
         filter: &PackageFilter,
         page: Page,
-    ) -> StoreResult<(Vec<Package>, u64)>;
+    ) -> StoreResult<(Vec<(Package, Access)>, u64)>;
     /// Every add-on a viewer may see (the Composer repository's `available-packages`).
     async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// The add-ons a viewer may see that are not public, by name (what it sees beyond the
+    /// anonymous view; read from an index of the few add-ons that are not public).
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>>;
+    /// A counter of this process's writes that can change a Composer document (an add-on,
+    /// its versions, its advisories, a deletion): it moves before such a write and again
+    /// after its commit. Reading it has no effect.
+    fn registry_writes(&self) -> u64;
+    /// The shared registry generation: a counter in the database that moves in the same
+    /// transaction as every write that can change a Composer document, by any node or
+    /// process.
+    async fn registry_generation(&self) -> StoreResult<i64>;
     /// The add-ons of an owner that name a repository (the webhook's candidates).
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>>;
     /// The versions of an add-on, oldest first.
@@ -380,8 +433,17 @@ pub trait PackageStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<PackageVersion>;
     /// The changes of Composer metadata at or after `since` (ten-thousandths of a second),
-    /// oldest first, at most `limit`.
-    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>>;
+    /// oldest first, at most `limit`, each saying whether `viewer` is now a member of the
+    /// organization that has the add-on's vendor.
+    async fn metadata_changes(
+        &self,
+        since: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<MetadataChange>>;
+    /// Forgets the changes of Composer metadata recorded before `before` (ten-thousandths of
+    /// a second); answers how many.
+    async fn purge_metadata_changes(&self, before: i64) -> StoreResult<u64>;
     /// Adds install counts `(add-on, normalized version, day, count)` in one transaction;
     /// a version that does not exist (any more) is skipped. Answers the installs written.
     async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64>;
@@ -413,6 +475,83 @@ fn like_pattern(q: &str) -> String {
     out.push('%');
     out
 }
+
+/// An FTS5 query that matches `q` as a substring (of three characters or more) with the
+/// trigram tokenizer: one phrase, its quotes doubled.
+fn trigram_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+/// The marketplace list's columns and tables ([`SeenRow`]: every row is one the viewer
+/// sees; `$7`: the first recent day).
+macro_rules! listing {
+    () => {
+        concat!(
+            "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
+         p.description, p.visibility, p.repository_url, \
+         (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
+         (p.repository_credentials IS NOT NULL) AS has_repository_credentials, \
+         p.created_at, p.updated_at, p.abandoned, p.abandoned_replacement, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name) AS downloads_total, \
+         (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
+          WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
+         TRUE AS sees, ",
+            managed_by_viewer!(),
+            " AS manages FROM packages p JOIN users u ON u.id = p.owner_id "
+        )
+    };
+}
+
+/// The marketplace list's filter: the viewer (`$1`, `$2`) and a type (`$3`).
+macro_rules! listing_filter {
+    () => {
+        concat!(
+            "WHERE ",
+            visible_to_viewer!(),
+            " AND ($3 IS NULL OR p.package_type = $3) "
+        )
+    };
+}
+
+/// The search as a scan: `$4` a LIKE pattern (or NULL).
+macro_rules! search_scan {
+    () => {
+        "AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+              OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
+    };
+}
+
+/// The search through the trigram index: `$4` an FTS5 query.
+macro_rules! search_indexed {
+    () => {
+        "AND p.name IN (SELECT package FROM packages_search \
+                        WHERE packages_search MATCH $4) "
+    };
+}
+
+const LIST: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_scan!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_scan!()
+);
+const LIST_INDEXED: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_indexed!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT_INDEXED: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_indexed!()
+);
 
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
@@ -475,6 +614,26 @@ fn packages(rows: Vec<PackageRow>) -> StoreResult<Vec<Package>> {
     rows.into_iter().map(PackageRow::into_package).collect()
 }
 
+/// An add-on and what the viewer of the query may do with it.
+#[derive(sqlx::FromRow)]
+struct SeenRow {
+    #[sqlx(flatten)]
+    package: PackageRow,
+    sees: bool,
+    manages: bool,
+}
+
+impl SeenRow {
+    fn into_seen(self) -> StoreResult<(Package, Access)> {
+        let access = match (self.sees, self.manages) {
+            (_, true) => Access::Manage,
+            (true, false) => Access::Read,
+            (false, false) => Access::Hidden,
+        };
+        Ok((self.package.into_package()?, access))
+    }
+}
+
 /// `package_versions`, every column.
 #[derive(sqlx::FromRow)]
 struct VersionRow {
@@ -504,6 +663,7 @@ struct ChangeRow {
     was_public: bool,
     is_public: bool,
     deleted: bool,
+    viewer_is_member: bool,
 }
 
 impl VersionRow {
@@ -702,19 +862,9 @@ where
         .into_package()
     }
 
-    async fn list_packages(
-        &self,
-        viewer: Viewer,
-        filter: &PackageFilter,
-        page: Page,
-    ) -> StoreResult<(Vec<Package>, u64)> {
-        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: a
-        // LIKE pattern, each NULL for no filter. The page query and the count share the
-        // condition, word for word.
+    async fn package_for(&self, name: &str, viewer: Viewer) -> StoreResult<(Package, Access)> {
         let (user, all) = viewer.params();
-        let pattern = filter.query.as_deref().map(like_pattern);
-        let package_type = filter.package_type.map(|t| t.as_str().to_owned());
-        let rows = sqlx::query_as::<DB, PackageRow>(
+        sqlx::query_as::<DB, SeenRow>(concat!(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
              p.description, p.visibility, p.repository_url, \
              (p.webhook_secret IS NOT NULL) AS has_webhook_secret, \
@@ -723,49 +873,117 @@ where
              (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
               WHERE d.package = p.name) AS downloads_total, \
              (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-              WHERE d.package = p.name AND d.day >= $7) AS downloads_recent \
-             FROM packages p JOIN users u ON u.id = p.owner_id \
-             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
-             AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') \
-             ORDER BY p.name LIMIT $5 OFFSET $6",
-        )
+              WHERE d.package = p.name AND d.day >= $4) AS downloads_recent, ",
+            visible_to_viewer!(),
+            " AS sees, ",
+            managed_by_viewer!(),
+            " AS manages FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $3",
+        ))
         .bind(&user)
         .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
-        .bind(i64::from(page.size))
-        .bind(page.offset())
+        .bind(name)
         .bind(recent_day())
-        .fetch_all(self.reader())
-        .await?;
-        let total = sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM packages p \
-             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
-             AND ($3 IS NULL OR p.package_type = $3) \
-             AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-                  OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\')",
-        )
-        .bind(&user)
-        .bind(all)
-        .bind(&package_type)
-        .bind(&pattern)
         .fetch_one(self.reader())
-        .await?;
-        Ok((packages(rows)?, u64::try_from(total).unwrap_or(0)))
+        .await?
+        .into_seen()
+    }
+
+    async fn list_packages(
+        &self,
+        viewer: Viewer,
+        filter: &PackageFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<(Package, Access)>, u64)> {
+        // $1, $2: the viewer (its id, or ""; whether it sees everything). $3: a type, $4: the
+        // search (an FTS5 query, or a LIKE pattern), each NULL for no filter. The page query
+        // and the count share the condition, word for word.
+        let (user, all) = viewer.params();
+        let indexed = DB::TRIGRAM_SEARCH
+            && filter
+                .query
+                .as_deref()
+                .is_some_and(|q| q.chars().count() >= 3);
+        let (search, page_sql, count_sql) = if indexed {
+            (
+                filter.query.as_deref().map(trigram_phrase),
+                LIST_INDEXED,
+                COUNT_INDEXED,
+            )
+        } else {
+            (filter.query.as_deref().map(like_pattern), LIST, COUNT)
+        };
+        let package_type = filter.package_type.map(|t| t.as_str().to_owned());
+        let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
+            .bind(&user)
+            .bind(all)
+            .bind(&package_type)
+            .bind(&search)
+            .bind(i64::from(page.size))
+            .bind(page.offset())
+            .bind(recent_day())
+            .fetch_all(self.reader())
+            .await?;
+        // A page that is not full, and not past the end, is the last one: it says the total
+        // without a second pass over the matches (a search's usual answer).
+        let short = rows.len() < page.size as usize && (!rows.is_empty() || page.offset() == 0);
+        let total = if short {
+            page.offset() + rows.len() as i64
+        } else {
+            sqlx::query_scalar::<DB, i64>(count_sql)
+                .bind(&user)
+                .bind(all)
+                .bind(&package_type)
+                .bind(&search)
+                .fetch_one(self.reader())
+                .await?
+        };
+        let seen = rows
+            .into_iter()
+            .map(SeenRow::into_seen)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((seen, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn visible_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>> {
         let (user, all) = viewer.params();
-        Ok(sqlx::query_scalar::<DB, String>(
-            "SELECT p.name FROM packages p \
-             WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) ORDER BY p.name",
-        )
+        Ok(sqlx::query_scalar::<DB, String>(concat!(
+            "SELECT p.name FROM packages p WHERE ",
+            visible_to_viewer!(),
+            " ORDER BY p.name",
+        ))
         .bind(&user)
         .bind(all)
         .fetch_all(self.reader())
         .await?)
+    }
+
+    async fn private_package_names(&self, viewer: Viewer) -> StoreResult<Vec<String>> {
+        let (user, all) = viewer.params();
+        // `visibility <> 'public'` first: the condition of the partial index
+        // `packages_not_public_idx`; then the visibility filter, as everywhere.
+        Ok(sqlx::query_scalar::<DB, String>(concat!(
+            "SELECT p.name FROM packages p WHERE p.visibility <> 'public' AND ",
+            visible_to_viewer!(),
+            " ORDER BY p.name",
+        ))
+        .bind(&user)
+        .bind(all)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    fn registry_writes(&self) -> u64 {
+        self.registry_writes_now()
+    }
+
+    async fn registry_generation(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<DB, i64>(
+                "SELECT generation FROM registry_generation WHERE id = 1",
+            )
+            .fetch_one(self.reader())
+            .await?,
+        )
     }
 
     async fn packages_with_repository(&self, owner_id: Uuid) -> StoreResult<Vec<Package>> {
@@ -828,8 +1046,10 @@ where
              (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
               WHERE d.package = p.name AND d.day >= $2) AS downloads_recent \
              FROM packages p JOIN users u ON u.id = p.owner_id WHERE p.name = $1";
-        let v = &new.version;
+        let mut version = new.version.clone();
+        let v = &mut version;
         let owner = new.owner_id.to_string();
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // Claim the vendor, or find who has it, in the transaction that publishes:
         // of two accounts racing for a new vendor, the second waits on the first's
@@ -896,9 +1116,18 @@ where
             .fetch_one(&mut *tx)
             .await?
             .into_package()?;
-        if package.owner_id != new.owner_id {
+        // Under an organization's vendor its owners and maintainers publish every add-on,
+        // whoever created it; under an account's, the add-on's own account only.
+        if vendor_org.is_none() && package.owner_id != new.owner_id {
             return Ok(PublishOutcome::NotOwner);
         }
+        // A version under an organization's vendor is the organization's: the provenance
+        // names it (and keeps the token that uploaded it).
+        if let (Some(org), Some(p)) = (&vendor_org, v.provenance.as_mut()) {
+            p.publisher_kind = "org".to_owned();
+            p.publisher_name = org.clone();
+        }
+        let v = &*v;
         if package.package_type != new.package_type {
             return Ok(PublishOutcome::TypeMismatch(package.package_type));
         }
@@ -1077,6 +1306,7 @@ where
     }
 
     async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {
+        let _registry = self.registry_write();
         let done = sqlx::query::<DB>(
             "UPDATE packages SET \
              visibility = COALESCE($2, visibility), \
@@ -1167,6 +1397,7 @@ where
         reason: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<PackageVersion> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         // A second yank keeps the first time; a new reason replaces the old one.
         let done = sqlx::query::<DB>(
@@ -1203,13 +1434,22 @@ where
         Ok(v)
     }
 
-    async fn metadata_changes(&self, since: i64, limit: i64) -> StoreResult<Vec<MetadataChange>> {
+    async fn metadata_changes(
+        &self,
+        since: i64,
+        limit: i64,
+        viewer: Viewer,
+    ) -> StoreResult<Vec<MetadataChange>> {
+        let (user, _) = viewer.params();
         sqlx::query_as::<DB, ChangeRow>(
-            "SELECT package, at, owner_id, was_public, is_public, deleted \
-             FROM metadata_changes WHERE at >= $1 ORDER BY at, package LIMIT $2",
+            "SELECT c.package, c.at, c.owner_id, c.was_public, c.is_public, c.deleted, \
+             EXISTS (SELECT 1 FROM vendors v JOIN org_members m ON m.org_name = v.org_name \
+                     WHERE v.name = c.vendor AND m.user_id = $3) AS viewer_is_member \
+             FROM metadata_changes c WHERE c.at >= $1 ORDER BY c.at, c.package LIMIT $2",
         )
         .bind(since)
         .bind(limit)
+        .bind(&user)
         .fetch_all(self.reader())
         .await?
         .into_iter()
@@ -1221,9 +1461,18 @@ where
                 was_public: r.was_public,
                 is_public: r.is_public,
                 deleted: r.deleted,
+                viewer_is_member: r.viewer_is_member,
             })
         })
         .collect()
+    }
+
+    async fn purge_metadata_changes(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query::<DB>("DELETE FROM metadata_changes WHERE at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&done))
     }
 
     async fn add_downloads(&self, counts: &[(String, String, i64, i64)]) -> StoreResult<i64> {
@@ -1264,6 +1513,7 @@ where
     }
 
     async fn create_advisory(&self, a: &Advisory) -> StoreResult<()> {
+        let _registry = self.registry_write();
         let mut tx = self.writer().begin().await?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO security_advisories (advisory_id, package, title, \
@@ -1315,14 +1565,15 @@ where
     ) -> StoreResult<Vec<Advisory>> {
         let (user, all) = viewer.params();
         advisories(
-            sqlx::query_as::<DB, AdvisoryRow>(
+            sqlx::query_as::<DB, AdvisoryRow>(concat!(
                 "SELECT a.advisory_id, a.package, a.title, a.affected_versions, a.severity, \
                  a.cve, a.link, a.reported_at, a.created_at, a.updated_at \
                  FROM security_advisories a JOIN packages p ON p.name = a.package \
-                 WHERE (p.visibility = 'public' OR p.owner_id = $1 OR $2) \
-                 AND ($3 IS NULL OR a.updated_at >= $3) \
+                 WHERE ",
+                visible_to_viewer!(),
+                " AND ($3 IS NULL OR a.updated_at >= $3) \
                  ORDER BY a.package, a.reported_at, a.advisory_id",
-            )
+            ))
             .bind(&user)
             .bind(all)
             .bind(since)

@@ -43,6 +43,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 impl Engine for Postgres {
     type Pools = PostgresPools;
 
+    const TRIGRAM_SEARCH: bool = false;
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }

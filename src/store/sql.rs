@@ -26,6 +26,7 @@ use super::{
 use super::{NewPersonalToken, PERSONAL_CLIENT_NAME};
 use crate::config::DatabaseConfig;
 use crate::domain::client::{ClientName, RedirectUri};
+use crate::domain::jose::SigningAlg;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -38,6 +39,9 @@ use crate::domain::{GrantType, ScopeSet, TokenDigest};
 pub struct SqlStore<DB: Engine> {
     pools: DB::Pools,
     generation: AtomicU64,
+    /// Moves around every write of this process that can change a Composer document (see
+    /// [`PackageStore::registry_writes`](super::PackageStore::registry_writes)).
+    registry_writes: AtomicU64,
 }
 
 /// A write in progress that changes what a cached access token, client or user means: the
@@ -58,6 +62,7 @@ impl<DB: Engine> SqlStore<DB> {
         Ok(SqlStore {
             pools: DB::open(config).await?,
             generation: AtomicU64::new(0),
+            registry_writes: AtomicU64::new(0),
         })
     }
 
@@ -79,6 +84,21 @@ impl<DB: Engine> SqlStore<DB> {
     pub(super) fn invalidation(&self) -> Invalidation<'_> {
         self.generation.fetch_add(1, Ordering::AcqRel);
         Invalidation(&self.generation)
+    }
+
+    /// Starts a write that can change a Composer document (an add-on, its versions or
+    /// advisories, a deletion that cascades to them): the counter of such writes moves now
+    /// and again when the guard is dropped, after the commit, so that this node's document
+    /// cache reads the shared generation again. Hold it to the end of the write:
+    /// `let _registry = self.registry_write();`.
+    pub(super) fn registry_write(&self) -> Invalidation<'_> {
+        self.registry_writes.fetch_add(1, Ordering::AcqRel);
+        Invalidation(&self.registry_writes)
+    }
+
+    /// The counter that [`registry_write`](Self::registry_write) moves.
+    pub(super) fn registry_writes_now(&self) -> u64 {
+        self.registry_writes.load(Ordering::Acquire)
     }
 }
 
@@ -236,10 +256,13 @@ where
         let now = super::now();
         let uris =
             serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Other(e.into()))?;
+        let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris)
+            .map_err(|e| StoreError::Other(e.into()))?;
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
-             grant_types, scopes, trusted, created_at, updated_at, require_par) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+             grant_types, scopes, trusted, created_at, updated_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -250,6 +273,8 @@ where
         .bind(c.scopes.to_string())
         .bind(c.trusted)
         .bind(now)
+        .bind(c.id_token_alg.as_str())
+        .bind(logout_uris)
         .bind(c.require_par)
         .execute(&mut *conn)
         .await?;
@@ -263,6 +288,8 @@ where
             scopes: c.scopes,
             previous_secret: None,
             trusted: c.trusted,
+            id_token_alg: c.id_token_alg,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             created_at: now,
             require_par: c.require_par,
         })
@@ -390,7 +417,8 @@ where
     async fn client_by_id(&self, client_id: &str) -> StoreResult<Client> {
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
-             trusted, created_at, previous_secret_digest, previous_secret_expires_at, require_par \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -403,7 +431,8 @@ where
         sqlx::query_as::<DB, ClientWithOwnerRow>(
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
-             c.previous_secret_digest, c.previous_secret_expires_at, c.require_par, \
+             c.previous_secret_digest, c.previous_secret_expires_at, \
+             c.id_token_signed_response_alg, c.post_logout_redirect_uris, c.require_par, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -509,6 +538,25 @@ where
             .map(TokenRecordRow::into_record)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((records, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn renewable_families(
+        &self,
+        user_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<Vec<(Uuid, Timestamp)>> {
+        let rows = sqlx::query_as::<DB, (String, i64)>(
+            "SELECT family_id, MAX(expires_at) FROM refresh_tokens \
+             WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+             GROUP BY family_id",
+        )
+        .bind(user_id.to_string())
+        .bind(at)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|(family, until)| Ok((parse_uuid(&family)?, until)))
+            .collect()
     }
 
     async fn insert_personal_token(&self, t: &NewPersonalToken) -> StoreResult<()> {
@@ -672,6 +720,8 @@ pub(super) struct ClientRow {
     created_at: i64,
     previous_secret_digest: Option<Vec<u8>>,
     previous_secret_expires_at: Option<i64>,
+    id_token_signed_response_alg: String,
+    post_logout_redirect_uris: String,
     require_par: bool,
 }
 
@@ -698,6 +748,21 @@ impl ClientRow {
                 _ => None,
             },
             trusted: self.trusted,
+            id_token_alg: SigningAlg::parse(&self.id_token_signed_response_alg).ok_or_else(
+                || {
+                    StoreError::Other(anyhow::anyhow!(
+                        "stored ID token algorithm {:?} is unknown",
+                        self.id_token_signed_response_alg
+                    ))
+                },
+            )?,
+            post_logout_redirect_uris: serde_json::from_str::<Vec<String>>(
+                &self.post_logout_redirect_uris,
+            )
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored logout URIs: {e}")))?
+            .into_iter()
+            .map(RedirectUri::from_trusted)
+            .collect(),
             created_at: self.created_at,
             require_par: self.require_par,
         })

@@ -48,6 +48,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 impl Engine for Sqlite {
     type Pools = SqlitePools;
 
+    const TRIGRAM_SEARCH: bool = true;
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }
@@ -546,6 +548,8 @@ mod tests {
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scopes: ScopeSet::parse("read").unwrap(),
             trusted: false,
+            id_token_alg: crate::domain::jose::SigningAlg::Es256,
+            post_logout_redirect_uris: vec![],
             require_par: false,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());

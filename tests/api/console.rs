@@ -14,7 +14,7 @@ const SIGN_IN_ACTION: &str = "action=\"/console/login\"";
 const SIGNED_IN: &str = "Signed in as";
 
 /// Posts a form with `csrf` (when given) and `fields` to `path`.
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     browser: &Browser,
     path: &str,
@@ -35,7 +35,7 @@ async fn post(
 }
 
 /// The console page at `path`, as HTML.
-async fn page_at(app: &TestApp, browser: &Browser, path: &str) -> String {
+pub(crate) async fn page_at(app: &TestApp, browser: &Browser, path: &str) -> String {
     let response = browser.get(&app.url(path)).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.text().await.unwrap()
@@ -65,7 +65,7 @@ async fn sign_in(app: &TestApp, browser: &Browser, username: &str, password: &st
 }
 
 /// A browser signed in as `account`, and the Tokens page it then sees.
-async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
+pub(crate) async fn signed_in(app: &TestApp, account: &Account) -> (Browser, String) {
     let browser = Browser::new();
     let response = sign_in(
         app,
@@ -94,7 +94,7 @@ fn code_by_id(html: &str, id: &str) -> String {
 }
 
 /// A `303` to `path` that carries a flash message.
-fn assert_redirect_with_message(response: &Response, path: &str) {
+pub(crate) fn assert_redirect_with_message(response: &Response, path: &str) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(header(response, "location"), path);
     assert_eq!(header(response, "cache-control"), "no-store");
@@ -975,7 +975,7 @@ async fn the_projects_page_lists_the_accounts_projects() {
 }
 
 /// Makes every browser session of the database look signed in an hour ago.
-async fn age_sessions(app: &TestApp) {
+pub(crate) async fn age_sessions(app: &TestApp) {
     assert!(
         app.execute("UPDATE auth_sessions SET created_at = created_at - 3600")
             .await

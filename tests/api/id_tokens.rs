@@ -18,7 +18,7 @@ use crate::helpers::{Account, TestApp, oauth_error};
 use crate::process::command as harmony;
 
 /// The token answer of a code flow with these authorization parameters.
-async fn code_flow(app: &TestApp, account: &Account, extra: &[(&str, &str)]) -> Value {
+pub async fn code_flow(app: &TestApp, account: &Account, extra: &[(&str, &str)]) -> Value {
     let pkce = Pkce::new();
     let url = authorize_url(app, &account.client_id, &pkce, extra);
     let approved = sign_in_and_approve(&Browser::new(), &url, account).await;
@@ -32,8 +32,18 @@ async fn code_flow(app: &TestApp, account: &Account, extra: &[(&str, &str)]) -> 
 /// Verifies `id_token` against the server's JWKS as a client would (signature, `kid`,
 /// ES256, `iss`, `aud`, `exp`) and answers its claims.
 async fn verified(app: &TestApp, account: &Account, id_token: &str) -> Value {
+    verified_as(app, account, id_token, Algorithm::ES256).await
+}
+
+/// [`verified`], signed with `alg`.
+pub async fn verified_as(
+    app: &TestApp,
+    account: &Account,
+    id_token: &str,
+    alg: Algorithm,
+) -> Value {
     let header = jsonwebtoken::decode_header(id_token).unwrap();
-    assert_eq!(header.alg, Algorithm::ES256);
+    assert_eq!(header.alg, alg);
     let kid = header.kid.expect("a kid in the header");
     let jwks: Value = app
         .http
@@ -51,7 +61,7 @@ async fn verified(app: &TestApp, account: &Account, id_token: &str) -> Value {
         .find(|k| k["kid"] == kid.as_str())
         .unwrap_or_else(|| panic!("{kid} is not published: {jwks}"));
     let jwk: Jwk = serde_json::from_value(jwk.clone()).unwrap();
-    let mut validation = Validation::new(Algorithm::ES256);
+    let mut validation = Validation::new(alg);
     validation.set_audience(&[&account.client_id]);
     validation.set_issuer(&[&app.base]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);

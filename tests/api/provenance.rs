@@ -178,3 +178,49 @@ async fn the_change_feed_tells_each_caller_the_changes_of_what_it_may_see() {
         assert!(field_message(&fields, "since").contains("ten-thousandths"));
     }
 }
+
+#[tokio::test]
+async fn the_change_feed_forgets_after_thirty_days_and_tells_older_mirrors_to_resync() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let ta = app.access_token(&alice).await;
+    app.publish_ok(&ta, "alice/lib", "library", "1.0.0").await;
+    let now = app.json_as("/metadata/changes.json", None, 200).await["timestamp"]
+        .as_i64()
+        .unwrap();
+    let day = 86_400 * 10_000;
+    // Within the retention: the changes.
+    let recent = now - 29 * day;
+    assert_eq!(
+        changes(&app, recent, None).await,
+        pairs(&[("update", "alice/lib")])
+    );
+    // From before it: one resync action, and where to go on from.
+    let old = now - 31 * day;
+    let body = app
+        .json_as(&format!("/metadata/changes.json?since={old}"), None, 200)
+        .await;
+    assert_eq!(body["actions"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["actions"][0]["type"], "resync");
+    assert_eq!(body["actions"][0]["package"], "*");
+    let timestamp = body["timestamp"].as_i64().unwrap();
+    assert!(timestamp >= now, "{body}");
+    assert_eq!(body["actions"][0]["time"], timestamp / 10_000);
+
+    // The cleanup forgets what is past the retention, and only that.
+    let kept = app.count_rows("metadata_changes").await;
+    let ancient = now - 40 * day;
+    app.execute(&format!(
+        "INSERT INTO metadata_changes (package, at, owner_id, was_public, is_public, deleted) \
+         VALUES ('alice/gone', {ancient}, NULL, TRUE, FALSE, TRUE)"
+    ))
+    .await;
+    assert_eq!(app.count_rows("metadata_changes").await, kept + 1);
+    let purged = app.state.services.maintenance().purge().await;
+    assert_eq!(purged.metadata_changes.unwrap(), 1);
+    assert_eq!(app.count_rows("metadata_changes").await, kept);
+    assert_eq!(
+        changes(&app, recent, None).await,
+        pairs(&[("update", "alice/lib")])
+    );
+}

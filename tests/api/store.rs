@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use harmony::config::ServeConfig;
 use harmony::domain::client::{ClientName, RedirectUri};
+use harmony::domain::jose::SigningAlg;
 use harmony::domain::package::PackageType;
 use harmony::domain::project::ProjectName;
 use harmony::domain::user::{DisplayName, Email, Username};
@@ -212,6 +213,8 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
         grant_types: vec![GrantType::Password],
         scopes: ScopeSet::parse("read").unwrap(),
         trusted: false,
+        id_token_alg: SigningAlg::Es256,
+        post_logout_redirect_uris: vec![],
         require_par: false,
     };
     assert!(moves(s, s.create_client(&registered)).await);

@@ -1,11 +1,16 @@
-//! `GET /.well-known/oauth-authorization-server` (RFC 8414): what this authorization
-//! server supports, with absolute endpoint URLs under the public URL (the `issuer`).
+//! What this authorization server supports, with absolute endpoint URLs under the public
+//! URL (the `issuer`): `GET /.well-known/oauth-authorization-server` (RFC 8414) and
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3). Both come
+//! from one builder: the OpenID document is the RFC 8414 metadata plus the OpenID Connect
+//! members, so that a field added to one cannot be forgotten in the other.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::id_token::UserClaims;
+use crate::domain::jose::SigningAlg;
 use crate::domain::{GrantType, Scope};
 use crate::state::AppState;
 
@@ -13,12 +18,14 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = AuthorizationServerMetadata)]
 pub struct Metadata {
-    /// The public URL (never the `Host` header).
+    /// The public URL (never the `Host` header); also the ID tokens' `iss`.
     issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
+    /// The keys that sign ID tokens (RFC 7517 JWKS).
+    jwks_uri: String,
     scopes_supported: Vec<&'static str>,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
@@ -84,6 +91,83 @@ pub async fn get_resource_metadata(State(state): State<AppState>) -> Json<Resour
     })
 }
 
+/// The OpenID Connect Discovery document: the RFC 8414 metadata and the OpenID Connect
+/// members.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenIdConfiguration {
+    #[serde(flatten)]
+    metadata: Metadata,
+    userinfo_endpoint: String,
+    /// RP-initiated logout.
+    end_session_endpoint: String,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+}
+
+impl Metadata {
+    /// The metadata of this deployment.
+    fn of(state: &AppState) -> Metadata {
+        let grants: Vec<&str> = GrantType::ALL
+            .into_iter()
+            .filter(|g| *g != GrantType::Password || state.config.oauth.password_grant)
+            .map(GrantType::as_str)
+            .collect();
+        let scopes: Vec<&str> = Scope::EVERY.into_iter().map(Scope::as_str).collect();
+        let client_auth = || vec!["client_secret_basic", "client_secret_post", "none"];
+        Metadata {
+            issuer: state.public_url.to_string(),
+            authorization_endpoint: state.url("/oauth/v2/auth"),
+            token_endpoint: state.url("/oauth/v2/token"),
+            revocation_endpoint: state.url("/oauth/v2/revoke"),
+            introspection_endpoint: state.url("/oauth/v2/introspect"),
+            jwks_uri: state.url("/oauth/v2/keys"),
+            scopes_supported: scopes,
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            grant_types_supported: grants,
+            token_endpoint_auth_methods_supported: client_auth(),
+            revocation_endpoint_auth_methods_supported: client_auth(),
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            code_challenge_methods_supported: vec!["S256"],
+            authorization_response_iss_parameter_supported: true,
+            pushed_authorization_request_endpoint: state.url("/oauth/v2/par"),
+            require_pushed_authorization_requests: false,
+            dpop_signing_alg_values_supported: crate::domain::dpop::ALGS.to_vec(),
+            service_documentation: state.url("/"),
+        }
+    }
+}
+
+impl OpenIdConfiguration {
+    /// The discovery document of this deployment.
+    fn of(state: &AppState) -> OpenIdConfiguration {
+        OpenIdConfiguration {
+            metadata: Metadata::of(state),
+            userinfo_endpoint: state.url("/userinfo"),
+            end_session_endpoint: state.url("/oauth/v2/logout"),
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: SigningAlg::ALL
+                .into_iter()
+                .map(SigningAlg::as_str)
+                .collect(),
+            claims_supported: UserClaims::NAMES
+                .into_iter()
+                .chain(["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"])
+                .collect(),
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
+}
+
 /// Authorization server metadata (RFC 8414)
 #[utoipa::path(
     get,
@@ -95,34 +179,22 @@ pub async fn get_resource_metadata(State(state): State<AppState>) -> Json<Resour
     )
 )]
 pub async fn get_metadata(State(state): State<AppState>) -> Json<Metadata> {
-    let grants: Vec<&str> = GrantType::ALL
-        .into_iter()
-        .filter(|g| *g != GrantType::Password || state.config.oauth.password_grant)
-        .map(GrantType::as_str)
-        .collect();
-    let scopes: Vec<&str> = Scope::EVERY.into_iter().map(Scope::as_str).collect();
-    let client_auth = || vec!["client_secret_basic", "client_secret_post", "none"];
-    Json(Metadata {
-        issuer: state.public_url.to_string(),
-        authorization_endpoint: state.url("/oauth/v2/auth"),
-        token_endpoint: state.url("/oauth/v2/token"),
-        revocation_endpoint: state.url("/oauth/v2/revoke"),
-        introspection_endpoint: state.url("/oauth/v2/introspect"),
-        scopes_supported: scopes,
-        response_types_supported: vec!["code"],
-        response_modes_supported: vec!["query"],
-        grant_types_supported: grants,
-        token_endpoint_auth_methods_supported: client_auth(),
-        revocation_endpoint_auth_methods_supported: client_auth(),
-        introspection_endpoint_auth_methods_supported: vec![
-            "client_secret_basic",
-            "client_secret_post",
-        ],
-        code_challenge_methods_supported: vec!["S256"],
-        authorization_response_iss_parameter_supported: true,
-        pushed_authorization_request_endpoint: state.url("/oauth/v2/par"),
-        require_pushed_authorization_requests: false,
-        dpop_signing_alg_values_supported: crate::domain::dpop::ALGS.to_vec(),
-        service_documentation: state.url("/"),
-    })
+    Json(Metadata::of(&state))
+}
+
+/// OpenID Connect discovery (OpenID Connect Discovery 1.0 §4)
+///
+/// The RFC 8414 metadata and the OpenID Connect members (`userinfo_endpoint`,
+/// `subject_types_supported`, `id_token_signing_alg_values_supported`, …).
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oauth",
+    security(),
+    responses(
+        (status = 200, description = "The OpenID Provider configuration.", body = OpenIdConfiguration),
+    )
+)]
+pub async fn get_openid_configuration(State(state): State<AppState>) -> Json<OpenIdConfiguration> {
+    Json(OpenIdConfiguration::of(&state))
 }

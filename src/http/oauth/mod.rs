@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke::revoke_oauth_token))
         .routes(routes!(introspect::introspect_token))
         .routes(routes!(metadata::get_metadata))
+        .routes(routes!(metadata::get_openid_configuration))
         .routes(routes!(metadata::get_resource_metadata))
         .routes(routes!(keys::get_jwks))
         .routes(routes!(par::push_authorization_request))

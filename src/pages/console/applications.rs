@@ -14,8 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found, reauthenticated, see,
-    server_error, text_field, time, viewer,
+    Confirm, REAUTH_FIELD, Render, Sensitive, SensitiveForm, checked_post, not_found,
+    reauthenticated, see, server_error, text_field, time, viewer,
 };
 use crate::domain::client::ClientField;
 use crate::domain::fields::FieldErrors;
@@ -224,6 +224,23 @@ fn application_form(
     }
 }
 
+/// The signed-in account on the page `here` and its application `client_id`; without a
+/// session the answer is the sign-in page, for no such application of the account the
+/// 404 page.
+async fn viewer_and_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+    client_id: &str,
+) -> Result<(session::Browser, User, Client), Response> {
+    let (browser, user) = viewer(state, headers, here).await?;
+    match state.services.clients().get(&user, client_id).await {
+        Ok(c) => Ok((browser, user, c)),
+        Err(ClientError::NotFound(_)) => Err(not_found(state)),
+        Err(e) => Err(server_error(state, e)),
+    }
+}
+
 /// The account's applications
 #[utoipa::path(
     get,
@@ -414,6 +431,8 @@ pub async fn create_console_application(
         redirect_uris: values.uris(),
         public: !values.confidential,
         trusted: false,
+        id_token_signed_response_alg: None,
+        post_logout_redirect_uris: Vec::new(),
         // Set through the API: the form has no field for it.
         require_par: false,
     };
@@ -452,14 +471,10 @@ pub async fn edit_application_page(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
-    };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) => c,
-        Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
     };
     let form = application_form(
         &state,
@@ -524,6 +539,8 @@ pub async fn update_console_application(
         redirect_uris: Some(values.uris()),
         grant_types: Some(values.grant_types.clone()),
         scopes: Some(values.scopes.clone()),
+        id_token_signed_response_alg: None,
+        post_logout_redirect_uris: None,
         require_par: None,
     };
     match state
@@ -544,43 +561,6 @@ pub async fn update_console_application(
     }
 }
 
-/// A confirmation page for `client` with a form posting to `action`.
-#[allow(clippy::too_many_arguments)]
-fn confirmation(
-    state: &AppState,
-    headers: &HeaderMap,
-    browser: &session::Browser,
-    user: &User,
-    title: &str,
-    explanation: Markup,
-    extra: Markup,
-    action: &str,
-    button: &str,
-) -> Response {
-    let csrf = browser.csrf();
-    let body = html! {
-        h1 { (title) }
-        div.card {
-            (explanation)
-            form method="post" action=(state.path(action)) {
-                input type="hidden" name="csrf_token" value=(csrf);
-                (extra)
-                div.actions {
-                    button.danger type="submit" { (button) }
-                    a.button href=(state.path(Nav::Applications.path())) { "Cancel" }
-                }
-            }
-        }
-    };
-    Render {
-        state,
-        headers,
-        browser,
-        user,
-    }
-    .page(StatusCode::OK, Nav::Applications, title, body)
-}
-
 /// Confirm an application's deletion
 #[utoipa::path(
     get,
@@ -599,24 +579,23 @@ pub async fn confirm_application_deletion(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}/delete");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
-    };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) => c,
-        Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
     };
     let explanation = html! {
         p { "Delete " strong { (client.name) } " (" code { (client.id) } ")? Every token it holds stops working, "
             "every consent people gave it is withdrawn, and its client_id cannot be used again. This cannot be undone." }
     };
-    confirmation(
-        &state,
-        &headers,
-        &browser,
-        &user,
+    Confirm {
+        state: &state,
+        headers: &headers,
+        browser: &browser,
+        user: &user,
+        nav: Nav::Applications,
+    }
+    .page(
         "Delete this application?",
         explanation,
         html! {},
@@ -716,23 +695,26 @@ pub async fn confirm_secret_rotation(
     Path(client_id): Path<String>,
 ) -> Response {
     let here = format!("/console/applications/{client_id}/secret");
-    let (browser, user) = match viewer(&state, &headers, &here).await {
+    let (browser, user, client) = match viewer_and_client(&state, &headers, &here, &client_id).await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let client = match state.services.clients().get(&user, &client_id).await {
-        Ok(c) if c.secret_digest.is_some() => c,
-        Ok(_) | Err(ClientError::NotFound(_)) => return not_found(&state),
-        Err(e) => return server_error(&state, e),
-    };
+    // A public application has no secret to rotate.
+    if client.secret_digest.is_none() {
+        return not_found(&state);
+    }
     let explanation = html! {
         p { "Give " strong { (client.name) } " a new secret? The new secret is shown once, on the next page." }
     };
-    confirmation(
-        &state,
-        &headers,
-        &browser,
-        &user,
+    Confirm {
+        state: &state,
+        headers: &headers,
+        browser: &browser,
+        user: &user,
+        nav: Nav::Applications,
+    }
+    .page(
         "Rotate the secret?",
         explanation,
         html! {

@@ -156,6 +156,52 @@ impl Render<'_> {
     }
 }
 
+/// A confirmation page of a destructive action in section `nav`: its form posts to the
+/// action, Cancel leads back to the section.
+pub(crate) struct Confirm<'a> {
+    pub state: &'a AppState,
+    pub headers: &'a HeaderMap,
+    pub browser: &'a Browser,
+    pub user: &'a User,
+    pub nav: Nav,
+}
+
+impl Confirm<'_> {
+    /// The page titled `title`: `explanation`, then a form with `extra` fields posting to
+    /// the console path `action` with the danger button `button`.
+    pub fn page(
+        &self,
+        title: &str,
+        explanation: Markup,
+        extra: Markup,
+        action: &str,
+        button: &str,
+    ) -> Response {
+        let state = self.state;
+        let body = html! {
+            h1 { (title) }
+            div.card {
+                (explanation)
+                form method="post" action=(state.path(action)) {
+                    input type="hidden" name="csrf_token" value=(self.browser.csrf());
+                    (extra)
+                    div.actions {
+                        button.danger type="submit" { (button) }
+                        a.button href=(state.path(self.nav.path())) { "Cancel" }
+                    }
+                }
+            }
+        };
+        Render {
+            state,
+            headers: self.headers,
+            browser: self.browser,
+            user: self.user,
+        }
+        .page(StatusCode::OK, self.nav, title, body)
+    }
+}
+
 /// `303 See Other` to the console page `path`, carrying `flash`.
 pub(crate) fn see(state: &AppState, path: &str, flash: Flash) -> Response {
     flash.set(
@@ -220,10 +266,22 @@ pub(crate) async fn checked_post(
             m,
         )
     })?;
-    let browser = Browser::verified(state, headers, session::field(&form, "csrf_token"))
-        .map_err(|e| csrf_refused(state, e))?;
+    let (browser, user) =
+        checked_browser(state, headers, session::field(&form, "csrf_token")).await?;
+    Ok((browser, form, user))
+}
+
+/// The checks of a form POST read otherwise (multipart): the CSRF token `csrf` it
+/// carried, then the signed-in user; a failure is the response to send (`403`, or `303`
+/// to the sign-in when the session ended).
+pub(crate) async fn checked_browser(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<(Browser, User), Response> {
+    let browser = Browser::verified(state, headers, csrf).map_err(|e| csrf_refused(state, e))?;
     match browser.user(state).await {
-        Ok(Some(user)) => Ok((browser, form, user)),
+        Ok(Some(user)) => Ok((browser, user)),
         Ok(None) => Err(see(
             state,
             "/console",

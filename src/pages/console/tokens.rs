@@ -90,6 +90,22 @@ pub fn families(records: Vec<TokenRecord>) -> Vec<Family> {
         .collect()
 }
 
+/// A family's status at `now`, and until when the app can renew it: a family whose
+/// access token expired but whose refresh token still works is active — the app gets a
+/// new access token when it next asks — until that refresh token expires.
+pub fn family_status(
+    f: &Family,
+    renewable: &HashMap<Uuid, i64>,
+    now: i64,
+) -> (TokenStatus, Option<i64>) {
+    let t = &f.newest;
+    let status = TokenStatus::of(t.revoked_at, t.expires_at, now);
+    match (status, renewable.get(&t.family_id)) {
+        (TokenStatus::Revoked, _) | (_, None) => (status, None),
+        (_, Some(&until)) => (TokenStatus::Active, Some(until.max(t.expires_at))),
+    }
+}
+
 fn status_badge(status: TokenStatus) -> Markup {
     html! { span class=(format!("badge {}", status.as_str())) { (status.as_str()) } }
 }
@@ -113,13 +129,15 @@ pub async fn get_tokens_page(State(state): State<AppState>, headers: HeaderMap) 
         Ok(r) => r,
         Err(e) => return server_error(&state, e),
     };
+    let renewable = match state.services.tokens().renewable(&user).await {
+        Ok(r) => r,
+        Err(e) => return server_error(&state, e),
+    };
     let families = families(records);
     let now = now();
     let active = families
         .iter()
-        .filter(|f| {
-            TokenStatus::of(f.newest.revoked_at, f.newest.expires_at, now) == TokenStatus::Active
-        })
+        .filter(|f| family_status(f, &renewable, now).0 == TokenStatus::Active)
         .count();
     let path = |p: &str| state.path(p);
     let body = html! {
@@ -132,7 +150,7 @@ pub async fn get_tokens_page(State(state): State<AppState>, headers: HeaderMap) 
             ul.rows #tokens {
                 @for f in &families {
                     @let t = &f.newest;
-                    @let status = TokenStatus::of(t.revoked_at, t.expires_at, now);
+                    @let (status, renews_until) = family_status(f, &renewable, now);
                     li class=[(status != TokenStatus::Active).then_some("ended")] data-family=(t.family_id) {
                         div.row-main {
                             @if let (TokenOrigin::Personal, Some(note)) = (f.grant, &t.note) {
@@ -147,6 +165,7 @@ pub async fn get_tokens_page(State(state): State<AppState>, headers: HeaderMap) 
                                 " · last used " @if let Some(u) = f.last_used_at { (time(u)) } @else { "never" }
                                 " · "
                                 @if t.expires_at == NEVER { "never expires" }
+                                @else if let Some(until) = renews_until { span.renews { "renewed by the app until " (time(until)) } }
                                 @else if status == TokenStatus::Active { "expires " (time(t.expires_at)) }
                                 @else { "expired " (time(t.expires_at)) }
                             }

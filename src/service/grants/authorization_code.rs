@@ -89,6 +89,7 @@ pub async fn grant(
     let context = IdTokenContext {
         issuer,
         client_id: &client.id,
+        alg: client.id_token_alg,
         access_token: &access,
         now,
         auth_time: stored.auth_time,

@@ -16,6 +16,7 @@ use super::Services;
 use super::limiter::Limited;
 use crate::config::OAuthConfig;
 use crate::domain::id_token::{IdTokenClaims, Person, UserClaims, at_hash};
+use crate::domain::jose::SigningAlg;
 use crate::domain::scope::InvalidScope;
 use crate::domain::secret::{ACCESS_PREFIX, REFRESH_PREFIX};
 use crate::domain::{GrantType, PlainSecret, Scope, ScopeSet, TokenDigest};
@@ -361,6 +362,8 @@ pub struct IdTokenContext<'a> {
     pub issuer: &'a str,
     /// The client (`aud`).
     pub client_id: &'a str,
+    /// The algorithm the client's ID tokens are signed with.
+    pub alg: SigningAlg,
     /// The access token it comes with (`at_hash`).
     pub access_token: &'a PlainSecret,
     /// Issue time.
@@ -401,7 +404,7 @@ pub async fn id_token(
     };
     let signed = services
         .keys()
-        .sign(&claims)
+        .sign(&claims, context.alg)
         .await
         .map_err(anyhow::Error::from)?;
     Ok(Some(signed))

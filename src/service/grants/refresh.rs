@@ -19,6 +19,7 @@ use super::{
     id_token,
 };
 use crate::config::OAuthConfig;
+use crate::domain::jose::SigningAlg;
 use crate::domain::refresh::{
     Grace, RefreshRefusal, RefreshUser, RefreshVerdict, StoredRefresh, decide,
 };
@@ -78,6 +79,7 @@ pub async fn grant(
         issuer,
         found: exchange.found.as_ref(),
         client_id: &rules.client_id,
+        alg: authenticated.client.id_token_alg,
         access: &access,
         now: rules.now,
         scope,
@@ -126,6 +128,7 @@ struct Refreshed<'a> {
     issuer: &'a str,
     found: Option<&'a RefreshTokenInfo>,
     client_id: &'a str,
+    alg: SigningAlg,
     access: &'a PlainSecret,
     now: Timestamp,
     scope: ScopeSet,
@@ -145,6 +148,7 @@ impl Refreshed<'_> {
         let context = IdTokenContext {
             issuer: self.issuer,
             client_id: self.client_id,
+            alg: self.alg,
             access_token: self.access,
             now: self.now,
             auth_time: None,

@@ -1,0 +1,128 @@
+//! The marketplace search (`GET /packages?q=…`): a case-insensitive substring of the name
+//! or the description, whatever characters the query holds, kept right through changes,
+//! deletions and visibility; on SQLite it is answered by a trigram index.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, header};
+
+/// The names a listing answers.
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The names `GET /packages?q=…` finds for an anonymous caller (`q` as sent, encoded).
+async fn found(app: &TestApp, q: &str) -> Vec<String> {
+    names(
+        &app.json_as(&format!("/packages?per_page=100&q={q}"), None, 200)
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn the_search_finds_substrings_of_names_and_descriptions_in_any_case() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let ta = app.access_token(&alice).await;
+    for name in ["acme/blue-theme", "acme/seo", "acme/util", "other/gallery"] {
+        app.publish_ok(&ta, name, "library", "1.0.0").await;
+    }
+    let r = app
+        .patch_json(
+            "/packages/acme/util",
+            &ta,
+            json!({"description": "Des outils pour le Café \"Les 100% Amis\""}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // A part of a name, in any case; the vendor and the slash are part of the name.
+    assert_eq!(found(&app, "LUE-th").await, ["acme/blue-theme"]);
+    assert_eq!(found(&app, "me/s").await, ["acme/seo"]);
+    assert_eq!(found(&app, "acme").await.len(), 3);
+    // Two characters are found too (read without the index).
+    assert_eq!(found(&app, "eo").await, ["acme/seo"]);
+    // Descriptions (`dist` gives each "vendor/name add-on"), in any case, beyond ASCII.
+    assert_eq!(found(&app, "ADD-ON").await.len(), 3);
+    assert_eq!(found(&app, "caf%C3%A9").await, ["acme/util"]);
+    assert_eq!(found(&app, "CAF%C3%89").await, ["acme/util"]);
+    // What a query language would read as syntax is text.
+    assert_eq!(found(&app, "%22Les").await, ["acme/util"]);
+    assert_eq!(found(&app, "100%25").await, ["acme/util"]);
+    assert_eq!(found(&app, "%25%25%25").await, Vec::<String>::new());
+    assert_eq!(found(&app, "___").await, Vec::<String>::new());
+    assert_eq!(found(&app, "seo%20OR%20util").await, Vec::<String>::new());
+    assert_eq!(found(&app, "NEAR(acme)").await, Vec::<String>::new());
+    assert_eq!(found(&app, "%22").await, ["acme/util"]);
+    assert_eq!(found(&app, "%22%22%22").await, Vec::<String>::new());
+    assert_eq!(found(&app, "s%20100%25%20A").await, ["acme/util"]);
+    assert_eq!(found(&app, "*").await, Vec::<String>::new());
+
+    // The count follows the search: a second page is announced only when there is one.
+    let r = app.get("/packages?per_page=2&q=acme").await;
+    assert!(header(&r, "link").contains("page=2"));
+    let r = app.get("/packages?per_page=3&q=acme").await;
+    assert!(r.headers().get("link").is_none());
+    // A short last page counts what it holds, after the pages before it.
+    let r = app.get("/packages?per_page=2&page=2&q=acme").await;
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"prev\""), "{link}");
+    assert!(!link.contains("rel=\"next\""), "{link}");
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(names(&list), ["acme/util"]);
+    // Past the end: nothing, and the pages there are.
+    let r = app.get("/packages?per_page=2&page=5&q=acme").await;
+    let link = header(&r, "link");
+    assert!(link.contains("rel=\"first\""), "{link}");
+}
+
+#[tokio::test]
+async fn the_search_follows_descriptions_visibility_and_deletions() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let (ta, tb) = (app.access_token(&alice).await, app.access_token(&bob).await);
+    app.publish_ok(&ta, "acme/lib", "library", "1.0.0").await;
+    app.publish_ok(&tb, "bob/tool", "library", "1.0.0").await;
+
+    let r = app
+        .patch_json(
+            "/packages/acme/lib",
+            &ta,
+            json!({"description": "Lemonade"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(found(&app, "lemon").await, ["acme/lib"]);
+    assert_eq!(found(&app, "add-on").await, ["bob/tool"]);
+    // A publish keeps the description it has.
+    app.publish_ok(&ta, "acme/lib", "library", "1.1.0").await;
+    assert_eq!(found(&app, "lemon").await, ["acme/lib"]);
+    let r = app
+        .patch_json("/packages/acme/lib", &ta, json!({"description": null}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(found(&app, "lemon").await, Vec::<String>::new());
+    assert_eq!(found(&app, "acme").await, ["acme/lib"]);
+
+    // Private: found by its owner only.
+    app.make_private(&ta, "acme/lib").await;
+    assert_eq!(found(&app, "acme").await, Vec::<String>::new());
+    let own = app.json_as("/packages?q=acme", Some(&ta), 200).await;
+    assert_eq!(names(&own), ["acme/lib"]);
+
+    // Deleted with its account: found by nobody, and the other add-on still is.
+    let admin = crate::advisories::administrator(&app).await;
+    let r = app
+        .delete_with_token(&format!("/admin/users/{}", bob.user.id), &admin)
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(found(&app, "tool").await, Vec::<String>::new());
+    assert_eq!(found(&app, "bob/").await, Vec::<String>::new());
+    let own = app.json_as("/packages?q=acme", Some(&ta), 200).await;
+    assert_eq!(names(&own), ["acme/lib"]);
+}

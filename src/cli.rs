@@ -353,6 +353,7 @@ async fn client_create(args: ClientCreate, json_mode: bool) -> anyhow::Result<()
         trusted: args.trusted,
         id_token_signed_response_alg: None,
         post_logout_redirect_uris: Vec::new(),
+        require_par: false,
     };
     let created = services.clients().create_for(&args.owner, &spec).await?;
     let secret = created.secret.as_ref().map(|s| s.expose().to_owned());

@@ -181,6 +181,20 @@ pub struct OAuthConfig {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub query_tokens: bool,
+
+    /// Require a server nonce in every DPoP proof (RFC 9449 §8–9): a proof without a
+    /// current one is answered `use_dpop_nonce` with a fresh one in `DPoP-Nonce`. Off by
+    /// default: every proof is already limited to a minute and to one use (on every node),
+    /// and a nonce costs each client an extra round trip. Turn it on when clients' clocks
+    /// cannot be trusted or proofs might be made ahead of time on a compromised device.
+    #[arg(
+        long,
+        env = "HARMONY_DPOP_NONCE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub dpop_nonce: bool,
 }
 
 impl Default for OAuthConfig {

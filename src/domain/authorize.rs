@@ -97,6 +97,9 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     /// OpenID Connect `login_hint`: the username to prefill (ignored when too long).
     pub login_hint: Option<String>,
+    /// The digest of the `request_uri` it was pushed under (RFC 9126), used up when a code
+    /// is issued; `None`: the request came in the query.
+    pub pushed: Option<super::TokenDigest>,
 }
 
 /// Why an authorization request is refused.
@@ -175,6 +178,11 @@ pub struct RequestParams {
 }
 
 impl RequestParams {
+    /// The parameter `name`, if given (not empty).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
     /// The `client_id` the request names.
     pub fn client_id(&self) -> &str {
         self.params
@@ -254,6 +262,7 @@ pub fn check_request(
         prompt: Prompt::default(),
         max_age: None,
         login_hint: None,
+        pushed: None,
     };
     if let Some(name) = repeated.first() {
         return Err(request.error(

@@ -10,6 +10,7 @@ pub mod advisory;
 pub mod archive;
 pub mod authorize;
 pub mod client;
+pub mod dpop;
 pub mod fields;
 pub mod form;
 pub mod git;

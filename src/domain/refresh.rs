@@ -102,6 +102,9 @@ pub enum RefreshRefusal {
     AccountDisabled,
     /// The requested scope is not within the token's.
     Scope(InvalidScope),
+    /// The token is bound to a DPoP key (a public client's) and the request's proof is
+    /// missing or made with another key (RFC 9449 §5).
+    KeyMismatch,
 }
 
 /// known? → this client's? → unused, or used within the grace window and its few uses

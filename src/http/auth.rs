@@ -10,14 +10,18 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use subtle::ConstantTimeEq as _;
+
+use crate::domain::dpop::Expected;
 use crate::domain::{Scope, form};
 use crate::http::error::ApiError;
+use crate::service::dpop::DpopError;
 use crate::state::ClientAddr;
 use crate::state::ratelimit::Quota;
 use crate::state::{AppState, RateKey};
@@ -35,6 +39,18 @@ pub enum Authn {
     Invalid,
     /// A token presented more than one way.
     Ambiguous,
+    /// A DPoP-bound token presented without its proof (as `Bearer`, `token`, Basic or in
+    /// the query), a bearer token presented as `DPoP`, or a proof that failed.
+    Dpop(DpopRefusal),
+}
+
+/// Why a request was refused under the `DPoP` scheme (RFC 9449 §7).
+#[derive(Debug, Clone)]
+pub enum DpopRefusal {
+    /// `invalid_token`, for this reason.
+    Invalid(String),
+    /// `use_dpop_nonce`: the proof must carry this server nonce.
+    UseNonce(String),
 }
 
 /// The pairs of a query already checked by [`admit`] (nothing for one that is not UTF-8).
@@ -55,6 +71,8 @@ fn has_query_token(query: Option<&str>) -> bool {
 enum Presented {
     None,
     One(String),
+    /// A token under the `DPoP` scheme (RFC 9449 §7.1).
+    Dpop(String),
     Many,
     Malformed,
 }
@@ -70,6 +88,12 @@ fn from_header(value: &HeaderValue) -> Presented {
             Presented::Malformed
         } else {
             Presented::One(rest.to_owned())
+        }
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        if rest.is_empty() || rest.contains(' ') {
+            Presented::Malformed
+        } else {
+            Presented::Dpop(rest.to_owned())
         }
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Composer's http-basic: any username, the token as password.
@@ -141,8 +165,40 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
             Ok(found) => {
                 entry = found;
                 match entry.as_ref().and_then(|e| e.info.clone()) {
+                    // A bound token is worthless without its key (RFC 9449 §7.2).
+                    Some(info) if info.is_active(now) && info.jkt.is_some() => {
+                        Authn::Dpop(DpopRefusal::Invalid(
+                            "this access token is DPoP-bound: send it as Authorization: DPoP \
+                             with a DPoP proof"
+                                .into(),
+                        ))
+                    }
                     Some(info) if info.is_active(now) => Authn::Token(info),
                     _ => Authn::Invalid,
+                }
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        Presented::Dpop(token) => match state.services.tokens().resolve(&token).await {
+            Ok(found) => {
+                // Owned: the request's body may not be shared across an await.
+                let presented = DpopRequest {
+                    proofs: request.headers().get_all("dpop").iter().cloned().collect(),
+                    method: request.method().clone(),
+                    path: request.uri().path().to_owned(),
+                };
+                entry = found;
+                match entry.as_ref().and_then(|e| e.info.clone()) {
+                    Some(info) if info.is_active(now) => {
+                        match dpop_proof(&state, presented, &token, &info, now).await {
+                            Ok(()) => Authn::Token(info),
+                            Err(Ok(refusal)) => Authn::Dpop(refusal),
+                            Err(Err(e)) => return e.into_response(),
+                        }
+                    }
+                    _ => Authn::Dpop(DpopRefusal::Invalid(
+                        "the access token is invalid, expired or revoked".into(),
+                    )),
                 }
             }
             Err(e) => return ApiError::from(e).into_response(),
@@ -169,7 +225,84 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
     if let Some(q) = &quota {
         quota_headers(response.headers_mut(), q);
     }
+    if response.status() == StatusCode::UNAUTHORIZED {
+        announce_resource_metadata(&state, response.headers_mut());
+    }
     response
+}
+
+/// Points a `401`'s client at this API's metadata (RFC 9728 §5.1) and offers the `DPoP`
+/// scheme beside `Bearer` (RFC 9449 §7.1). The `Bearer` challenge stays exactly as
+/// documented (clients compare it); a `DPoP` challenge gets `resource_metadata`, and a
+/// `Bearer` one is followed by `DPoP algs="…", resource_metadata="…"`.
+fn announce_resource_metadata(state: &AppState, headers: &mut HeaderMap) {
+    let metadata = state.url(super::oauth::metadata::RESOURCE_METADATA_PATH);
+    let Some(first) = headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let dpop = first.starts_with("DPoP ");
+    let value = if dpop {
+        format!("{first}, resource_metadata=\"{metadata}\"")
+    } else {
+        let algs = crate::domain::dpop::ALGS.join(" ");
+        format!("DPoP algs=\"{algs}\", resource_metadata=\"{metadata}\"")
+    };
+    let Ok(value) = HeaderValue::from_str(&value) else {
+        return;
+    };
+    if dpop {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    } else {
+        headers.append(header::WWW_AUTHENTICATE, value);
+    }
+}
+
+/// What a `DPoP` proof is checked against: the request's proofs, method and path.
+struct DpopRequest {
+    proofs: Vec<HeaderValue>,
+    method: axum::http::Method,
+    path: String,
+}
+
+/// Checks the `DPoP` proof that came with a token under the `DPoP` scheme: one proof,
+/// made for this request (method, URL, `ath` of this token) with the token's key, fresh
+/// and unused (RFC 9449 §7.1). A refusal is `Err(Ok(…))`, a failure of ours `Err(Err(…))`.
+async fn dpop_proof(
+    state: &AppState,
+    request: DpopRequest,
+    token: &str,
+    info: &AccessTokenInfo,
+    now: i64,
+) -> Result<(), Result<DpopRefusal, ApiError>> {
+    let refuse = |m: &str| Err(Ok(DpopRefusal::Invalid(m.to_owned())));
+    let Some(bound) = info.jkt.as_deref() else {
+        return refuse("this access token is not DPoP-bound: send it as Authorization: Bearer");
+    };
+    let mut proofs = request.proofs.iter();
+    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+        return refuse("send exactly one DPoP proof in the DPoP header");
+    };
+    let Ok(proof) = proof.to_str() else {
+        return refuse("the DPoP proof is not a compact JWS");
+    };
+    let url = state.url(&request.path);
+    let expected = Expected {
+        method: request.method.as_str(),
+        url: &url,
+        access_token: Some(token),
+        now,
+    };
+    match state.services.dpop().check(proof, &expected).await {
+        Ok(proof) if bool::from(proof.jkt.as_bytes().ct_eq(bound.as_bytes())) => Ok(()),
+        Ok(_) => refuse("the DPoP proof is not made with the key this access token is bound to"),
+        Err(DpopError::Invalid(m)) => Err(Ok(DpopRefusal::Invalid(m))),
+        Err(DpopError::UseNonce { nonce }) => Err(Ok(DpopRefusal::UseNonce(nonce))),
+        Err(e @ DpopError::Unexpected(_)) => Err(Err(ApiError::internal(e))),
+    }
 }
 
 fn quota_headers(headers: &mut HeaderMap, q: &Quota) {
@@ -216,6 +349,7 @@ fn valid_token(parts: &Parts) -> Result<Arc<AccessTokenInfo>, ApiError> {
         Some(Authn::Token(info)) => Ok(info.clone()),
         Some(Authn::Invalid) => Err(ApiError::invalid_token()),
         Some(Authn::Ambiguous) => Err(ApiError::ambiguous_token()),
+        Some(Authn::Dpop(refusal)) => Err(ApiError::dpop(refusal)),
         Some(Authn::Anonymous) | None => Err(ApiError::unauthenticated()),
     }
 }

@@ -56,6 +56,9 @@ pub struct ClientView {
     id_token_signed_response_alg: &'static str,
     /// Where an RP-initiated logout may send the browser (`post_logout_redirect_uri`).
     post_logout_redirect_uris: Vec<String>,
+    /// Whether `/oauth/v2/auth` accepts only requests pushed to `/oauth/v2/par` for it
+    /// (RFC 9126 §5).
+    require_pushed_authorization_requests: bool,
     /// Until when the secret a rotation replaced still works; `null`: it stopped.
     #[schema(required, format = DateTime)]
     old_secret_expires_at: Option<String>,
@@ -106,6 +109,7 @@ impl ClientView {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            require_pushed_authorization_requests: c.require_par,
             old_secret_expires_at: c
                 .previous_secret
                 .as_ref()
@@ -167,6 +171,10 @@ pub struct NewClientBody {
     /// Where an RP-initiated logout may send the browser; the rules of `redirectUris`.
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    /// Accept authorization requests for it only when pushed to `/oauth/v2/par`.
+    #[serde(default)]
+    #[schema(default = false)]
+    require_pushed_authorization_requests: bool,
 }
 
 fn yes() -> bool {
@@ -187,6 +195,7 @@ pub struct ClientPatch {
     #[schema(schema_with = id_token_alg)]
     id_token_signed_response_alg: Option<String>,
     post_logout_redirect_uris: Option<Vec<String>>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 /// The user's API clients, oldest first
@@ -262,6 +271,7 @@ pub async fn create_client(
         trusted: false,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
+        require_par: body.require_pushed_authorization_requests,
     };
     let created = state
         .services
@@ -348,6 +358,7 @@ pub async fn update_client(
         scopes: patch.scopes.map(ScopesInput::names),
         id_token_signed_response_alg: patch.id_token_signed_response_alg,
         post_logout_redirect_uris: patch.post_logout_redirect_uris,
+        require_par: patch.require_pushed_authorization_requests,
     };
     let client = state
         .services

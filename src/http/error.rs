@@ -31,10 +31,12 @@ use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
 use crate::domain::tokens::PersonalTokenField;
 use crate::domain::user::AccountField;
+use crate::http::auth::DpopRefusal;
 use crate::service::accounts::AccountError;
 use crate::service::advisories::AdvisoryError;
 use crate::service::clients::ClientError;
 use crate::service::downloads::DownloadError;
+use crate::service::dpop::DpopError;
 use crate::service::grants::GrantError;
 use crate::service::keys::KeyError;
 use crate::service::orgs::OrgError;
@@ -60,6 +62,9 @@ pub struct ApiError {
     /// The cause of a 5xx, logged, never sent.
     pub source: Option<anyhow::Error>,
 }
+
+/// The header that carries a server's DPoP nonce (RFC 9449 §8).
+pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// The realm of every challenge.
 pub const REALM: &str = "harmony";
@@ -147,6 +152,34 @@ impl ApiError {
             header::WWW_AUTHENTICATE,
             format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
         )
+    }
+
+    /// 401 under the `DPoP` scheme (RFC 9449 §7.1): `invalid_token` with its reason, or
+    /// `use_dpop_nonce` with the nonce in `DPoP-Nonce`; the challenge lists the accepted
+    /// algorithms.
+    pub fn dpop(refusal: &DpopRefusal) -> Self {
+        let algs = crate::domain::dpop::ALGS.join(" ");
+        let (code, message, nonce) = match refusal {
+            DpopRefusal::Invalid(m) => ("invalid_token", m.as_str(), None),
+            DpopRefusal::UseNonce(n) => (
+                "use_dpop_nonce",
+                "the DPoP proof must carry the nonce sent in DPoP-Nonce",
+                Some(n),
+            ),
+        };
+        // A quoted-string may not hold a double quote; no message of ours has one.
+        let description = message.replace(['"', '\\'], "'");
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, code, message).with_header(
+            header::WWW_AUTHENTICATE,
+            format!(
+                "DPoP realm=\"{REALM}\", error=\"{code}\", \
+                 error_description=\"{description}\", algs=\"{algs}\""
+            ),
+        );
+        if let Some(nonce) = nonce {
+            e = e.with_header(DPOP_NONCE, nonce);
+        }
+        e
     }
 
     /// 400: the token was presented more than one way (RFC 6750 §2).
@@ -638,6 +671,8 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
+    /// A server nonce for `DPoP-Nonce` (`use_dpop_nonce`).
+    pub dpop_nonce: Option<String>,
     /// The cause of a 5xx, logged, never sent.
     pub source: Option<anyhow::Error>,
 }
@@ -651,6 +686,7 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: false,
             retry_after: None,
+            dpop_nonce: None,
             source: None,
         }
     }
@@ -688,6 +724,22 @@ impl OAuthError {
         e.status = StatusCode::INTERNAL_SERVER_ERROR;
         e.source = Some(source.into());
         e
+    }
+
+    /// Maps a refused DPoP proof (RFC 9449 §5, §8): `invalid_dpop_proof`, or
+    /// `use_dpop_nonce` with the nonce to use in `DPoP-Nonce`.
+    pub fn from_dpop(e: DpopError) -> Self {
+        match e {
+            DpopError::Invalid(m) => Self::new("invalid_dpop_proof", m),
+            e @ DpopError::UseNonce { .. } => {
+                let mut out = Self::new("use_dpop_nonce", e.to_string());
+                if let DpopError::UseNonce { nonce } = e {
+                    out.dpop_nonce = Some(nonce);
+                }
+                out
+            }
+            DpopError::Unexpected(source) => Self::server_error(source),
+        }
     }
 
     /// Maps a grant's failure; `basic` tells whether the client authenticated by Basic.
@@ -739,6 +791,9 @@ impl IntoResponse for OAuthError {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(nonce) = self.dpop_nonce.as_deref().and_then(|n| n.parse().ok()) {
+            headers.insert(DPOP_NONCE, nonce);
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
@@ -778,6 +833,14 @@ pub enum OAuthErrorCode {
     InvalidScope,
     /// Too many failed credential checks (with `Retry-After`).
     TemporarilyUnavailable,
+    /// A `resource` other than this API (RFC 8707 §2).
+    InvalidTarget,
+    /// A pushed authorization request asks for a response type other than `code`.
+    UnsupportedResponseType,
+    /// The `DPoP` proof is invalid (RFC 9449 §5).
+    InvalidDpopProof,
+    /// The `DPoP` proof must carry the nonce sent in `DPoP-Nonce` (RFC 9449 §8).
+    UseDpopNonce,
     /// The server failed.
     ServerError,
 }
@@ -843,7 +906,8 @@ pub mod responses {
         Unauthorized,
         "Error",
         "No access token (`unauthenticated`), or an unknown, expired or revoked one \
-         (`invalid_token`).",
+         (`invalid_token`); a DPoP-bound token without a valid DPoP proof (`invalid_token`, \
+         `use_dpop_nonce` with a `DPoP-Nonce` header), under a `DPoP` challenge.",
         BEARER_CHALLENGE
     );
     error_response!(

@@ -156,7 +156,8 @@ async fn code_redirect(
         .await;
     match issued {
         Ok(location) => session::redirect(status, &location),
-        Err(e) => server_error(state, e),
+        Err(sessions::AuthorizeError::Refused(e)) => fail(state, e, status),
+        Err(sessions::AuthorizeError::Store(e)) => server_error(state, e),
     }
 }
 

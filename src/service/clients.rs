@@ -61,6 +61,8 @@ pub struct ClientSpec {
     pub id_token_signed_response_alg: Option<String>,
     /// Where the browser may be sent after an RP-initiated logout.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Accept authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// A change to a client; `None` leaves a setting as it is. The result is checked as a
@@ -79,6 +81,8 @@ pub struct ClientChange {
     pub id_token_signed_response_alg: Option<String>,
     /// New post-logout redirect URIs.
     pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Require pushed authorization requests (or stop).
+    pub require_par: Option<bool>,
 }
 
 /// A registered client and its secret, shown once.
@@ -224,6 +228,7 @@ pub fn new_client(
         trusted: spec.trusted,
         id_token_alg,
         post_logout_redirect_uris: post_logout_redirect_uris(&spec.post_logout_redirect_uris)?,
+        require_par: spec.require_par,
     };
     Ok((row, secret))
 }
@@ -353,6 +358,7 @@ impl Clients<'_> {
             redirect_uris: Some(settings.redirect_uris),
             grant_types: Some(settings.grant_types),
             scopes: Some(settings.scopes),
+            require_par: change.require_par,
         };
         Ok(self.0.store().update_client(&client.id, &changes).await?)
     }

@@ -13,6 +13,7 @@
 //! * [`packages`] — the marketplace: publishing, listings, visibility, dists, vendors;
 //! * [`advisories`] — security advisories of add-ons, as Composer reads them;
 //! * [`downloads`] — download statistics from Composer's install notifications;
+//! * [`dpop`] — DPoP proofs (RFC 9449): their replay cache and the server nonces;
 //! * [`sync`] — the push webhook: accepting pushes, syncing an add-on from git;
 //! * [`maintenance`] — the database's health, shutdown and purges.
 //!
@@ -29,6 +30,7 @@ pub mod advisories;
 pub mod auth_cache;
 pub mod clients;
 pub mod downloads;
+pub mod dpop;
 pub mod git;
 pub mod grants;
 pub mod keys;
@@ -71,6 +73,7 @@ struct Core {
     packages: PackagesConfig,
     pending_uses: Arc<tokens::PendingUses>,
     pending_downloads: downloads::PendingDownloads,
+    dpop_nonce_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl Services {
@@ -89,6 +92,7 @@ impl Services {
             packages: config.packages.clone(),
             pending_uses: Arc::default(),
             pending_downloads: downloads::PendingDownloads::default(),
+            dpop_nonce_key: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -158,6 +162,15 @@ impl Services {
     }
 
     /// The install counts not yet written.
+    /// DPoP proofs and server nonces.
+    pub fn dpop(&self) -> dpop::Dpop<'_> {
+        dpop::Dpop(self)
+    }
+
+    fn dpop_nonce_key(&self) -> &tokio::sync::OnceCell<Vec<u8>> {
+        &self.0.dpop_nonce_key
+    }
+
     fn pending_downloads(&self) -> &downloads::PendingDownloads {
         &self.0.pending_downloads
     }

@@ -14,17 +14,25 @@ use uuid::Uuid;
 use super::Services;
 use super::limiter::Limited;
 use crate::domain::authorize::{
-    self, AuthorizationRequest, CODE_TTL, RequestingClient, check_request, code_url, parse_query,
+    self, AuthorizationRequest, CODE_TTL, RequestParams, RequestingClient, check_request, code_url,
+    parse_query,
 };
 use crate::domain::secret::random_id;
 use crate::domain::user::{Username, validate_password};
-use crate::domain::{PlainSecret, ScopeSet};
+use crate::domain::{PlainSecret, ScopeSet, TokenDigest};
 use crate::store::oauth::NewAuthorizationCode;
-use crate::store::oauth::{AccountChanges, ConsentRecord};
-use crate::store::{StoreError, StoreResult, Timestamp, User, now};
+use crate::store::oauth::{AccountChanges, ConsentRecord, PushedRequest};
+use crate::store::{Client, StoreError, StoreResult, Timestamp, User, now};
 
 /// Lifetime of a signed-in browser session, in seconds.
 pub const SESSION_TTL: i64 = 8 * 3600;
+
+/// Seconds a pushed authorization request stays usable (RFC 9126 §2.2: short, since the
+/// client sends the browser to it at once).
+pub const PUSHED_TTL: i64 = 60;
+
+/// What every `request_uri` starts with (RFC 9126 §2.2).
+pub const PUSHED_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
 /// How long after a sign-in a sensitive action goes ahead without the password again,
 /// in seconds: older sessions are asked for it (as GitHub's "sudo mode" does), so that a
@@ -448,12 +456,30 @@ impl Sessions<'_> {
         &self,
         query: &str,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
+        self.checked_request(query, false).await
+    }
+
+    /// [`Sessions::authorization_request`], or the check of a request being pushed
+    /// (`pushing`), which a client that requires pushed requests may of course send.
+    async fn checked_request(
+        &self,
+        query: &str,
+        pushing: bool,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
         let params = parse_query(query)?;
+        let (params, pushed) = self.pushed(params).await?;
         let (client, owner) = match self.0.store().client_with_owner(params.client_id()).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Err(authorize::unknown_client().into()),
             Err(e) => return Err(e.into()),
         };
+        if client.require_par && pushed.is_none() && !pushing {
+            return Err(AuthorizeError::Refused(authorize::AuthorizeError::Page(
+                "this application must push its authorization requests (RFC 9126): \
+                 start again from the application"
+                    .into(),
+            )));
+        }
         let client = RequestingClient {
             id: client.id,
             name: client.name,
@@ -462,7 +488,77 @@ impl Sessions<'_> {
             grant_types: client.grant_types,
             scopes: client.scopes,
         };
-        Ok(check_request(params, client)?)
+        let mut request = check_request(params, client)?;
+        request.pushed = pushed;
+        Ok(request)
+    }
+
+    /// With `request_uri` (RFC 9126 §4): the parameters pushed under it, which replace the
+    /// query's (any other parameter of the query is ignored), and its digest. The request
+    /// must be the same client's, unexpired and unused; otherwise the person is shown a
+    /// page (the client's redirect URI is not known yet).
+    async fn pushed(
+        &self,
+        params: RequestParams,
+    ) -> Result<(RequestParams, Option<TokenDigest>), AuthorizeError> {
+        let Some(uri) = params.get("request_uri") else {
+            return Ok((params, None));
+        };
+        let refused = || {
+            AuthorizeError::Refused(authorize::AuthorizeError::Page(
+                "the request_uri is unknown, expired or already used: start again from the \
+                 application"
+                    .into(),
+            ))
+        };
+        let digest = TokenDigest::of(uri.as_bytes());
+        let Some(found) = self.0.store().pushed_request(&digest).await? else {
+            return Err(refused());
+        };
+        if found.used_at.is_some()
+            || found.expires_at <= now()
+            || found.client_id != params.client_id()
+        {
+            return Err(refused());
+        }
+        Ok((parse_query(&found.params)?, Some(digest)))
+    }
+
+    /// Pushes an authorization request (RFC 9126 §2) of `client`, already authenticated:
+    /// `params` are checked as the authorization endpoint would check them, then stored for
+    /// [`PUSHED_TTL`] seconds under a new `request_uri`, which is answered.
+    pub async fn push_request(
+        &self,
+        client: &Client,
+        params: &[(String, String)],
+    ) -> Result<PlainSecret, AuthorizeError> {
+        let page = |m: &str| AuthorizeError::Refused(authorize::AuthorizeError::Page(m.into()));
+        if params.iter().any(|(k, _)| k == "request_uri") {
+            return Err(page("request_uri cannot be pushed"));
+        }
+        // In a block: the serializer may not be held across an await.
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("client_id", &client.id);
+            for (k, v) in params {
+                query.append_pair(k, v);
+            }
+            query.finish()
+        };
+        // The same checks as the authorization endpoint's, on the same text.
+        self.checked_request(&query, true).await?;
+        let request_uri = PlainSecret::generate(PUSHED_PREFIX, 32);
+        self.0
+            .store()
+            .insert_pushed_request(&PushedRequest {
+                digest: request_uri.digest(),
+                client_id: client.id.clone(),
+                params: query,
+                expires_at: now() + PUSHED_TTL,
+                used_at: None,
+            })
+            .await?;
+        Ok(request_uri)
     }
 
     /// The consent `user` already gave `client_id` covers `scope`.
@@ -504,9 +600,18 @@ impl Sessions<'_> {
         signed_in_at: Timestamp,
         scope: ScopeSet,
         issuer: &str,
-    ) -> StoreResult<String> {
+    ) -> Result<String, AuthorizeError> {
         let code = PlainSecret::generate("hac_", 32);
         let now = now();
+        // A pushed request gives one code (RFC 9126 §4): a second approval of it (two
+        // tabs, a replayed form) finds it used.
+        if let Some(pushed) = &request.pushed
+            && !self.0.store().use_pushed_request(pushed, now).await?
+        {
+            return Err(AuthorizeError::Refused(authorize::AuthorizeError::Page(
+                "this request was already answered: start again from the application".into(),
+            )));
+        }
         self.0
             .store()
             .insert_code(&NewAuthorizationCode {

@@ -181,6 +181,8 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// When it was registered.
     pub created_at: Timestamp,
+    /// Accepts authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// A new client; the secret's plaintext never reaches the store.
@@ -206,6 +208,8 @@ pub struct NewClient {
     pub id_token_alg: SigningAlg,
     /// Post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Accepts authorization requests only when pushed (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// The rows to write when tokens are issued: one access token and, optionally, the
@@ -232,6 +236,8 @@ pub struct NewTokens {
     pub expires_at: Timestamp,
     /// The refresh token, if any: its id, digest and expiry.
     pub refresh: Option<NewRefreshToken>,
+    /// The DPoP key thumbprint the access token is bound to (`None`: a bearer token).
+    pub jkt: Option<String>,
 }
 
 /// A write of issued tokens: the hot path of the token endpoint, which an engine may
@@ -305,6 +311,8 @@ pub struct NewRefreshToken {
     /// The grant that began its family (`None`: unknown, for a family begun before this
     /// was recorded whose first access token is gone).
     pub began_with: Option<GrantType>,
+    /// The DPoP key thumbprint it is bound to (`None`: unbound).
+    pub jkt: Option<String>,
 }
 
 /// What an access token stands for, as the request path needs it: one indexed read.
@@ -328,6 +336,8 @@ pub struct AccessTokenInfo {
     pub revoked_at: Option<Timestamp>,
     /// The user it acts for.
     pub user: Option<User>,
+    /// The DPoP key thumbprint it is bound to (`None`: a bearer token).
+    pub jkt: Option<String>,
 }
 
 impl AccessTokenInfo {
@@ -365,6 +375,8 @@ pub struct RefreshTokenInfo {
     pub revoked_at: Option<Timestamp>,
     /// Whether its user is disabled (`None`: no user, or the user is gone).
     pub user_disabled: Option<bool>,
+    /// The DPoP key thumbprint it is bound to (a public client's; `None`: unbound).
+    pub jkt: Option<String>,
 }
 
 /// A personal access token to store (with the account's personal client, created with

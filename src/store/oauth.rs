@@ -32,6 +32,8 @@ pub struct ClientChanges {
     pub id_token_alg: Option<SigningAlg>,
     /// New post-logout redirect URIs.
     pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
+    /// Require pushed authorization requests, or stop requiring them.
+    pub require_par: Option<bool>,
 }
 
 /// A change an administrator makes to an account; `None` leaves a field alone.
@@ -241,6 +243,49 @@ pub trait OAuthStore: Send + Sync {
     /// The signing keys that are current, or were retired at or after `retired_since`;
     /// current ones first, then newest first.
     async fn signing_keys(&self, retired_since: Timestamp) -> StoreResult<Vec<SigningKey>>;
+
+    /// Records a DPoP proof (the digest of its key and `jti`) until `expires_at`; `false`
+    /// when it was recorded before (a replay), on any node.
+    async fn record_dpop_proof(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The server secret called `name`: the one stored, or `candidate` stored now when
+    /// there is none (the first node to store one wins; every node then reads it).
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Stores a pushed authorization request (RFC 9126).
+    async fn insert_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()>;
+    /// The pushed request with this digest, used or not.
+    async fn pushed_request(&self, digest: &TokenDigest) -> StoreResult<Option<PushedRequest>>;
+    /// Marks a pushed request used at `at`; `false` when it was used already (or is gone).
+    async fn use_pushed_request(&self, digest: &TokenDigest, at: Timestamp) -> StoreResult<bool>;
+}
+
+/// A pushed authorization request (RFC 9126), stored under the digest of its
+/// `request_uri`.
+#[derive(Debug, Clone)]
+pub struct PushedRequest {
+    /// SHA-256 of the `request_uri`.
+    pub digest: TokenDigest,
+    /// The client that pushed it.
+    pub client_id: String,
+    /// Its parameters, form-encoded, as the authorization endpoint reads a query.
+    pub params: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// When a code was issued for it (`None`: unused).
+    pub used_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PushedRow {
+    digest: Vec<u8>,
+    client_id: String,
+    params: String,
+    expires_at: i64,
+    used_at: Option<i64>,
 }
 
 /// A signing key to store.
@@ -386,7 +431,7 @@ where
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
              FROM clients WHERE owner_id = $1 AND personal = FALSE \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
@@ -428,10 +473,10 @@ where
              grant_types = COALESCE($4, grant_types), scopes = COALESCE($5, scopes), \
              id_token_signed_response_alg = COALESCE($7, id_token_signed_response_alg), \
              post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris), \
-             updated_at = $6 WHERE id = $1 \
+             require_par = COALESCE($9, require_par), updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris",
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -441,6 +486,7 @@ where
         .bind(super::now())
         .bind(changes.id_token_alg.map(|a| a.as_str().to_owned()))
         .bind(logout_uris)
+        .bind(changes.require_par)
         .fetch_one(self.writer())
         .await?
         .into_client()
@@ -789,7 +835,18 @@ where
             .bind(before)
             .execute(self.writer())
             .await?;
-        Ok(DB::rows_affected(&sessions) + DB::rows_affected(&codes))
+        let proofs = sqlx::query::<DB>("DELETE FROM dpop_proofs WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        let pushed = sqlx::query::<DB>("DELETE FROM pushed_requests WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.writer())
+            .await?;
+        Ok(DB::rows_affected(&sessions)
+            + DB::rows_affected(&codes)
+            + DB::rows_affected(&proofs)
+            + DB::rows_affected(&pushed))
     }
 
     async fn insert_first_signing_key(&self, key: &NewSigningKey) -> StoreResult<bool> {
@@ -842,5 +899,88 @@ where
         .into_iter()
         .map(SigningKeyRow::into_key)
         .collect()
+    }
+
+    async fn record_dpop_proof(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "INSERT INTO dpop_proofs (digest, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(expires_at)
+        .execute(self.writer())
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query::<DB>(
+            "INSERT INTO server_secrets (name, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate.to_vec())
+        .bind(super::now())
+        .execute(self.writer())
+        .await?;
+        // Read from the writer: a reader might not see the row just written yet.
+        let secret =
+            sqlx::query_scalar::<DB, Vec<u8>>("SELECT secret FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(self.writer())
+                .await?;
+        Ok(secret)
+    }
+
+    async fn insert_pushed_request(&self, pushed: &PushedRequest) -> StoreResult<()> {
+        sqlx::query::<DB>(
+            "INSERT INTO pushed_requests (digest, client_id, params, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(pushed.digest.as_bytes().to_vec())
+        .bind(&pushed.client_id)
+        .bind(&pushed.params)
+        .bind(pushed.expires_at)
+        .bind(pushed.used_at)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn pushed_request(&self, digest: &TokenDigest) -> StoreResult<Option<PushedRequest>> {
+        // From the writer: the client follows the push at once, maybe before a reader
+        // would see it.
+        let row = sqlx::query_as::<DB, PushedRow>(
+            "SELECT digest, client_id, params, expires_at, used_at \
+             FROM pushed_requests WHERE digest = $1",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(self.writer())
+        .await?;
+        row.map(|r| {
+            Ok(PushedRequest {
+                digest: super::sql::parse_digest(&r.digest)?,
+                client_id: r.client_id,
+                params: r.params,
+                expires_at: r.expires_at,
+                used_at: r.used_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_pushed_request(&self, digest: &TokenDigest, at: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query::<DB>(
+            "UPDATE pushed_requests SET used_at = $2 WHERE digest = $1 AND used_at IS NULL",
+        )
+        .bind(digest.as_bytes().to_vec())
+        .bind(at)
+        .execute(self.writer())
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
     }
 }

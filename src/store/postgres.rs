@@ -132,14 +132,14 @@ impl ApplyGroup for PostgresGroups {
 /// answers by revoking the family (a concurrent use of a single-use token) or, within the
 /// grace window, by rotating it again with the count the other group left.
 const LOCK_PRESENTED: &str = "SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, \
-     r.scope, r.expires_at, r.used_at, r.grace_uses, r.began_with, r.revoked_at, \
+     r.scope, r.expires_at, r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
      u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest = ANY($1) ORDER BY r.id FOR UPDATE OF r";
 
 /// Updates presented refresh tokens ($1 ids; $2 when rotated, $3 their count of uses within
 /// the grace window, each null where unchanged) and inserts access tokens ($4–$12) and
-/// refresh tokens ($13–$22), each list as arrays of columns that `unnest` turns into rows:
+/// refresh tokens ($13–$22, $24), each list as arrays of columns that `unnest` turns into rows:
 /// one statement whatever the group's size. The three touch different rows (one update
 /// per presented token), which is what data-modifying `WITH` queries need.
 const WRITE_GROUP: &str = "WITH used AS (\
@@ -149,13 +149,14 @@ const WRITE_GROUP: &str = "WITH used AS (\
      WHERE refresh_tokens.id = u.id), \
      access AS (\
      INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
-     scope, created_at, expires_at) \
+     scope, created_at, expires_at, jkt) \
      SELECT * FROM unnest($4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], \
-     $9::text[], $10::text[], $11::int8[], $12::int8[])) \
+     $9::text[], $10::text[], $11::int8[], $12::int8[], $23::text[])) \
      INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-     user_id, scope, created_at, expires_at, began_with) \
+     user_id, scope, created_at, expires_at, began_with, jkt) \
      SELECT * FROM unnest($13::text[], $14::bytea[], $15::text[], $16::text[], \
-     $17::text[], $18::text[], $19::text[], $20::int8[], $21::int8[], $22::text[])";
+     $17::text[], $18::text[], $19::text[], $20::int8[], $21::int8[], $22::text[], \
+     $24::text[])";
 
 /// Revokes the families replays gave away ($1 ids, $2 times), after [`WRITE_GROUP`], so
 /// that a revoked family also loses what the group issued in it.
@@ -190,6 +191,8 @@ struct Columns {
     expires_at: Vec<i64>,
     /// refresh tokens only: the grant that began the family.
     began_with: Vec<Option<String>>,
+    /// The DPoP key thumbprint each is bound to.
+    jkt: Vec<Option<String>>,
 }
 
 /// Writes what a group decided (inside the caller's transaction, if any).
@@ -219,6 +222,7 @@ async fn write_plan(
             refresh
                 .began_with
                 .push(r.began_with.map(|g| g.as_str().to_owned()));
+            refresh.jkt.push(r.jkt.clone());
         }
         access.id.push(access_id);
         access.digest.push(t.access_digest.as_bytes().to_vec());
@@ -229,6 +233,7 @@ async fn write_plan(
         access.scope.push(t.scope.to_string());
         access.created_at.push(t.created_at);
         access.expires_at.push(t.expires_at);
+        access.jkt.push(t.jkt.clone());
     }
     // One row per presented token: its rotation time and its grace count, either or both.
     let mut changed: Vec<(Uuid, Option<i64>, Option<i64>)> = Vec::new();
@@ -246,6 +251,10 @@ async fn write_plan(
         .bind(changed.iter().map(|c| c.1).collect::<Vec<_>>())
         .bind(changed.iter().map(|c| c.2).collect::<Vec<_>>());
     let began_with = std::mem::take(&mut refresh.began_with);
+    let jkts = [
+        std::mem::take(&mut access.jkt),
+        std::mem::take(&mut refresh.jkt),
+    ];
     for table in [access, refresh] {
         query = query
             .bind(table.id)
@@ -258,7 +267,13 @@ async fn write_plan(
             .bind(table.created_at)
             .bind(table.expires_at);
     }
-    query.bind(began_with).execute(&mut *conn).await?;
+    let [access_jkt, refresh_jkt] = jkts;
+    query
+        .bind(began_with)
+        .bind(access_jkt)
+        .bind(refresh_jkt)
+        .execute(&mut *conn)
+        .await?;
     if !revoked.is_empty() {
         for sql in [REVOKE_ACCESS, REVOKE_REFRESH] {
             let (families, at) = split(revoked);

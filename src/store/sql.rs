@@ -129,8 +129,8 @@ where
     ) -> StoreResult<()> {
         sqlx::query::<DB>(
             "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
-             grant_type, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             grant_type, scope, created_at, expires_at, jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(t.access_id.to_string())
         .bind(t.access_digest.as_bytes().to_vec())
@@ -141,13 +141,14 @@ where
         .bind(t.scope.to_string())
         .bind(t.created_at)
         .bind(t.expires_at)
+        .bind(t.jkt.clone())
         .execute(&mut *conn)
         .await?;
         if let Some(r) = &t.refresh {
             sqlx::query::<DB>(
                 "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, \
-                 client_id, user_id, scope, created_at, expires_at, began_with) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 client_id, user_id, scope, created_at, expires_at, began_with, jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(r.id.to_string())
             .bind(r.digest.as_bytes().to_vec())
@@ -159,6 +160,7 @@ where
             .bind(t.created_at)
             .bind(r.expires_at)
             .bind(r.began_with.map(|g| g.as_str().to_owned()))
+            .bind(r.jkt.clone())
             .execute(&mut *conn)
             .await?;
         }
@@ -197,7 +199,7 @@ where
     ) -> StoreResult<Option<RefreshTokenInfo>> {
         sqlx::query_as::<DB, RefreshTokenRow>(
             "SELECT r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-             r.used_at, r.grace_uses, r.began_with, r.revoked_at, \
+             r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
              u.disabled AS user_disabled \
              FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
              WHERE r.digest = $1",
@@ -259,8 +261,8 @@ where
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
              grant_types, scopes, trusted, created_at, updated_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -273,6 +275,7 @@ where
         .bind(now)
         .bind(c.id_token_alg.as_str())
         .bind(logout_uris)
+        .bind(c.require_par)
         .execute(&mut *conn)
         .await?;
         Ok(Client {
@@ -288,6 +291,7 @@ where
             id_token_alg: c.id_token_alg,
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             created_at: now,
+            require_par: c.require_par,
         })
     }
 }
@@ -414,7 +418,7 @@ where
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -428,7 +432,7 @@ where
             "SELECT c.id, c.owner_id, c.name, c.secret_digest, c.redirect_uris, \
              c.grant_types, c.scopes, c.trusted, c.created_at, \
              c.previous_secret_digest, c.previous_secret_expires_at, \
-             c.id_token_signed_response_alg, c.post_logout_redirect_uris, \
+             c.id_token_signed_response_alg, c.post_logout_redirect_uris, c.require_par, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -451,7 +455,7 @@ where
     async fn access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessTokenInfo>> {
         sqlx::query_as::<DB, AccessTokenRow>(
             "SELECT a.id, a.family_id, a.client_id, a.scope, a.created_at, a.expires_at, \
-             a.last_used_at, a.revoked_at, u.id AS u_id, u.username AS u_username, \
+             a.last_used_at, a.revoked_at, a.jkt, u.id AS u_id, u.username AS u_username, \
              u.email AS u_email, u.name AS u_name, u.is_admin AS u_is_admin, \
              u.disabled AS u_disabled, u.created_at AS u_created_at \
              FROM access_tokens a LEFT JOIN users u ON u.id = a.user_id WHERE a.digest = $1",
@@ -718,6 +722,7 @@ pub(super) struct ClientRow {
     previous_secret_expires_at: Option<i64>,
     id_token_signed_response_alg: String,
     post_logout_redirect_uris: String,
+    require_par: bool,
 }
 
 impl ClientRow {
@@ -759,6 +764,7 @@ impl ClientRow {
             .map(RedirectUri::from_trusted)
             .collect(),
             created_at: self.created_at,
+            require_par: self.require_par,
         })
     }
 }
@@ -803,6 +809,7 @@ struct AccessTokenRow {
     expires_at: i64,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    jkt: Option<String>,
     u_id: Option<String>,
     u_username: Option<String>,
     u_email: Option<String>,
@@ -836,6 +843,7 @@ impl AccessTokenRow {
             last_used_at: self.last_used_at,
             revoked_at: self.revoked_at,
             user,
+            jkt: self.jkt,
         })
     }
 }
@@ -854,6 +862,7 @@ pub(super) struct RefreshTokenRow {
     began_with: Option<String>,
     revoked_at: Option<i64>,
     user_disabled: Option<bool>,
+    jkt: Option<String>,
 }
 
 impl RefreshTokenRow {
@@ -870,6 +879,7 @@ impl RefreshTokenRow {
             began_with: self.began_with.as_deref().map(parse_grant).transpose()?,
             revoked_at: self.revoked_at,
             user_disabled: self.user_disabled,
+            jkt: self.jkt,
         })
     }
 }

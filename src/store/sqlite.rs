@@ -204,7 +204,8 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 /// thread switches, which cost more than the statements of a small group.
 const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
-     r.used_at, r.grace_uses, r.began_with, r.revoked_at, u.disabled AS user_disabled \
+     r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
+     u.disabled AS user_disabled \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
@@ -218,16 +219,16 @@ const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 
      UPDATE refresh_tokens SET grace_uses = j.value ->> 1 \
      FROM jsonb_each($5) AS j WHERE refresh_tokens.id = j.value ->> 0; \
      INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
-     scope, created_at, expires_at) \
+     scope, created_at, expires_at, jkt) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
-     value ->> 'created_at', value ->> 'expires_at' FROM jsonb_each($2); \
+     value ->> 'created_at', value ->> 'expires_at', value ->> 'jkt' FROM jsonb_each($2); \
      INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-     user_id, scope, created_at, expires_at, began_with) \
+     user_id, scope, created_at, expires_at, began_with, jkt) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
      value ->> 'scope', value ->> 'created_at', value ->> 'expires_at', \
-     value ->> 'began_with' FROM jsonb_each($3); \
+     value ->> 'began_with', value ->> 'jkt' FROM jsonb_each($3); \
      UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
      WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
      UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
@@ -258,6 +259,7 @@ struct AccessJson {
     scope: String,
     created_at: i64,
     expires_at: i64,
+    jkt: Option<String>,
 }
 
 /// A refresh token row, as [`WRITE_AND_COMMIT`] reads it ($3).
@@ -273,6 +275,7 @@ struct RefreshJson {
     created_at: i64,
     expires_at: i64,
     began_with: Option<&'static str>,
+    jkt: Option<String>,
 }
 
 /// The rows a group writes.
@@ -299,6 +302,7 @@ impl GroupRows {
                 created_at: t.created_at,
                 expires_at: r.expires_at,
                 began_with: r.began_with.map(crate::domain::GrantType::as_str),
+                jkt: r.jkt.clone(),
             });
         }
         self.access.push(AccessJson {
@@ -311,6 +315,7 @@ impl GroupRows {
             scope: t.scope.to_string(),
             created_at: t.created_at,
             expires_at: t.expires_at,
+            jkt: t.jkt.clone(),
         });
     }
 }
@@ -438,7 +443,9 @@ mod tests {
                 scope: ScopeSet::parse("read").unwrap(),
                 expires_at: 10_000_000_000,
                 began_with: Some(GrantType::Password),
+                jkt: None,
             }),
+            jkt: None,
         }
     }
 
@@ -543,6 +550,7 @@ mod tests {
             trusted: false,
             id_token_alg: crate::domain::jose::SigningAlg::Es256,
             post_logout_redirect_uris: vec![],
+            require_par: false,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
         let user = store.user_by_username(&admin.username).await.unwrap().id;

@@ -127,6 +127,7 @@ async fn an_expired_token_is_a_401_invalid_token() {
         family_id: uuid::Uuid::new_v4(),
         began_with: Some(GrantType::Password),
         now: now - 7200,
+        binding: Default::default(),
     }
     .build(&app.state.config.oauth);
     app.state

@@ -243,7 +243,9 @@ async fn tokens_issued_before_order_bytes_keep_working_and_rotate_into_ordered_o
                 scope,
                 expires_at: now + 86_400,
                 began_with: Some(GrantType::Password),
+                jkt: None,
             }),
+            jkt: None,
         })
         .await
         .unwrap();

@@ -56,7 +56,9 @@ fn new_tokens(account: &Account, refresh: Option<TokenDigest>) -> NewTokens {
             scope,
             expires_at: store::now() + 3600,
             began_with: Some(GrantType::Password),
+            jkt: None,
         }),
+        jkt: None,
     }
 }
 
@@ -213,6 +215,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
         trusted: false,
         id_token_alg: SigningAlg::Es256,
         post_logout_redirect_uris: vec![],
+        require_par: false,
     };
     assert!(moves(s, s.create_client(&registered)).await);
     assert!(moves(s, s.delete_client("fresh-client")).await);

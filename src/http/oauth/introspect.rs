@@ -34,7 +34,7 @@ pub struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     client_id: Option<String>,
-    /// `bearer` (an access token) or `refresh_token`.
+    /// `bearer` (an access token), `DPoP` (a DPoP-bound access token) or `refresh_token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = token_type)]
     token_type: Option<&'static str>,
@@ -54,12 +54,23 @@ pub struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     sub: Option<String>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.2): `{"jkt": thumbprint}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of its DPoP key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the key, base64url.
+    jkt: String,
 }
 
 fn token_type() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["bearer", "refresh_token"]))
+        .enum_values(Some(["bearer", "DPoP", "refresh_token"]))
         .build()
 }
 
@@ -124,11 +135,12 @@ fn describe(found: &FoundToken) -> Introspection {
             active: true,
             scope: Some(t.scope.to_string()),
             client_id: Some(t.client_id.clone()),
-            token_type: Some("bearer"),
+            token_type: Some(if t.jkt.is_some() { "DPoP" } else { "bearer" }),
             exp: Some(t.expires_at),
             iat: Some(t.created_at),
             username: t.user.as_ref().map(|u| u.username.to_string()),
             sub: t.user.as_ref().map(|u| u.id.to_string()),
+            cnf: t.jkt.clone().map(|jkt| Confirmation { jkt }),
         },
         FoundToken::Refresh(t, user) => Introspection {
             active: true,
@@ -139,6 +151,7 @@ fn describe(found: &FoundToken) -> Introspection {
             iat: None,
             username: user.as_ref().map(|u| u.username.to_string()),
             sub: user.as_ref().map(|u| u.id.to_string()),
+            cnf: t.jkt.clone().map(|jkt| Confirmation { jkt }),
         },
     }
 }

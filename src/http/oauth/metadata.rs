@@ -36,7 +36,59 @@ pub struct Metadata {
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     code_challenge_methods_supported: Vec<&'static str>,
     authorization_response_iss_parameter_supported: bool,
+    /// Where clients push authorization requests (RFC 9126 §5).
+    pushed_authorization_request_endpoint: String,
+    /// Whether every client must push its authorization requests (no: per client).
+    require_pushed_authorization_requests: bool,
+    /// The algorithms accepted in DPoP proofs (RFC 9449 §5.1).
+    dpop_signing_alg_values_supported: Vec<&'static str>,
     service_documentation: String,
+}
+
+/// The protected resource metadata (RFC 9728 §2), in this order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResourceMetadata {
+    /// This API's resource identifier: the public URL (what `resource` parameters name).
+    resource: String,
+    /// The authorization servers that issue tokens for it: this server.
+    authorization_servers: Vec<String>,
+    scopes_supported: Vec<&'static str>,
+    /// How a token may be presented: `header`, and `query` unless switched off.
+    bearer_methods_supported: Vec<&'static str>,
+    /// The algorithms accepted in DPoP proofs.
+    dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// Whether every token must be DPoP-bound (no: bearer tokens work).
+    dpop_bound_access_tokens_required: bool,
+    resource_documentation: String,
+}
+
+/// The path of the protected resource metadata (RFC 9728 §3).
+pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Protected resource metadata (RFC 9728)
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-protected-resource",
+    tag = "oauth",
+    security(),
+    responses(
+        (status = 200, description = "The metadata.", body = ResourceMetadata),
+    )
+)]
+pub async fn get_resource_metadata(State(state): State<AppState>) -> Json<ResourceMetadata> {
+    let mut methods = vec!["header"];
+    if state.config.oauth.query_tokens {
+        methods.push("query");
+    }
+    Json(ResourceMetadata {
+        resource: state.public_url.to_string(),
+        authorization_servers: vec![state.public_url.to_string()],
+        scopes_supported: Scope::EVERY.into_iter().map(Scope::as_str).collect(),
+        bearer_methods_supported: methods,
+        dpop_signing_alg_values_supported: crate::domain::dpop::ALGS.to_vec(),
+        dpop_bound_access_tokens_required: false,
+        resource_documentation: state.url("/docs"),
+    })
 }
 
 /// The OpenID Connect Discovery document: the RFC 8414 metadata and the OpenID Connect
@@ -85,6 +137,9 @@ impl Metadata {
             ],
             code_challenge_methods_supported: vec!["S256"],
             authorization_response_iss_parameter_supported: true,
+            pushed_authorization_request_endpoint: state.url("/oauth/v2/par"),
+            require_pushed_authorization_requests: false,
+            dpop_signing_alg_values_supported: crate::domain::dpop::ALGS.to_vec(),
             service_documentation: state.url("/"),
         }
     }

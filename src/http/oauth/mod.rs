@@ -1,5 +1,5 @@
 //! The OAuth2 endpoints that clients call (RFC 6749 and friends): token, revocation,
-//! introspection, metadata, the signing keys (JWKS). They speak the RFCs' formats, not our envelope, and sit
+//! introspection, metadata, the signing keys (JWKS), pushed authorization requests. They speak the RFCs' formats, not our envelope, and sit
 //! outside the request rate limits: failed credentials have their own limiter
 //! ([`crate::service::limiter`]). The authorization endpoint, which people use in a
 //! browser, is an HTML page ([`crate::pages`]).
@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod introspect;
 pub mod keys;
 pub mod metadata;
+pub mod par;
 pub mod revoke;
 pub mod token;
 
@@ -24,5 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(introspect::introspect_token))
         .routes(routes!(metadata::get_metadata))
         .routes(routes!(metadata::get_openid_configuration))
+        .routes(routes!(metadata::get_resource_metadata))
         .routes(routes!(keys::get_jwks))
+        .routes(routes!(par::push_authorization_request))
 }

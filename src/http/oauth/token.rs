@@ -10,21 +10,29 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::client_auth;
+use crate::domain::dpop::Expected;
 use crate::domain::{GrantType, PlainSecret};
-use crate::http::error::OAuthError;
 use crate::http::error::responses::{
     OAuthBadRequest, OAuthPayloadTooLarge, OAuthTooManyRequests, OAuthUnauthorized,
 };
+use crate::http::error::{DPOP_NONCE, OAuthError};
 use crate::http::openapi::schemas;
 use crate::service::grants::{GrantError, IssuedTokens, TokenRequest};
 use crate::state::AppState;
 use crate::state::ClientAddr;
+use crate::store::now;
+
+/// The token endpoint's path, as DPoP proofs name it (`htu`, after the public URL).
+const TOKEN_PATH: &str = "/oauth/v2/token";
+
+/// The request header that carries a DPoP proof.
+const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 /// The documented answer, in this key order: `access_token`, `expires_in`,
 /// `token_type`, `scope` (`null` when a password or client_credentials request, or a
@@ -57,7 +65,7 @@ pub struct TokenResponse<'a> {
 fn bearer() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(["bearer"]))
+        .enum_values(Some(["bearer", "DPoP"]))
         .build()
 }
 
@@ -89,6 +97,18 @@ pub struct TokenParams {
     pub redirect_uri: Option<String>,
     /// The PKCE verifier (43–128 characters of `[A-Za-z0-9-._~]`).
     pub code_verifier: Option<String>,
+    /// RFC 8707: the resource the token is for; only this API's identifier (its public
+    /// URL) is accepted.
+    pub resource: Option<String>,
+}
+
+/// The optional DPoP proof of a token request (RFC 9449 §4).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct DpopHeader {
+    /// A DPoP proof JWT: the tokens are then bound to its key (`"token_type": "DPoP"`).
+    #[param(rename = "DPoP")]
+    pub dpop: Option<String>,
 }
 
 /// Token request in the query (the documented legacy form)
@@ -100,7 +120,7 @@ pub struct TokenParams {
     path = "/oauth/v2/token",
     tag = "oauth",
     security(("clientBasic" = []), ()),
-    params(TokenParams),
+    params(TokenParams, DpopHeader),
     responses(
         (status = 200, description = "The tokens.", body = TokenResponse),
         (status = 400, response = OAuthBadRequest),
@@ -130,6 +150,7 @@ pub async fn get_token(
     path = "/oauth/v2/token",
     tag = "oauth",
     security(("clientBasic" = []), ()),
+    params(DpopHeader),
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The tokens.", body = TokenResponse),
@@ -185,6 +206,7 @@ async fn issue(
     let grant_type = GrantType::parse(grant_type)
         .ok_or_else(|| OAuthError::from_grant(GrantError::UnsupportedGrantType, client.basic))?;
 
+    check_resource(&state, params.remove("resource").as_deref())?;
     if grant_type == GrantType::AuthorizationCode && method != Method::POST {
         return Err(OAuthError::invalid_request(
             "the authorization_code grant must be sent with POST",
@@ -198,6 +220,7 @@ async fn issue(
         code: params.remove("code").map(PlainSecret::new),
         redirect_uri: params.remove("redirect_uri"),
         code_verifier: params.remove("code_verifier").map(PlainSecret::new),
+        dpop_jkt: dpop_key(&state, &method, &headers).await?,
     };
     let outcome = state
         .services
@@ -211,14 +234,87 @@ async fn issue(
         )
         .await;
     let issued = outcome.map_err(|e| OAuthError::from_grant(e, client.basic))?;
-    Ok((grant_type, token_response(&issued)))
+    let mut response = token_response(&issued);
+    if state.services.dpop().nonce_required() {
+        // The nonce for the client's next proof (RFC 9449 §8.2).
+        let nonce = state.services.dpop().nonce(now()).await;
+        if let Some(value) = nonce.ok().and_then(|n| HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert(DPOP_NONCE, value);
+        }
+    }
+    Ok((grant_type, response))
+}
+
+/// RFC 8707: a `resource` parameter may name only this API (its public URL, as the
+/// protected resource metadata says), the one resource this server issues tokens for;
+/// anything else is `invalid_target`. Compared as URLs (case of scheme and host, default
+/// port, a trailing slash).
+pub fn check_resource(state: &AppState, resource: Option<&str>) -> Result<(), OAuthError> {
+    let Some(resource) = resource else {
+        return Ok(());
+    };
+    let normal = |s: &str| {
+        url::Url::parse(s.trim_end_matches('/'))
+            .ok()
+            .filter(|u| u.fragment().is_none())
+            .map(|u| u.to_string().trim_end_matches('/').to_owned())
+    };
+    match (normal(resource), normal(&state.public_url)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        _ => Err(OAuthError::new(
+            "invalid_target",
+            format!(
+                "resource may name only this API, {}: tokens for other resources are not issued",
+                state.public_url
+            ),
+        )),
+    }
+}
+
+/// The key thumbprint of the request's `DPoP` proof, checked for this endpoint
+/// (RFC 9449 §4.3); `None` without a proof. Two `DPoP` headers are refused.
+async fn dpop_key(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<String>, OAuthError> {
+    let proofs = headers.get_all(DPOP);
+    let Some(proof) = proofs.iter().next() else {
+        return Ok(None);
+    };
+    if proofs.iter().nth(1).is_some() {
+        return Err(OAuthError::new(
+            "invalid_dpop_proof",
+            "send one DPoP header",
+        ));
+    }
+    let Ok(proof) = proof.to_str() else {
+        return Err(OAuthError::new(
+            "invalid_dpop_proof",
+            "the DPoP proof is not a compact JWS",
+        ));
+    };
+    let url = state.url(TOKEN_PATH);
+    let expected = Expected {
+        method: method.as_str(),
+        url: &url,
+        access_token: None,
+        now: now(),
+    };
+    let proof = state
+        .services
+        .dpop()
+        .check(proof, &expected)
+        .await
+        .map_err(OAuthError::from_dpop)?;
+    Ok(Some(proof.jkt))
 }
 
 fn token_response(issued: &IssuedTokens) -> Response {
     let body = TokenResponse {
         access_token: issued.access_token.expose(),
         expires_in: issued.expires_in,
-        token_type: "bearer",
+        token_type: if issued.dpop { "DPoP" } else { "bearer" },
         scope: issued.scope.as_deref(),
         refresh_token: issued.refresh_token.as_ref().map(PlainSecret::expose),
         id_token: issued.id_token.as_deref(),

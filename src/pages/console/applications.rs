@@ -433,6 +433,8 @@ pub async fn create_console_application(
         trusted: false,
         id_token_signed_response_alg: None,
         post_logout_redirect_uris: Vec::new(),
+        // Set through the API: the form has no field for it.
+        require_par: false,
     };
     match state.services.clients().register(&user, &spec).await {
         Ok(created) => {
@@ -539,6 +541,7 @@ pub async fn update_console_application(
         scopes: Some(values.scopes.clone()),
         id_token_signed_response_alg: None,
         post_logout_redirect_uris: None,
+        require_par: None,
     };
     match state
         .services

@@ -4,7 +4,7 @@
 //! for and the verifier whose S256 digest was the challenge. A code presented a second
 //! time revokes every token it issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
 
-use super::{GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest, id_token};
+use super::{Binding, GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest, id_token};
 use crate::domain::GrantType;
 use crate::domain::pkce::{s256_matches, valid_verifier};
 use crate::service::Services;
@@ -82,6 +82,7 @@ pub async fn grant(
         family_id: stored.family_id,
         began_with: Some(GrantType::AuthorizationCode),
         now,
+        binding: Binding::fresh(client, request),
     }
     .build(services.oauth());
     // Signed before the code is redeemed: a signing failure leaves the code unused.
@@ -110,6 +111,7 @@ pub async fn grant(
         // Always the granted scope as a string: certified OpenID Connect clients refuse
         // `"scope": null`, and this grant has no documented answer to keep.
         scope: Some(stored.scope.to_string()),
+        dpop: rows.jkt.is_some(),
         refresh_token: refresh,
         id_token,
     })

@@ -3,7 +3,9 @@
 
 use uuid::Uuid;
 
-use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest, issue_new};
+use super::{
+    AuthenticatedClient, Binding, GrantError, Issue, IssuedTokens, TokenRequest, issue_new,
+};
 use crate::domain::scope::{requested_scope, scopes_for_user};
 use crate::domain::{GrantType, Scope};
 use crate::service::Services;
@@ -39,6 +41,7 @@ pub async fn grant(
             family_id: Uuid::now_v7(),
             began_with: Some(GrantType::ClientCredentials),
             now: now(),
+            binding: Binding::fresh(client, request),
         },
         request.scope.as_deref(),
     )

@@ -99,6 +99,9 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     /// `code_verifier` (authorization_code grant, RFC 7636 §4.5).
     pub code_verifier: Option<PlainSecret>,
+    /// The key thumbprint of the request's DPoP proof, already checked by the front end
+    /// ([`crate::service::dpop::Dpop::check`]); `None`: no proof.
+    pub dpop_jkt: Option<String>,
 }
 
 /// How a client identified itself (RFC 6749 §2.3.1).
@@ -125,6 +128,8 @@ pub struct IssuedTokens {
     pub refresh_token: Option<PlainSecret>,
     /// The ID token, when the scope holds `openid` (code exchange and its refreshes).
     pub id_token: Option<String>,
+    /// The access token is bound to a DPoP key (`"token_type": "DPoP"`).
+    pub dpop: bool,
 }
 
 /// A client that authenticated, with its owner.
@@ -191,6 +196,30 @@ pub struct Issue<'a> {
     pub began_with: Option<GrantType>,
     /// Issue time.
     pub now: Timestamp,
+    /// The DPoP keys the tokens are bound to.
+    pub binding: Binding,
+}
+
+/// The DPoP key thumbprints fresh tokens are bound to (RFC 9449 §5); none: bearer tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Binding {
+    /// The access token's key.
+    pub access: Option<String>,
+    /// The refresh token's key.
+    pub refresh: Option<String>,
+}
+
+impl Binding {
+    /// A fresh grant's binding: the access token to the proof's key, and a public
+    /// client's refresh token too. A confidential client's refresh token is already bound
+    /// to its credentials, which it must present to use it (RFC 9449 §5).
+    pub fn fresh(client: &Client, request: &TokenRequest) -> Binding {
+        let public = client.secret_digest.is_none();
+        Binding {
+            access: request.dpop_jkt.clone(),
+            refresh: request.dpop_jkt.clone().filter(|_| public),
+        }
+    }
 }
 
 impl Issue<'_> {
@@ -226,6 +255,7 @@ impl Issue<'_> {
             scope: self.scope,
             created_at: self.now,
             expires_at: self.now + oauth.access_token_ttl,
+            jkt: self.binding.access,
             refresh: self
                 .refresh_scope
                 .zip(refresh)
@@ -235,6 +265,7 @@ impl Issue<'_> {
                     scope,
                     expires_at: self.now + oauth.refresh_token_ttl,
                     began_with: self.began_with,
+                    jkt: self.binding.refresh,
                 }),
         }
     }
@@ -321,6 +352,7 @@ async fn issue_new(
         scope: scope_param.map(|_| scope.to_string()),
         refresh_token: refresh,
         id_token: None,
+        dpop: rows.jkt.is_some(),
     })
 }
 

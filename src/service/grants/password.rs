@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use super::{AuthenticatedClient, GrantError, Issue, IssuedTokens, TokenRequest, issue_new};
+use super::{
+    AuthenticatedClient, Binding, GrantError, Issue, IssuedTokens, TokenRequest, issue_new,
+};
 use crate::domain::GrantType;
 use crate::domain::scope::{requested_scope, scopes_for_user};
 use crate::domain::user::Username;
@@ -93,6 +95,7 @@ async fn checked(
             family_id: Uuid::now_v7(),
             began_with: Some(GrantType::Password),
             now: now(),
+            binding: Binding::fresh(client, request),
         },
         request.scope.as_deref(),
     )

@@ -15,7 +15,8 @@
 use std::sync::Arc;
 
 use super::{
-    AuthenticatedClient, GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest, id_token,
+    AuthenticatedClient, Binding, GrantError, IdTokenContext, Issue, IssuedTokens, TokenRequest,
+    id_token,
 };
 use crate::config::OAuthConfig;
 use crate::domain::jose::SigningAlg;
@@ -45,6 +46,7 @@ pub async fn grant(
     let refresh = PlainSecret::generate_token(REFRESH_PREFIX);
     let oauth = services.oauth();
     let rules = Arc::new(Rules {
+        dpop_jkt: request.dpop_jkt.clone(),
         client_id: authenticated.client.id.clone(),
         scope: request.scope.clone(),
         now: now(),
@@ -84,6 +86,7 @@ pub async fn grant(
     };
     match (exchange.outcome, rules.verdict(exchange.found.as_ref())) {
         (ExchangeOutcome::Rotated, RefreshVerdict::Rotate(scope)) => Ok(IssuedTokens {
+            dpop: rules.dpop_jkt.is_some(),
             id_token: with_id_token(scope).id_token().await?,
             access_token: access,
             expires_in: oauth.access_token_ttl,
@@ -97,6 +100,7 @@ pub async fn grant(
                     "a rotated refresh token presented again within the grace window");
             }
             Ok(IssuedTokens {
+                dpop: rules.dpop_jkt.is_some(),
                 id_token: with_id_token(scope).id_token().await?,
                 access_token: access,
                 expires_in: oauth.access_token_ttl,
@@ -156,6 +160,9 @@ impl Refreshed<'_> {
 
 /// Everything the decision needs, owned, so that the store can run it in its transaction.
 struct Rules {
+    /// The key of the request's DPoP proof: the new access token's, and what a bound
+    /// refresh token must be presented with.
+    dpop_jkt: Option<String>,
     client_id: String,
     scope: Option<String>,
     now: Timestamp,
@@ -167,6 +174,15 @@ struct Rules {
 impl Rules {
     /// The domain's verdict on the stored token.
     fn verdict(&self, old: Option<&RefreshTokenInfo>) -> RefreshVerdict {
+        // A bound token of this client without a proof of its key is refused before
+        // anything else, changing nothing: it may be a stolen copy.
+        if let Some(t) = old
+            && t.client_id == self.client_id
+            && t.jkt.is_some()
+            && t.jkt != self.dpop_jkt
+        {
+            return RefreshVerdict::Refuse(RefreshRefusal::KeyMismatch);
+        }
         let stored = old.map(|t| StoredRefresh {
             client_id: &t.client_id,
             scope: t.scope,
@@ -205,6 +221,12 @@ impl Rules {
                     family_id: old.family_id,
                     began_with: old.began_with,
                     now: self.now,
+                    // The access token to the proof's key; the refresh token keeps the
+                    // binding it had (a public client's key, or none).
+                    binding: Binding {
+                        access: self.dpop_jkt.clone(),
+                        refresh: old.jkt.clone(),
+                    },
                 }
                 .rows(&self.oauth, self.access, Some(self.refresh)),
             )
@@ -227,6 +249,9 @@ fn refused(refusal: RefreshRefusal) -> GrantError {
             GrantError::InvalidGrant("this account is disabled".into())
         }
         RefreshRefusal::Scope(e) => e.into(),
+        RefreshRefusal::KeyMismatch => GrantError::InvalidGrant(
+            "the refresh token is bound to a DPoP key: send a DPoP proof made with that key".into(),
+        ),
     }
 }
 

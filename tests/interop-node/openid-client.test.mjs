@@ -1,7 +1,8 @@
 // The certified OpenID Connect client `openid-client` (v6) against a real `harmony serve` on
 // a fresh SQLite file: discovery, the code flow with PKCE and a nonce, ID token validation
 // (ES256 and, for a client registered for it, RS256), userinfo, and a refresh that answers
-// a fresh ID token. The person's part is played by `harmony.mjs`.
+// a fresh ID token, and pushed authorization requests (RFC 9126) for a client that requires
+// them. The person's part is played by `harmony.mjs`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -107,4 +108,44 @@ test('a client registered for RS256 gets ID tokens openid-client validates as RS
   // The same client expecting ES256 refuses what it gets: the algorithm is checked.
   const strict = await discover(app, { id_token_signed_response_alg: 'ES256' });
   await assert.rejects(codeFlow(strict, 'openid profile'), (e) => /"alg"/.test(e.cause?.message ?? ''));
+});
+
+test('a client that requires pushed authorization requests signs in through PAR with openid-client', async () => {
+  const app = await registerApp({ requirePushedAuthorizationRequests: true });
+  assert.equal(app.requirePushedAuthorizationRequests, true);
+  const config = await discover(app);
+  assert.equal(config.serverMetadata().pushed_authorization_request_endpoint, `${base}/oauth/v2/par`);
+
+  const verifier = oidc.randomPKCECodeVerifier();
+  const nonce = oidc.randomNonce();
+  const state = oidc.randomState();
+  const params = {
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    nonce,
+    state,
+  };
+  // Not pushed: this client's requests are refused at the authorization endpoint.
+  const direct = await fetch(oidc.buildAuthorizationUrl(config, params), { redirect: 'manual' });
+  assert.equal(direct.status, 400);
+
+  // Pushed: the browser carries only client_id and the request_uri.
+  const url = await oidc.buildAuthorizationUrlWithPAR(config, params);
+  assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
+  assert.match(url.searchParams.get('request_uri'), /^urn:ietf:params:oauth:request_uri:/);
+  const callback = await signInAndApprove(url);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedNonce: nonce,
+    expectedState: state,
+    idTokenExpected: true,
+  });
+  assert.equal(tokens.claims().nonce, nonce);
+  assert.equal(tokens.scope, 'openid profile');
+
+  // The request_uri was used up by that sign-in.
+  const again = await fetch(url, { redirect: 'manual' });
+  assert.equal(again.status, 400);
 });

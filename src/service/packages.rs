@@ -315,6 +315,13 @@ impl Packages<'_> {
                     "must be at most 100 characters",
                 ));
             }
+            // No name or description can hold it, and PostgreSQL cannot take it as text.
+            if q.contains('\0') {
+                return Err(invalid(
+                    PackageField::Query,
+                    "must not contain the NUL character",
+                ));
+            }
             if !q.is_empty() {
                 filter.query = Some(q.to_owned());
             }

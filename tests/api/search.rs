@@ -61,6 +61,9 @@ async fn the_search_finds_substrings_of_names_and_descriptions_in_any_case() {
     assert_eq!(found(&app, "%22%22%22").await, Vec::<String>::new());
     assert_eq!(found(&app, "s%20100%25%20A").await, ["acme/util"]);
     assert_eq!(found(&app, "*").await, Vec::<String>::new());
+    // Control characters are text too; NUL, which no name or description holds, is a 422.
+    assert_eq!(found(&app, "%01%0B%1F").await, Vec::<String>::new());
+    app.json_as("/packages?q=ac%00me", None, 422).await;
 
     // The count follows the search: a second page is announced only when there is one.
     let r = app.get("/packages?per_page=2&q=acme").await;

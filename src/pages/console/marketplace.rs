@@ -298,14 +298,14 @@ async fn addon_page(
                 h3 { "Visibility" }
                 input type="hidden" name="csrf_token" value=(csrf);
                 @if package.is_private() {
-                    p { "Private: only you can see and install it." }
+                    p { "Private: only you, or under an organization's vendor its members, can see and install it." }
                     input type="hidden" name="visibility" value="public";
                     p.hint { "Made public, everyone can find and install it." }
                     div.actions { button type="submit" { "Make public" } }
                 } @else {
                     p { "Public: everyone can find and install it." }
                     input type="hidden" name="visibility" value="private";
-                    p.hint { "Made private, only you can see it; other people's installs of it stop resolving." }
+                    p.hint { "Made private, only you, or under an organization's vendor its members, can see it; other people's installs of it stop resolving." }
                     div.actions { button.danger type="submit" { "Make private" } }
                 }
             }

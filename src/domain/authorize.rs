@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use url::Url;
 
 use super::client::{ClientName, RedirectUri};
+use super::org::OrgName;
 use super::pkce::valid_s256_challenge;
 use super::scope::scopes_for_user;
 use super::user::Username;
@@ -59,6 +60,25 @@ impl Prompt {
     }
 }
 
+/// Who owns an application: the account that registered it, or an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppOwner {
+    /// An account.
+    User(Username),
+    /// An organization.
+    Org(OrgName),
+}
+
+impl std::fmt::Display for AppOwner {
+    /// As people read it: `alice`, or `the organization acme`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppOwner::User(user) => f.write_str(user.as_str()),
+            AppOwner::Org(org) => write!(f, "the organization {org}"),
+        }
+    }
+}
+
 /// The registered client an authorization request names, as the rules need it.
 #[derive(Debug, Clone)]
 pub struct RequestingClient {
@@ -66,8 +86,8 @@ pub struct RequestingClient {
     pub id: String,
     /// Its name, shown to people.
     pub name: ClientName,
-    /// The account that registered it (the consent page names it).
-    pub owner: Username,
+    /// Its owner (the consent page names it).
+    pub owner: AppOwner,
     /// Its registered redirect URIs (exact match).
     pub redirect_uris: Vec<RedirectUri>,
     /// The grants it may use.
@@ -432,7 +452,7 @@ mod tests {
         let client = || RequestingClient {
             id: "c".into(),
             name: ClientName::parse("App").unwrap(),
-            owner: Username::parse("owner").unwrap(),
+            owner: AppOwner::User(Username::parse("owner").unwrap()),
             redirect_uris: vec![RedirectUri::parse("https://a.example/cb").unwrap()],
             grant_types: vec![GrantType::AuthorizationCode],
             scopes: ScopeSet::parse("read write").unwrap(),

@@ -548,8 +548,11 @@ impl From<ClientError> for ApiError {
     fn from(e: ClientError) -> Self {
         match e {
             ClientError::Invalid(errors) => invalid_fields(errors, client_field),
-            e @ (ClientError::UnknownOwner(_) | ClientError::NotFound(_)) => {
-                ApiError::not_found(e.to_string())
+            e @ (ClientError::UnknownOwner(_)
+            | ClientError::NotFound(_)
+            | ClientError::OrgNotFound(_)) => ApiError::not_found(e.to_string()),
+            e @ ClientError::NotOrgOwner(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
             }
             e @ ClientError::PublicClient => ApiError::conflict(e.to_string()),
             ClientError::Store(e) => e.into(),

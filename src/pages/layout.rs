@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::flash::{Flash, FlashKind};
+use crate::domain::authorize::AppOwner;
 use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::user::Username;
 use crate::domain::{Scope, ScopeSet};
@@ -283,8 +284,8 @@ pub struct Consent<'a> {
     pub csrf: &'a str,
     /// The application.
     pub client_name: &'a ClientName,
-    /// The account that registered it.
-    pub owner: &'a Username,
+    /// Its owner: an account or an organization.
+    pub owner: &'a AppOwner,
     /// The account signing in.
     pub username: &'a Username,
     /// Where the browser goes back to.
@@ -303,8 +304,16 @@ pub fn consent(base: &str, c: &Consent<'_>) -> Markup {
             p { "Signed in as " strong { (c.username.as_str()) } "." }
             div.card {
                 p {
-                    strong { (c.client_name.as_str()) } " is an application registered by "
-                    strong #owner { (c.owner.as_str()) } ". It asks to act for your account and to:"
+                    strong { (c.client_name.as_str()) }
+                    @match c.owner {
+                        AppOwner::User(user) => {
+                            " is an application registered by " strong #owner { (user.as_str()) }
+                        }
+                        AppOwner::Org(org) => {
+                            " is an application of the organization " strong #owner { (org.as_str()) }
+                        }
+                    }
+                    ". It asks to act for your account and to:"
                 }
                 ul {
                     @for s in c.scope.iter() {

@@ -1,5 +1,7 @@
-//! An account's OAuth clients: registration (the API, the console, the command
-//! line, the first start), changes, deletion and secret rotation. A client's settings are
+//! OAuth clients of an account or of an organization: registration (the API, the console,
+//! the command line, the first start), changes, deletion and secret rotation. An
+//! organization's clients are managed by its owners (and administrators), checked on every
+//! call, so that a removed or demoted owner loses access at once. A client's settings are
 //! always checked as a whole: known grant types that fit the kind of client, known scopes
 //! (`admin` only for an administrator's client), valid redirect URIs. Names and redirect
 //! URIs arrive as text and are parsed here, once ([`ClientName`], [`RedirectUri`]); a
@@ -12,6 +14,7 @@ use crate::domain::client::{
 };
 use crate::domain::fields::FieldErrors;
 use crate::domain::jose::SigningAlg;
+use crate::domain::org::{OrgName, Role};
 use crate::domain::secret::{PlainSecret, random_id};
 use crate::domain::user::Username;
 use crate::domain::{GrantType, Scope, ScopeSet};
@@ -33,6 +36,12 @@ pub enum ClientError {
     /// A public client has no secret to rotate.
     #[error("a public client has no secret to rotate")]
     PublicClient,
+    /// No such organization that the caller may see (it is not a member).
+    #[error("organization {0} not found")]
+    OrgNotFound(String),
+    /// The caller is a member of the organization but not an owner.
+    #[error("only an owner of {0} may manage its clients")]
+    NotOrgOwner(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,6 +49,48 @@ pub enum ClientError {
 
 fn invalid(field: ClientField, message: impl Into<String>) -> ClientError {
     ClientError::Invalid(FieldErrors::one(field, message))
+}
+
+/// Who owns a client: an account, or an organization on whose behalf one account acts
+/// (checked to be one of its owners, or an administrator acting as one, on every call).
+#[derive(Debug, Clone, Copy)]
+pub enum ClientOwner<'a> {
+    /// The account itself.
+    User(&'a User),
+    /// The organization named `org`, managed by the account `by`.
+    Org {
+        /// The organization's name, as the caller wrote it.
+        org: &'a str,
+        /// The account acting.
+        by: &'a User,
+        /// `by` acts as an administrator (its token carries `admin`).
+        as_admin: bool,
+    },
+}
+
+impl<'a> From<&'a User> for ClientOwner<'a> {
+    fn from(user: &'a User) -> Self {
+        ClientOwner::User(user)
+    }
+}
+
+/// A [`ClientOwner`] whose right to act was checked.
+struct Owner<'a> {
+    /// The account acting (an organization's client records who registered it).
+    by: &'a User,
+    /// The organization, for an organization's client.
+    org: Option<OrgName>,
+}
+
+impl Owner<'_> {
+    /// Whether `client` is this owner's: an account's own clients exclude the
+    /// organizations' clients it registered.
+    fn owns(&self, client: &Client) -> bool {
+        match &self.org {
+            Some(org) => client.org.as_ref() == Some(org),
+            None => client.org.is_none() && client.owner_id == self.by.id,
+        }
+    }
 }
 
 /// What to register.
@@ -120,6 +171,7 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientError> {
 /// grant types: the defaults; no scopes: `read write`.
 pub fn client_settings(
     owner: &User,
+    org: Option<&OrgName>,
     confidential: bool,
     grant_types: &[String],
     scopes: &[String],
@@ -162,7 +214,8 @@ pub fn client_settings(
              for at the authorization endpoint)",
         ));
     }
-    if scopes.contains(Scope::Admin) && !owner.is_admin {
+    // An organization is no administrator, whoever manages its clients.
+    if scopes.contains(Scope::Admin) && (org.is_some() || !owner.is_admin) {
         return Err(invalid(
             ClientField::Scopes,
             "may include admin only for an administrator's client",
@@ -202,11 +255,21 @@ pub fn new_client(
     owner: &User,
     spec: &ClientSpec,
 ) -> Result<(NewClient, Option<PlainSecret>), ClientError> {
+    new_owned_client(owner, None, spec)
+}
+
+/// [`new_client`] for `owner`, or for the organization `org` registered by `owner`.
+fn new_owned_client(
+    owner: &User,
+    org: Option<OrgName>,
+    spec: &ClientSpec,
+) -> Result<(NewClient, Option<PlainSecret>), ClientError> {
     let name =
         ClientName::parse(&spec.name).map_err(|e| invalid(ClientField::Name, e.to_string()))?;
     let confidential = !spec.public;
     let settings = client_settings(
         owner,
+        org.as_ref(),
         confidential,
         &spec.grant_types,
         &spec.scopes,
@@ -229,6 +292,7 @@ pub fn new_client(
         id_token_alg,
         post_logout_redirect_uris: post_logout_redirect_uris(&spec.post_logout_redirect_uris)?,
         require_par: spec.require_par,
+        org,
     };
     Ok((row, secret))
 }
@@ -242,18 +306,47 @@ pub fn new_client_secret() -> PlainSecret {
 pub struct Clients<'a>(pub(super) &'a Services);
 
 impl Clients<'_> {
+    /// Checks that the caller may manage `owner`'s clients: an account its own; an
+    /// organization's, its owners and administrators (a member with another role:
+    /// [`ClientError::NotOrgOwner`]; anyone else: [`ClientError::OrgNotFound`]). Read from
+    /// the store every time: a removed or demoted owner loses access at once.
+    async fn check<'a>(&self, owner: ClientOwner<'a>) -> Result<Owner<'a>, ClientError> {
+        let (org, by, as_admin) = match owner {
+            ClientOwner::User(by) => return Ok(Owner { by, org: None }),
+            ClientOwner::Org { org, by, as_admin } => (org, by, as_admin && by.is_admin),
+        };
+        let store = self.0.store();
+        let not_found = || ClientError::OrgNotFound(org.to_owned());
+        let found = match store.org(org).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => return Err(not_found()),
+            Err(e) => return Err(e.into()),
+        };
+        match store.member_role(found.name.as_str(), by.id).await? {
+            Some(Role::Owner) => {}
+            _ if as_admin => {}
+            Some(_) => return Err(ClientError::NotOrgOwner(found.name.to_string())),
+            None => return Err(not_found()),
+        }
+        Ok(Owner {
+            by,
+            org: Some(found.name),
+        })
+    }
+
     /// Registers a client for `owner` as `spec` says. A client registered by its owner is
     /// never trusted (only the command line makes trusted clients).
-    pub async fn register(
+    pub async fn register<'a>(
         &self,
-        owner: &User,
+        owner: impl Into<ClientOwner<'a>>,
         spec: &ClientSpec,
     ) -> Result<CreatedClient, ClientError> {
+        let owner = self.check(owner.into()).await?;
         let spec = ClientSpec {
             trusted: false,
             ..spec.clone()
         };
-        let (row, secret) = new_client(owner, &spec)?;
+        let (row, secret) = new_owned_client(owner.by, owner.org, &spec)?;
         let client = self.0.store().create_client(&row).await?;
         Ok(CreatedClient { client, secret })
     }
@@ -277,15 +370,35 @@ impl Clients<'_> {
         Ok(CreatedClient { client, secret })
     }
 
-    /// A page of `owner`'s clients, oldest first, and their total count.
-    pub async fn list(&self, owner: &User, page: Page) -> Result<(Vec<Client>, u64), ClientError> {
-        Ok(self.0.store().list_user_clients(owner.id, page).await?)
+    /// A page of `owner`'s clients, oldest first, and their total count (an account's
+    /// exclude the organizations' clients it registered).
+    pub async fn list<'a>(
+        &self,
+        owner: impl Into<ClientOwner<'a>>,
+        page: Page,
+    ) -> Result<(Vec<Client>, u64), ClientError> {
+        let owner = self.check(owner.into()).await?;
+        let store = self.0.store();
+        Ok(match &owner.org {
+            Some(org) => store.list_org_clients(org, page).await?,
+            None => store.list_user_clients(owner.by.id, page).await?,
+        })
     }
 
-    /// `owner`'s client `client_id` ([`ClientError::NotFound`] also for another account's).
-    pub async fn get(&self, owner: &User, client_id: &str) -> Result<Client, ClientError> {
+    /// `owner`'s client `client_id` ([`ClientError::NotFound`] also for another owner's).
+    pub async fn get<'a>(
+        &self,
+        owner: impl Into<ClientOwner<'a>>,
+        client_id: &str,
+    ) -> Result<Client, ClientError> {
+        let owner = self.check(owner.into()).await?;
+        self.owned(&owner, client_id).await
+    }
+
+    /// `client_id` if it is `owner`'s (checked already).
+    async fn owned(&self, owner: &Owner<'_>, client_id: &str) -> Result<Client, ClientError> {
         match self.0.store().client_by_id(client_id).await {
-            Ok(c) if c.owner_id == owner.id => Ok(c),
+            Ok(c) if owner.owns(&c) => Ok(c),
             Ok(_) | Err(StoreError::NotFound) => Err(ClientError::NotFound(client_id.to_owned())),
             Err(e) => Err(e.into()),
         }
@@ -293,13 +406,14 @@ impl Clients<'_> {
 
     /// Changes `owner`'s client: the result is checked as a whole registration
     /// (`confidential` cannot change).
-    pub async fn update(
+    pub async fn update<'a>(
         &self,
-        owner: &User,
+        owner: impl Into<ClientOwner<'a>>,
         client_id: &str,
         change: ClientChange,
     ) -> Result<Client, ClientError> {
-        let client = self.get(owner, client_id).await?;
+        let owner = self.check(owner.into()).await?;
+        let client = self.owned(&owner, client_id).await?;
         let name = change
             .name
             .as_deref()
@@ -335,7 +449,8 @@ impl Clients<'_> {
             None => client.redirect_uris.clone(),
         };
         let settings = client_settings(
-            owner,
+            owner.by,
+            client.org.as_ref(),
             client.secret_digest.is_some(),
             &grant_types,
             &scopes,
@@ -364,7 +479,11 @@ impl Clients<'_> {
     }
 
     /// Deletes `owner`'s client with every token, code and consent it has.
-    pub async fn delete(&self, owner: &User, client_id: &str) -> Result<(), ClientError> {
+    pub async fn delete<'a>(
+        &self,
+        owner: impl Into<ClientOwner<'a>>,
+        client_id: &str,
+    ) -> Result<(), ClientError> {
         let client = self.get(owner, client_id).await?;
         Ok(self.0.store().delete_client(&client.id).await?)
     }
@@ -372,9 +491,9 @@ impl Clients<'_> {
     /// Gives `owner`'s confidential client a new secret. The old one keeps working for
     /// `keep_old_for` seconds (0 to [`MAX_SECRET_GRACE`]; 0: it stops at once), so that
     /// deployments can roll; a secret an earlier rotation kept stops now.
-    pub async fn rotate_secret(
+    pub async fn rotate_secret<'a>(
         &self,
-        owner: &User,
+        owner: impl Into<ClientOwner<'a>>,
         client_id: &str,
         keep_old_for: i64,
     ) -> Result<(Client, PlainSecret), ClientError> {

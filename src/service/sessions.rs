@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::Services;
 use super::limiter::Limited;
 use crate::domain::authorize::{
-    self, AuthorizationRequest, CODE_TTL, RequestParams, RequestingClient, check_request, code_url,
-    parse_query,
+    self, AppOwner, AuthorizationRequest, CODE_TTL, RequestParams, RequestingClient, check_request,
+    code_url, parse_query,
 };
 use crate::domain::secret::random_id;
 use crate::domain::user::{Username, validate_password};
@@ -483,7 +483,12 @@ impl Sessions<'_> {
         let client = RequestingClient {
             id: client.id,
             name: client.name,
-            owner: owner.username,
+            // An organization's application is presented as the organization's, not as
+            // that of the member who registered it.
+            owner: match client.org {
+                Some(org) => AppOwner::Org(org),
+                None => AppOwner::User(owner.username),
+            },
             redirect_uris: client.redirect_uris,
             grant_types: client.grant_types,
             scopes: client.scopes,

@@ -48,6 +48,7 @@ use uuid::Uuid;
 
 use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::jose::SigningAlg;
+use crate::domain::org::OrgName;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -183,6 +184,8 @@ pub struct Client {
     pub created_at: Timestamp,
     /// Accepts authorization requests only when pushed (RFC 9126 §5).
     pub require_par: bool,
+    /// The organization that owns it (`None`: the account `owner_id` owns it).
+    pub org: Option<OrgName>,
 }
 
 /// A new client; the secret's plaintext never reaches the store.
@@ -210,6 +213,9 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Accepts authorization requests only when pushed (RFC 9126 §5).
     pub require_par: bool,
+    /// The organization that owns it (`None`: the account `owner_id` owns it; with one,
+    /// `owner_id` is the account that registered it).
+    pub org: Option<OrgName>,
 }
 
 /// The rows to write when tokens are issued: one access token and, optionally, the

@@ -12,8 +12,10 @@ use uuid::Uuid;
 use super::engine::Engine;
 use super::sql::{ClientRow, SqlStore, UserRow, parse_scope, parse_uuid};
 use super::{Client, NewTokens, Page, StoreError, StoreResult, Timestamp, User};
+use crate::domain::authorize::AppOwner;
 use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::jose::SigningAlg;
+use crate::domain::org::OrgName;
 use crate::domain::user::Username;
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
 
@@ -111,8 +113,8 @@ pub struct ConsentRecord {
     pub client_id: String,
     /// Its name.
     pub client_name: ClientName,
-    /// The account that registered it.
-    pub owner: Username,
+    /// Its owner: the account that registered it, or an organization.
+    pub owner: AppOwner,
     /// What the user granted.
     pub scope: ScopeSet,
     /// When the consent was (last) given.
@@ -126,6 +128,7 @@ struct ConsentRow {
     client_id: String,
     client_name: String,
     owner: String,
+    owner_org: Option<String>,
     scope: String,
     created_at: i64,
     last_used_at: Option<i64>,
@@ -140,6 +143,8 @@ pub trait OAuthStore: Send + Sync {
         owner_id: Uuid,
         page: Page,
     ) -> StoreResult<(Vec<Client>, u64)>;
+    /// A page of an organization's clients, oldest first, and their total count.
+    async fn list_org_clients(&self, org: &OrgName, page: Page) -> StoreResult<(Vec<Client>, u64)>;
     /// Changes a client; `NotFound` when it does not exist.
     async fn update_client(&self, client_id: &str, changes: &ClientChanges) -> StoreResult<Client>;
     /// Replaces a client's secret digest (rotation); `NotFound` when it does not exist.
@@ -431,8 +436,8 @@ where
         let rows = sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
-             FROM clients WHERE owner_id = $1 AND personal = FALSE \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name \
+             FROM clients WHERE owner_id = $1 AND personal = FALSE AND org_name IS NULL \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(owner_id.to_string())
@@ -441,9 +446,36 @@ where
         .fetch_all(self.reader())
         .await?;
         let total = sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM clients WHERE owner_id = $1 AND personal = FALSE",
+            "SELECT COUNT(*) FROM clients \
+             WHERE owner_id = $1 AND personal = FALSE AND org_name IS NULL",
         )
         .bind(owner_id.to_string())
+        .fetch_one(self.reader())
+        .await?;
+        let clients = rows
+            .into_iter()
+            .map(ClientRow::into_client)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((clients, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn list_org_clients(&self, org: &OrgName, page: Page) -> StoreResult<(Vec<Client>, u64)> {
+        let rows = sqlx::query_as::<DB, ClientRow>(
+            "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
+             trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name \
+             FROM clients WHERE org_name = $1 AND personal = FALSE \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3",
+        )
+        .bind(org.as_str())
+        .bind(i64::from(page.size))
+        .bind(page.offset())
+        .fetch_all(self.reader())
+        .await?;
+        let total = sqlx::query_scalar::<DB, i64>(
+            "SELECT COUNT(*) FROM clients WHERE org_name = $1 AND personal = FALSE",
+        )
+        .bind(org.as_str())
         .fetch_one(self.reader())
         .await?;
         let clients = rows
@@ -476,7 +508,7 @@ where
              require_par = COALESCE($9, require_par), updated_at = $6 WHERE id = $1 \
              RETURNING id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris, require_par",
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name",
         )
         .bind(client_id)
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -583,13 +615,29 @@ where
         let _invalidates = self.invalidation();
         // Its add-ons go with it (by cascade).
         let _registry = self.registry_write();
+        let mut tx = self.writer().begin().await?;
+        // The organizations' clients it registered stay with their organizations: another
+        // owner (the longest-standing) becomes their registrant. Only a client whose
+        // organization has no other owner left goes with the account.
+        sqlx::query::<DB>(
+            "UPDATE clients SET owner_id = (SELECT m.user_id FROM org_members m \
+             WHERE m.org_name = clients.org_name AND m.role = 'owner' AND m.user_id <> $1 \
+             ORDER BY m.created_at, m.user_id LIMIT 1) \
+             WHERE owner_id = $1 AND org_name IS NOT NULL AND EXISTS (SELECT 1 \
+             FROM org_members m WHERE m.org_name = clients.org_name AND m.role = 'owner' \
+             AND m.user_id <> $1)",
+        )
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query::<DB>("DELETE FROM users WHERE id = $1")
             .bind(user_id.to_string())
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
         if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound);
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -729,7 +777,8 @@ where
 
     async fn list_consents(&self, user_id: Uuid) -> StoreResult<Vec<ConsentRecord>> {
         let rows = sqlx::query_as::<DB, ConsentRow>(
-            "SELECT k.client_id, c.name AS client_name, u.username AS owner, k.scope, \
+            "SELECT k.client_id, c.name AS client_name, u.username AS owner, \
+             c.org_name AS owner_org, k.scope, \
              k.created_at, (SELECT MAX(a.last_used_at) FROM access_tokens a \
              WHERE a.user_id = k.user_id AND a.client_id = k.client_id) AS last_used_at \
              FROM consents k JOIN clients c ON c.id = k.client_id \
@@ -744,7 +793,10 @@ where
                 Ok(ConsentRecord {
                     client_id: r.client_id,
                     client_name: ClientName::from_trusted(r.client_name),
-                    owner: Username::from_trusted(r.owner),
+                    owner: match r.owner_org {
+                        Some(org) => AppOwner::Org(OrgName::from_trusted(org)),
+                        None => AppOwner::User(Username::from_trusted(r.owner)),
+                    },
                     scope: parse_scope(&r.scope)?,
                     created_at: r.created_at,
                     last_used_at: r.last_used_at,

@@ -27,6 +27,7 @@ use super::{NewPersonalToken, PERSONAL_CLIENT_NAME};
 use crate::config::DatabaseConfig;
 use crate::domain::client::{ClientName, RedirectUri};
 use crate::domain::jose::SigningAlg;
+use crate::domain::org::OrgName;
 use crate::domain::tokens::TokenOrigin;
 use crate::domain::user::{DisplayName, Email, Username};
 use crate::domain::{GrantType, ScopeSet, TokenDigest};
@@ -261,8 +262,8 @@ where
         sqlx::query::<DB>(
             "INSERT INTO clients (id, owner_id, name, secret_digest, redirect_uris, \
              grant_types, scopes, trusted, created_at, updated_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris, require_par) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)",
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13)",
         )
         .bind(&c.id)
         .bind(c.owner_id.to_string())
@@ -276,6 +277,7 @@ where
         .bind(c.id_token_alg.as_str())
         .bind(logout_uris)
         .bind(c.require_par)
+        .bind(c.org.as_ref().map(|o| o.as_str().to_owned()))
         .execute(&mut *conn)
         .await?;
         Ok(Client {
@@ -292,6 +294,7 @@ where
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             created_at: now,
             require_par: c.require_par,
+            org: c.org.clone(),
         })
     }
 }
@@ -418,7 +421,7 @@ where
         sqlx::query_as::<DB, ClientRow>(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
-             id_token_signed_response_alg, post_logout_redirect_uris, require_par \
+             id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name \
              FROM clients WHERE id = $1 AND personal = FALSE",
         )
         .bind(client_id)
@@ -433,6 +436,7 @@ where
              c.grant_types, c.scopes, c.trusted, c.created_at, \
              c.previous_secret_digest, c.previous_secret_expires_at, \
              c.id_token_signed_response_alg, c.post_logout_redirect_uris, c.require_par, \
+             c.org_name, \
              u.username AS o_username, u.email AS o_email, u.name AS o_name, \
              u.is_admin AS o_is_admin, u.disabled AS o_disabled, \
              u.created_at AS o_created_at \
@@ -723,6 +727,7 @@ pub(super) struct ClientRow {
     id_token_signed_response_alg: String,
     post_logout_redirect_uris: String,
     require_par: bool,
+    org_name: Option<String>,
 }
 
 impl ClientRow {
@@ -765,6 +770,7 @@ impl ClientRow {
             .collect(),
             created_at: self.created_at,
             require_par: self.require_par,
+            org: self.org_name.map(OrgName::from_trusted),
         })
     }
 }

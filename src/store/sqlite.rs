@@ -551,6 +551,7 @@ mod tests {
             id_token_alg: crate::domain::jose::SigningAlg::Es256,
             post_logout_redirect_uris: vec![],
             require_par: false,
+            org: None,
         };
         assert!(store.bootstrap(&admin, &client).await.unwrap());
         let user = store.user_by_username(&admin.username).await.unwrap().id;

@@ -24,6 +24,7 @@ mod multinode;
 mod observability;
 mod openid;
 mod org_addons;
+mod org_clients;
 mod orgs;
 mod packages;
 mod par;

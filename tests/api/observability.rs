@@ -589,7 +589,7 @@ async fn the_documented_paging_bounds_are_what_the_server_accepts() {
             }
         }
     }
-    assert_eq!(paged, 10, "page and per_page of the five lists");
+    assert_eq!(paged, 12, "page and per_page of the six lists");
 
     // The server accepts exactly that: 0 and the largest numbers (a larger per_page is
     // capped at 100), and refuses what lies outside.

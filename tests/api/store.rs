@@ -216,6 +216,7 @@ async fn revocations_and_account_and_client_changes_move_the_generation() {
         id_token_alg: SigningAlg::Es256,
         post_logout_redirect_uris: vec![],
         require_par: false,
+        org: None,
     };
     assert!(moves(s, s.create_client(&registered)).await);
     assert!(moves(s, s.delete_client("fresh-client")).await);

@@ -385,7 +385,11 @@ fn refused(
                 html! { h1 { (title) } (form) },
             )
         }
-        ClientError::NotFound(_) | ClientError::UnknownOwner(_) => not_found(state),
+        // The console manages the account's own clients only.
+        ClientError::NotFound(_)
+        | ClientError::UnknownOwner(_)
+        | ClientError::OrgNotFound(_)
+        | ClientError::NotOrgOwner(_) => not_found(state),
         ClientError::PublicClient => see(
             state,
             Nav::Applications.path(),

@@ -24,7 +24,9 @@ pub async fn grant(
             "a public client cannot use client_credentials".into(),
         ));
     }
-    if owner.disabled {
+    // An organization's client does not depend on the account that registered it (and
+    // never has the admin scope, so that account's rights do not matter either).
+    if owner.disabled && client.org.is_none() {
         return Err(GrantError::InvalidClient);
     }
     let allowed = scopes_for_user(client.scopes, owner.is_admin);

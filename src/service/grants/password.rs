@@ -75,7 +75,9 @@ async fn checked(
     if user.disabled {
         return Err(GrantError::InvalidGrant("this account is disabled".into()));
     }
-    if !client.trusted && client.owner_id != user.id {
+    // An organization's client is no one's own: the member who registered it is signed in
+    // by it no more than anyone else.
+    if !client.trusted && (client.org.is_some() || client.owner_id != user.id) {
         return Err(GrantError::UnauthorizedClient(
             "this client may sign in only its owner".into(),
         ));

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::domain::dpop::Expected;
 use crate::domain::{Scope, form};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, DpopRefusal};
 use crate::service::dpop::DpopError;
 use crate::state::ClientAddr;
 use crate::state::ratelimit::Quota;
@@ -42,15 +42,6 @@ pub enum Authn {
     /// A DPoP-bound token presented without its proof (as `Bearer`, `token`, Basic or in
     /// the query), a bearer token presented as `DPoP`, or a proof that failed.
     Dpop(DpopRefusal),
-}
-
-/// Why a request was refused under the `DPoP` scheme (RFC 9449 §7).
-#[derive(Debug, Clone)]
-pub enum DpopRefusal {
-    /// `invalid_token`, for this reason.
-    Invalid(String),
-    /// `use_dpop_nonce`: the proof must carry this server nonce.
-    UseNonce(String),
 }
 
 /// The pairs of a query already checked by [`admit`] (nothing for one that is not UTF-8).

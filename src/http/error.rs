@@ -31,7 +31,6 @@ use crate::domain::package::PackageField;
 use crate::domain::project::ProjectField;
 use crate::domain::tokens::PersonalTokenField;
 use crate::domain::user::AccountField;
-use crate::http::auth::DpopRefusal;
 use crate::service::accounts::AccountError;
 use crate::service::advisories::AdvisoryError;
 use crate::service::clients::ClientError;
@@ -68,6 +67,15 @@ pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// The realm of every challenge.
 pub const REALM: &str = "harmony";
+
+/// Why a request was refused under the `DPoP` scheme (RFC 9449 §7).
+#[derive(Debug, Clone)]
+pub enum DpopRefusal {
+    /// `invalid_token`, for this reason.
+    Invalid(String),
+    /// `use_dpop_nonce`: the proof must carry this server nonce.
+    UseNonce(String),
+}
 
 impl ApiError {
     /// An error with a status, code and message.

@@ -2,6 +2,10 @@
 //! of the same size as harmony's, with no authentication and no database.
 //! `cargo run --release --example baseline -- 127.0.0.1:9000`
 
+// The same allocator as the server, so that the comparison is of what each does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};

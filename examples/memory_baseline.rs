@@ -15,6 +15,10 @@
 //!
 //! `cargo run --release --example memory_baseline -- 127.0.0.1:9000`
 
+// The same allocator as the server, so that the comparison is of what each does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

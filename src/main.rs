@@ -5,6 +5,9 @@
 use clap::Parser;
 use harmony::cli::Command;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = harmony::cli::Cli::parse();
     if let Err(e) = harmony::config::init_tracing(&cli.log) {

@@ -160,9 +160,10 @@ const RESTART_AFTER_FRAMES: i64 = 16_384;
 ///    frame, which under a steady stream of commits a checkpoint beside the writer never
 ///    does: the WAL grew by gigabytes in a minute of refreshes, until the kernel throttled
 ///    the writer's writes for seconds. So when the WAL is past [`RESTART_AFTER_FRAMES`],
-///    a second passive checkpoint runs on the writer's own connection, between two of its
-///    transactions: it copies only the frames committed since step 1, and the next
-///    write transaction then starts the WAL over (truncated to `journal_size_limit`).
+///    step 1 is repeated until a pass finds few new frames, then a passive checkpoint runs
+///    on the writer's own connection, between two of its transactions: it copies only the
+///    frames committed since step 1's last pass, and the next write transaction then
+///    starts the WAL over (truncated to `journal_size_limit`).
 ///
 /// Ends when the pools close.
 async fn checkpoints(reader: SqlitePool, writer: SqlitePool) {
@@ -182,7 +183,17 @@ async fn checkpoints(reader: SqlitePool, writer: SqlitePool) {
     }
 }
 
-/// One round of [`checkpoints`].
+/// WAL frames a writer-side checkpoint may have to copy at most (when the reader's passes
+/// keep up): the writer waits for that copy, so it is kept to a few milliseconds' worth.
+const WRITER_COPIES_AT_MOST: i64 = 512;
+
+/// Passes of the reader's checkpoint before the writer's, at most.
+const CATCH_UP_PASSES: usize = 8;
+
+/// One round of [`checkpoints`]. Before the writer's pass, the reader's passes are
+/// repeated until one finds few new frames: each copies what was committed during the
+/// last, so the writer's pass (which every token write waits for) copies only the frames
+/// of the last few milliseconds, not those of the whole first pass.
 async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()> {
     let passive = async |pool: &SqlitePool| -> sqlx::Result<i64> {
         let (_busy, frames, _copied): (i64, i64, i64) =
@@ -191,9 +202,19 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
                 .await?;
         Ok(frames)
     };
-    if passive(reader).await? >= RESTART_AFTER_FRAMES {
-        passive(writer).await?;
+    let mut frames = passive(reader).await?;
+    if frames < RESTART_AFTER_FRAMES {
+        return Ok(());
     }
+    for _ in 0..CATCH_UP_PASSES {
+        let now = passive(reader).await?;
+        let new = now - frames;
+        frames = now;
+        if new <= WRITER_COPIES_AT_MOST {
+            break;
+        }
+    }
+    passive(writer).await?;
     Ok(())
 }
 

@@ -57,12 +57,14 @@ pub trait Engine: Database<Connection: Migrate> {
     /// An open database: its pools, and whatever serves them (SQLite's token writer task).
     type Pools: Send + Sync + 'static;
 
-    /// Whether the marketplace search has a trigram index (`packages_search`, SQLite's
-    /// FTS5) that answers a query of three characters or more.
+    /// Whether the marketplace search reads a trigram table (`packages_search`, SQLite's
+    /// FTS5) for a query of three characters or more. Otherwise the search is a `LIKE`,
+    /// which PostgreSQL answers from trigram indexes where pg_trgm could be installed.
     const TRIGRAM_SEARCH: bool;
 
     /// The embedded migrations of this engine (`migrations/sqlite/` or
-    /// `migrations/postgres/`: the same versions and names, each in its own dialect).
+    /// `migrations/postgres/`: the same versions and names, each in its own dialect, but
+    /// where only one engine needs a change, such as PostgreSQL's search indexes).
     fn migrator() -> &'static Migrator;
 
     /// Opens the database the configuration names (a SQLite file is created when missing),

@@ -514,10 +514,20 @@ macro_rules! listing_filter {
     };
 }
 
-/// The search as a scan: `$4` a LIKE pattern (or NULL).
+/// The search as a scan: `$4` a LIKE pattern (or NULL: the list without a search).
 macro_rules! search_scan {
     () => {
         "AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
+              OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
+    };
+}
+
+/// The search as a `LIKE` of `$4` (not NULL): without `$4 IS NULL OR`, so that the plan
+/// PostgreSQL caches for the statement, made before it knows a pattern, reads its trigram
+/// indexes (`0019_search_trigrams.sql`) rather than walking every add-on in name order.
+macro_rules! search_matching {
+    () => {
+        "AND (lower(p.name) LIKE $4 ESCAPE '\\' \
               OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
     };
 }
@@ -540,6 +550,17 @@ const COUNT: &str = concat!(
     "SELECT COUNT(*) FROM packages p ",
     listing_filter!(),
     search_scan!()
+);
+const LIST_MATCHING: &str = concat!(
+    listing!(),
+    listing_filter!(),
+    search_matching!(),
+    "ORDER BY p.name LIMIT $5 OFFSET $6"
+);
+const COUNT_MATCHING: &str = concat!(
+    "SELECT COUNT(*) FROM packages p ",
+    listing_filter!(),
+    search_matching!()
 );
 const LIST_INDEXED: &str = concat!(
     listing!(),
@@ -909,8 +930,10 @@ where
                 LIST_INDEXED,
                 COUNT_INDEXED,
             )
+        } else if let Some(q) = filter.query.as_deref() {
+            (Some(like_pattern(q)), LIST_MATCHING, COUNT_MATCHING)
         } else {
-            (filter.query.as_deref().map(like_pattern), LIST, COUNT)
+            (None, LIST, COUNT)
         };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
         let rows = sqlx::query_as::<DB, SeenRow>(page_sql)

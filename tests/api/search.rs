@@ -1,6 +1,7 @@
 //! The marketplace search (`GET /packages?q=…`): a case-insensitive substring of the name
 //! or the description, whatever characters the query holds, kept right through changes,
-//! deletions and visibility; on SQLite it is answered by a trigram index.
+//! deletions and visibility; answered by trigram indexes (SQLite's FTS5 table, PostgreSQL's
+//! pg_trgm indexes).
 
 use serde_json::{Value, json};
 
@@ -128,4 +129,36 @@ async fn the_search_follows_descriptions_visibility_and_deletions() {
     assert_eq!(found(&app, "bob/").await, Vec::<String>::new());
     let own = app.json_as("/packages?q=acme", Some(&ta), 200).await;
     assert_eq!(names(&own), ["acme/lib"]);
+}
+
+/// On PostgreSQL the search's condition (the store's, word for word) can be answered from
+/// the two trigram indexes: with sequential scans off, the plan reads both. SQLite's index
+/// is its FTS5 table, which the tests above read.
+#[tokio::test]
+async fn on_postgresql_the_search_condition_reads_the_trigram_indexes() {
+    let app = TestApp::spawn().await;
+    if app.database_url.starts_with("sqlite:") {
+        return;
+    }
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT p.name FROM packages p \
+         WHERE lower(p.name) LIKE $1 ESCAPE '\\' \
+            OR lower(COALESCE(p.description, '')) LIKE $1 ESCAPE '\\'",
+    )
+    .bind("%seo%")
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("packages_name_trigrams"), "{plan}");
+    assert!(plan.contains("packages_description_trigrams"), "{plan}");
+    drop(conn);
+    pool.close().await;
 }

@@ -7,14 +7,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   "$(dirname "${BASH_SOURCE[0]}")/install-debian-packages" postgresql
 fi
 PGBIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
-PGTMP=$(mktemp -d /tmp/harmony-pg.XXXXXX)
-as_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$PGTMP"; runuser -u postgres -- "$@"; else "$@"; fi; }
-as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust --no-sync -E UTF8 >"$PGTMP/initdb.log"
 # Ports below the kernel's ephemeral range (32768 and up on Debian), where no outgoing
-# connection can be holding one, each tried in turn; PGPORT pins one.
+# connection can be holding one, each tried in turn; PGPORT names one, or a list.
 # (PostgreSQL's own programs read PGPORT from the environment: it is unset while they run.)
 pg_ports=${PGPORT:-"25432 25433 25434 25435 25436 25437 25438 25439"}
 unset PGPORT
+PGTMP=$(mktemp -d /tmp/harmony-pg.XXXXXX)
+as_pg() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$PGTMP"; runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust --no-sync -E UTF8 >"$PGTMP/initdb.log"
 for port in $pg_ports; do
   # fsync=off by default: a throwaway test cluster (the benchmark sets PG_FSYNC=on).
   if as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/pg.log" -w -t 30 start \

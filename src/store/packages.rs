@@ -540,39 +540,27 @@ macro_rules! search_indexed {
     };
 }
 
-const LIST: &str = concat!(
-    listing!(),
-    listing_filter!(),
-    search_scan!(),
-    "ORDER BY p.name LIMIT $5 OFFSET $6"
-);
-const COUNT: &str = concat!(
-    "SELECT COUNT(*) FROM packages p ",
-    listing_filter!(),
-    search_scan!()
-);
-const LIST_MATCHING: &str = concat!(
-    listing!(),
-    listing_filter!(),
-    search_matching!(),
-    "ORDER BY p.name LIMIT $5 OFFSET $6"
-);
-const COUNT_MATCHING: &str = concat!(
-    "SELECT COUNT(*) FROM packages p ",
-    listing_filter!(),
-    search_matching!()
-);
-const LIST_INDEXED: &str = concat!(
-    listing!(),
-    listing_filter!(),
-    search_indexed!(),
-    "ORDER BY p.name LIMIT $5 OFFSET $6"
-);
-const COUNT_INDEXED: &str = concat!(
-    "SELECT COUNT(*) FROM packages p ",
-    listing_filter!(),
-    search_indexed!()
-);
+/// The marketplace page and its count for one way of searching: one condition, word for
+/// word, in both.
+macro_rules! page_and_count {
+    ($page:ident, $count:ident, $search:expr) => {
+        const $page: &str = concat!(
+            listing!(),
+            listing_filter!(),
+            $search,
+            "ORDER BY p.name LIMIT $5 OFFSET $6"
+        );
+        const $count: &str = concat!(
+            "SELECT COUNT(*) FROM packages p ",
+            listing_filter!(),
+            $search
+        );
+    };
+}
+
+page_and_count!(LIST, COUNT, search_scan!());
+page_and_count!(LIST_MATCHING, COUNT_MATCHING, search_matching!());
+page_and_count!(LIST_INDEXED, COUNT_INDEXED, search_indexed!());
 
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).

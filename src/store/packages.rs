@@ -514,17 +514,18 @@ macro_rules! listing_filter {
     };
 }
 
-/// The search as a scan: `$4` a LIKE pattern (or NULL: the list without a search).
-macro_rules! search_scan {
+/// No search: `$4` is NULL, bound all the same so that every variant takes one list of
+/// parameters.
+macro_rules! search_none {
     () => {
-        "AND ($4 IS NULL OR lower(p.name) LIKE $4 ESCAPE '\\' \
-              OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
+        "AND $4 IS NULL "
     };
 }
 
-/// The search as a `LIKE` of `$4` (not NULL): without `$4 IS NULL OR`, so that the plan
-/// PostgreSQL caches for the statement, made before it knows a pattern, reads its trigram
-/// indexes (`0019_search_trigrams.sql`) rather than walking every add-on in name order.
+/// The search as a `LIKE` of `$4`, a statement of its own (not `$4 IS NULL OR …` in the
+/// listing's), so that the plan PostgreSQL caches for it, made before it knows a pattern,
+/// reads its trigram indexes (`0019_search_trigrams.sql`) rather than walking every add-on
+/// in name order.
 macro_rules! search_matching {
     () => {
         "AND (lower(p.name) LIKE $4 ESCAPE '\\' \
@@ -558,7 +559,7 @@ macro_rules! page_and_count {
     };
 }
 
-page_and_count!(LIST, COUNT, search_scan!());
+page_and_count!(LIST, COUNT, search_none!());
 page_and_count!(LIST_MATCHING, COUNT_MATCHING, search_matching!());
 page_and_count!(LIST_INDEXED, COUNT_INDEXED, search_indexed!());
 

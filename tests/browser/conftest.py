@@ -14,6 +14,7 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -106,6 +107,28 @@ def nojs_driver():
 
 def wait(driver, condition, timeout=15):
     return WebDriverWait(driver, timeout).until(condition)
+
+
+def gone(element):
+    """A wait condition: ELEMENT belongs to a page the browser has left.
+
+    Selenium's `staleness_of` expects StaleElementReferenceException, but when the
+    check lands while the next page replaces the old one, chromedriver may answer
+    "Node with given id does not belong to the document" as an unknown error; that
+    too means the old page is gone."""
+
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in (error.msg or ""):
+                return True
+            raise
+
+    return check
 
 
 def shot(driver, name):

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from conftest import PASSWORD, flash_text, narrow, shot, sign_in, wait
+from conftest import PASSWORD, flash_text, gone, narrow, shot, sign_in, wait
 
 NAV = ["Account", "Tokens", "Applications", "Authorized apps", "Marketplace", "Projects"]
 
@@ -273,7 +273,7 @@ def test_everything_works_without_javascript(nojs_driver, server):
     shot(driver, "nojs-tokens")
     shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "nav.main button").click()
-    wait(driver, EC.staleness_of(shown))
+    wait(driver, gone(shown))
     assert "signed out" in flash_text(driver)
 
 
@@ -324,7 +324,7 @@ def test_consent_names_the_owner_and_sets_authorize_apart_from_deny(driver, serv
     client_id = secret(driver, "client_id")
     shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "nav.main button").click()
-    wait(driver, EC.staleness_of(shown))
+    wait(driver, gone(shown))
     assert "signed out" in flash_text(driver)
     verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     challenge = base64.urlsafe_b64encode(
@@ -442,7 +442,7 @@ def test_the_account_page_changes_the_profile_and_the_password(driver, server):
     assert driver.find_element(By.ID, "account").text == user
     shown = driver.find_element(By.ID, "flash")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out-everywhere'] button").click()
-    wait(driver, EC.staleness_of(shown))
+    wait(driver, gone(shown))
     assert "sign in again" in flash_text(driver)
     assert driver.find_elements(By.ID, "username")
 

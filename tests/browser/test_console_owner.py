@@ -11,7 +11,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from conftest import PASSWORD, flash_text, narrow, shot, sign_in, wait
+from conftest import PASSWORD, flash_text, gone, narrow, shot, sign_in, wait
 
 
 def rows(driver, list_id):
@@ -60,7 +60,7 @@ def submit(driver, form_css):
     """Clicks the submit button of the form `form_css` and waits for the next page."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
-    wait(driver, EC.staleness_of(old))
+    wait(driver, gone(old))
 
 
 def test_a_project_is_created_edited_bound_unbound_and_deleted(driver, server):

@@ -126,16 +126,23 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    challenge: Option<DpopChallenge>,
     request: Request,
     next: Next,
 ) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = admit(state, addr, request, next).await;
+    let mut response = admit(state, addr, challenge, request, next).await;
     super::metrics::tag(&mut response, matched);
     response
 }
 
-async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) -> Response {
+async fn admit(
+    state: AppState,
+    addr: IpAddr,
+    challenge: Option<DpopChallenge>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     // Every resource endpoint, before anything reads the query: one that is not UTF-8 is
     // refused, never read with replacement characters.
     if let Some(q) = request.uri().query()
@@ -217,38 +224,52 @@ async fn admit(state: AppState, addr: IpAddr, mut request: Request, next: Next) 
         quota_headers(response.headers_mut(), q);
     }
     if response.status() == StatusCode::UNAUTHORIZED {
-        announce_resource_metadata(&state, response.headers_mut());
+        announce_resource_metadata(&state, &challenge, response.headers_mut());
     }
     response
+}
+
+/// The `DPoP` challenge that follows a `Bearer` one on every `401` of the API (see
+/// [`announce_resource_metadata`]), made once: it depends only on the public URL.
+#[derive(Clone)]
+pub struct DpopChallenge(HeaderValue);
+
+impl DpopChallenge {
+    /// `DPoP algs="…", resource_metadata="…"` for this server, or `None` when the public
+    /// URL holds bytes a header may not carry.
+    pub fn new(state: &AppState) -> Option<DpopChallenge> {
+        let metadata = state.url(super::oauth::metadata::RESOURCE_METADATA_PATH);
+        let algs = crate::domain::dpop::ALGS.join(" ");
+        let value = format!("DPoP algs=\"{algs}\", resource_metadata=\"{metadata}\"");
+        HeaderValue::from_str(&value).ok().map(DpopChallenge)
+    }
 }
 
 /// Points a `401`'s client at this API's metadata (RFC 9728 §5.1) and offers the `DPoP`
 /// scheme beside `Bearer` (RFC 9449 §7.1). The `Bearer` challenge stays exactly as
 /// documented (clients compare it); a `DPoP` challenge gets `resource_metadata`, and a
-/// `Bearer` one is followed by `DPoP algs="…", resource_metadata="…"`.
-fn announce_resource_metadata(state: &AppState, headers: &mut HeaderMap) {
+/// `Bearer` one is followed by `challenge`.
+fn announce_resource_metadata(
+    state: &AppState,
+    challenge: &Option<DpopChallenge>,
+    headers: &mut HeaderMap,
+) {
+    let Some(first) = headers.get(header::WWW_AUTHENTICATE) else {
+        return;
+    };
+    if !first.as_bytes().starts_with(b"DPoP ") {
+        if let Some(DpopChallenge(challenge)) = challenge {
+            headers.append(header::WWW_AUTHENTICATE, challenge.clone());
+        }
+        return;
+    }
+    let Ok(first) = first.to_str() else {
+        return;
+    };
     let metadata = state.url(super::oauth::metadata::RESOURCE_METADATA_PATH);
-    let Some(first) = headers
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-    else {
-        return;
-    };
-    let dpop = first.starts_with("DPoP ");
-    let value = if dpop {
-        format!("{first}, resource_metadata=\"{metadata}\"")
-    } else {
-        let algs = crate::domain::dpop::ALGS.join(" ");
-        format!("DPoP algs=\"{algs}\", resource_metadata=\"{metadata}\"")
-    };
-    let Ok(value) = HeaderValue::from_str(&value) else {
-        return;
-    };
-    if dpop {
+    let value = format!("{first}, resource_metadata=\"{metadata}\"");
+    if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(header::WWW_AUTHENTICATE, value);
-    } else {
-        headers.append(header::WWW_AUTHENTICATE, value);
     }
 }
 

@@ -68,6 +68,13 @@ pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 /// The realm of every challenge.
 pub const REALM: &str = "harmony";
 
+/// The challenge of a request without a token (realm [`REALM`]); written out, as is
+/// [`INVALID_TOKEN_CHALLENGE`], because every 401 sends one.
+const UNAUTHENTICATED_CHALLENGE: &str = "Bearer realm=\"harmony\"";
+
+/// The challenge of an unknown, expired or revoked token.
+const INVALID_TOKEN_CHALLENGE: &str = "Bearer realm=\"harmony\", error=\"invalid_token\"";
+
 /// Why a request was refused under the `DPoP` scheme (RFC 9449 §7).
 #[derive(Debug, Clone)]
 pub enum DpopRefusal {
@@ -88,6 +95,12 @@ impl ApiError {
             headers: Vec::new(),
             source: None,
         }
+    }
+
+    /// Adds a header whose value is a constant.
+    fn with_static_header(mut self, name: HeaderName, value: &'static str) -> Self {
+        self.headers.push((name, HeaderValue::from_static(value)));
+        self
     }
 
     /// Adds a header.
@@ -143,10 +156,7 @@ impl ApiError {
             "unauthenticated",
             "this endpoint requires an access token",
         )
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            format!("Bearer realm=\"{REALM}\""),
-        )
+        .with_static_header(header::WWW_AUTHENTICATE, UNAUTHENTICATED_CHALLENGE)
     }
 
     /// 401: an unknown, expired or revoked token.
@@ -156,10 +166,7 @@ impl ApiError {
             "invalid_token",
             "the access token is invalid, expired or revoked",
         )
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
-        )
+        .with_static_header(header::WWW_AUTHENTICATE, INVALID_TOKEN_CHALLENGE)
     }
 
     /// 401 under the `DPoP` scheme (RFC 9449 §7.1): `invalid_token` with its reason, or
@@ -995,4 +1002,21 @@ pub mod responses {
         "`temporarily_unavailable`: too many failed credential checks.",
         RETRY_AFTER
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_out_challenges_name_the_realm() {
+        assert_eq!(
+            UNAUTHENTICATED_CHALLENGE,
+            format!("Bearer realm=\"{REALM}\"")
+        );
+        assert_eq!(
+            INVALID_TOKEN_CHALLENGE,
+            format!("Bearer realm=\"{REALM}\", error=\"invalid_token\"")
+        );
+    }
 }

@@ -67,6 +67,7 @@ pub fn router(
     let metrics = state.metrics.clone();
 
     // Resource endpoints: token presentation, rate limits.
+    let challenge = auth::DpopChallenge::new(&state);
     let api = OpenApiRouter::new()
         .merge(root::router())
         .merge(user::router())
@@ -83,7 +84,9 @@ pub fn router(
         .merge(webhook::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::authenticate,
+            move |state, addr, request, next| {
+                auth::authenticate(state, addr, challenge.clone(), request, next)
+            },
         ));
 
     let document = openapi::Published::default();

@@ -220,9 +220,10 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 
 /// A group that exchanges refresh tokens takes two trips to the connection's thread:
 /// this one opens the transaction and reads the presented tokens with their users'
-/// state; [`WRITE_AND_COMMIT`] writes what was decided and commits. A group that only
-/// inserts takes one trip, [`BEGIN_WRITE_AND_COMMIT`]. On one core each trip is two
-/// thread switches, which cost more than the statements of a small group.
+/// state; a [`write_and_commit`] statement writes what was decided and commits. A group
+/// that only inserts takes one trip, the same statement beginning the transaction. On one
+/// core each trip is two thread switches, which cost more than the statements of a small
+/// group.
 const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
      r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
@@ -230,36 +231,69 @@ const BEGIN_AND_READ: &str = "BEGIN IMMEDIATE; \
      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
      WHERE r.digest IN (SELECT unhex(value) FROM jsonb_each($1))";
 
-/// Marks rotated refresh tokens used ($1: `[[id, at]]`), sets the grace-window count of
-/// those rotated again ($5: `[[id, count]]`), inserts access tokens ($2) and refresh
-/// tokens ($3), then revokes the families replays gave away ($4: `[[family, at]]`) —
-/// last, so that a revoked family also loses what this group issued in it — and commits.
-/// Each parameter is a JSON array, empty when the group has no such rows.
-const WRITE_AND_COMMIT: &str = "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
-     FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0; \
-     UPDATE refresh_tokens SET grace_uses = j.value ->> 1 \
-     FROM jsonb_each($5) AS j WHERE refresh_tokens.id = j.value ->> 0; \
-     INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
+/// The statements of a group's write, in order, each with the JSON array it reads: mark
+/// rotated refresh tokens used ($1: `[[id, at]]`), set the grace-window count of those
+/// rotated again ($5: `[[id, count]]`), insert access tokens ($2) and refresh tokens
+/// ($3), then revoke the families replays gave away ($4: `[[family, at]]`) — last, so that
+/// a revoked family also loses what this group issued in it.
+const WRITES: [&str; 5] = [
+    "UPDATE refresh_tokens SET used_at = j.value ->> 1 \
+     FROM jsonb_each($1) AS j WHERE refresh_tokens.id = j.value ->> 0;",
+    "UPDATE refresh_tokens SET grace_uses = j.value ->> 1 \
+     FROM jsonb_each($5) AS j WHERE refresh_tokens.id = j.value ->> 0;",
+    "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
      scope, created_at, expires_at, jkt) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'client_id', value ->> 'user_id', value ->> 'grant_type', value ->> 'scope', \
-     value ->> 'created_at', value ->> 'expires_at', value ->> 'jkt' FROM jsonb_each($2); \
-     INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
+     value ->> 'created_at', value ->> 'expires_at', value ->> 'jkt' FROM jsonb_each($2);",
+    "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
      user_id, scope, created_at, expires_at, began_with, jkt) \
      SELECT value ->> 'id', unhex(value ->> 'digest'), value ->> 'family_id', \
      value ->> 'access_token_id', value ->> 'client_id', value ->> 'user_id', \
      value ->> 'scope', value ->> 'created_at', value ->> 'expires_at', \
-     value ->> 'began_with', value ->> 'jkt' FROM jsonb_each($3); \
-     UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
+     value ->> 'began_with', value ->> 'jkt' FROM jsonb_each($3);",
+    "UPDATE access_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
      WHERE access_tokens.family_id = j.value ->> 0 AND access_tokens.revoked_at IS NULL; \
      UPDATE refresh_tokens SET revoked_at = j.value ->> 1 FROM jsonb_each($4) AS j \
-     WHERE refresh_tokens.family_id = j.value ->> 0 AND refresh_tokens.revoked_at IS NULL; \
-     COMMIT";
+     WHERE refresh_tokens.family_id = j.value ->> 0 AND refresh_tokens.revoked_at IS NULL;",
+];
 
-/// [`WRITE_AND_COMMIT`] in a transaction of its own: a group that only inserts takes one
-/// trip. Built once, from the one text, rather than written twice.
-static BEGIN_WRITE_AND_COMMIT: LazyLock<String> =
-    LazyLock::new(|| format!("BEGIN IMMEDIATE; {WRITE_AND_COMMIT}"));
+/// Which of [`WRITES`] a group needs (bit `i` for `WRITES[i]`), and whether the statement
+/// also begins the transaction (bit 5).
+const BEGINS: usize = 1 << WRITES.len();
+
+/// Every combination of [`WRITES`], with and without `BEGIN IMMEDIATE`, each ending in
+/// `COMMIT`. A group runs only the statements it has rows for: an `UPDATE … FROM` builds a
+/// temporary table even for an empty array, which cost a small group more than its inserts.
+static WRITE_AND_COMMIT: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..2 * BEGINS)
+        .map(|key| {
+            let mut sql = String::new();
+            if key & BEGINS != 0 {
+                sql.push_str("BEGIN IMMEDIATE; ");
+            }
+            for (i, statement) in WRITES.iter().enumerate() {
+                if key & (1 << i) != 0 {
+                    sql.push_str(statement);
+                    sql.push(' ');
+                }
+            }
+            sql.push_str("COMMIT");
+            sql
+        })
+        .collect()
+});
+
+/// The statement that writes a group's rows and commits (see [`WRITE_AND_COMMIT`]).
+fn write_and_commit(begin: bool, has: [bool; 5]) -> &'static str {
+    let mut key = if begin { BEGINS } else { 0 };
+    for (i, has) in has.into_iter().enumerate() {
+        if has {
+            key |= 1 << i;
+        }
+    }
+    &WRITE_AND_COMMIT[key]
+}
 
 #[derive(sqlx::FromRow)]
 struct DigestedRefreshRow {
@@ -268,7 +302,7 @@ struct DigestedRefreshRow {
     row: RefreshTokenRow,
 }
 
-/// An access token row, as [`WRITE_AND_COMMIT`] reads it ($2).
+/// An access token row, as [`WRITES`] reads it ($2).
 #[derive(Serialize)]
 struct AccessJson {
     id: String,
@@ -283,7 +317,7 @@ struct AccessJson {
     jkt: Option<String>,
 }
 
-/// A refresh token row, as [`WRITE_AND_COMMIT`] reads it ($3).
+/// A refresh token row, as [`WRITES`] reads it ($3).
 #[derive(Serialize)]
 struct RefreshJson {
     id: String,
@@ -402,11 +436,16 @@ async fn apply_group_on(
         list.iter().map(|(id, at)| (id.to_string(), *at)).collect()
     };
 
-    let write: &'static str = if digests.is_empty() {
-        &BEGIN_WRITE_AND_COMMIT
-    } else {
-        WRITE_AND_COMMIT
-    };
+    let write = write_and_commit(
+        digests.is_empty(),
+        [
+            !plan.used.is_empty(),
+            !plan.grace.is_empty(),
+            !rows.access.is_empty(),
+            !rows.refresh.is_empty(),
+            !plan.revoked.is_empty(),
+        ],
+    );
     sqlx::query(write)
         .bind(to_json(&pairs(&plan.used))?)
         .bind(to_json(&rows.access)?)

@@ -229,8 +229,8 @@ async fn admit(
     response
 }
 
-/// The `DPoP` challenge that follows a `Bearer` one on every `401` of the API (see
-/// [`announce_resource_metadata`]), made once: it depends only on the public URL.
+/// The `DPoP` challenge that follows a `Bearer` one on every `401` of the API (RFC 9449
+/// §7.1, RFC 9728 §5.1), made once: it depends only on the public URL.
 #[derive(Clone)]
 pub struct DpopChallenge(HeaderValue);
 

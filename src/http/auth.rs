@@ -224,7 +224,7 @@ async fn admit(
         quota_headers(response.headers_mut(), q);
     }
     if response.status() == StatusCode::UNAUTHORIZED {
-        announce_resource_metadata(&state, &challenge, response.headers_mut());
+        announce_resource_metadata(&state, challenge.as_ref(), response.headers_mut());
     }
     response
 }
@@ -251,7 +251,7 @@ impl DpopChallenge {
 /// `Bearer` one is followed by `challenge`.
 fn announce_resource_metadata(
     state: &AppState,
-    challenge: &Option<DpopChallenge>,
+    challenge: Option<&DpopChallenge>,
     headers: &mut HeaderMap,
 ) {
     let Some(first) = headers.get(header::WWW_AUTHENTICATE) else {

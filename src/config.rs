@@ -70,10 +70,11 @@ pub struct DatabaseConfig {
     )]
     pub url: String,
 
-    /// Most connections the pool opens (PostgreSQL), or reader connections (SQLite, which
-    /// always writes through a single connection).
-    #[arg(long, env = "HARMONY_DB_MAX_CONNECTIONS", default_value_t = 16)]
-    pub db_max_connections: u32,
+    /// Most connections the pool opens (PostgreSQL; default 16), or reader connections
+    /// (SQLite, which always writes through a single connection; default one per CPU harmony
+    /// may run on, at least 2).
+    #[arg(long, env = "HARMONY_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 
     /// Seconds to wait for a free connection before failing the request with a 503.
     #[arg(long, env = "HARMONY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]

@@ -58,7 +58,7 @@ impl Engine for Postgres {
             )]);
         }
         let pool = PgPoolOptions::new()
-            .max_connections(config.db_max_connections.max(1))
+            .max_connections(config.db_max_connections.unwrap_or(16).max(1))
             .acquire_timeout(Duration::from_secs(config.db_acquire_timeout.max(1)))
             .connect_with(options)
             .await?;

@@ -100,7 +100,7 @@ impl TestApp {
         // Tests exercise the logic, not argon2's cost; one test checks the real defaults.
         config.hashing.argon2_memory_kib = 1024;
         config.hashing.argon2_iterations = 1;
-        config.database.db_max_connections = 4;
+        config.database.db_max_connections = Some(4);
         config.packages.data_dir = dir.path().join("data");
         tune(&mut config);
         let app = Application::build(config).await.expect("build the app");

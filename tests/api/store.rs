@@ -382,7 +382,7 @@ async fn a_page_of_projects_costs_the_same_statements_whatever_its_size() {
     // One connection per pool, opened by a first call before any counting: opening a
     // connection runs statements of its own.
     let mut config = ServeConfig::for_database(&app.database_url).database;
-    config.db_max_connections = 1;
+    config.db_max_connections = Some(1);
     let store = store::connect(&config).await.unwrap();
     let owner = alice.user.id;
     publish(store.as_ref(), owner, "acme/seo").await;

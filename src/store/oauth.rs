@@ -433,13 +433,15 @@ where
         owner_id: Uuid,
         page: Page,
     ) -> StoreResult<(Vec<Client>, u64)> {
-        let rows = sqlx::query_as::<DB, ClientRow>(
+        let rows = sqlx::query_as::<DB, ClientRow>(concat!(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
              id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name \
              FROM clients WHERE owner_id = $1 AND personal = FALSE AND org_name IS NULL \
-             ORDER BY created_at, id LIMIT $2 OFFSET $3",
-        )
+             ORDER BY created_at, id ",
+            limit!("$2"),
+            " OFFSET $3"
+        ))
         .bind(owner_id.to_string())
         .bind(i64::from(page.size))
         .bind(page.offset())
@@ -460,13 +462,15 @@ where
     }
 
     async fn list_org_clients(&self, org: &OrgName, page: Page) -> StoreResult<(Vec<Client>, u64)> {
-        let rows = sqlx::query_as::<DB, ClientRow>(
+        let rows = sqlx::query_as::<DB, ClientRow>(concat!(
             "SELECT id, owner_id, name, secret_digest, redirect_uris, grant_types, scopes, \
              trusted, created_at, previous_secret_digest, previous_secret_expires_at, \
              id_token_signed_response_alg, post_logout_redirect_uris, require_par, org_name \
              FROM clients WHERE org_name = $1 AND personal = FALSE \
-             ORDER BY created_at, id LIMIT $2 OFFSET $3",
-        )
+             ORDER BY created_at, id ",
+            limit!("$2"),
+            " OFFSET $3"
+        ))
         .bind(org.as_str())
         .bind(i64::from(page.size))
         .bind(page.offset())
@@ -565,10 +569,12 @@ where
     }
 
     async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, u64)> {
-        let rows = sqlx::query_as::<DB, UserRow>(
+        let rows = sqlx::query_as::<DB, UserRow>(concat!(
             "SELECT id, username, email, name, is_admin, disabled, created_at FROM users \
-             ORDER BY created_at, lower(username) LIMIT $1 OFFSET $2",
-        )
+             ORDER BY created_at, lower(username) ",
+            limit!("$1"),
+            " OFFSET $2"
+        ))
         .bind(i64::from(page.size))
         .bind(page.offset())
         .fetch_all(self.reader())

@@ -549,7 +549,9 @@ macro_rules! page_and_count {
             listing!(),
             listing_filter!(),
             $search,
-            "ORDER BY p.name LIMIT $5 OFFSET $6"
+            "ORDER BY p.name ",
+            limit!("$5"),
+            " OFFSET $6"
         );
         const $count: &str = concat!(
             "SELECT COUNT(*) FROM packages p ",
@@ -1453,12 +1455,13 @@ where
         viewer: Viewer,
     ) -> StoreResult<Vec<MetadataChange>> {
         let (user, _) = viewer.params();
-        sqlx::query_as::<DB, ChangeRow>(
+        sqlx::query_as::<DB, ChangeRow>(concat!(
             "SELECT c.package, c.at, c.owner_id, c.was_public, c.is_public, c.deleted, \
              EXISTS (SELECT 1 FROM vendors v JOIN org_members m ON m.org_name = v.org_name \
                      WHERE v.name = c.vendor AND m.user_id = $3) AS viewer_is_member \
-             FROM metadata_changes c WHERE c.at >= $1 ORDER BY c.at, c.package LIMIT $2",
-        )
+             FROM metadata_changes c WHERE c.at >= $1 ORDER BY c.at, c.package ",
+            limit!("$2")
+        ))
         .bind(since)
         .bind(limit)
         .bind(&user)

@@ -259,16 +259,18 @@ where
     }
 
     async fn list_projects(&self, owner_id: Uuid, page: Page) -> StoreResult<(Vec<Project>, u64)> {
-        let rows = sqlx::query_as::<DB, ProjectAddonRow>(
+        let rows = sqlx::query_as::<DB, ProjectAddonRow>(concat!(
             "SELECT p.id, p.name, p.slug, p.description, p.url, p.databases, \
              p.created_at, p.updated_at, a.package AS addon_package, \
              k.package_type AS addon_type, a.version_constraint AS addon_constraint \
              FROM (SELECT * FROM projects WHERE owner_id = $1 \
-                   ORDER BY created_at, id LIMIT $2 OFFSET $3) p \
+                   ORDER BY created_at, id ",
+            limit!("$2"),
+            " OFFSET $3) p \
              LEFT JOIN project_addons a ON a.project_id = p.id \
              LEFT JOIN packages k ON k.name = a.package \
-             ORDER BY p.created_at, p.id, a.package",
-        )
+             ORDER BY p.created_at, p.id, a.package"
+        ))
         .bind(owner_id.to_string())
         .bind(i64::from(page.size))
         .bind(page.offset())

@@ -520,13 +520,15 @@ where
         user_id: Uuid,
         page: Page,
     ) -> StoreResult<(Vec<TokenRecord>, u64)> {
-        let rows = sqlx::query_as::<DB, TokenRecordRow>(
+        let rows = sqlx::query_as::<DB, TokenRecordRow>(concat!(
             "SELECT a.id, a.family_id, a.client_id, c.name AS client_name, a.user_id, \
              a.grant_type, a.note, a.scope, a.created_at, a.expires_at, a.last_used_at, \
              a.revoked_at \
              FROM access_tokens a JOIN clients c ON c.id = a.client_id \
-             WHERE a.user_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3",
-        )
+             WHERE a.user_id = $1 ORDER BY a.created_at DESC, a.id DESC ",
+            limit!("$2"),
+            " OFFSET $3"
+        ))
         .bind(user_id.to_string())
         .bind(i64::from(page.size))
         .bind(page.offset())

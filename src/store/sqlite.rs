@@ -535,6 +535,30 @@ mod tests {
         (dir, store)
     }
 
+    /// Every `LIMIT` of a parameter goes through `limit!`: a bare one makes SQLite prepare
+    /// its statement again at every execution, which no test of behaviour notices.
+    #[test]
+    fn no_statement_limits_by_a_bare_parameter() {
+        let sources = [
+            ("attempts.rs", include_str!("attempts.rs")),
+            ("engine.rs", include_str!("engine.rs")),
+            ("group.rs", include_str!("group.rs")),
+            ("mod.rs", include_str!("mod.rs")),
+            ("oauth.rs", include_str!("oauth.rs")),
+            ("orgs.rs", include_str!("orgs.rs")),
+            ("packages.rs", include_str!("packages.rs")),
+            ("postgres.rs", include_str!("postgres.rs")),
+            ("projects.rs", include_str!("projects.rs")),
+            ("sql.rs", include_str!("sql.rs")),
+            ("sqlite.rs", include_str!("sqlite.rs")),
+        ];
+        let bare = concat!("LIMIT ", "$");
+        for (file, text) in sources {
+            assert!(!text.contains(bare), "{file} has `{bare}…`: use limit!");
+        }
+        assert!(include_str!("packages.rs").contains("limit!(\"$5\")"));
+    }
+
     fn tokens(client: &str, user: Uuid, family: Uuid, refresh: TokenDigest) -> NewTokens {
         NewTokens {
             access_id: Uuid::now_v7(),

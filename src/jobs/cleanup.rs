@@ -1,7 +1,8 @@
 //! The cleanup job: once an hour, the maintenance service purges what has ended (tokens
 //! past their retention, expired sessions and codes, old webhook deliveries, old Composer
 //! document stamps, changes past the change feed's retention, ended failed-credentials
-//! windows); failures are logged and retried the next hour.
+//! windows) and merges the search index's parts; failures are logged and retried the next
+//! hour.
 
 use std::time::Duration;
 
@@ -37,6 +38,11 @@ pub async fn run(services: Services) {
         }
         if let Err(e) = purged.attempts {
             tracing::warn!(error = %e, "failed-credentials counter cleanup failed");
+        }
+        match purged.search_index {
+            Ok(0) => {}
+            Ok(steps) => tracing::info!(steps, "merged the search index"),
+            Err(e) => tracing::warn!(error = %e, "search index merge failed"),
         }
     }
 }

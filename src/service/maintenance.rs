@@ -2,7 +2,8 @@
 //! what has ended — tokens past their retention, expired browser sessions and
 //! authorization codes, old webhook deliveries, old Composer document stamps, the changes
 //! of the metadata change feed past its retention and the counters of ended
-//! failed-credentials windows. The cleanup job runs the purge.
+//! failed-credentials windows — and merging the parts of the marketplace search index
+//! that publishing leaves behind. The cleanup job runs the purge.
 
 use super::Services;
 use super::packages::CHANGE_RETENTION;
@@ -27,6 +28,8 @@ pub struct Purged {
     pub attempts: StoreResult<u64>,
     /// Changes of the metadata change feed older than its retention.
     pub metadata_changes: StoreResult<u64>,
+    /// Steps that merged parts of the marketplace search index.
+    pub search_index: StoreResult<u64>,
 }
 
 /// The maintenance service.
@@ -60,6 +63,7 @@ impl Maintenance<'_> {
             metadata_changes: store
                 .purge_metadata_changes((now - CHANGE_RETENTION) * 10_000)
                 .await,
+            search_index: store.tidy_search_index().await,
         }
     }
 }

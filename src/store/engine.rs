@@ -88,6 +88,11 @@ pub trait Engine: Database<Connection: Migrate> {
     /// read `FOR UPDATE`, so that a concurrent exchange on another node waits for the
     /// commit and then finds it used). Both engines group concurrent writes (`group.rs`).
     async fn write_tokens(pools: &Self::Pools, write: TokenWrite) -> StoreResult<Option<Exchange>>;
+
+    /// Merges the marketplace search index into fewer parts, in short steps on `writer`,
+    /// and says how many steps did work (SQLite's FTS5 table, where every search reads
+    /// each part; PostgreSQL's indexes need nothing: 0).
+    async fn tidy_search_index(writer: &Pool<Self>) -> StoreResult<u64>;
 }
 
 #[cfg(test)]

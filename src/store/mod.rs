@@ -23,9 +23,9 @@
 //! it, never a panic.
 
 /// `LIMIT` of a bound parameter (`limit!("$2")`), cast so that SQLite does not read the
-/// bound value while planning: since 3.47 it plans a bare `LIMIT ?` for the value bound at
-/// the time and marks the parameter, so that binding it again, which every execution does,
-/// makes the next step prepare the whole statement again.
+/// bound value while planning: the bundled SQLite (3.51) plans a bare `LIMIT ?` for the
+/// value bound at the time and marks the parameter, so that binding it again, which every
+/// execution does, makes the next step prepare the whole statement again.
 macro_rules! limit {
     ($param:literal) => {
         concat!("LIMIT CAST(", $param, " AS BIGINT)")

@@ -410,6 +410,9 @@ pub trait PackageStore: Send + Sync {
     /// Forgets stamps older than `before` (a client holding one downloads the document
     /// once more).
     async fn purge_document_stamps(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Merges the marketplace search index into fewer parts, in short steps; the number of
+    /// steps that did work (0 when there was nothing to merge, and always on PostgreSQL).
+    async fn tidy_search_index(&self) -> StoreResult<u64>;
     /// Changes an add-on.
     async fn update_package(&self, name: &str, changes: &PackageChanges) -> StoreResult<Package>;
     /// The webhook secret of an add-on, if it has one.
@@ -1317,6 +1320,10 @@ where
             .execute(self.writer())
             .await?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn tidy_search_index(&self) -> StoreResult<u64> {
+        DB::tidy_search_index(self.writer()).await
     }
 
     async fn update_package(&self, name: &str, c: &PackageChanges) -> StoreResult<Package> {

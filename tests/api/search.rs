@@ -162,3 +162,73 @@ async fn on_postgresql_the_search_condition_reads_the_trigram_indexes() {
     drop(conn);
     pool.close().await;
 }
+
+/// The parts of SQLite's search index (FTS5 writes one per commit and merges them four at
+/// a time).
+async fn search_index_parts(app: &TestApp) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let parts = sqlx::query_scalar("SELECT COUNT(DISTINCT segid) FROM packages_search_idx")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    parts
+}
+
+/// Each publication leaves a part of the search index that every search reads; the hourly
+/// cleanup merges them (SQLite), the search answers the same after it, and a second
+/// cleanup finds nothing to merge. PostgreSQL's indexes have nothing to merge.
+#[tokio::test]
+async fn the_cleanup_merges_the_search_index_and_no_answer_changes() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let ta = app.access_token(&alice).await;
+    let names = [
+        "acme/blue-theme",
+        "acme/seo",
+        "acme/util",
+        "other/gallery",
+        "other/forms",
+        "zeta/seo-tools",
+    ];
+    for name in names {
+        app.publish_ok(&ta, name, "library", "1.0.0").await;
+    }
+    let r = app
+        .patch_json(
+            "/packages/acme/util",
+            &ta,
+            json!({"description": "Des outils pour le Café"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let queries = [
+        "acme",
+        "seo",
+        "ADD-ON",
+        "caf%C3%A9",
+        "other/",
+        "eo",
+        "nothing",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        before.push(found(&app, q).await);
+    }
+    assert_eq!(before[1], ["acme/seo", "zeta/seo-tools"]);
+    let sqlite = app.database_url.starts_with("sqlite:");
+    if sqlite {
+        assert!(search_index_parts(&app).await > 1);
+    }
+
+    let merged = app.state.services.maintenance().purge().await.search_index;
+    assert_eq!(merged.unwrap() > 0, sqlite);
+    if sqlite {
+        assert_eq!(search_index_parts(&app).await, 1);
+    }
+    for (q, expected) in queries.into_iter().zip(&before) {
+        assert_eq!(&found(&app, q).await, expected, "{q}");
+    }
+    let again = app.state.services.maintenance().purge().await.search_index;
+    assert_eq!(again.unwrap(), 0);
+}

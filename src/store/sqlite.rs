@@ -137,7 +137,7 @@ impl Engine for Sqlite {
     }
 
     /// FTS5's incremental `merge`: the first step (a negative page count) starts a merge
-    /// of every part, each later one writes about [`MERGE_PAGES`] pages of it, and a step
+    /// of every part, each later one writes about `MERGE_PAGES` pages of it, and a step
     /// that changes fewer than two rows found nothing left to do (the FTS5 documentation's
     /// test). Each step is its own transaction on the writer, which token writes take
     /// between two steps.

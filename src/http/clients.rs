@@ -88,6 +88,32 @@ fn grant_types() -> utoipa::openapi::Array {
     utoipa::openapi::Array::new(schemas::grant_type())
 }
 
+/// A patch's grant types: `null`, like a field left out, changes nothing.
+fn grant_types_or_null() -> utoipa::openapi::Array {
+    let mut schema = grant_types();
+    schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::Type::Array,
+        utoipa::openapi::Type::Null,
+    ]);
+    schema
+}
+
+/// A patch's ID token algorithm: `null`, like a field left out, changes nothing.
+fn id_token_alg_or_null() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
+        .enum_values(Some(
+            SigningAlg::ALL
+                .map(|alg| serde_json::Value::from(alg.as_str()))
+                .into_iter()
+                .chain([serde_json::Value::Null]),
+        ))
+        .build()
+}
+
 fn id_token_alg() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
@@ -230,11 +256,11 @@ impl NewClientBody {
 pub struct ClientPatch {
     name: Option<String>,
     redirect_uris: Option<Vec<String>>,
-    #[schema(schema_with = grant_types)]
+    #[schema(schema_with = grant_types_or_null)]
     grant_types: Option<Vec<String>>,
     scopes: Option<ScopesInput>,
     /// `ES256` or `RS256`.
-    #[schema(schema_with = id_token_alg)]
+    #[schema(schema_with = id_token_alg_or_null)]
     id_token_signed_response_alg: Option<String>,
     post_logout_redirect_uris: Option<Vec<String>>,
     require_pushed_authorization_requests: Option<bool>,

@@ -219,6 +219,19 @@ async fn a_client_can_be_changed_and_the_change_is_validated_as_a_whole() {
     );
     assert_eq!(changed["scopes"], json!(["read", "write"]));
 
+    // `null`, as the OpenAPI document allows it, changes nothing, like a field left out.
+    let same: Value = patch(json!({
+        "name": null,
+        "grantTypes": null,
+        "idTokenSignedResponseAlg": null,
+    }))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(same, changed);
+
     // A change is checked against the client it would make: the code grant it keeps
     // cannot work without redirect URIs. A client's kind is no change at all.
     for (change, field, says) in [

@@ -100,18 +100,16 @@ fn grant_types_or_null() -> utoipa::openapi::Array {
 
 /// A patch's ID token algorithm: `null`, like a field left out, changes nothing.
 fn id_token_alg_or_null() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::Type::String,
-            utoipa::openapi::Type::Null,
-        ]))
-        .enum_values(Some(
-            SigningAlg::ALL
-                .map(|alg| serde_json::Value::from(alg.as_str()))
-                .into_iter()
-                .chain([serde_json::Value::Null]),
-        ))
-        .build()
+    let mut schema = id_token_alg();
+    schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::Type::String,
+        utoipa::openapi::Type::Null,
+    ]);
+    schema
+        .enum_values
+        .get_or_insert_with(Vec::new)
+        .push(serde_json::Value::Null);
+    schema
 }
 
 fn id_token_alg() -> utoipa::openapi::Object {

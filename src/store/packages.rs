@@ -485,10 +485,13 @@ fn trigram_phrase(q: &str) -> String {
     format!("\"{}\"", q.replace('"', "\"\""))
 }
 
-/// The marketplace list's columns and tables ([`SeenRow`]: every row is one the viewer
-/// sees; `$7`: the first recent day).
+/// The marketplace list's columns ([`SeenRow`]: every row is one the viewer sees; `$7`:
+/// the first recent day) for the add-ons named by `page`, a subquery that chooses the page
+/// (its names, in order): the columns' subqueries then run for the page's rows only, not
+/// for every row an `OFFSET` skips. A `CROSS JOIN` so that SQLite reads the page first (it
+/// keeps that order of a cross join); PostgreSQL orders the join as it plans.
 macro_rules! listing {
-    () => {
+    ($page:expr) => {
         concat!(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
          p.description, p.visibility, p.repository_url, \
@@ -501,7 +504,10 @@ macro_rules! listing {
           WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
          TRUE AS sees, ",
             managed_by_viewer!(),
-            " AS manages FROM packages p JOIN users u ON u.id = p.owner_id "
+            " AS manages FROM (",
+            $page,
+            ") page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
+             WHERE p.name = page.name ORDER BY p.name"
         )
     };
 }
@@ -548,14 +554,14 @@ macro_rules! search_indexed {
 /// word, in both.
 macro_rules! page_and_count {
     ($page:ident, $count:ident, $search:expr) => {
-        const $page: &str = concat!(
-            listing!(),
+        const $page: &str = listing!(concat!(
+            "SELECT p.name FROM packages p ",
             listing_filter!(),
             $search,
             "ORDER BY p.name ",
             limit!("$5"),
             " OFFSET $6"
-        );
+        ));
         const $count: &str = concat!(
             "SELECT COUNT(*) FROM packages p ",
             listing_filter!(),

@@ -486,12 +486,9 @@ fn trigram_phrase(q: &str) -> String {
 }
 
 /// The marketplace list's columns ([`SeenRow`]: every row is one the viewer sees; `$7`:
-/// the first recent day) for the add-ons named by `page`, a subquery that chooses the page
-/// (its names, in order): the columns' subqueries then run for the page's rows only, not
-/// for every row an `OFFSET` skips. A `CROSS JOIN` so that SQLite reads the page first (it
-/// keeps that order of a cross join); PostgreSQL orders the join as it plans.
-macro_rules! listing {
-    ($page:expr) => {
+/// the first recent day), of `packages p` and `users u`.
+macro_rules! listing_columns {
+    () => {
         concat!(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
          p.description, p.visibility, p.repository_url, \
@@ -504,10 +501,7 @@ macro_rules! listing {
           WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
          TRUE AS sees, ",
             managed_by_viewer!(),
-            " AS manages FROM (",
-            $page,
-            ") page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
-             WHERE p.name = page.name ORDER BY p.name"
+            " AS manages "
         )
     };
 }
@@ -550,18 +544,34 @@ macro_rules! search_indexed {
     };
 }
 
-/// The marketplace page and its count for one way of searching: one condition, word for
-/// word, in both.
-macro_rules! page_and_count {
-    ($page:ident, $count:ident, $search:expr) => {
-        const $page: &str = listing!(concat!(
-            "SELECT p.name FROM packages p ",
+/// The marketplace's first page, a later page, and the count, for one way of searching:
+/// one condition, word for word, in all three. A later page chooses its names first, in a
+/// subquery, and reads the columns for those rows only: in one flat query both engines
+/// computed the columns' subqueries for every row the `OFFSET` skipped too (10,000 times
+/// for the last page of 10,000 add-ons). The first page skips nothing and keeps the flat
+/// query, which PostgreSQL plans faster. The subquery is the left side of a `CROSS JOIN`,
+/// an order SQLite keeps; PostgreSQL orders the join as it plans.
+macro_rules! pages_and_count {
+    ($first:ident, $later:ident, $count:ident, $search:expr) => {
+        const $first: &str = concat!(
+            listing_columns!(),
+            "FROM packages p JOIN users u ON u.id = p.owner_id ",
             listing_filter!(),
             $search,
             "ORDER BY p.name ",
             limit!("$5"),
             " OFFSET $6"
-        ));
+        );
+        const $later: &str = concat!(
+            listing_columns!(),
+            "FROM (SELECT p.name FROM packages p ",
+            listing_filter!(),
+            $search,
+            "ORDER BY p.name ",
+            limit!("$5"),
+            " OFFSET $6) page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
+             WHERE p.name = page.name ORDER BY p.name"
+        );
         const $count: &str = concat!(
             "SELECT COUNT(*) FROM packages p ",
             listing_filter!(),
@@ -570,9 +580,19 @@ macro_rules! page_and_count {
     };
 }
 
-page_and_count!(LIST, COUNT, search_none!());
-page_and_count!(LIST_MATCHING, COUNT_MATCHING, search_matching!());
-page_and_count!(LIST_INDEXED, COUNT_INDEXED, search_indexed!());
+pages_and_count!(LIST, LIST_LATER, COUNT, search_none!());
+pages_and_count!(
+    LIST_MATCHING,
+    LIST_MATCHING_LATER,
+    COUNT_MATCHING,
+    search_matching!()
+);
+pages_and_count!(
+    LIST_INDEXED,
+    LIST_INDEXED_LATER,
+    COUNT_INDEXED,
+    search_indexed!()
+);
 
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
@@ -924,16 +944,25 @@ where
                 .query
                 .as_deref()
                 .is_some_and(|q| q.chars().count() >= 3);
-        let (search, page_sql, count_sql) = if indexed {
+        let (search, [first_sql, later_sql], count_sql) = if indexed {
             (
                 filter.query.as_deref().map(trigram_phrase),
-                LIST_INDEXED,
+                [LIST_INDEXED, LIST_INDEXED_LATER],
                 COUNT_INDEXED,
             )
         } else if let Some(q) = filter.query.as_deref() {
-            (Some(like_pattern(q)), LIST_MATCHING, COUNT_MATCHING)
+            (
+                Some(like_pattern(q)),
+                [LIST_MATCHING, LIST_MATCHING_LATER],
+                COUNT_MATCHING,
+            )
         } else {
-            (None, LIST, COUNT)
+            (None, [LIST, LIST_LATER], COUNT)
+        };
+        let page_sql = if page.offset() == 0 {
+            first_sql
+        } else {
+            later_sql
         };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
         let rows = sqlx::query_as::<DB, SeenRow>(page_sql)

@@ -131,6 +131,68 @@ async fn the_search_follows_descriptions_visibility_and_deletions() {
     assert_eq!(names(&own), ["acme/lib"]);
 }
 
+/// Every page after the first (a statement of its own, which chooses the page's names
+/// before reading their columns) holds the rows the whole list holds there, columns and
+/// all, for a viewer who sees a private add-on and one who does not, with no search, a
+/// short one and an indexed one.
+#[tokio::test]
+async fn every_later_page_is_its_part_of_the_whole_list() {
+    let app = TestApp::spawn_with(|c| c.packages.downloads_flush_ms = 3_600_000).await;
+    let alice = app.account("alice").await;
+    let bob = app.account("bob").await;
+    let ta = app.access_token(&alice).await;
+    let tb = app.access_token(&bob).await;
+    for name in ["acme/p1", "acme/p2", "acme/p3", "acme/p4", "acme/p5"] {
+        app.publish_ok(&ta, name, "library", "1.0.0").await;
+    }
+    app.publish_ok(&tb, "bob/q1", "library", "1.0.0").await;
+    app.make_private(&ta, "acme/p3").await;
+    let r = app
+        .http
+        .post(app.url("/downloads/"))
+        .json(&json!({"downloads": [
+            {"name": "acme/p4", "version": "1.0.0.0"},
+            {"name": "acme/p4", "version": "1.0.0.0"},
+            {"name": "bob/q1", "version": "1.0.0.0"},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(app.state.services.downloads().flush().await.unwrap(), 3);
+
+    for viewer in [Some(ta.as_str()), Some(tb.as_str()), None] {
+        for q in ["", "&q=p", "&q=acme"] {
+            let whole = app
+                .json_as(&format!("/packages?per_page=100{q}"), viewer, 200)
+                .await;
+            let whole = whole.as_array().unwrap();
+            let mut paged = Vec::new();
+            for page in 1..=4 {
+                let list = app
+                    .json_as(&format!("/packages?per_page=2&page={page}{q}"), viewer, 200)
+                    .await;
+                paged.extend(list.as_array().unwrap().iter().cloned());
+            }
+            assert_eq!(&paged, whole, "viewer {viewer:?}, query {q:?}");
+        }
+    }
+    // The private add-on is on its owner's pages only; the download totals of a later
+    // page's rows are read as on the first page.
+    let own = app
+        .json_as("/packages?per_page=2&page=2", Some(&ta), 200)
+        .await;
+    assert_eq!(names(&own), ["acme/p3", "acme/p4"]);
+    assert_eq!(own[1]["downloads"]["total"], 2);
+    let theirs = app
+        .json_as("/packages?per_page=2&page=2", Some(&tb), 200)
+        .await;
+    assert_eq!(names(&theirs), ["acme/p4", "acme/p5"]);
+    let last = app.json_as("/packages?per_page=2&page=3", None, 200).await;
+    assert_eq!(names(&last), ["bob/q1"]);
+    assert_eq!(last[0]["downloads"]["total"], 1);
+}
+
 /// On PostgreSQL the search's condition (the store's, word for word) can be answered from
 /// the two trigram indexes: with sequential scans off, the plan reads both. SQLite's index
 /// is its FTS5 table, which the tests above read.

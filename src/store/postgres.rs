@@ -290,14 +290,29 @@ async fn write_plan(
         .execute(&mut *conn)
         .await?;
     if !revoked.is_empty() {
-        for sql in [REVOKE_ACCESS, REVOKE_REFRESH] {
-            let (families, at) = split(revoked);
-            sqlx::query(sql)
-                .bind(families)
-                .bind(at)
+        let (families, at) = split(revoked);
+        // A statement sees only what committed before it began: a group on another node
+        // that rotated a token of the family, and held it while this statement waited for
+        // it, commits a successor this statement does not see. So the refresh tokens are
+        // revoked again until a pass finds none left; then every token of the family is
+        // revoked and locked by this transaction, so no other group can rotate one before
+        // this commit (it then reads it revoked). The access tokens go last, seeing every
+        // successor's.
+        loop {
+            let done = sqlx::query(REVOKE_REFRESH)
+                .bind(&families)
+                .bind(&at)
                 .execute(&mut *conn)
                 .await?;
+            if done.rows_affected() == 0 {
+                break;
+            }
         }
+        sqlx::query(REVOKE_ACCESS)
+            .bind(&families)
+            .bind(&at)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -521,3 +521,150 @@ async fn concurrent_exchanges_of_one_refresh_token_on_two_nodes_rotate_it_once()
         assert!(access.revoked_at.is_some(), "round {round}");
     }
 }
+
+/// A replay that revokes a family on one node while another node rotates a newer token of
+/// that family: the other node's commit lands while the revocation waits for its lock, and
+/// what it issued must be revoked too (a statement under READ COMMITTED does not see rows
+/// committed after it began). The other node is played here by a transaction of the test's
+/// own, which holds the newer token's lock until the revocation is seen waiting for it.
+#[tokio::test]
+async fn a_family_revoked_while_another_node_rotates_in_it_loses_the_new_tokens_too() {
+    let app = TestApp::spawn().await;
+    if app.database_url.starts_with("sqlite:") {
+        // One writer: groups never overlap.
+        return;
+    }
+    let alice = app.account("alice").await;
+    let store = store_of(&app).await;
+    let family = Uuid::now_v7();
+    let in_family = |refresh: Option<TokenDigest>| NewTokens {
+        family_id: family,
+        ..new_tokens(&alice, refresh)
+    };
+    let (older, newer) = (
+        PlainSecret::generate_token("hrt_").digest(),
+        PlainSecret::generate_token("hrt_").digest(),
+    );
+    store.insert_tokens(&in_family(Some(older))).await.unwrap();
+    store.insert_tokens(&in_family(Some(newer))).await.unwrap();
+    let successor = in_family(None);
+    let rotate: RefreshDecider = Arc::new(move |stored| match stored {
+        Some(t) if t.used_at.is_some() => RefreshDecision::RevokeFamily,
+        Some(_) => RefreshDecision::Rotate(Box::new(successor.clone())),
+        None => RefreshDecision::Refuse,
+    });
+    let first = store
+        .exchange_refresh_token(&older, store::now(), rotate.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, ExchangeOutcome::Rotated);
+
+    // The other node locks the newer token, as its group's first statement does.
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM refresh_tokens WHERE digest = $1 FOR UPDATE")
+        .bind(newer.as_bytes().to_vec())
+        .fetch_one(&mut *other)
+        .await
+        .unwrap();
+
+    // The older token again: a replay, which revokes the family and waits for that lock.
+    let replay = {
+        let (store, rotate) = (store.clone(), rotate.clone());
+        tokio::spawn(async move {
+            store
+                .exchange_refresh_token(&older, store::now(), rotate)
+                .await
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' \
+             AND query LIKE 'UPDATE refresh_tokens SET revoked_at%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !replay.is_finished(),
+            "the replay did not wait for the lock"
+        );
+        assert!(std::time::Instant::now() < deadline, "no statement waited");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    // The other node rotates the newer token in that family and commits.
+    let (access_id, refresh_id) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let now = store::now();
+    sqlx::query(
+        "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
+         scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'refresh_token', 'read', \
+         $6, $6 + 3600)",
+    )
+    .bind(&access_id)
+    .bind(
+        PlainSecret::generate_token("hat_")
+            .digest()
+            .as_bytes()
+            .to_vec(),
+    )
+    .bind(family.to_string())
+    .bind(&alice.client_id)
+    .bind(alice.user.id.to_string())
+    .bind(now)
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
+         user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'read', $7, \
+         $7 + 3600)",
+    )
+    .bind(&refresh_id)
+    .bind(
+        PlainSecret::generate_token("hrt_")
+            .digest()
+            .as_bytes()
+            .to_vec(),
+    )
+    .bind(family.to_string())
+    .bind(&access_id)
+    .bind(&alice.client_id)
+    .bind(alice.user.id.to_string())
+    .bind(now)
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1")
+        .bind(newer.as_bytes().to_vec())
+        .bind(now)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    other.commit().await.unwrap();
+
+    let replayed = replay.await.unwrap().unwrap();
+    assert_eq!(replayed.outcome, ExchangeOutcome::FamilyRevoked);
+    for (table, id) in [
+        ("access_tokens", &access_id),
+        ("refresh_tokens", &refresh_id),
+    ] {
+        let revoked: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT revoked_at FROM {table} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(
+            revoked.is_some(),
+            "the other node's new row in {table} survived"
+        );
+    }
+    pool.close().await;
+}

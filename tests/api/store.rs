@@ -600,49 +600,34 @@ async fn a_family_revoked_while_another_node_rotates_in_it_loses_the_new_tokens_
 
     // The other node rotates the newer token in that family and commits.
     let (access_id, refresh_id) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
-    let now = store::now();
-    sqlx::query(
-        "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
-         scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'refresh_token', 'read', \
-         $6, $6 + 3600)",
-    )
-    .bind(&access_id)
-    .bind(
-        PlainSecret::generate_token("hat_")
+    let digest = |prefix| {
+        PlainSecret::generate_token(prefix)
             .digest()
             .as_bytes()
-            .to_vec(),
-    )
-    .bind(family.to_string())
-    .bind(&alice.client_id)
-    .bind(alice.user.id.to_string())
-    .bind(now)
-    .execute(&mut *other)
-    .await
-    .unwrap();
+            .to_vec()
+    };
     sqlx::query(
-        "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-         user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'read', $7, \
-         $7 + 3600)",
+        "WITH access AS (INSERT INTO access_tokens (id, digest, family_id, client_id, \
+         user_id, grant_type, scope, created_at, expires_at) \
+         VALUES ($1, $2, $4, $5, $6, 'refresh_token', 'read', $7, $7 + 3600)) \
+         INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
+         user_id, scope, created_at, expires_at) \
+         VALUES ($3, $8, $4, $1, $5, $6, 'read', $7, $7 + 3600)",
     )
+    .bind(&access_id)
+    .bind(digest("hat_"))
     .bind(&refresh_id)
-    .bind(
-        PlainSecret::generate_token("hrt_")
-            .digest()
-            .as_bytes()
-            .to_vec(),
-    )
     .bind(family.to_string())
-    .bind(&access_id)
     .bind(&alice.client_id)
     .bind(alice.user.id.to_string())
-    .bind(now)
+    .bind(store::now())
+    .bind(digest("hrt_"))
     .execute(&mut *other)
     .await
     .unwrap();
     sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1")
         .bind(newer.as_bytes().to_vec())
-        .bind(now)
+        .bind(store::now())
         .execute(&mut *other)
         .await
         .unwrap();

@@ -549,7 +549,7 @@ macro_rules! search_indexed {
 /// subquery, and reads the columns for those rows only: in one flat query both engines
 /// computed the columns' subqueries for every row the `OFFSET` skipped too (10,000 times
 /// for the last page of 10,000 add-ons). The first page skips nothing and keeps the flat
-/// query, which PostgreSQL plans faster. The subquery is the left side of a `CROSS JOIN`,
+/// query, which PostgreSQL runs faster (it has fewer parts to plan). The subquery is the left side of a `CROSS JOIN`,
 /// an order SQLite keeps; PostgreSQL orders the join as it plans.
 macro_rules! pages_and_count {
     ($first:ident, $later:ident, $count:ident, $search:expr) => {

@@ -90,8 +90,8 @@ impl Engine for Postgres {
 /// timeout.
 fn connect_options(config: &DatabaseConfig) -> anyhow::Result<PgConnectOptions> {
     // No JIT: it compiles a statement whose estimated cost is high, and the marketplace's
-    // subqueries make its estimates high at 10,000 add-ons; compiling took 20–590 ms for
-    // statements that then ran in 1–45 ms. harmony's statements are all short.
+    // subqueries make its estimates high on a large registry, though harmony's statements
+    // are all short; compiling cost far more than running (docs/storage.md).
     let mut options = PgConnectOptions::from_str(&config.url)?.options([("jit", "off")]);
     if config.db_statement_timeout_ms > 0 {
         options = options.options([(

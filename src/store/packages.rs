@@ -486,9 +486,10 @@ fn trigram_phrase(q: &str) -> String {
 }
 
 /// The marketplace list's columns ([`SeenRow`]: every row is one the viewer sees; `$7`:
-/// the first recent day), of `packages p` and `users u`.
+/// the first recent day), of `packages p` and `users u`, with `$manages` the condition of
+/// [`managed_by_viewer!`] or its anonymous form.
 macro_rules! listing_columns {
-    () => {
+    ($manages:expr) => {
         concat!(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
          p.description, p.visibility, p.repository_url, \
@@ -500,18 +501,35 @@ macro_rules! listing_columns {
          (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
           WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
          TRUE AS sees, ",
-            managed_by_viewer!(),
+            $manages,
             " AS manages "
         )
     };
 }
 
-/// The marketplace list's filter: the viewer (`$1`, `$2`) and a type (`$3`).
-macro_rules! listing_filter {
+/// What an anonymous viewer sees: public add-ons. The condition on `$1` and `$2` (the
+/// anonymous viewer's parameters) keeps one list of parameters for every listing, and
+/// makes a statement bound with a signed-in viewer's answer nothing rather than too little
+/// of what that viewer may see.
+macro_rules! visible_to_anonymous {
     () => {
+        "(p.visibility = 'public' AND $1 = '' AND NOT $2)"
+    };
+}
+
+/// What an anonymous viewer manages: nothing.
+macro_rules! managed_by_anonymous {
+    () => {
+        "FALSE"
+    };
+}
+
+/// The marketplace list's filter: the viewer (`$visible`, of `$1`, `$2`) and a type (`$3`).
+macro_rules! listing_filter {
+    ($visible:expr) => {
         concat!(
             "WHERE ",
-            visible_to_viewer!(),
+            $visible,
             " AND ($3 IS NULL OR p.package_type = $3) "
         )
     };
@@ -544,55 +562,82 @@ macro_rules! search_indexed {
     };
 }
 
-/// The marketplace's first page, a later page, and the count, for one way of searching:
-/// one condition, word for word, in all three. A later page chooses its names first, in a
-/// subquery, and reads the columns for those rows only: in one flat query both engines
-/// computed the columns' subqueries for every row the `OFFSET` skipped too (10,000 times
-/// for the last page of 10,000 add-ons). The first page skips nothing and keeps the flat
-/// query, which PostgreSQL runs faster (it has fewer parts to plan). The subquery is the left side of a `CROSS JOIN`,
-/// an order SQLite keeps; PostgreSQL orders the join as it plans.
-macro_rules! pages_and_count {
-    ($first:ident, $later:ident, $count:ident, $search:expr) => {
-        const $first: &str = concat!(
-            listing_columns!(),
-            "FROM packages p JOIN users u ON u.id = p.owner_id ",
-            listing_filter!(),
-            $search,
-            "ORDER BY p.name ",
-            limit!("$5"),
-            " OFFSET $6"
-        );
-        const $later: &str = concat!(
-            listing_columns!(),
-            "FROM (SELECT p.name FROM packages p ",
-            listing_filter!(),
-            $search,
-            "ORDER BY p.name ",
-            limit!("$5"),
-            " OFFSET $6) page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
-             WHERE p.name = page.name ORDER BY p.name"
-        );
-        const $count: &str = concat!(
-            "SELECT COUNT(*) FROM packages p ",
-            listing_filter!(),
-            $search
-        );
+/// The statements of one marketplace listing: its first page, a later page, and the count.
+struct Listing {
+    first: &'static str,
+    later: &'static str,
+    count: &'static str,
+}
+
+/// The [`Listing`] of one way of searching for one kind of viewer: one condition, word for
+/// word, in all three statements. A later page chooses its names first, in a subquery, and
+/// reads the columns for those rows only: in one flat query both engines computed the
+/// columns' subqueries for every row the `OFFSET` skipped too (10,000 times for the last
+/// page of 10,000 add-ons). The first page skips nothing and keeps the flat query, which
+/// PostgreSQL runs faster (it has fewer parts to plan). The subquery is the left side of a
+/// `CROSS JOIN`, an order SQLite keeps; PostgreSQL orders the join as it plans.
+macro_rules! listing {
+    ($search:expr, $visible:expr, $manages:expr) => {
+        Listing {
+            first: concat!(
+                listing_columns!($manages),
+                "FROM packages p JOIN users u ON u.id = p.owner_id ",
+                listing_filter!($visible),
+                $search,
+                "ORDER BY p.name ",
+                limit!("$5"),
+                " OFFSET $6"
+            ),
+            later: concat!(
+                listing_columns!($manages),
+                "FROM (SELECT p.name FROM packages p ",
+                listing_filter!($visible),
+                $search,
+                "ORDER BY p.name ",
+                limit!("$5"),
+                " OFFSET $6) page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
+                 WHERE p.name = page.name ORDER BY p.name"
+            ),
+            count: concat!(
+                "SELECT COUNT(*) FROM packages p ",
+                listing_filter!($visible),
+                $search
+            ),
+        }
     };
 }
 
-pages_and_count!(LIST, LIST_LATER, COUNT, search_none!());
-pages_and_count!(
-    LIST_MATCHING,
-    LIST_MATCHING_LATER,
-    COUNT_MATCHING,
-    search_matching!()
-);
-pages_and_count!(
-    LIST_INDEXED,
-    LIST_INDEXED_LATER,
-    COUNT_INDEXED,
-    search_indexed!()
-);
+/// The listings of both kinds of viewer for one way of searching. An anonymous viewer's
+/// have no membership subqueries: PostgreSQL plans a search again on every request (its
+/// cached plan cannot know how many add-ons a pattern matches), and those subqueries were
+/// a third of that planning, for the viewer a public marketplace serves most.
+macro_rules! listings {
+    ($search:expr) => {
+        Listings {
+            signed_in: listing!($search, visible_to_viewer!(), managed_by_viewer!()),
+            anonymous: listing!($search, visible_to_anonymous!(), managed_by_anonymous!()),
+        }
+    };
+}
+
+/// [`Listing`]s by kind of viewer.
+struct Listings {
+    signed_in: Listing,
+    anonymous: Listing,
+}
+
+impl Listings {
+    fn of(&self, viewer: Viewer) -> &Listing {
+        match viewer {
+            Viewer::Anonymous => &self.anonymous,
+            Viewer::User(_) | Viewer::Admin(_) => &self.signed_in,
+        }
+    }
+}
+
+const LIST: Listings = listings!(search_none!());
+const LIST_MATCHING: Listings = listings!(search_matching!());
+const LIST_INDEXED: Listings = listings!(search_indexed!());
 
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
@@ -944,25 +989,18 @@ where
                 .query
                 .as_deref()
                 .is_some_and(|q| q.chars().count() >= 3);
-        let (search, [first_sql, later_sql], count_sql) = if indexed {
-            (
-                filter.query.as_deref().map(trigram_phrase),
-                [LIST_INDEXED, LIST_INDEXED_LATER],
-                COUNT_INDEXED,
-            )
+        let (search, listings) = if indexed {
+            (filter.query.as_deref().map(trigram_phrase), &LIST_INDEXED)
         } else if let Some(q) = filter.query.as_deref() {
-            (
-                Some(like_pattern(q)),
-                [LIST_MATCHING, LIST_MATCHING_LATER],
-                COUNT_MATCHING,
-            )
+            (Some(like_pattern(q)), &LIST_MATCHING)
         } else {
-            (None, [LIST, LIST_LATER], COUNT)
+            (None, &LIST)
         };
+        let listing = listings.of(viewer);
         let page_sql = if page.offset() == 0 {
-            first_sql
+            listing.first
         } else {
-            later_sql
+            listing.later
         };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
         let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
@@ -981,7 +1019,7 @@ where
         let total = if short {
             page.offset() + rows.len() as i64
         } else {
-            sqlx::query_scalar::<DB, i64>(count_sql)
+            sqlx::query_scalar::<DB, i64>(listing.count)
                 .bind(&user)
                 .bind(all)
                 .bind(&package_type)

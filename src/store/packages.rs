@@ -1682,6 +1682,32 @@ where
 mod tests {
     use super::*;
 
+    /// The point of an anonymous viewer's statements is what they leave out; the HTTP
+    /// tests check what every viewer is shown.
+    #[test]
+    fn an_anonymous_viewers_listings_read_no_memberships() {
+        for listings in [&LIST, &LIST_MATCHING, &LIST_INDEXED] {
+            let anonymous = &listings.anonymous;
+            let signed_in = &listings.signed_in;
+            for (anon, user) in [
+                (anonymous.first, signed_in.first),
+                (anonymous.later, signed_in.later),
+                (anonymous.count, signed_in.count),
+            ] {
+                assert!(
+                    !anon.contains("vendors") && !anon.contains("org_members"),
+                    "{anon}"
+                );
+                assert!(anon.contains(visible_to_anonymous!()), "{anon}");
+                assert!(user.contains(visible_to_viewer!()), "{user}");
+            }
+        }
+        assert_eq!(LIST.of(Viewer::Anonymous).first, LIST.anonymous.first);
+        for viewer in [Viewer::User(Uuid::nil()), Viewer::Admin(Uuid::nil())] {
+            assert_eq!(LIST.of(viewer).first, LIST.signed_in.first);
+        }
+    }
+
     #[test]
     fn a_new_stamp_is_the_latest_free_second_within_the_window() {
         assert_eq!(free_stamp(100_000, &[]), Some(100_000));

@@ -661,10 +661,14 @@ mod tests {
     }
 
     /// Under a steady stream of writes the WAL starts over (the checkpoint sequence number
-    /// in its header moves) instead of growing for as long as the writes go on.
+    /// in its header moves) instead of growing for as long as the writes go on. The test
+    /// runs the rounds of checkpoints itself, one after another while the writes go on,
+    /// rather than waiting for the timer's: on a busy machine the timer's could all fall
+    /// before the WAL passed its bound.
     #[tokio::test]
     async fn the_wal_starts_over_under_a_steady_stream_of_writes() {
         use std::io::Read as _;
+        use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
         let (dir, store) = store().await;
         let wal = dir.path().join("t.db-wal");
         let sequence = || {
@@ -680,17 +684,40 @@ mod tests {
             .await
             .unwrap();
         let before = sequence();
-        // 1 MiB a transaction, up to sixteen times the WAL's bound.
-        for _ in 0..16 * RESTART_AFTER_FRAMES / 256 {
-            sqlx::query("INSERT INTO filler (b) VALUES (zeroblob(1048576))")
-                .execute(store.writer())
-                .await
-                .unwrap();
-            if sequence() != before {
-                return;
+        // 1 MiB a transaction until told to stop (or, should the WAL never start over, a
+        // gigabyte); twenty rounds after twice the WAL's bound is written, it must have.
+        let written = Arc::new(AtomicI64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writes = tokio::spawn({
+            let (writer, written, stop) = (store.writer().clone(), written.clone(), stop.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed)
+                    && written.load(Ordering::Relaxed) < 64 * RESTART_AFTER_FRAMES / 256
+                {
+                    sqlx::query("INSERT INTO filler (b) VALUES (zeroblob(1048576))")
+                        .execute(&writer)
+                        .await
+                        .unwrap();
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
             }
-        }
-        panic!("the WAL never started over");
+        });
+        let mut rounds_past_twice = 0;
+        let restarted = loop {
+            checkpoint(store.reader(), store.writer()).await.unwrap();
+            if sequence() != before {
+                break true;
+            }
+            if written.load(Ordering::Relaxed) * 256 > 2 * RESTART_AFTER_FRAMES {
+                rounds_past_twice += 1;
+            }
+            if rounds_past_twice > 20 || writes.is_finished() {
+                break false;
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        writes.await.unwrap();
+        assert!(restarted, "the WAL never started over");
     }
 
     #[tokio::test]

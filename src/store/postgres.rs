@@ -16,9 +16,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Postgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::{Connection as _, Postgres};
 use uuid::Uuid;
 
 use super::engine::Engine;
@@ -54,6 +54,19 @@ impl Engine for Postgres {
         let pool = PgPoolOptions::new()
             .max_connections(config.db_max_connections.unwrap_or(16).max(1))
             .acquire_timeout(Duration::from_secs(config.db_acquire_timeout.max(1)))
+            // A connection in use a moment ago is alive: checking every one before it is
+            // lent out was a trip to the database per acquire. One idle for longer is
+            // checked, so that one the database or the network dropped meanwhile is
+            // replaced instead of failing a request.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let token_writes = TokenWriter::spawn(PostgresGroups(pool.clone()));
@@ -101,6 +114,9 @@ fn connect_options(config: &DatabaseConfig) -> anyhow::Result<PgConnectOptions> 
     }
     Ok(options)
 }
+
+/// How long a connection may have been idle and still be lent out without a check.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Token write groups, each on a connection of the pool.
 struct PostgresGroups(PgPool);

@@ -653,3 +653,35 @@ async fn a_family_revoked_while_another_node_rotates_in_it_loses_the_new_tokens_
     }
     pool.close().await;
 }
+
+/// A connection that PostgreSQL ended while it sat idle in the pool (a restart, a failover,
+/// an idle timeout on the way) is found out and replaced before a request is given it.
+/// Connections used within the last second are lent out without that check; these have
+/// been idle for longer, so the wait below is the condition itself, not a guess at one.
+#[tokio::test]
+async fn connections_the_database_ended_while_idle_are_replaced_before_use() {
+    let app = TestApp::spawn().await;
+    if app.database_url.starts_with("sqlite:") {
+        // No server to end a connection.
+        return;
+    }
+    let (a, b, c) = tokio::join!(
+        app.get("/packages"),
+        app.get("/packages"),
+        app.get("/packages")
+    );
+    for r in [a, b, c] {
+        assert_eq!(r.status(), 200);
+    }
+    let ended = app
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+    assert!(ended > 0);
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for _ in 0..6 {
+        assert_eq!(app.get("/packages").await.status(), 200);
+    }
+}

@@ -76,6 +76,13 @@ pub struct DatabaseConfig {
     #[arg(long, env = "HARMONY_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
 
+    /// Most of those connections the marketplace listing (`GET /packages`: its pages and
+    /// searches, the costliest reads anyone may ask for) holds at once; further listings
+    /// wait their turn, and the rest of the pool stays free for the rest of the API.
+    /// Default: half of the pool (of SQLite's readers), at least 2.
+    #[arg(long, env = "HARMONY_DB_LISTING_CONNECTIONS")]
+    pub db_listing_connections: Option<u32>,
+
     /// Seconds to wait for a free connection before failing the request with a 503.
     #[arg(long, env = "HARMONY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
     pub db_acquire_timeout: u64,

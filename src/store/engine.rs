@@ -62,6 +62,13 @@ pub trait Engine: Database<Connection: Migrate> {
     /// which PostgreSQL answers from trigram indexes where pg_trgm could be installed.
     const TRIGRAM_SEARCH: bool;
 
+    /// Whether a `LIKE` search reads the page's names first and then their rows, in two
+    /// statements. PostgreSQL plans a search on every execution (the plan it could keep
+    /// cannot know how many add-ons a pattern matches), and the columns' subqueries and
+    /// joins were half of that planning; the statement that reads rows by name it plans
+    /// once. SQLite plans each statement once, and a second would only be another trip.
+    const SEARCH_NAMES_FIRST: bool;
+
     /// The embedded migrations of this engine (`migrations/sqlite/` or
     /// `migrations/postgres/`: the same versions and names, each in its own dialect, but
     /// where only one engine needs a change, such as PostgreSQL's search indexes).

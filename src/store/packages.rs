@@ -485,11 +485,11 @@ fn trigram_phrase(q: &str) -> String {
     format!("\"{}\"", q.replace('"', "\"\""))
 }
 
-/// The marketplace list's columns ([`SeenRow`]: every row is one the viewer sees; `$7`:
-/// the first recent day), of `packages p` and `users u`, with `$manages` the condition of
-/// [`managed_by_viewer!`] or its anonymous form.
+/// The marketplace list's columns ([`SeenRow`]: every row is one the viewer sees; `$recent`:
+/// the placeholder of the first recent day), of `packages p` and `users u`, with
+/// `$manages` the condition of [`managed_by_viewer!`] or its anonymous form.
 macro_rules! listing_columns {
-    ($manages:expr) => {
+    ($manages:expr, $recent:expr) => {
         concat!(
             "SELECT p.name, p.owner_id, u.username AS owner_username, p.package_type, \
          p.description, p.visibility, p.repository_url, \
@@ -499,8 +499,9 @@ macro_rules! listing_columns {
          (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
           WHERE d.package = p.name) AS downloads_total, \
          (SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM download_counts d \
-          WHERE d.package = p.name AND d.day >= $7) AS downloads_recent, \
-         TRUE AS sees, ",
+          WHERE d.package = p.name AND d.day >= ",
+            $recent,
+            ") AS downloads_recent, TRUE AS sees, ",
             $manages,
             " AS manages "
         )
@@ -562,11 +563,15 @@ macro_rules! search_indexed {
     };
 }
 
-/// The statements of one marketplace listing: its first page, a later page, and the count.
+/// The statements of one marketplace listing: its first page, a later page, and the count;
+/// and, for a search that reads names first ([`Engine::SEARCH_NAMES_FIRST`]), the names
+/// of a page and then their rows.
 struct Listing {
     first: &'static str,
     later: &'static str,
     count: &'static str,
+    names: &'static str,
+    rows_named: &'static str,
 }
 
 /// The [`Listing`] of one way of searching for one kind of viewer: one condition, word for
@@ -580,7 +585,7 @@ macro_rules! listing {
     ($search:expr, $visible:expr, $manages:expr) => {
         Listing {
             first: concat!(
-                listing_columns!($manages),
+                listing_columns!($manages, "$7"),
                 "FROM packages p JOIN users u ON u.id = p.owner_id ",
                 listing_filter!($visible),
                 $search,
@@ -589,7 +594,7 @@ macro_rules! listing {
                 " OFFSET $6"
             ),
             later: concat!(
-                listing_columns!($manages),
+                listing_columns!($manages, "$7"),
                 "FROM (SELECT p.name FROM packages p ",
                 listing_filter!($visible),
                 $search,
@@ -602,6 +607,26 @@ macro_rules! listing {
                 "SELECT COUNT(*) FROM packages p ",
                 listing_filter!($visible),
                 $search
+            ),
+            names: concat!(
+                "SELECT p.name FROM packages p ",
+                listing_filter!($visible),
+                $search,
+                "ORDER BY p.name ",
+                limit!("$5"),
+                " OFFSET $6"
+            ),
+            // PostgreSQL's text ($3: the names as a JSON array; $4: the first recent day).
+            // The viewer's condition again: an add-on made private after the names were
+            // read is not shown. Through `ARRAY(SELECT …)` the plan PostgreSQL keeps looks
+            // each name up in the primary key; `IN (SELECT …)` of the same array it kept
+            // as a scan of every add-on.
+            rows_named: concat!(
+                listing_columns!($manages, "$4"),
+                "FROM packages p JOIN users u ON u.id = p.owner_id WHERE ",
+                $visible,
+                " AND p.name = ANY(ARRAY(\
+                 SELECT jsonb_array_elements_text(CAST($3 AS jsonb)))) ORDER BY p.name"
             ),
         }
     };
@@ -984,6 +1009,7 @@ where
         // search (an FTS5 query, or a LIKE pattern), each NULL for no filter. The page query
         // and the count share the condition, word for word.
         let (user, all) = viewer.params();
+        let _turn = self.listing_turn().await?;
         let indexed = DB::TRIGRAM_SEARCH
             && filter
                 .query
@@ -997,34 +1023,63 @@ where
             (None, &LIST)
         };
         let listing = listings.of(viewer);
-        let page_sql = if page.offset() == 0 {
-            listing.first
-        } else {
-            listing.later
-        };
         let package_type = filter.package_type.map(|t| t.as_str().to_owned());
-        let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
-            .bind(&user)
-            .bind(all)
-            .bind(&package_type)
-            .bind(&search)
-            .bind(i64::from(page.size))
-            .bind(page.offset())
-            .bind(recent_day())
-            .fetch_all(self.reader())
-            .await?;
+        // One connection for the listing's statements: each taking one of its own from the
+        // pool would be another hand-over (and, on PostgreSQL, a check that it is alive).
+        let mut conn = self.reader().acquire().await?;
+        let (rows, matched) = if DB::SEARCH_NAMES_FIRST && search.is_some() {
+            let names = sqlx::query_scalar::<DB, String>(listing.names)
+                .bind(&user)
+                .bind(all)
+                .bind(&package_type)
+                .bind(&search)
+                .bind(i64::from(page.size))
+                .bind(page.offset())
+                .fetch_all(&mut *conn)
+                .await?;
+            let rows = if names.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_as::<DB, SeenRow>(listing.rows_named)
+                    .bind(&user)
+                    .bind(all)
+                    .bind(serde_json::to_string(&names).map_err(anyhow::Error::from)?)
+                    .bind(recent_day())
+                    .fetch_all(&mut *conn)
+                    .await?
+            };
+            (rows, names.len())
+        } else {
+            let page_sql = if page.offset() == 0 {
+                listing.first
+            } else {
+                listing.later
+            };
+            let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
+                .bind(&user)
+                .bind(all)
+                .bind(&package_type)
+                .bind(&search)
+                .bind(i64::from(page.size))
+                .bind(page.offset())
+                .bind(recent_day())
+                .fetch_all(&mut *conn)
+                .await?;
+            let matched = rows.len();
+            (rows, matched)
+        };
         // A page that is not full, and not past the end, is the last one: it says the total
         // without a second pass over the matches (a search's usual answer).
-        let short = rows.len() < page.size as usize && (!rows.is_empty() || page.offset() == 0);
+        let short = matched < page.size as usize && (matched > 0 || page.offset() == 0);
         let total = if short {
-            page.offset() + rows.len() as i64
+            page.offset() + matched as i64
         } else {
             sqlx::query_scalar::<DB, i64>(listing.count)
                 .bind(&user)
                 .bind(all)
                 .bind(&package_type)
                 .bind(&search)
-                .fetch_one(self.reader())
+                .fetch_one(&mut *conn)
                 .await?
         };
         let seen = rows
@@ -1683,7 +1738,8 @@ mod tests {
     use super::*;
 
     /// The point of an anonymous viewer's statements is what they leave out; the HTTP
-    /// tests check what every viewer is shown.
+    /// tests check what every viewer is shown. Every statement holds its viewer's
+    /// condition, the rows read by name too (an add-on may turn private between the two).
     #[test]
     fn an_anonymous_viewers_listings_read_no_memberships() {
         for listings in [&LIST, &LIST_MATCHING, &LIST_INDEXED] {
@@ -1693,6 +1749,8 @@ mod tests {
                 (anonymous.first, signed_in.first),
                 (anonymous.later, signed_in.later),
                 (anonymous.count, signed_in.count),
+                (anonymous.names, signed_in.names),
+                (anonymous.rows_named, signed_in.rows_named),
             ] {
                 assert!(
                     !anon.contains("vendors") && !anon.contains("org_members"),

@@ -45,6 +45,8 @@ impl Engine for Postgres {
 
     const TRIGRAM_SEARCH: bool = false;
 
+    const SEARCH_NAMES_FIRST: bool = true;
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }

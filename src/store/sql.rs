@@ -12,9 +12,11 @@
 //! [`PackageStore`](super::PackageStore), [`AttemptStore`](super::AttemptStore).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 use super::engine::Engine;
@@ -39,6 +41,10 @@ use crate::domain::{GrantType, ScopeSet, TokenDigest};
 /// [`PostgresStore`](super::postgres::PostgresStore) name its two instances.
 pub struct SqlStore<DB: Engine> {
     pools: DB::Pools,
+    /// Permits to run the marketplace listing's statements (see
+    /// [`DatabaseConfig::db_listing_connections`]), and how long a listing waits for one.
+    listings: Semaphore,
+    listing_wait: Duration,
     generation: AtomicU64,
     /// Moves around every write of this process that can change a Composer document (see
     /// [`PackageStore::registry_writes`](super::PackageStore::registry_writes)).
@@ -60,8 +66,16 @@ impl Drop for Invalidation<'_> {
 impl<DB: Engine> SqlStore<DB> {
     /// Opens the database the configuration names, without migrating it.
     pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let pools = DB::open(config).await?;
+        let readers = DB::reader(&pools).options().get_max_connections();
+        let listings = config
+            .db_listing_connections
+            .unwrap_or((readers / 2).max(2))
+            .max(1);
         Ok(SqlStore {
-            pools: DB::open(config).await?,
+            pools,
+            listings: Semaphore::new(listings as usize),
+            listing_wait: Duration::from_secs(config.db_acquire_timeout.max(1)),
             generation: AtomicU64::new(0),
             registry_writes: AtomicU64::new(0),
         })
@@ -95,6 +109,20 @@ impl<DB: Engine> SqlStore<DB> {
     pub(super) fn registry_write(&self) -> Invalidation<'_> {
         self.registry_writes.fetch_add(1, Ordering::AcqRel);
         Invalidation(&self.registry_writes)
+    }
+
+    /// A turn to run the marketplace listing's statements; held while they run. Waiting
+    /// longer than a connection may be waited for is the same error (a 503).
+    ///
+    /// A search costs PostgreSQL a millisecond of CPU or so, most of it planning: a burst of
+    /// them on every connection at once shares the database's cores among all, and each
+    /// takes as long as the burst; taken in turns, at the same rate, most are answered
+    /// sooner, and token and API reads find free connections.
+    pub(super) async fn listing_turn(&self) -> StoreResult<SemaphorePermit<'_>> {
+        match tokio::time::timeout(self.listing_wait, self.listings.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
+        }
     }
 
     /// The counter that [`registry_write`](Self::registry_write) moves.

@@ -50,6 +50,8 @@ impl Engine for Sqlite {
 
     const TRIGRAM_SEARCH: bool = true;
 
+    const SEARCH_NAMES_FIRST: bool = false;
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }
@@ -560,6 +562,7 @@ mod tests {
         let config = DatabaseConfig {
             url: format!("sqlite://{}/t.db", dir.path().display()),
             db_max_connections: Some(2),
+            db_listing_connections: None,
             db_acquire_timeout: 5,
             db_statement_timeout_ms: 0,
             sqlite_synchronous: crate::config::SqliteSynchronous::Normal,
@@ -919,5 +922,53 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    /// The marketplace listing takes turns: while every turn is held, a listing waits for
+    /// one, goes ahead as soon as one is given back, and fails as a busy pool does (a 503)
+    /// once it has waited as long as a connection may be waited for.
+    #[tokio::test]
+    async fn a_listing_waits_for_its_turn() {
+        use crate::store::packages::{PackageFilter, Viewer};
+        use crate::store::{PackageStore, Page, StoreError};
+        let dir = tempfile::tempdir().unwrap();
+        let config = DatabaseConfig {
+            url: format!("sqlite://{}/t.db", dir.path().display()),
+            db_listing_connections: Some(1),
+            db_acquire_timeout: 1,
+            ..DatabaseConfig::default()
+        };
+        let store = SqliteStore::connect(&config).await.unwrap();
+        store.migrate().await.unwrap();
+        let filter = PackageFilter::default();
+        let list = || {
+            store.list_packages(
+                Viewer::Anonymous,
+                &filter,
+                Page {
+                    number: 1,
+                    size: 20,
+                },
+            )
+        };
+
+        let turn = store.listing_turn().await.unwrap();
+        let (listed, ()) = tokio::join!(list(), async move {
+            tokio::task::yield_now().await;
+            drop(turn);
+        });
+        assert_eq!(listed.unwrap().1, 0);
+
+        let _turn = store.listing_turn().await.unwrap();
+        match list().await {
+            Err(StoreError::Other(e)) => assert!(
+                matches!(
+                    e.downcast_ref::<sqlx::Error>(),
+                    Some(sqlx::Error::PoolTimedOut)
+                ),
+                "{e}"
+            ),
+            other => panic!("{:?}", other.map(|(_, total)| total)),
+        }
     }
 }

@@ -664,6 +664,20 @@ const LIST: Listings = listings!(search_none!());
 const LIST_MATCHING: Listings = listings!(search_matching!());
 const LIST_INDEXED: Listings = listings!(search_indexed!());
 
+/// A listing's page parameters bound to `$query` in the order its statements take them: the
+/// viewer ($1, $2), a type ($3), the search ($4), the page's size and offset ($5, $6).
+macro_rules! bind_page {
+    ($query:expr, $user:expr, $all:expr, $package_type:expr, $search:expr, $page:expr) => {
+        $query
+            .bind($user)
+            .bind($all)
+            .bind($package_type)
+            .bind($search)
+            .bind(i64::from($page.size))
+            .bind($page.offset())
+    };
+}
+
 /// An add-on with its owner's username and whether its secrets are set (never the
 /// secrets).
 #[derive(sqlx::FromRow)]
@@ -1028,13 +1042,8 @@ where
         // pool would be another hand-over (and, on PostgreSQL, a check that it is alive).
         let mut conn = self.reader().acquire().await?;
         let (rows, matched) = if DB::SEARCH_NAMES_FIRST && search.is_some() {
-            let names = sqlx::query_scalar::<DB, String>(listing.names)
-                .bind(&user)
-                .bind(all)
-                .bind(&package_type)
-                .bind(&search)
-                .bind(i64::from(page.size))
-                .bind(page.offset())
+            let query = sqlx::query_scalar::<DB, String>(listing.names);
+            let names = bind_page!(query, &user, all, &package_type, &search, page)
                 .fetch_all(&mut *conn)
                 .await?;
             let rows = if names.is_empty() {
@@ -1055,13 +1064,8 @@ where
             } else {
                 listing.later
             };
-            let rows = sqlx::query_as::<DB, SeenRow>(page_sql)
-                .bind(&user)
-                .bind(all)
-                .bind(&package_type)
-                .bind(&search)
-                .bind(i64::from(page.size))
-                .bind(page.offset())
+            let query = sqlx::query_as::<DB, SeenRow>(page_sql);
+            let rows = bind_page!(query, &user, all, &package_type, &search, page)
                 .bind(recent_day())
                 .fetch_all(&mut *conn)
                 .await?;

@@ -114,10 +114,10 @@ impl<DB: Engine> SqlStore<DB> {
     /// A turn to run the marketplace listing's statements; held while they run. Waiting
     /// longer than a connection may be waited for is the same error (a 503).
     ///
-    /// A search costs PostgreSQL a millisecond of CPU or so, most of it planning: a burst of
-    /// them on every connection at once shares the database's cores among all, and each
-    /// takes as long as the burst; taken in turns, at the same rate, most are answered
-    /// sooner, and token and API reads find free connections.
+    /// A search costs PostgreSQL half a millisecond of CPU or more: a burst of them on
+    /// every connection at once shares the database's cores among all, and each takes as
+    /// long as the burst; taken in turns, at the same rate, most are answered sooner, and
+    /// token and API reads find free connections.
     pub(super) async fn listing_turn(&self) -> StoreResult<SemaphorePermit<'_>> {
         match tokio::time::timeout(self.listing_wait, self.listings.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),

@@ -574,8 +574,23 @@ struct Listing {
     rows_named: &'static str,
 }
 
+/// The names of a page, in order ($1–$6): a later page's subquery, and the first of a
+/// search's two statements where it reads names first.
+macro_rules! page_names {
+    ($search:expr, $visible:expr) => {
+        concat!(
+            "SELECT p.name FROM packages p ",
+            listing_filter!($visible),
+            $search,
+            "ORDER BY p.name ",
+            limit!("$5"),
+            " OFFSET $6"
+        )
+    };
+}
+
 /// The [`Listing`] of one way of searching for one kind of viewer: one condition, word for
-/// word, in all three statements. A later page chooses its names first, in a subquery, and
+/// word, in all its statements. A later page chooses its names first, in a subquery, and
 /// reads the columns for those rows only: in one flat query both engines computed the
 /// columns' subqueries for every row the `OFFSET` skipped too (10,000 times for the last
 /// page of 10,000 add-ons). The first page skips nothing and keeps the flat query, which
@@ -595,12 +610,9 @@ macro_rules! listing {
             ),
             later: concat!(
                 listing_columns!($manages, "$7"),
-                "FROM (SELECT p.name FROM packages p ",
-                listing_filter!($visible),
-                $search,
-                "ORDER BY p.name ",
-                limit!("$5"),
-                " OFFSET $6) page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
+                "FROM (",
+                page_names!($search, $visible),
+                ") page CROSS JOIN packages p JOIN users u ON u.id = p.owner_id \
                  WHERE p.name = page.name ORDER BY p.name"
             ),
             count: concat!(
@@ -608,14 +620,7 @@ macro_rules! listing {
                 listing_filter!($visible),
                 $search
             ),
-            names: concat!(
-                "SELECT p.name FROM packages p ",
-                listing_filter!($visible),
-                $search,
-                "ORDER BY p.name ",
-                limit!("$5"),
-                " OFFSET $6"
-            ),
+            names: page_names!($search, $visible),
             // PostgreSQL's text ($3: the names as a JSON array; $4: the first recent day).
             // The viewer's condition again: an add-on made private after the names were
             // read is not shown. Through `ARRAY(SELECT …)` the plan PostgreSQL keeps looks

@@ -30,14 +30,27 @@ impl PlainSecret {
     /// time, so that the digest index of a token table grows at its end instead of at a
     /// random page (see [`PlainSecret::digest`] and docs/api.md).
     pub fn generate_token(prefix: &str) -> PlainSecret {
-        let mut bytes = [0u8; ORDERED_BYTES];
+        let [token] = PlainSecret::generate_tokens([prefix]);
+        token
+    }
+
+    /// Tokens issued together (an access token and its refresh token), one for each
+    /// prefix, as [`PlainSecret::generate_token`] makes them: their random bytes come from
+    /// one call to the operating system's generator instead of one each.
+    pub fn generate_tokens<const N: usize>(prefixes: [&str; N]) -> [PlainSecret; N] {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let millis = u64::try_from(millis).unwrap_or(u64::MAX) & ((1 << 48) - 1);
-        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-        getrandom::fill(&mut bytes[6..]).expect("the operating system's random generator failed");
-        PlainSecret(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+        let mut random = [[0u8; ORDERED_BYTES - 6]; N];
+        getrandom::fill(random.as_flattened_mut())
+            .expect("the operating system's random generator failed");
+        std::array::from_fn(|i| {
+            let mut bytes = [0u8; ORDERED_BYTES];
+            bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+            bytes[6..].copy_from_slice(&random[i]);
+            PlainSecret(format!("{}{}", prefixes[i], URL_SAFE_NO_PAD.encode(bytes)))
+        })
     }
 
     /// Wraps a secret received from a client.
@@ -205,6 +218,22 @@ mod tests {
             .unwrap()
             .as_millis() as u64;
         assert!(millis(&bytes) <= millis(&b_bytes) && now - millis(&bytes) < 60_000);
+    }
+
+    #[test]
+    fn tokens_issued_together_have_their_prefixes_and_distinct_random_parts() {
+        let [access, refresh] = PlainSecret::generate_tokens([ACCESS_PREFIX, REFRESH_PREFIX]);
+        let body = |t: &PlainSecret, p: &str| {
+            URL_SAFE_NO_PAD
+                .decode(t.expose().strip_prefix(p).unwrap())
+                .unwrap()
+        };
+        let (a, r) = (body(&access, ACCESS_PREFIX), body(&refresh, REFRESH_PREFIX));
+        assert_eq!((a.len(), r.len()), (40, 40));
+        assert_eq!(a[..6], r[..6], "one issue time");
+        assert_ne!(a[6..], r[6..]);
+        assert_eq!(access.digest().as_bytes().len(), 40);
+        assert_eq!(refresh.digest().as_bytes().len(), 40);
     }
 
     #[test]

@@ -225,10 +225,14 @@ impl Binding {
 impl Issue<'_> {
     /// Generates the secrets and the rows that store their digests.
     pub fn build(self, oauth: &OAuthConfig) -> (NewTokens, PlainSecret, Option<PlainSecret>) {
-        let access = PlainSecret::generate_token(ACCESS_PREFIX);
-        let refresh = self
-            .refresh_scope
-            .map(|_| PlainSecret::generate_token(REFRESH_PREFIX));
+        let (access, refresh) = match self.refresh_scope {
+            Some(_) => {
+                let [access, refresh] =
+                    PlainSecret::generate_tokens([ACCESS_PREFIX, REFRESH_PREFIX]);
+                (access, Some(refresh))
+            }
+            None => (PlainSecret::generate_token(ACCESS_PREFIX), None),
+        };
         let rows = self.rows(
             oauth,
             access.digest(),

@@ -42,8 +42,7 @@ pub async fn grant(
         ));
     };
     // The replacements are generated up front: the exchange stores only their digests.
-    let access = PlainSecret::generate_token(ACCESS_PREFIX);
-    let refresh = PlainSecret::generate_token(REFRESH_PREFIX);
+    let [access, refresh] = PlainSecret::generate_tokens([ACCESS_PREFIX, REFRESH_PREFIX]);
     let oauth = services.oauth();
     let rules = Arc::new(Rules {
         dpop_jkt: request.dpop_jkt.clone(),

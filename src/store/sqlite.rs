@@ -367,8 +367,7 @@ struct GroupShape {
 
 /// `rows` tuples of `columns` parameters, `(?, ?), (?, ?)`; a single column gives a bare
 /// list, `?, ?`. The parameters are anonymous: sqlx numbers those on across the statements
-/// of one query, while a numbered one (`?7`) in any statement but the first is matched to
-/// the wrong value.
+/// of one query, while it can leave a numbered one (`?45`) in a later statement unbound.
 fn parameters(rows: usize, columns: usize) -> String {
     let one = if columns > 1 {
         format!("({})", vec!["?"; columns].join(", "))

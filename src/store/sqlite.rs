@@ -16,18 +16,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Sqlite;
 use sqlx::migrate::Migrator;
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::engine::Engine;
 use super::group;
+use super::group::GroupPlan;
 use super::group::{ApplyGroup, TokenWriter};
 use super::sql::{RefreshTokenRow, SqlStore};
-use super::{Exchange, RefreshTokenInfo, StoreResult, TokenWrite};
+use super::{Exchange, NewRefreshToken, NewTokens, RefreshTokenInfo, StoreResult, TokenWrite};
 use crate::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
 
 /// The SQLite store.
@@ -274,21 +276,30 @@ async fn checkpoint(reader: &SqlitePool, writer: &SqlitePool) -> sqlx::Result<()
 /// that only inserts takes one trip, the same statement beginning the transaction. On one
 /// core each trip is two thread switches, which cost more than the statements of a small
 /// group.
-fn begin_and_read(digests: usize) -> String {
-    format!(
+fn begin_and_read(digests: &[&[u8]]) -> QueryBuilder<Sqlite> {
+    let mut sql = QueryBuilder::new(
         "BEGIN IMMEDIATE; \
          SELECT r.digest, r.id, r.family_id, r.client_id, r.user_id, r.scope, r.expires_at, \
          r.used_at, r.grace_uses, r.began_with, r.revoked_at, r.jkt, \
          u.disabled AS user_disabled \
          FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id \
-         WHERE r.digest IN ({})",
-        parameters(slots(digests), 1)
-    )
+         WHERE r.digest IN (",
+    );
+    let mut list = sql.separated(", ");
+    for digest in digests {
+        list.push_bind(digest.to_vec());
+    }
+    for _ in digests.len()..slots(digests.len()) {
+        list.push_bind(None::<Vec<u8>>);
+    }
+    sql.push(")");
+    sql
 }
 
-/// The rows a group's statement carries for `rows` writes: rounded up to a power of two,
-/// so that the writer's statement cache holds a few shapes of each statement rather than
-/// one per group size. The padding rows are NULLs, which match and insert nothing.
+/// How many rows a statement carries for `rows`: rounded up to a power of two, so that
+/// the writer's statement cache (sqlx keeps 100 a connection) holds a few shapes of each
+/// statement rather than one per group size. The padding rows are NULLs, which match and
+/// insert nothing.
 fn slots(rows: usize) -> usize {
     if rows == 0 {
         0
@@ -297,96 +308,108 @@ fn slots(rows: usize) -> usize {
     }
 }
 
-/// The statement that writes a group's rows and commits, for its shape: how many rows
-/// (before [`slots`]) it marks used, sets the grace count of, inserts into each token
-/// table and revokes the family of. Each list is a `VALUES` of [`parameters`], bound in
-/// that order (the revocations' twice: one list for each token table). A group runs only
-/// the statements it has rows for. Revocations come last, so that a revoked family also
-/// loses what this group issued in it.
-fn write_and_commit(begin: bool, shape: &GroupShape) -> String {
-    let mut sql = String::new();
-    if begin {
-        sql.push_str("BEGIN IMMEDIATE; ");
-    }
-    if shape.used > 0 {
-        let rows = parameters(slots(shape.used), 2);
-        sql.push_str(&format!(
-            "UPDATE refresh_tokens SET used_at = v.column2 FROM (VALUES {rows}) AS v \
-             WHERE refresh_tokens.id = v.column1; "
-        ));
-    }
-    if shape.grace > 0 {
-        let rows = parameters(slots(shape.grace), 2);
-        sql.push_str(&format!(
-            "UPDATE refresh_tokens SET grace_uses = v.column2 FROM (VALUES {rows}) AS v \
-             WHERE refresh_tokens.id = v.column1; "
-        ));
-    }
-    if shape.access > 0 {
-        let rows = parameters(slots(shape.access), ACCESS_COLUMNS);
-        sql.push_str(&format!(
-            "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, \
-             grant_type, scope, created_at, expires_at, jkt) \
-             SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL; "
-        ));
-    }
-    if shape.refresh > 0 {
-        let rows = parameters(slots(shape.refresh), REFRESH_COLUMNS);
-        sql.push_str(&format!(
-            "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
-             user_id, scope, created_at, expires_at, began_with, jkt) \
-             SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL; "
-        ));
-    }
-    if shape.revoked > 0 {
-        let rows = parameters(slots(shape.revoked), 2);
-        sql.push_str(&format!(
-            "UPDATE access_tokens SET revoked_at = v.column2 FROM (VALUES {rows}) AS v \
-             WHERE access_tokens.family_id = v.column1 AND access_tokens.revoked_at IS NULL; \
-             UPDATE refresh_tokens SET revoked_at = v.column2 FROM (VALUES {rows}) AS v \
-             WHERE refresh_tokens.family_id = v.column1 AND refresh_tokens.revoked_at IS NULL; "
-        ));
-    }
-    sql.push_str("COMMIT");
-    sql
-}
-
-/// Columns of an access token row in [`write_and_commit`]'s insert.
-const ACCESS_COLUMNS: usize = 10;
-/// Columns of a refresh token row in [`write_and_commit`]'s insert.
-const REFRESH_COLUMNS: usize = 11;
-
-/// How many rows of each kind a group writes (see [`write_and_commit`]).
-struct GroupShape {
-    used: usize,
-    grace: usize,
-    access: usize,
-    refresh: usize,
-    revoked: usize,
-}
-
-/// `rows` tuples of `columns` parameters, `(?, ?), (?, ?)`; a single column gives a bare
-/// list, `?, ?`. The parameters are anonymous: sqlx numbers those on across the statements
-/// of one query, while it can leave a numbered one (`?45`) in a later statement unbound.
-fn parameters(rows: usize, columns: usize) -> String {
-    let one = if columns > 1 {
-        format!("({})", vec!["?"; columns].join(", "))
-    } else {
-        "?".to_owned()
-    };
-    vec![one; rows].join(", ")
-}
-
-/// Binds NULL to the padding of a list of `rows` rows of `columns` (see [`slots`]).
-fn pad<'q>(
-    mut query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
-    rows: usize,
+/// Pushes `VALUES (…), …`: one tuple of `columns` for each of `rows`, bound by `bind`,
+/// then tuples of NULLs up to [`slots`].
+fn push_rows<T>(
+    sql: &mut QueryBuilder<Sqlite>,
+    rows: &[T],
     columns: usize,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
-    for _ in 0..(slots(rows) - rows) * columns {
-        query = query.bind(None::<i64>);
+    mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
+) {
+    let padding = std::iter::repeat_n(None, slots(rows.len()) - rows.len());
+    sql.push_values(
+        rows.iter().map(Some).chain(padding),
+        |mut tuple, row| match row {
+            Some(row) => bind(&mut tuple, row),
+            None => {
+                for _ in 0..columns {
+                    tuple.push_bind(None::<i64>);
+                }
+            }
+        },
+    );
+}
+
+/// The statement that writes what a group decided and commits: mark rotated refresh
+/// tokens used, set the grace-window count of those rotated again, insert access and
+/// refresh tokens, then revoke the families replays gave away — last, so that a revoked
+/// family also loses what this group issued in it. A group runs only the statements it
+/// has rows for.
+fn write_and_commit(begin: bool, plan: &GroupPlan<'_>) -> QueryBuilder<Sqlite> {
+    let mut sql = QueryBuilder::new(if begin { "BEGIN IMMEDIATE; " } else { "" });
+    for (column, list) in [("used_at", &plan.used), ("grace_uses", &plan.grace)] {
+        if list.is_empty() {
+            continue;
+        }
+        sql.push(format_args!(
+            "UPDATE refresh_tokens SET {column} = v.column2 FROM ("
+        ));
+        push_rows(&mut sql, list, 2, |tuple, (id, value)| {
+            tuple.push_bind(id.to_string()).push_bind(*value);
+        });
+        sql.push(") AS v WHERE refresh_tokens.id = v.column1; ");
     }
-    query
+    if !plan.issued.is_empty() {
+        sql.push(
+            "INSERT INTO access_tokens (id, digest, family_id, client_id, user_id, grant_type, \
+             scope, created_at, expires_at, jkt) SELECT * FROM (",
+        );
+        push_rows(&mut sql, &plan.issued, 10, |tuple, t| {
+            tuple
+                .push_bind(t.access_id.to_string())
+                .push_bind(t.access_digest.as_bytes().to_vec())
+                .push_bind(t.family_id.to_string())
+                .push_bind(t.client_id.clone())
+                .push_bind(t.user_id.map(|u| u.to_string()))
+                .push_bind(t.grant_type.as_str())
+                .push_bind(t.scope.to_string())
+                .push_bind(t.created_at)
+                .push_bind(t.expires_at)
+                .push_bind(t.jkt.clone());
+        });
+        sql.push(") WHERE column1 IS NOT NULL; ");
+    }
+    let refresh: Vec<(&NewTokens, &NewRefreshToken)> = plan
+        .issued
+        .iter()
+        .filter_map(|t| Some((&**t, t.refresh.as_ref()?)))
+        .collect();
+    if !refresh.is_empty() {
+        sql.push(
+            "INSERT INTO refresh_tokens (id, digest, family_id, access_token_id, client_id, \
+             user_id, scope, created_at, expires_at, began_with, jkt) SELECT * FROM (",
+        );
+        push_rows(&mut sql, &refresh, 11, |tuple, (t, r)| {
+            tuple
+                .push_bind(r.id.to_string())
+                .push_bind(r.digest.as_bytes().to_vec())
+                .push_bind(t.family_id.to_string())
+                .push_bind(t.access_id.to_string())
+                .push_bind(t.client_id.clone())
+                .push_bind(t.user_id.map(|u| u.to_string()))
+                .push_bind(r.scope.to_string())
+                .push_bind(t.created_at)
+                .push_bind(r.expires_at)
+                .push_bind(r.began_with.map(crate::domain::GrantType::as_str))
+                .push_bind(r.jkt.clone());
+        });
+        sql.push(") WHERE column1 IS NOT NULL; ");
+    }
+    if !plan.revoked.is_empty() {
+        for table in ["access_tokens", "refresh_tokens"] {
+            sql.push(format_args!(
+                "UPDATE {table} SET revoked_at = v.column2 FROM ("
+            ));
+            push_rows(&mut sql, &plan.revoked, 2, |tuple, (family, at)| {
+                tuple.push_bind(family.to_string()).push_bind(*at);
+            });
+            sql.push(format_args!(
+                ") AS v WHERE {table}.family_id = v.column1 AND {table}.revoked_at IS NULL; "
+            ));
+        }
+    }
+    sql.push("COMMIT");
+    sql
 }
 
 #[derive(sqlx::FromRow)]
@@ -424,75 +447,20 @@ async fn apply_group_on(
     let digests = group::presented(writes);
     let mut stored: HashMap<Vec<u8>, RefreshTokenInfo> = HashMap::new();
     if !digests.is_empty() {
-        let mut read = sqlx::query_as(sqlx::AssertSqlSafe(begin_and_read(digests.len())));
-        for digest in &digests {
-            read = read.bind(*digest);
-        }
-        for _ in digests.len()..slots(digests.len()) {
-            read = read.bind(None::<Vec<u8>>);
-        }
-        let rows: Vec<DigestedRefreshRow> = read.fetch_all(&mut *conn).await?;
+        let rows: Vec<DigestedRefreshRow> = begin_and_read(&digests)
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await?;
         for r in rows {
             stored.insert(r.digest, r.row.into_info()?);
         }
     }
 
     let plan = group::plan(writes, stored);
-    let refreshes = plan.issued.iter().filter(|t| t.refresh.is_some()).count();
-    let shape = GroupShape {
-        used: plan.used.len(),
-        grace: plan.grace.len(),
-        access: plan.issued.len(),
-        refresh: refreshes,
-        revoked: plan.revoked.len(),
-    };
-    let mut write = sqlx::query(sqlx::AssertSqlSafe(write_and_commit(
-        digests.is_empty(),
-        &shape,
-    )));
-    for list in [&plan.used, &plan.grace] {
-        for (id, value) in list {
-            write = write.bind(id.to_string()).bind(*value);
-        }
-        write = pad(write, list.len(), 2);
-    }
-    for t in &plan.issued {
-        write = write
-            .bind(t.access_id.to_string())
-            .bind(t.access_digest.as_bytes().to_vec())
-            .bind(t.family_id.to_string())
-            .bind(t.client_id.clone())
-            .bind(t.user_id.map(|u| u.to_string()))
-            .bind(t.grant_type.as_str())
-            .bind(t.scope.to_string())
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.jkt.clone());
-    }
-    write = pad(write, shape.access, ACCESS_COLUMNS);
-    for t in &plan.issued {
-        let Some(r) = &t.refresh else { continue };
-        write = write
-            .bind(r.id.to_string())
-            .bind(r.digest.as_bytes().to_vec())
-            .bind(t.family_id.to_string())
-            .bind(t.access_id.to_string())
-            .bind(t.client_id.clone())
-            .bind(t.user_id.map(|u| u.to_string()))
-            .bind(r.scope.to_string())
-            .bind(t.created_at)
-            .bind(r.expires_at)
-            .bind(r.began_with.map(crate::domain::GrantType::as_str))
-            .bind(r.jkt.clone());
-    }
-    write = pad(write, shape.refresh, REFRESH_COLUMNS);
-    for _each_table in 0..2 {
-        for (family, at) in &plan.revoked {
-            write = write.bind(family.to_string()).bind(*at);
-        }
-        write = pad(write, plan.revoked.len(), 2);
-    }
-    write.execute(&mut *conn).await?;
+    write_and_commit(digests.is_empty(), &plan)
+        .build()
+        .execute(&mut *conn)
+        .await?;
     Ok(plan.done)
 }
 

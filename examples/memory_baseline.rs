@@ -9,6 +9,14 @@
 //!   memory, a replay revokes the family); tokens minted as harmony mints them
 //!   (`PlainSecret::generate_token`) and answered in the documented JSON.
 //!
+//! Each answer is the one harmony gives under `bench/run` (rate limits off): the same status,
+//! headers and body. The headers the contract asks for are computed as harmony computes
+//! them — a fresh UUID in `X-Request-Id`, an `ETag` from the body's SHA-256, `Cache-Control`,
+//! and the `Bearer` and `DPoP` challenges and the error envelope on a `401` — so that the
+//! limit does the work of the answer and leaves out the database and what no client sees
+//! (metrics, logs, the record of a token's last use). The hello-world baseline beside it
+//! is the bare floor.
+//!
 //! It prints the same first-start line as harmony (`{"username", "password", "client_id",
 //! "client_secret"}`), so that `bench/run` drives it with the same scripts, and the ratio of
 //! a scenario to this server is the share of the physical limit harmony reaches.
@@ -23,13 +31,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use harmony::domain::{PlainSecret, TokenDigest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 
 const USERNAME: &str = "admin";
 const CLIENT_ID: &str = "bench-client";
@@ -52,6 +61,8 @@ struct App {
     tokens: Mutex<Tokens>,
     secret_digest: TokenDigest,
     password: String,
+    /// The `DPoP` challenge harmony sends after the `Bearer` one on a `401`.
+    dpop_challenge: HeaderValue,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +76,29 @@ struct TokenForm {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserView {
+    id: &'static str,
+    username: &'static str,
+    email: &'static str,
+    name: &'static str,
+    created_at: &'static str,
+}
+
+/// harmony's error envelope.
+#[derive(Serialize)]
+struct Envelope {
+    error: EnvelopeError,
+}
+
+#[derive(Serialize)]
+struct EnvelopeError {
+    code: &'static str,
+    message: &'static str,
+    status: u16,
+}
+
+#[derive(Serialize)]
 struct TokenAnswer {
     access_token: String,
     expires_in: u64,
@@ -74,11 +108,57 @@ struct TokenAnswer {
     refresh_token: Option<String>,
 }
 
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What harmony adds to every answer: `Cache-Control` unless set, and a fresh request id.
+fn finish(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache, private"));
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    headers.insert(
+        X_REQUEST_ID,
+        HeaderValue::from_str(id).expect("a UUID is a valid header value"),
+    );
+    response
+}
+
+/// A JSON body with harmony's `ETag`: the first 128 bits of its SHA-256, hex, quoted.
+fn with_etag(body: Vec<u8>) -> Response {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(&body);
+    let mut tag = [b'"'; 34];
+    for (i, byte) in digest[..16].iter().enumerate() {
+        tag[1 + 2 * i] = HEX[usize::from(byte >> 4)];
+        tag[2 + 2 * i] = HEX[usize::from(byte & 0x0f)];
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::ETAG,
+                HeaderValue::from_bytes(&tag).expect("quoted hex"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 fn oauth_error(code: &'static str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": code }))).into_response()
 }
 
 async fn user(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    finish(user_answer(&app, &headers))
+}
+
+fn user_answer(app: &App, headers: &HeaderMap) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -95,24 +175,42 @@ async fn user(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             .is_some_and(|(family, _)| !tokens.revoked.contains(family))
     });
     if !known {
-        return (
+        let mut response = (
             StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer realm=\"harmony\"")],
-            Json(json!({ "message": "Bad credentials", "code": "unauthorized" })),
+            [(
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"harmony\", error=\"invalid_token\"",
+            )],
+            Json(Envelope {
+                error: EnvelopeError {
+                    code: "invalid_token",
+                    message: "the access token is invalid, expired or revoked",
+                    status: 401,
+                },
+            }),
         )
             .into_response();
+        response
+            .headers_mut()
+            .append(header::WWW_AUTHENTICATE, app.dpop_challenge.clone());
+        return response;
     }
-    Json(json!({
-        "id": "2f6f0c36-3b0e-4b8a-9d59-4c2f1e0e7a11",
-        "username": USERNAME,
-        "email": "admin@localhost",
-        "name": "Administrator",
-        "createdAt": "2026-11-29T10:00:00Z",
-    }))
-    .into_response()
+    let body = serde_json::to_vec(&UserView {
+        id: "2f6f0c36-3b0e-4b8a-9d59-4c2f1e0e7a11",
+        username: USERNAME,
+        email: "admin@localhost",
+        name: "Administrator",
+        created_at: "2026-11-29T10:00:00Z",
+    })
+    .expect("JSON");
+    with_etag(body)
 }
 
 async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Response {
+    finish(token_answer(&app, form))
+}
+
+fn token_answer(app: &App, form: TokenForm) -> Response {
     let secret_ok = form.client_id.as_deref() == Some(CLIENT_ID)
         && form
             .client_secret
@@ -170,7 +268,10 @@ async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Resp
         }
     }
     (
-        [(header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
         Json(TokenAnswer {
             access_token: access.expose().to_owned(),
             expires_in: 3600,
@@ -198,10 +299,14 @@ async fn main() -> std::io::Result<()> {
             "client_secret": secret.expose(),
         })
     );
+    let challenge = format!(
+        "DPoP algs=\"ES256 EdDSA RS256\", resource_metadata=\"http://{addr}/.well-known/oauth-protected-resource\""
+    );
     let app = Arc::new(App {
         tokens: Mutex::new(Tokens::default()),
         secret_digest: secret.digest(),
         password,
+        dpop_challenge: HeaderValue::from_str(&challenge).expect("an address is a valid header"),
     });
     let router = Router::new()
         .route("/user", get(user))

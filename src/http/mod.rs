@@ -65,6 +65,7 @@ pub fn router(
 + Sync
 + 'static {
     let metrics = state.metrics.clone();
+    let body_limit = state.config.limits.body_limit;
 
     // Resource endpoints: token presentation, rate limits.
     let challenge = auth::DpopChallenge::new(&state);
@@ -114,7 +115,6 @@ pub fn router(
                 None => middleware::not_found().await.into_response(),
             }
         })
-        .layer(DefaultBodyLimit::max(state.config.limits.body_limit))
         .with_state(state);
 
     // The edge wraps the whole router as one service (not each route, as `Router::layer`
@@ -126,5 +126,8 @@ pub fn router(
             middleware::edge,
         ))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // Around the router, not on each route (`Router::layer`): a route's own limit, set
+        // inside, still overrides it, and no request pays for one more boxed route.
+        .layer(DefaultBodyLimit::max(body_limit))
         .service(inner)
 }

@@ -57,18 +57,18 @@ fn has_query_token(query: Option<&str>) -> bool {
     query_pairs(query).any(|(k, _)| k == "access_token")
 }
 
-/// What the request presented.
+/// What the request presented (borrowed from it, unless it had to be decoded).
 #[derive(Debug, PartialEq, Eq)]
-enum Presented {
+enum Presented<'a> {
     None,
-    One(String),
+    One(Cow<'a, str>),
     /// A token under the `DPoP` scheme (RFC 9449 §7.1).
-    Dpop(String),
+    Dpop(Cow<'a, str>),
     Many,
     Malformed,
 }
 
-fn from_header(value: &HeaderValue) -> Presented {
+fn from_header(value: &HeaderValue) -> Presented<'_> {
     let Ok(value) = value.to_str() else {
         return Presented::Malformed;
     };
@@ -78,13 +78,13 @@ fn from_header(value: &HeaderValue) -> Presented {
         if rest.is_empty() || rest.contains(' ') {
             Presented::Malformed
         } else {
-            Presented::One(rest.to_owned())
+            Presented::One(Cow::Borrowed(rest))
         }
     } else if scheme.eq_ignore_ascii_case("dpop") {
         if rest.is_empty() || rest.contains(' ') {
             Presented::Malformed
         } else {
-            Presented::Dpop(rest.to_owned())
+            Presented::Dpop(Cow::Borrowed(rest))
         }
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Composer's http-basic: any username, the token as password.
@@ -93,7 +93,7 @@ fn from_header(value: &HeaderValue) -> Presented {
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
         match decoded.as_deref().and_then(|s| s.split_once(':')) {
-            Some((_, token)) if !token.is_empty() => Presented::One(token.to_owned()),
+            Some((_, token)) if !token.is_empty() => Presented::One(Cow::Owned(token.to_owned())),
             _ => Presented::Malformed,
         }
     } else {
@@ -101,24 +101,24 @@ fn from_header(value: &HeaderValue) -> Presented {
     }
 }
 
-fn presented(headers: &HeaderMap, query: Option<&str>) -> Presented {
-    let mut found = Vec::new();
-    for value in headers.get_all(header::AUTHORIZATION) {
-        match from_header(value) {
-            Presented::None => {}
-            other => found.push(other),
+fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Presented<'a> {
+    let in_headers = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .map(from_header);
+    let in_query = query_pairs(query)
+        .filter(|(k, v)| k == "access_token" && !v.is_empty())
+        .map(|(_, v)| Presented::One(v));
+    let mut found = Presented::None;
+    for p in in_headers.chain(in_query) {
+        if found != Presented::None && p != Presented::None {
+            return Presented::Many;
+        }
+        if p != Presented::None {
+            found = p;
         }
     }
-    for (k, v) in query_pairs(query) {
-        if k == "access_token" && !v.is_empty() {
-            found.push(Presented::One(v.into_owned()));
-        }
-    }
-    match found.len() {
-        0 => Presented::None,
-        1 => found.pop().unwrap_or(Presented::None),
-        _ => Presented::Many,
-    }
+    found
 }
 
 /// The middleware: authenticate, rate-limit, run the handler, add the quota headers; and

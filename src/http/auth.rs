@@ -122,7 +122,7 @@ fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Presented<'a
 }
 
 /// The middleware: authenticate, rate-limit, run the handler, add the quota headers; and
-/// tag the response with its route for the metrics (see [`super::metrics::tag_route`]).
+/// tag the response with its route for the metrics (see [`super::metrics::TagRouteLayer`]).
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -1,4 +1,4 @@
-//! The edge of the server: one layer, [`edge`], does what holds for every response — the
+//! The edge of the server: one layer, [`EdgeLayer`], does what holds for every response — the
 //! request id and the log span, the error envelope for bare statuses (404, 405, 413…),
 //! `OPTIONS` and `Allow`, `Cache-Control`, `ETag`/`304`, and the request metrics — plus
 //! panics as JSON and the redaction of secrets from logged URLs.
@@ -7,14 +7,18 @@
 //! single boxed future per request instead of six (docs/benchmarks.md measures it).
 
 use std::any::Any;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::body::{Body, HttpBody};
-use axum::extract::{Request, State};
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
+use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use super::metrics::{Route, method_label};
@@ -24,46 +28,100 @@ use crate::metrics::Metrics;
 /// The request id header: the client's own when it sends one, else a fresh UUID.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The outermost layer (see the module's documentation).
-pub async fn edge(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let request_id = match request.headers().get(&X_REQUEST_ID) {
-        Some(id) => id.clone(),
-        None => {
-            let mut buf = uuid::Uuid::encode_buffer();
-            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-            let id = HeaderValue::from_str(id).expect("a UUID is a valid header value");
-            request.headers_mut().insert(X_REQUEST_ID, id.clone());
-            id
-        }
-    };
-    let method = request.method().clone();
-    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    let span = tracing::info_span!(
-        "request",
-        method = %method,
-        uri = %redact_uri(request.uri()),
-        request_id = request_id.to_str().unwrap_or(""),
-    );
+/// The outermost layer (see the module's documentation). A service of its own, not
+/// `axum::middleware::from_fn`: it calls the router at once and boxes only the future that
+/// finishes the answer, where `from_fn` clones and boxes the inner service as well.
+#[derive(Clone)]
+pub struct EdgeLayer {
+    metrics: Metrics,
+}
 
-    let response = next.run(request).instrument(span.clone()).await;
-    let route = response.extensions().get::<Route>().cloned();
-    let response = etag(&method, if_none_match, response).await;
-    let mut response = normalize(&method, response);
-    response.headers_mut().insert(X_REQUEST_ID, request_id);
-
-    let status = response.status();
-    let elapsed = start.elapsed();
-    if status.is_server_error() {
-        span.in_scope(|| tracing::error!(status = status.as_u16(), ?elapsed, "request failed"));
+impl EdgeLayer {
+    /// The edge, recording into `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        EdgeLayer { metrics }
     }
-    metrics.record_request(
-        method_label(&method),
-        route.as_ref().map_or("unmatched", Route::as_str),
-        status.as_u16(),
-        elapsed.as_secs_f64(),
-    );
-    response
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// The service of [`EdgeLayer`].
+#[derive(Clone)]
+pub struct Edge<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S, B> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = axum::http::Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let start = Instant::now();
+        let request_id = match request.headers().get(&X_REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let mut buf = uuid::Uuid::encode_buffer();
+                let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+                let id = HeaderValue::from_str(id).expect("a UUID is a valid header value");
+                request.headers_mut().insert(X_REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let method = request.method().clone();
+        let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+        let span = tracing::info_span!(
+            "request",
+            method = %method,
+            uri = %redact_uri(request.uri()),
+            request_id = request_id.to_str().unwrap_or(""),
+        );
+        let response = span.in_scope(|| self.inner.call(request));
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let Ok(response) = response.instrument(span.clone()).await;
+            let response = response.map(Body::new);
+            let route = response.extensions().get::<Route>().cloned();
+            let response = etag(&method, if_none_match, response).await;
+            let mut response = normalize(&method, response);
+            response.headers_mut().insert(X_REQUEST_ID, request_id);
+
+            let status = response.status();
+            let elapsed = start.elapsed();
+            if status.is_server_error() {
+                span.in_scope(|| {
+                    tracing::error!(status = status.as_u16(), ?elapsed, "request failed")
+                });
+            }
+            metrics.record_request(
+                method_label(&method),
+                route.as_ref().map_or("unmatched", Route::as_str),
+                status.as_u16(),
+                elapsed.as_secs_f64(),
+            );
+            Ok(response)
+        })
+    }
 }
 
 /// The fallback: an unknown path.

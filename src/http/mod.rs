@@ -96,7 +96,7 @@ pub fn router(
         .merge(oauth::router())
         .merge(pages)
         .merge(docs::router(document.clone()))
-        .route_layer(axum::middleware::from_fn(metrics::tag_route));
+        .route_layer(metrics::TagRouteLayer);
 
     let (routes, mut api_document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(api)
@@ -121,10 +121,7 @@ pub fn router(
     // would), so that it sees the `Allow` header axum adds to a 405. No outer `Router`:
     // that would match every request a second time.
     ServiceBuilder::new()
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            middleware::edge,
-        ))
+        .layer(middleware::EdgeLayer::new(metrics))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Around the router, not on each route (`Router::layer`): a route's own limit, set
         // inside, still overrides it, and no request pays for one more boxed route.

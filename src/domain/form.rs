@@ -12,10 +12,15 @@ pub struct NotUtf8;
 pub fn pairs(input: &[u8]) -> Result<form_urlencoded::Parse<'_>, NotUtf8> {
     // The separators (`&`, `=`, `+`) are ASCII, and ASCII bytes never occur inside a
     // multi-byte sequence: the whole input decodes to UTF-8 exactly when every name and
-    // value does. Without a `%` this borrows and only validates.
-    percent_encoding::percent_decode(input)
-        .decode_utf8()
-        .map_err(|_| NotUtf8)?;
+    // value does. Without a `%` (the usual form) there is nothing to decode, and the bytes
+    // are checked as they are, faster than the decoder's scan of every byte.
+    if input.contains(&b'%') {
+        percent_encoding::percent_decode(input)
+            .decode_utf8()
+            .map_err(|_| NotUtf8)?;
+    } else {
+        std::str::from_utf8(input).map_err(|_| NotUtf8)?;
+    }
     Ok(form_urlencoded::parse(input))
 }
 
@@ -56,5 +61,7 @@ mod tests {
             assert_eq!(collect(bad), Err(NotUtf8), "{bad}");
         }
         assert!(pairs(b"q=\xff").is_err());
+        assert!(pairs(b"q=\xe2\x82&r=%41").is_err());
+        assert!(pairs("q=café".as_bytes()).is_ok());
     }
 }

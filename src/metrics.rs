@@ -52,6 +52,9 @@ pub struct Metrics {
     /// The request series already registered, by route template: recording a request is
     /// then a read lock, a short scan and two atomic updates, with no key to build.
     routes: Arc<RwLock<HashMap<String, RouteSeries>>>,
+    /// The issued-token counter of each grant type, registered once: counting a token is
+    /// then an atomic add, with no key to build and look up.
+    tokens_issued: Arc<[(GrantType, metrics::Counter); GrantType::ALL.len()]>,
 }
 
 /// The series of one route template.
@@ -116,15 +119,23 @@ impl Metrics {
              nothing contacted), failed, skipped (the add-on was deleted or changed owner)",
         );
         recorder.describe_counter(n, u, d);
+        let tokens_issued = GrantType::ALL.map(|grant| {
+            let key = Key::from_parts(
+                TOKENS_ISSUED,
+                vec![Label::from_static_parts("grant_type", grant.as_str())],
+            );
+            (grant, recorder.register_counter(&key, &METADATA))
+        });
+        // Every grant's series exists from the start at 0, so that `rate()` and alerts see
+        // the first token rather than a series appearing out of nothing.
+        for (_, counter) in &tokens_issued {
+            counter.absolute(0);
+        }
         let metrics = Metrics {
             recorder: Arc::new(recorder),
             routes: Arc::default(),
+            tokens_issued: Arc::new(tokens_issued),
         };
-        // Every grant's series exists from the start at 0, so that `rate()` and alerts see
-        // the first token rather than a series appearing out of nothing.
-        for grant in GrantType::ALL {
-            metrics.token_counter(grant).absolute(0);
-        }
         for outcome in SYNC_OUTCOMES {
             metrics.sync_counter(outcome).absolute(0);
         }
@@ -142,14 +153,6 @@ impl Metrics {
     /// Counts a finished webhook sync; `outcome` is one of [`SYNC_OUTCOMES`].
     pub fn git_sync(&self, outcome: &'static str) {
         self.sync_counter(outcome).increment(1);
-    }
-
-    fn token_counter(&self, grant: GrantType) -> metrics::Counter {
-        let key = Key::from_parts(
-            TOKENS_ISSUED,
-            vec![Label::from_static_parts("grant_type", grant.as_str())],
-        );
-        self.recorder.register_counter(&key, &METADATA)
     }
 
     /// Counts an answered request and its duration; `method` is a label of a bounded set
@@ -202,7 +205,9 @@ impl Metrics {
 
     /// Counts an access token issued by `grant`.
     pub fn token_issued(&self, grant: GrantType) {
-        self.token_counter(grant).increment(1);
+        if let Some((_, counter)) = self.tokens_issued.iter().find(|(g, _)| *g == grant) {
+            counter.increment(1);
+        }
     }
 
     /// Counts a refused token request by its RFC 6749 error code (a fixed set of

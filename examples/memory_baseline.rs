@@ -36,9 +36,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use harmony::domain::{PlainSecret, TokenDigest};
+use harmony::http::middleware::etag_of;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 const USERNAME: &str = "admin";
 const CLIENT_ID: &str = "bench-client";
@@ -125,25 +125,15 @@ fn finish(mut response: Response) -> Response {
     response
 }
 
-/// A JSON body with harmony's `ETag`: the first 128 bits of its SHA-256, hex, quoted.
+/// A JSON body with harmony's `ETag`, made by harmony's own function.
 fn with_etag(body: Vec<u8>) -> Response {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(&body);
-    let mut tag = [b'"'; 34];
-    for (i, byte) in digest[..16].iter().enumerate() {
-        tag[1 + 2 * i] = HEX[usize::from(byte >> 4)];
-        tag[2 + 2 * i] = HEX[usize::from(byte & 0x0f)];
-    }
     (
         [
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             ),
-            (
-                header::ETAG,
-                HeaderValue::from_bytes(&tag).expect("quoted hex"),
-            ),
+            (header::ETAG, etag_of(&body)),
         ],
         body,
     )

@@ -45,16 +45,20 @@ const GIT_SYNCS: &str = "git_syncs_total";
 /// The outcomes of a webhook sync, the values of `git_syncs_total`'s `outcome` label.
 pub const SYNC_OUTCOMES: [&str; 4] = ["ok", "refused", "failed", "skipped"];
 
-/// The metrics of one application. Cheap to clone.
+/// The metrics of one application. Cheap to clone: one shared pointer (the edge layer
+/// clones it for every request).
 #[derive(Clone)]
-pub struct Metrics {
-    recorder: Arc<PrometheusRecorder>,
+pub struct Metrics(Arc<Parts>);
+
+/// What [`Metrics`] shares.
+struct Parts {
+    recorder: PrometheusRecorder,
     /// The request series already registered, by route template: recording a request is
     /// then a read lock, a short scan and two atomic updates, with no key to build.
-    routes: Arc<RwLock<HashMap<String, RouteSeries>>>,
+    routes: RwLock<HashMap<String, RouteSeries>>,
     /// The issued-token counter of each grant type, registered once: counting a token is
     /// then an atomic add, with no key to build and look up.
-    tokens_issued: Arc<[(GrantType, metrics::Counter); GrantType::ALL.len()]>,
+    tokens_issued: [(GrantType, metrics::Counter); GrantType::ALL.len()],
 }
 
 /// The series of one route template.
@@ -131,11 +135,11 @@ impl Metrics {
         for (_, counter) in &tokens_issued {
             counter.absolute(0);
         }
-        let metrics = Metrics {
-            recorder: Arc::new(recorder),
-            routes: Arc::default(),
-            tokens_issued: Arc::new(tokens_issued),
-        };
+        let metrics = Metrics(Arc::new(Parts {
+            recorder,
+            routes: RwLock::default(),
+            tokens_issued,
+        }));
         for outcome in SYNC_OUTCOMES {
             metrics.sync_counter(outcome).absolute(0);
         }
@@ -147,7 +151,7 @@ impl Metrics {
             GIT_SYNCS,
             vec![Label::from_static_parts("outcome", outcome)],
         );
-        self.recorder.register_counter(&key, &METADATA)
+        self.0.recorder.register_counter(&key, &METADATA)
     }
 
     /// Counts a finished webhook sync; `outcome` is one of [`SYNC_OUTCOMES`].
@@ -159,7 +163,7 @@ impl Metrics {
     /// (the standard methods, and `other`).
     pub fn record_request(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         {
-            let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+            let routes = self.0.routes.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(series) = routes.get(route)
                 && let Some((_, _, counter)) = series
                     .requests
@@ -171,11 +175,15 @@ impl Metrics {
                 return;
             }
         }
-        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        let mut routes = self
+            .0
+            .routes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let series = routes.entry(route.to_owned()).or_insert_with(|| {
             let key = Key::from_parts(DURATION, vec![Label::new("route", route.to_owned())]);
             RouteSeries {
-                duration: self.recorder.register_histogram(&key, &METADATA),
+                duration: self.0.recorder.register_histogram(&key, &METADATA),
                 requests: Vec::new(),
             }
         });
@@ -194,7 +202,7 @@ impl Metrics {
                         Label::new("status", status.to_string()),
                     ],
                 );
-                let counter = self.recorder.register_counter(&key, &METADATA);
+                let counter = self.0.recorder.register_counter(&key, &METADATA);
                 series.requests.push((method, status, counter.clone()));
                 counter
             }
@@ -205,7 +213,7 @@ impl Metrics {
 
     /// Counts an access token issued by `grant`.
     pub fn token_issued(&self, grant: GrantType) {
-        if let Some((_, counter)) = self.tokens_issued.iter().find(|(g, _)| *g == grant) {
+        if let Some((_, counter)) = self.0.tokens_issued.iter().find(|(g, _)| *g == grant) {
             counter.increment(1);
         }
     }
@@ -214,21 +222,26 @@ impl Metrics {
     /// `&'static str`, never text from the request).
     pub fn token_error(&self, error: &'static str) {
         let key = Key::from_parts(TOKEN_ERRORS, vec![Label::from_static_parts("error", error)]);
-        self.recorder.register_counter(&key, &METADATA).increment(1);
+        self.0
+            .recorder
+            .register_counter(&key, &METADATA)
+            .increment(1);
     }
 
     /// The text exposition, with the password hasher's numbers (hashes in flight, hashes
     /// done) read at this moment.
     pub fn render(&self, hashes_in_flight: u64, hashes_done: u64) -> String {
         let gauge = Key::from_static_name(HASHES_IN_FLIGHT);
-        self.recorder
+        self.0
+            .recorder
             .register_gauge(&gauge, &METADATA)
             .set(hashes_in_flight as f64);
         let done = Key::from_static_name(HASHES_DONE);
-        self.recorder
+        self.0
+            .recorder
             .register_counter(&done, &METADATA)
             .absolute(hashes_done);
-        let handle = self.recorder.handle();
+        let handle = self.0.recorder.handle();
         handle.run_upkeep();
         handle.render()
     }

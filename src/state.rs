@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
@@ -115,16 +116,11 @@ impl AppState {
 /// `X-Forwarded-For` when the deployment says a trusted proxy sets it.
 pub struct ClientAddr(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+impl ClientAddr {
+    /// The address of the client that sent a request with these headers and extensions.
+    pub fn of(headers: &HeaderMap, extensions: &Extensions, state: &AppState) -> ClientAddr {
         if state.config.limits.trust_forwarded_for {
-            let forwarded = parts
-                .headers
+            let forwarded = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -132,13 +128,23 @@ impl FromRequestParts<AppState> for ClientAddr {
                 .filter_map(|s| s.trim().parse::<IpAddr>().ok())
                 .next_back();
             if let Some(ip) = forwarded {
-                return Ok(ClientAddr(ip));
+                return ClientAddr(ip);
             }
         }
-        let peer = parts
-            .extensions
+        let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(ClientAddr(peer))
+        ClientAddr(peer)
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr::of(&parts.headers, &parts.extensions, state))
     }
 }

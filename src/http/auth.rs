@@ -4,23 +4,26 @@
 //! rate limits, and leaves an [`Authn`] for the extractors that guard each endpoint.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use subtle::ConstantTimeEq as _;
+use tower::{Layer, Service};
 
 use crate::domain::dpop::Expected;
 use crate::domain::{Scope, form};
 use crate::http::error::{ApiError, DpopRefusal};
+use crate::service::auth_cache::CachedToken;
 use crate::service::dpop::DpopError;
 use crate::state::ClientAddr;
 use crate::state::ratelimit::Quota;
@@ -121,97 +124,222 @@ fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Presented<'a
     found
 }
 
-/// The middleware: authenticate, rate-limit, run the handler, add the quota headers; and
-/// tag the response with its route for the metrics (see [`super::metrics::TagRouteLayer`]).
-pub async fn authenticate(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+/// Route layer of the resource endpoints: authenticates, rate-limits, runs the route, adds
+/// the quota headers, and tags the response with its route for the metrics (see
+/// [`super::metrics::TagRouteLayer`]).
+///
+/// A service of its own, not `axum::middleware::from_fn`: when memory knows the token (as
+/// it does for nearly every request), it decides at once and calls the route without
+/// cloning it. Only a token the store must be asked about, or a `DPoP` proof to check,
+/// waits first.
+#[derive(Clone)]
+pub struct AuthenticateLayer {
+    state: AppState,
     challenge: Option<DpopChallenge>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = admit(state, addr, challenge, request, next).await;
-    super::metrics::tag(&mut response, matched);
-    response
 }
 
-async fn admit(
-    state: AppState,
-    addr: IpAddr,
-    challenge: Option<DpopChallenge>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    // Every resource endpoint, before anything reads the query: one that is not UTF-8 is
-    // refused, never read with replacement characters.
-    if let Some(q) = request.uri().query()
-        && form::pairs(q.as_bytes()).is_err()
-    {
-        return ApiError::invalid_query().into_response();
+impl AuthenticateLayer {
+    /// The layer for this application.
+    pub fn new(state: &AppState) -> Self {
+        AuthenticateLayer {
+            challenge: DpopChallenge::new(state),
+            state: state.clone(),
+        }
     }
-    if !state.config.oauth.query_tokens && has_query_token(request.uri().query()) {
-        return ApiError::query_token_refused().into_response();
+}
+
+impl<S> Layer<S> for AuthenticateLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Authenticate<S> {
+        Authenticate {
+            inner,
+            layer: self.clone(),
+        }
     }
-    let now = now();
-    let mut entry = None;
-    let authn = match presented(request.headers(), request.uri().query()) {
-        Presented::None => Authn::Anonymous,
-        Presented::Many => Authn::Ambiguous,
-        Presented::Malformed => Authn::Invalid,
-        Presented::One(token) => match state.services.tokens().resolve(&token).await {
-            Ok(found) => {
-                entry = found;
-                match entry.as_ref().and_then(|e| e.info.clone()) {
-                    // A bound token is worthless without its key (RFC 9449 §7.2).
-                    Some(info) if info.is_active(now) && info.jkt.is_some() => {
-                        Authn::Dpop(DpopRefusal::Invalid(
-                            "this access token is DPoP-bound: send it as Authorization: DPoP \
-                             with a DPoP proof"
-                                .into(),
-                        ))
-                    }
-                    Some(info) if info.is_active(now) => Authn::Token(info),
-                    _ => Authn::Invalid,
-                }
+}
+
+/// The service of [`AuthenticateLayer`].
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    layer: AuthenticateLayer,
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for Authenticate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Answer {
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        let now = now();
+        match found_now(&self.layer.state, request.headers(), request.uri(), now) {
+            Found::Refused(e) => {
+                let mut refused = e.into_response();
+                super::metrics::tag(&mut refused, matched);
+                Box::pin(std::future::ready(Ok(refused)))
             }
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        Presented::Dpop(token) => match state.services.tokens().resolve(&token).await {
-            Ok(found) => {
-                // Owned: the request's body may not be shared across an await.
-                let presented = DpopRequest {
-                    proofs: request.headers().get_all("dpop").iter().cloned().collect(),
-                    method: request.method().clone(),
-                    path: request.uri().path().to_owned(),
-                };
-                entry = found;
-                match entry.as_ref().and_then(|e| e.info.clone()) {
-                    Some(info) if info.is_active(now) => {
-                        match dpop_proof(&state, presented, &token, &info, now).await {
-                            Ok(()) => Authn::Token(info),
-                            Err(Ok(refusal)) => Authn::Dpop(refusal),
-                            Err(Err(e)) => return e.into_response(),
+            Found::Caller(authn, entry) => {
+                let layer = self.layer.clone();
+                admit(layer, &mut self.inner, request, authn, entry, now, matched)
+            }
+            Found::Ask => {
+                // The route is called after an await: it leaves with its own service.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let layer = self.layer.clone();
+                Box::pin(async move {
+                    // In parts: a request's body may not be shared across an await.
+                    let (parts, body) = request.into_parts();
+                    match found(&layer.state, &parts, now).await {
+                        Ok((authn, entry)) => {
+                            let request = Request::from_parts(parts, body);
+                            admit(layer, &mut inner, request, authn, entry, now, matched).await
+                        }
+                        Err(e) => {
+                            let mut refused = e.into_response();
+                            super::metrics::tag(&mut refused, matched);
+                            Ok(refused)
                         }
                     }
-                    _ => Authn::Dpop(DpopRefusal::Invalid(
-                        "the access token is invalid, expired or revoked".into(),
-                    )),
-                }
+                })
             }
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-    };
+        }
+    }
+}
 
-    let (limiter, key) = match &authn {
-        Authn::Token(info) => (&state.limits.token, RateKey::Token(info.id)),
-        _ => (&state.limits.anonymous, RateKey::Addr(addr)),
+/// What [`found_now`] could tell.
+enum Found {
+    /// The caller, and its token's entry in the auth cache.
+    Caller(Authn, Option<Arc<CachedToken>>),
+    /// Only the store can tell, or a `DPoP` proof is to be checked: [`found`].
+    Ask,
+    /// The request is refused before anyone is looked up.
+    Refused(ApiError),
+}
+
+/// Who a request's presentation names, as far as that is known without waiting.
+fn found_now(state: &AppState, headers: &HeaderMap, uri: &Uri, now: i64) -> Found {
+    // Every resource endpoint, before anything reads the query: one that is not UTF-8 is
+    // refused, never read with replacement characters.
+    if let Some(q) = uri.query()
+        && form::pairs(q.as_bytes()).is_err()
+    {
+        return Found::Refused(ApiError::invalid_query());
+    }
+    if !state.config.oauth.query_tokens && has_query_token(uri.query()) {
+        return Found::Refused(ApiError::query_token_refused());
+    }
+    match presented(headers, uri.query()) {
+        Presented::One(token) => match state.services.tokens().resolve_cached(&token) {
+            Some(entry) => Found::Caller(bearer(entry.as_deref(), now), entry),
+            None => Found::Ask,
+        },
+        Presented::Dpop(_) => Found::Ask,
+        other => Found::Caller(without_token(&other), None),
+    }
+}
+
+/// Who a request's presentation names, after asking the store and checking a `DPoP` proof
+/// ([`found_now`] has let the request pass).
+async fn found(
+    state: &AppState,
+    request: &Parts,
+    now: i64,
+) -> Result<(Authn, Option<Arc<CachedToken>>), ApiError> {
+    let tokens = state.services.tokens();
+    match presented(&request.headers, request.uri.query()) {
+        Presented::One(token) => {
+            let entry = tokens.resolve(&token).await?;
+            Ok((bearer(entry.as_deref(), now), entry))
+        }
+        Presented::Dpop(token) => {
+            let entry = tokens.resolve(&token).await?;
+            let authn = match entry.as_ref().and_then(|e| e.info.clone()) {
+                Some(info) if info.is_active(now) => {
+                    match dpop_proof(state, request, &token, &info, now).await {
+                        Ok(()) => Authn::Token(info),
+                        Err(Ok(refusal)) => Authn::Dpop(refusal),
+                        Err(Err(e)) => return Err(e),
+                    }
+                }
+                _ => Authn::Dpop(DpopRefusal::Invalid(
+                    "the access token is invalid, expired or revoked".into(),
+                )),
+            };
+            Ok((authn, entry))
+        }
+        other => Ok((without_token(&other), None)),
+    }
+}
+
+/// What a presentation without a token to look up means.
+fn without_token(presented: &Presented<'_>) -> Authn {
+    match presented {
+        Presented::None => Authn::Anonymous,
+        Presented::Many => Authn::Ambiguous,
+        _ => Authn::Invalid,
+    }
+}
+
+/// What a token presented as `Bearer`, `token`, Basic or in the query means.
+fn bearer(entry: Option<&CachedToken>, now: i64) -> Authn {
+    match entry.and_then(|e| e.info.clone()) {
+        // A bound token is worthless without its key (RFC 9449 §7.2).
+        Some(info) if info.is_active(now) && info.jkt.is_some() => {
+            Authn::Dpop(DpopRefusal::Invalid(
+                "this access token is DPoP-bound: send it as Authorization: DPoP with a DPoP \
+                 proof"
+                    .into(),
+            ))
+        }
+        Some(info) if info.is_active(now) => Authn::Token(info),
+        _ => Authn::Invalid,
+    }
+}
+
+/// Applies the rate limit to the caller, records the token's use, and runs the route.
+fn admit<S>(
+    layer: AuthenticateLayer,
+    inner: &mut S,
+    mut request: Request,
+    authn: Authn,
+    entry: Option<Arc<CachedToken>>,
+    now: i64,
+    matched: Option<MatchedPath>,
+) -> Answer
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    let state = &layer.state;
+    let quota = match &authn {
+        Authn::Token(info) if state.limits.token.enabled() => {
+            Some(state.limits.token.hit(&RateKey::Token(info.id)))
+        }
+        Authn::Token(_) => None,
+        _ if state.limits.anonymous.enabled() => {
+            let ClientAddr(addr) = ClientAddr::of(request.headers(), request.extensions(), state);
+            Some(state.limits.anonymous.hit(&RateKey::Addr(addr)))
+        }
+        _ => None,
     };
-    let quota = limiter.enabled().then(|| limiter.hit(&key));
     if let Some(q) = quota.filter(|q| !q.allowed) {
         let mut response = ApiError::rate_limited(q.retry_after()).into_response();
         quota_headers(response.headers_mut(), &q);
-        return response;
+        super::metrics::tag(&mut response, matched);
+        return Box::pin(std::future::ready(Ok(response)));
     }
 
     if let (Authn::Token(_), Some(entry)) = (&authn, &entry) {
@@ -219,14 +347,22 @@ async fn admit(
     }
 
     request.extensions_mut().insert(authn);
-    let mut response = next.run(request).await;
-    if let Some(q) = &quota {
-        quota_headers(response.headers_mut(), q);
-    }
-    if response.status() == StatusCode::UNAUTHORIZED {
-        announce_resource_metadata(&state, challenge.as_ref(), response.headers_mut());
-    }
-    response
+    let response = inner.call(request);
+    Box::pin(async move {
+        let Ok(mut response) = response.await;
+        if let Some(q) = &quota {
+            quota_headers(response.headers_mut(), q);
+        }
+        if response.status() == StatusCode::UNAUTHORIZED {
+            announce_resource_metadata(
+                &layer.state,
+                layer.challenge.as_ref(),
+                response.headers_mut(),
+            );
+        }
+        super::metrics::tag(&mut response, matched);
+        Ok(response)
+    })
 }
 
 /// The `DPoP` challenge that follows a `Bearer` one on every `401` of the API (RFC 9449
@@ -273,19 +409,12 @@ fn announce_resource_metadata(
     }
 }
 
-/// What a `DPoP` proof is checked against: the request's proofs, method and path.
-struct DpopRequest {
-    proofs: Vec<HeaderValue>,
-    method: axum::http::Method,
-    path: String,
-}
-
 /// Checks the `DPoP` proof that came with a token under the `DPoP` scheme: one proof,
 /// made for this request (method, URL, `ath` of this token) with the token's key, fresh
 /// and unused (RFC 9449 §7.1). A refusal is `Err(Ok(…))`, a failure of ours `Err(Err(…))`.
 async fn dpop_proof(
     state: &AppState,
-    request: DpopRequest,
+    request: &Parts,
     token: &str,
     info: &AccessTokenInfo,
     now: i64,
@@ -294,14 +423,14 @@ async fn dpop_proof(
     let Some(bound) = info.jkt.as_deref() else {
         return refuse("this access token is not DPoP-bound: send it as Authorization: Bearer");
     };
-    let mut proofs = request.proofs.iter();
+    let mut proofs = request.headers.get_all("dpop").iter();
     let (Some(proof), None) = (proofs.next(), proofs.next()) else {
         return refuse("send exactly one DPoP proof in the DPoP header");
     };
     let Ok(proof) = proof.to_str() else {
         return refuse("the DPoP proof is not a compact JWS");
     };
-    let url = state.url(&request.path);
+    let url = state.url(request.uri.path());
     let expected = Expected {
         method: request.method.as_str(),
         url: &url,

@@ -68,7 +68,6 @@ pub fn router(
     let body_limit = state.config.limits.body_limit;
 
     // Resource endpoints: token presentation, rate limits.
-    let challenge = auth::DpopChallenge::new(&state);
     let api = OpenApiRouter::new()
         .merge(root::router())
         .merge(user::router())
@@ -83,12 +82,7 @@ pub fn router(
         .merge(advisories::router())
         .merge(downloads::router())
         .merge(webhook::router())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            move |state, addr, request, next| {
-                auth::authenticate(state, addr, challenge.clone(), request, next)
-            },
-        ));
+        .route_layer(auth::AuthenticateLayer::new(&state));
 
     let document = openapi::Published::default();
     let unauthenticated = OpenApiRouter::new()

@@ -91,10 +91,7 @@ impl AuthCache {
         // Read the generation before the database: a write that lands meanwhile moves it,
         // and the entry is then already stale.
         let generation = store.generation();
-        if let Some(cache) = &self.tokens
-            && let Some(hit) = cache.get(digest)
-            && hit.generation == generation
-        {
+        if let Some(hit) = self.token_at(generation, digest) {
             return Ok(hit);
         }
         let info = store.access_token(digest).await?;
@@ -107,6 +104,23 @@ impl AuthCache {
             cache.insert(*digest, entry.clone());
         }
         Ok(entry)
+    }
+
+    /// The access token with this digest if memory has it good, without waiting; `None`
+    /// when only the store can tell ([`AuthCache::token`]).
+    pub fn cached_token(
+        &self,
+        store: &dyn Store,
+        digest: &TokenDigest,
+    ) -> Option<Arc<CachedToken>> {
+        self.token_at(store.generation(), digest)
+    }
+
+    fn token_at(&self, generation: u64, digest: &TokenDigest) -> Option<Arc<CachedToken>> {
+        self.tokens
+            .as_ref()?
+            .get(digest)
+            .filter(|hit| hit.generation == generation)
     }
 
     /// The client with this id and its owner (from memory when still good).

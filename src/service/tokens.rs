@@ -349,6 +349,20 @@ impl Tokens<'_> {
         ))
     }
 
+    /// [`Tokens::resolve`] answered from memory, without waiting: `None` when only the
+    /// store can tell.
+    pub fn resolve_cached(&self, token: &str) -> Option<Option<Arc<CachedToken>>> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Some(None);
+        }
+        let digest = PlainSecret::new(token).digest();
+        let hit = self
+            .0
+            .cache()
+            .cached_token(self.0.store().as_ref(), &digest)?;
+        Some(Some(hit))
+    }
+
     /// The presented access token, if it is active now.
     pub async fn active(&self, token: &str) -> StoreResult<Option<Arc<AccessTokenInfo>>> {
         let entry = self.resolve(token).await?;

@@ -40,6 +40,49 @@ async fn a_token_is_accepted_in_every_documented_form() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// The first request with a token finds it in the store, the next ones in the node's
+/// memory: the answers are the same either way.
+#[tokio::test]
+async fn a_token_is_answered_alike_from_the_store_and_from_memory() {
+    let app = TestApp::spawn().await;
+    let alice = app.account("alice").await;
+    let token = app.access_token(&alice).await;
+    for value in [
+        format!("token {token}"),
+        format!("Bearer {token}"),
+        "token hat_unknown".to_owned(),
+    ] {
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let response = app
+                .http
+                .get(app.url("/user"))
+                .header("Authorization", &value)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let challenge = response
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>();
+            let body: Value = response.json().await.unwrap();
+            answers.push((
+                status,
+                challenge,
+                body["username"].clone(),
+                body["error"]["code"].clone(),
+            ));
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "{value}: {answers:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_token_presented_two_ways_is_a_400() {
     let app = TestApp::spawn().await;

@@ -76,16 +76,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let start = Instant::now();
+        // Only the log span and the answer carry it; no handler reads it from the request.
         let request_id = match request.headers().get(&X_REQUEST_ID) {
             Some(id) => id.clone(),
             None => {
                 let mut buf = uuid::Uuid::encode_buffer();
                 let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-                let id = HeaderValue::from_str(id).expect("a UUID is a valid header value");
-                request.headers_mut().insert(X_REQUEST_ID, id.clone());
-                id
+                HeaderValue::from_str(id).expect("a UUID is a valid header value")
             }
         };
         let method = request.method().clone();

@@ -13,12 +13,12 @@
 //! the date it was given, never one of its own.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -144,22 +144,25 @@ fn zip_kind() -> utoipa::openapi::Object {
         .build()
 }
 
-/// An HTTP date (RFC 9110 §5.6.7).
+/// The first second an HTTP date cannot carry (year 10000).
+const HTTP_DATE_END: u64 = 253_402_300_800;
+
+/// An HTTP date (RFC 9110 §5.6.7); the epoch for a stamp no HTTP date can carry.
 fn http_date(t: Timestamp) -> String {
-    DateTime::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    let secs = u64::try_from(t).ok().filter(|&s| s < HTTP_DATE_END);
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs.unwrap_or(0)))
 }
 
 /// Does the client's `If-Modified-Since` name exactly this stamp? (Not "since": a date
 /// before or after it was given with another document, possibly another caller's view.)
+/// Any of the three forms RFC 9110 §5.6.7 has recipients accept.
 fn holds_stamp(headers: &HeaderMap, stamp: Timestamp) -> bool {
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| DateTime::parse_from_rfc2822(v.trim()).ok())
-        .is_some_and(|since| since.timestamp() == stamp)
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .and_then(|since| since.duration_since(UNIX_EPOCH).ok())
+        .is_some_and(|since| i64::try_from(since.as_secs()) == Ok(stamp))
 }
 
 /// JSON bytes of a Composer document.
@@ -480,5 +483,21 @@ mod tests {
             HeaderValue::from_static("garbage"),
         );
         assert!(!holds_stamp(&h, t));
+    }
+
+    #[test]
+    fn the_obsolete_date_forms_revalidate_too_and_no_stamp_breaks_the_date() {
+        let t = 1_700_000_000;
+        for date in [
+            "Tuesday, 14-Nov-23 22:13:20 GMT",
+            "Tue Nov 14 22:13:20 2023",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_MODIFIED_SINCE, HeaderValue::from_static(date));
+            assert!(holds_stamp(&h, t), "{date}");
+        }
+        for t in [-1, i64::MAX] {
+            assert_eq!(http_date(t), "Thu, 01 Jan 1970 00:00:00 GMT");
+        }
     }
 }

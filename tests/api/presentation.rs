@@ -6,10 +6,20 @@ use base64::engine::general_purpose::STANDARD;
 use harmony::domain::GrantType;
 use harmony::domain::{Scope, ScopeSet};
 use harmony::service::grants::Issue;
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, error_code, header};
+
+/// `GET /user` with `value` as the `Authorization` header.
+async fn get_user_presenting(app: &TestApp, value: &str) -> Response {
+    app.http
+        .get(app.url("/user"))
+        .header("Authorization", value)
+        .send()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn a_token_is_accepted_in_every_documented_form() {
@@ -25,13 +35,7 @@ async fn a_token_is_accepted_in_every_documented_form() {
         format!("BEARER {token}"),
         format!("Basic {basic}"),
     ] {
-        let response = app
-            .http
-            .get(app.url("/user"))
-            .header("Authorization", &value)
-            .send()
-            .await
-            .unwrap();
+        let response = get_user_presenting(&app, &value).await;
         assert_eq!(response.status(), StatusCode::OK, "{value}");
         let me: Value = response.json().await.unwrap();
         assert_eq!(me["username"], "alice");
@@ -54,13 +58,7 @@ async fn a_token_is_answered_alike_from_the_store_and_from_memory() {
     ] {
         let mut answers = Vec::new();
         for _ in 0..3 {
-            let response = app
-                .http
-                .get(app.url("/user"))
-                .header("Authorization", &value)
-                .send()
-                .await
-                .unwrap();
+            let response = get_user_presenting(&app, &value).await;
             let status = response.status();
             let challenge = response
                 .headers()
@@ -128,13 +126,7 @@ async fn an_unknown_or_malformed_token_is_a_401_invalid_token() {
         "Basic %%%",
         &format!("Bearer {}", "x".repeat(5000)),
     ] {
-        let response = app
-            .http
-            .get(app.url("/user"))
-            .header("Authorization", value)
-            .send()
-            .await
-            .unwrap();
+        let response = get_user_presenting(&app, value).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{value}");
         assert_eq!(
             header(&response, "www-authenticate"),

@@ -51,10 +51,10 @@ async fn a_token_is_answered_alike_from_the_store_and_from_memory() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let token = app.access_token(&alice).await;
-    for value in [
-        format!("token {token}"),
-        format!("Bearer {token}"),
-        "token hat_unknown".to_owned(),
+    for (value, expected) in [
+        (format!("token {token}"), StatusCode::OK),
+        (format!("Bearer {token}"), StatusCode::OK),
+        ("token hat_unknown".to_owned(), StatusCode::UNAUTHORIZED),
     ] {
         let mut answers = Vec::new();
         for _ in 0..3 {
@@ -74,6 +74,7 @@ async fn a_token_is_answered_alike_from_the_store_and_from_memory() {
                 body["error"]["code"].clone(),
             ));
         }
+        assert_eq!(answers[0].0, expected, "{value}: {answers:?}");
         assert!(
             answers.windows(2).all(|w| w[0] == w[1]),
             "{value}: {answers:?}"

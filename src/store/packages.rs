@@ -546,11 +546,13 @@ macro_rules! search_none {
 
 /// The search as a `LIKE` of `$4`, a statement of its own (not `$4 IS NULL OR …` in the
 /// listing's), so that the plan PostgreSQL caches for it, made before it knows a pattern,
-/// reads its trigram indexes (`0019_search_trigrams.sql`) rather than walking every add-on
-/// in name order.
+/// reads its trigram index rather than walking every add-on in name order. The condition
+/// is the second `AND`. The first (name and description joined by a space) follows from
+/// it, and is what PostgreSQL's one trigram index answers (migration 0021).
 macro_rules! search_matching {
     () => {
-        "AND (lower(p.name) LIKE $4 ESCAPE '\\' \
+        "AND lower(p.name || ' ' || COALESCE(p.description, '')) LIKE $4 ESCAPE '\\' \
+         AND (lower(p.name) LIKE $4 ESCAPE '\\' \
               OR lower(COALESCE(p.description, '')) LIKE $4 ESCAPE '\\') "
     };
 }

@@ -95,7 +95,7 @@ impl Engine for Postgres {
         pools.token_writes.write(write).await
     }
 
-    /// The trigram GIN indexes are built without a pending list (migration 0019).
+    /// The trigram GIN index is built without a pending list (migrations 0019 and 0021).
     async fn tidy_search_index(_writer: &PgPool) -> StoreResult<u64> {
         Ok(0)
     }

@@ -31,11 +31,20 @@ pub(super) const MAX_GROUP: usize = 256;
 /// taking the writes submitted meanwhile; it stops at the first round that brings none.
 const GATHER_ROUNDS: usize = 4;
 
+/// Groups applied one after another before the grouping task lets go of what the engine
+/// holds between groups ([`ApplyGroup::idle`]), even while writes keep coming: the other
+/// writes of a one-connection writer (SQLite's) then wait for this many groups at most.
+const HOLD_FOR_GROUPS: usize = 8;
+
 /// How an engine applies a group of token writes in one transaction, answering one
 /// `Option<Exchange>` per write, in order (`None` for an issuance).
 #[async_trait]
 pub(super) trait ApplyGroup: Send + Sync + 'static {
-    async fn apply(&self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>>;
+    async fn apply(&mut self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>>;
+
+    /// No group is waiting, or [`HOLD_FOR_GROUPS`] groups went by: give back whatever
+    /// `apply` kept for the next group (SQLite's writer connection).
+    async fn idle(&mut self) {}
 }
 
 /// The queue of a grouping task: what an engine's `write_tokens` sends to.
@@ -63,9 +72,18 @@ impl TokenWriter {
 /// The grouping task: waits for a write, takes every other one already waiting (up to
 /// [`MAX_GROUP`]), applies them in one transaction and answers each. If the group fails,
 /// each write is retried alone, so that one bad write cannot fail the others.
-async fn group_token_writes(engine: impl ApplyGroup, mut jobs: mpsc::Receiver<TokenJob>) {
+async fn group_token_writes(mut engine: impl ApplyGroup, mut jobs: mpsc::Receiver<TokenJob>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
+    let mut held_for = 0;
+    loop {
+        if jobs.is_empty() || held_for == HOLD_FOR_GROUPS {
+            engine.idle().await;
+            held_for = 0;
+        }
+        if jobs.recv_many(&mut group, MAX_GROUP).await == 0 {
+            break;
+        }
+        held_for += 1;
         // Let the requests that are ready to run submit their writes first, and again
         // while each round brings more: on a busy server this makes the groups (and so
         // the commits, whose WAL pages are shared by every write in them) fewer.
@@ -187,4 +205,81 @@ pub(super) fn presented<'w>(writes: &[&'w TokenWrite]) -> Vec<&'w [u8]> {
             TokenWrite::Insert(_) => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::domain::{GrantType, PlainSecret, ScopeSet};
+
+    fn issuance() -> TokenWrite {
+        TokenWrite::Insert(NewTokens {
+            access_id: Uuid::now_v7(),
+            access_digest: PlainSecret::generate_token("hat_").digest(),
+            family_id: Uuid::now_v7(),
+            client_id: "c1".into(),
+            user_id: None,
+            grant_type: GrantType::ClientCredentials,
+            scope: ScopeSet::default(),
+            created_at: 100,
+            expires_at: 10_000_000_000,
+            refresh: None,
+            jkt: None,
+        })
+    }
+
+    /// Records what the grouping task asks of it; each of its first `more` groups queues
+    /// one more write before it returns, so that a write is always waiting. It holds the
+    /// last sender of the queue, and drops it with its last write.
+    struct Recorder {
+        log: Arc<Mutex<String>>,
+        jobs: Option<mpsc::Sender<TokenJob>>,
+        more: usize,
+    }
+
+    #[async_trait]
+    impl ApplyGroup for Recorder {
+        async fn apply(&mut self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>> {
+            self.log.lock().unwrap().push('A');
+            if let Some(jobs) = &self.jobs {
+                let (answer, _) = oneshot::channel();
+                jobs.try_send((issuance(), answer)).unwrap();
+                self.more -= 1;
+                if self.more == 0 {
+                    self.jobs = None;
+                }
+            }
+            Ok(writes.iter().map(|_| None).collect())
+        }
+
+        async fn idle(&mut self) {
+            self.log.lock().unwrap().push('I');
+        }
+    }
+
+    /// While writes keep coming, what the engine holds is kept from group to group, but
+    /// given back every [`HOLD_FOR_GROUPS`] groups (SQLite's other writes wait for it); and
+    /// given back as soon as no write is waiting.
+    #[tokio::test]
+    async fn the_engine_is_let_go_when_idle_and_every_few_groups() {
+        let log = Arc::new(Mutex::new(String::new()));
+        let (jobs, queue) = mpsc::channel(4);
+        let (answer, answered) = oneshot::channel();
+        jobs.try_send((issuance(), answer)).unwrap();
+        let recorder = Recorder {
+            log: log.clone(),
+            jobs: Some(jobs),
+            more: 2 * HOLD_FOR_GROUPS + 2,
+        };
+        let task = tokio::spawn(group_token_writes(recorder, queue));
+        answered.await.unwrap().unwrap();
+        // Once the recorder has dropped the last sender, the task ends with the queue.
+        task.await.unwrap();
+        // The first write was waiting when the task began, and one more was after each
+        // group but the last: 19 groups.
+        let held = "A".repeat(HOLD_FOR_GROUPS);
+        assert_eq!(*log.lock().unwrap(), format!("{held}I{held}IAAAI"));
+    }
 }

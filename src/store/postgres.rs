@@ -125,7 +125,7 @@ struct PostgresGroups(PgPool);
 
 #[async_trait]
 impl ApplyGroup for PostgresGroups {
-    async fn apply(&self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>> {
+    async fn apply(&mut self, writes: &[&TokenWrite]) -> StoreResult<Vec<Option<Exchange>>> {
         let presented = group::presented(writes);
         if presented.is_empty() {
             // Only issuance: one statement, atomic and committed on its own.

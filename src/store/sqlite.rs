@@ -188,7 +188,7 @@ fn default_readers() -> u32 {
 
 /// Token write groups on the writer connection, which is kept from one group to the next
 /// while more are waiting: each time sqlx takes a connection back into its pool, it first
-/// pings it, one more trip to the connection's thread (S3 spent 4 % more CPU a token).
+/// pings it, one more trip to the connection's thread.
 struct SqliteGroups {
     writer: SqlitePool,
     held: Option<PoolConnection<Sqlite>>,
@@ -206,7 +206,7 @@ impl ApplyGroup for SqliteGroups {
             // The transaction is SQL text here, not a sqlx `Transaction`, so nothing else
             // ends it. A failed ROLLBACK means there was none left (BEGIN failed, or SQLite
             // rolled back itself); the connection is then closed anyway, which ends any.
-            // Either way it goes back to the pool, which checks it.
+            // Either way it is not kept: the pool checks it on its way back, or closes it.
             if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
                 conn.close_on_drop();
             }

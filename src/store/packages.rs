@@ -669,6 +669,10 @@ impl Listings {
 
 const LIST: Listings = listings!(search_none!());
 const LIST_MATCHING: Listings = listings!(search_matching!());
+
+/// The `LIKE` search's condition as every listing statement holds it (`$4`: the pattern),
+/// for the test that checks PostgreSQL's plan of it against the real text.
+pub const SEARCH_MATCHING: &str = search_matching!();
 const LIST_INDEXED: Listings = listings!(search_indexed!());
 
 /// A listing's page parameters bound to `$query` in the order its statements take them: the

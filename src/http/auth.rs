@@ -220,7 +220,7 @@ where
 }
 
 /// What [`found_now`] could tell.
-enum Found {
+pub(super) enum Found {
     /// The caller, and its token's entry in the auth cache.
     Caller(Authn, Option<Arc<CachedToken>>),
     /// Only the store can tell, or a `DPoP` proof is to be checked: [`found`].
@@ -230,7 +230,7 @@ enum Found {
 }
 
 /// Who a request's presentation names, as far as that is known without waiting.
-fn found_now(state: &AppState, headers: &HeaderMap, uri: &Uri, now: i64) -> Found {
+pub(super) fn found_now(state: &AppState, headers: &HeaderMap, uri: &Uri, now: i64) -> Found {
     // Every resource endpoint, before anything reads the query: one that is not UTF-8 is
     // refused, never read with replacement characters.
     if let Some(q) = uri.query()
@@ -323,8 +323,34 @@ where
     S: Service<Request, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
 {
-    let state = &layer.state;
-    let quota = match &authn {
+    let quota = match admission(&layer.state, &request, &authn, entry.as_deref(), now) {
+        Ok(quota) => quota,
+        Err(spent) => {
+            let mut refused = spent.into_response();
+            super::metrics::tag(&mut refused, matched);
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
+    };
+    request.extensions_mut().insert(authn);
+    let response = inner.call(request);
+    Box::pin(async move {
+        let Ok(mut response) = response.await;
+        layer.answered(quota.as_ref(), &mut response);
+        super::metrics::tag(&mut response, matched);
+        Ok(response)
+    })
+}
+
+/// What is decided between finding the caller and running the route: the caller's rate
+/// limit (refused when it is spent), and the token's use recorded.
+pub(super) fn admission(
+    state: &AppState,
+    request: &Request,
+    authn: &Authn,
+    entry: Option<&CachedToken>,
+    now: i64,
+) -> Result<Option<Quota>, Spent> {
+    let quota = match authn {
         Authn::Token(info) if state.limits.token.enabled() => {
             Some(state.limits.token.hit(&RateKey::Token(info.id)))
         }
@@ -336,33 +362,45 @@ where
         _ => None,
     };
     if let Some(q) = quota.filter(|q| !q.allowed) {
-        let mut response = ApiError::rate_limited(q.retry_after()).into_response();
-        quota_headers(response.headers_mut(), &q);
-        super::metrics::tag(&mut response, matched);
-        return Box::pin(std::future::ready(Ok(response)));
+        return Err(Spent(q));
     }
-
-    if let (Authn::Token(_), Some(entry)) = (&authn, &entry) {
+    if let (Authn::Token(_), Some(entry)) = (authn, entry) {
         state.services.tokens().record_use(entry, now);
     }
+    Ok(quota)
+}
 
-    request.extensions_mut().insert(authn);
-    let response = inner.call(request);
-    Box::pin(async move {
-        let Ok(mut response) = response.await;
-        if let Some(q) = &quota {
+/// A caller's spent rate limit: the `429` it is answered with.
+pub(super) struct Spent(Quota);
+
+impl IntoResponse for Spent {
+    fn into_response(self) -> Response {
+        let mut response = ApiError::rate_limited(self.0.retry_after()).into_response();
+        quota_headers(response.headers_mut(), &self.0);
+        response
+    }
+}
+
+impl AuthenticateLayer {
+    /// What the layer adds to the route's answer: the quota headers, and on a `401` the
+    /// challenges that point at this API's metadata.
+    pub(super) fn answered(&self, quota: Option<&Quota>, response: &mut Response) {
+        if let Some(q) = quota {
             quota_headers(response.headers_mut(), q);
         }
         if response.status() == StatusCode::UNAUTHORIZED {
             announce_resource_metadata(
-                &layer.state,
-                layer.challenge.as_ref(),
+                &self.state,
+                self.challenge.as_ref(),
                 response.headers_mut(),
             );
         }
-        super::metrics::tag(&mut response, matched);
-        Ok(response)
-    })
+    }
+
+    /// The application this layer serves.
+    pub(super) fn state(&self) -> &AppState {
+        &self.state
+    }
 }
 
 /// The `DPoP` challenge that follows a `Bearer` one on every `401` of the API (RFC 9449
@@ -485,8 +523,8 @@ impl RequiredScope for Openid {
     const SCOPE: Scope = Scope::Openid;
 }
 
-fn valid_token(parts: &Parts) -> Result<Arc<AccessTokenInfo>, ApiError> {
-    match parts.extensions.get::<Authn>() {
+fn valid_token(authn: Option<&Authn>) -> Result<Arc<AccessTokenInfo>, ApiError> {
+    match authn {
         Some(Authn::Token(info)) => Ok(info.clone()),
         Some(Authn::Invalid) => Err(ApiError::invalid_token()),
         Some(Authn::Ambiguous) => Err(ApiError::ambiguous_token()),
@@ -520,7 +558,14 @@ impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for UserCaller<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, ApiError> {
-        let token = valid_token(parts)?;
+        UserCaller::of(parts.extensions.get::<Authn>())
+    }
+}
+
+impl<S: RequiredScope> UserCaller<S> {
+    /// The caller that `authn` names, if it may use an endpoint that requires `S`.
+    pub fn of(authn: Option<&Authn>) -> Result<Self, ApiError> {
+        let token = valid_token(authn)?;
         let Some(user) = token.user.clone() else {
             return Err(ApiError::user_token_required());
         };
@@ -558,7 +603,7 @@ impl<St: Send + Sync> FromRequestParts<St> for OptionalCaller {
         };
         let token = match parts.extensions.get::<Authn>() {
             Some(Authn::Anonymous) | None => return Ok(anonymous),
-            _ => valid_token(parts)?,
+            authn => valid_token(authn)?,
         };
         let Some(user) = &token.user else {
             return Ok(anonymous);

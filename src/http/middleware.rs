@@ -77,7 +77,32 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let start = Instant::now();
+        let finish = Finish::begin(&request, Instant::now(), &self.metrics);
+        let response = finish.span.in_scope(|| self.inner.call(request));
+        Box::pin(async move {
+            let Ok(response) = response.instrument(finish.span.clone()).await;
+            let response = response.map(Body::new);
+            let route = response.extensions().get::<Route>().cloned();
+            let response = etag(&finish.method, finish.if_none_match.clone(), response).await;
+            Ok(finish.end(response, route.as_ref().map(Route::as_str)))
+        })
+    }
+}
+
+/// What the edge keeps of a request to finish its answer: shared by [`Edge`] and the hot
+/// routes' lane ([`super::hot`]), which answers without the router.
+pub(super) struct Finish {
+    start: Instant,
+    pub(super) method: Method,
+    pub(super) if_none_match: Option<HeaderValue>,
+    request_id: HeaderValue,
+    pub(super) span: tracing::Span,
+    metrics: Metrics,
+}
+
+impl Finish {
+    /// Takes the request's id (the client's own, else a fresh UUID) and opens its log span.
+    pub(super) fn begin(request: &Request, start: Instant, metrics: &Metrics) -> Finish {
         // Only the log span and the answer carry it; no handler reads it from the request.
         let request_id = match request.headers().get(&X_REQUEST_ID) {
             Some(id) => id.clone(),
@@ -88,38 +113,41 @@ where
             }
         };
         let method = request.method().clone();
-        let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
         let span = tracing::info_span!(
             "request",
             method = %method,
             uri = %redact_uri(request.uri()),
             request_id = request_id.to_str().unwrap_or(""),
         );
-        let response = span.in_scope(|| self.inner.call(request));
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            let Ok(response) = response.instrument(span.clone()).await;
-            let response = response.map(Body::new);
-            let route = response.extensions().get::<Route>().cloned();
-            let response = etag(&method, if_none_match, response).await;
-            let mut response = normalize(&method, response);
-            response.headers_mut().insert(X_REQUEST_ID, request_id);
+        Finish {
+            start,
+            if_none_match: request.headers().get(header::IF_NONE_MATCH).cloned(),
+            method,
+            request_id,
+            span,
+            metrics: metrics.clone(),
+        }
+    }
 
-            let status = response.status();
-            let elapsed = start.elapsed();
-            if status.is_server_error() {
-                span.in_scope(|| {
-                    tracing::error!(status = status.as_u16(), ?elapsed, "request failed")
-                });
-            }
-            metrics.record_request(
-                method_label(&method),
-                route.as_ref().map_or("unmatched", Route::as_str),
-                status.as_u16(),
-                elapsed.as_secs_f64(),
-            );
-            Ok(response)
-        })
+    /// The answer as it leaves, after the `ETag` step: the envelope on bare errors,
+    /// `Cache-Control`, the request id, the log line of a failure and the metrics.
+    pub(super) fn end(self, response: Response, route: Option<&str>) -> Response {
+        let mut response = normalize(&self.method, response);
+        response.headers_mut().insert(X_REQUEST_ID, self.request_id);
+
+        let status = response.status();
+        let elapsed = self.start.elapsed();
+        if status.is_server_error() {
+            self.span
+                .in_scope(|| tracing::error!(status = status.as_u16(), ?elapsed, "request failed"));
+        }
+        self.metrics.record_request(
+            method_label(&self.method),
+            route.unwrap_or("unmatched"),
+            status.as_u16(),
+            elapsed.as_secs_f64(),
+        );
+        response
     }
 }
 
@@ -215,32 +243,54 @@ const ETAG_MAX_BODY: u64 = 4 * 1024 * 1024;
 /// `ETag` on successful GETs (a digest of the body), and `304` when `If-None-Match`
 /// names it (weak comparison, RFC 9110 §13.1.2).
 async fn etag(method: &Method, if_none_match: Option<HeaderValue>, response: Response) -> Response {
-    let conditional = matches!(*method, Method::GET | Method::HEAD);
+    if !takes_etag(method, &response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    if let Some(tag) = parts.headers.get(header::ETAG).cloned() {
+        return settle_etag(if_none_match, parts, tag, body);
+    }
+    let exact = body.size_hint().exact();
+    if exact.is_none_or(|n| n > ETAG_MAX_BODY) {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, ETAG_MAX_BODY as usize).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::internal(anyhow::anyhow!("body: {e}")).into_response(),
+    };
+    tag_body(if_none_match, parts, bytes)
+}
+
+/// The answers the `ETag` step applies to: a `200` to `GET` or `HEAD` that may be stored.
+pub(super) fn takes_etag(method: &Method, response: &Response) -> bool {
     let no_store = response
         .headers()
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("no-store"));
-    if !conditional || no_store || response.status() != StatusCode::OK {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let (tag, body) = match parts.headers.get(header::ETAG) {
-        Some(tag) => (tag.clone(), body),
-        None => {
-            let exact = body.size_hint().exact();
-            if exact.is_none_or(|n| n > ETAG_MAX_BODY) {
-                return Response::from_parts(parts, body);
-            }
-            let bytes = match axum::body::to_bytes(body, ETAG_MAX_BODY as usize).await {
-                Ok(b) => b,
-                Err(e) => return ApiError::internal(anyhow::anyhow!("body: {e}")).into_response(),
-            };
-            let tag = etag_of(&bytes);
-            parts.headers.insert(header::ETAG, tag.clone());
-            (tag, Body::from(bytes))
-        }
-    };
+    matches!(*method, Method::GET | Method::HEAD)
+        && !no_store
+        && response.status() == StatusCode::OK
+}
+
+/// The `ETag` step on an answer whose whole body is at hand, and not tagged yet.
+pub(super) fn tag_body(
+    if_none_match: Option<HeaderValue>,
+    mut parts: axum::http::response::Parts,
+    bytes: Bytes,
+) -> Response {
+    let tag = etag_of(&bytes);
+    parts.headers.insert(header::ETAG, tag.clone());
+    settle_etag(if_none_match, parts, tag, Body::from(bytes))
+}
+
+/// `304` when `If-None-Match` names the answer's tag, else the answer.
+fn settle_etag(
+    if_none_match: Option<HeaderValue>,
+    parts: axum::http::response::Parts,
+    tag: HeaderValue,
+    body: Body,
+) -> Response {
     if if_none_match.is_some_and(|inm| matches_etag(&inm, &tag)) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         for name in [

@@ -16,6 +16,7 @@ pub mod docs;
 pub mod downloads;
 pub mod error;
 pub mod extract;
+pub mod hot;
 pub mod metrics;
 pub mod middleware;
 pub mod oauth;
@@ -65,6 +66,7 @@ pub fn router(
 + Sync
 + 'static {
     let metrics = state.metrics.clone();
+    let auth = auth::AuthenticateLayer::new(&state);
     let body_limit = state.config.limits.body_limit;
 
     // Resource endpoints: token presentation, rate limits.
@@ -82,7 +84,7 @@ pub fn router(
         .merge(advisories::router())
         .merge(downloads::router())
         .merge(webhook::router())
-        .route_layer(auth::AuthenticateLayer::new(&state));
+        .route_layer(auth.clone());
 
     let document = openapi::Published::default();
     let unauthenticated = OpenApiRouter::new()
@@ -114,11 +116,12 @@ pub fn router(
     // The edge wraps the whole router as one service (not each route, as `Router::layer`
     // would), so that it sees the `Allow` header axum adds to a 405. No outer `Router`:
     // that would match every request a second time.
-    ServiceBuilder::new()
-        .layer(middleware::EdgeLayer::new(metrics))
+    let full = ServiceBuilder::new()
+        .layer(middleware::EdgeLayer::new(metrics.clone()))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Around the router, not on each route (`Router::layer`): a route's own limit, set
         // inside, still overrides it, and no request pays for one more boxed route.
         .layer(DefaultBodyLimit::max(body_limit))
-        .service(inner)
+        .service(inner);
+    hot::Hot::new(full, auth, metrics)
 }

@@ -16,6 +16,7 @@ mod dpop;
 mod helpers;
 mod id_tokens;
 mod keys;
+mod lane;
 mod lifecycle;
 mod limiter;
 mod logout;

@@ -598,10 +598,17 @@ impl<St: Send + Sync> FromRequestParts<St> for OptionalCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, ApiError> {
+        OptionalCaller::of(parts.extensions.get::<Authn>())
+    }
+}
+
+impl OptionalCaller {
+    /// The caller that `authn` names, if it may read a public endpoint.
+    pub fn of(authn: Option<&Authn>) -> Result<Self, ApiError> {
         let anonymous = OptionalCaller {
             viewer: Viewer::Anonymous,
         };
-        let token = match parts.extensions.get::<Authn>() {
+        let token = match authn {
             Some(Authn::Anonymous) | None => return Ok(anonymous),
             authn => valid_token(authn)?,
         };

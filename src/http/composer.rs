@@ -172,7 +172,7 @@ fn render(body: &impl Serialize) -> Result<Vec<u8>, ApiError> {
 }
 
 /// A Composer document with its validators, or `304` when the caller holds exactly it.
-fn conditional(headers: &HeaderMap, document: &Document) -> Response {
+pub(super) fn conditional(headers: &HeaderMap, document: &Document) -> Response {
     // With `If-None-Match`, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); the edge
     // layer compares the entity tag.
     let not_modified = !headers.contains_key(header::IF_NONE_MATCH)

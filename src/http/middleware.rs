@@ -262,7 +262,7 @@ async fn etag(method: &Method, if_none_match: Option<HeaderValue>, response: Res
 }
 
 /// The answers the `ETag` step applies to: a `200` to `GET` or `HEAD` that may be stored.
-pub(super) fn takes_etag(method: &Method, response: &Response) -> bool {
+fn takes_etag(method: &Method, response: &Response) -> bool {
     let no_store = response
         .headers()
         .get(header::CACHE_CONTROL)
@@ -273,8 +273,25 @@ pub(super) fn takes_etag(method: &Method, response: &Response) -> bool {
         && response.status() == StatusCode::OK
 }
 
+/// The `ETag` step on an answer whose whole body, when it is not tagged yet, is `bytes`.
+pub(super) fn etag_at_hand(
+    method: &Method,
+    if_none_match: Option<HeaderValue>,
+    response: Response,
+    bytes: Bytes,
+) -> Response {
+    if !takes_etag(method, &response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    match parts.headers.get(header::ETAG).cloned() {
+        Some(tag) => settle_etag(if_none_match, parts, tag, body),
+        None => tag_body(if_none_match, parts, bytes),
+    }
+}
+
 /// The `ETag` step on an answer whose whole body is at hand, and not tagged yet.
-pub(super) fn tag_body(
+fn tag_body(
     if_none_match: Option<HeaderValue>,
     mut parts: axum::http::response::Parts,
     bytes: Bytes,

@@ -831,6 +831,11 @@ impl Packages<'_> {
         Ok(self.0.registry().epoch(self.0.store().as_ref()).await?)
     }
 
+    /// [`Packages::registry_epoch`] when it is known without asking the store.
+    pub fn registry_epoch_now(&self) -> Option<u64> {
+        self.0.registry().known_epoch(self.0.store().as_ref())
+    }
+
     /// The anonymous view's Composer document `document` (`packages.json`,
     /// `p2/acme/lib.json`) of `epoch`, if it is kept in memory.
     pub fn cached_document(&self, document: &str, epoch: u64) -> Option<Arc<Document>> {

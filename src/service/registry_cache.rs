@@ -101,14 +101,8 @@ impl RegistryCache {
     /// once the last reading is `recheck` old) the one after reading the shared generation.
     pub async fn epoch(&self, store: &dyn Store) -> StoreResult<u64> {
         let local = store.registry_writes();
-        {
-            let f = self
-                .freshness
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if f.local == local && f.checked.is_some_and(|at| at.elapsed() < self.recheck) {
-                return Ok(f.epoch);
-            }
+        if let Some(epoch) = self.epoch_known(local) {
+            return Ok(epoch);
         }
         let started = Instant::now();
         let shared = store.registry_generation().await?;
@@ -126,6 +120,20 @@ impl RegistryCache {
         f.local = local;
         f.checked = Some(started);
         Ok(f.epoch)
+    }
+
+    /// [`RegistryCache::epoch`] when it is known without reading the shared generation.
+    pub fn known_epoch(&self, store: &dyn Store) -> Option<u64> {
+        self.epoch_known(store.registry_writes())
+    }
+
+    fn epoch_known(&self, local: u64) -> Option<u64> {
+        let f = self
+            .freshness
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (f.local == local && f.checked.is_some_and(|at| at.elapsed() < self.recheck))
+            .then_some(f.epoch)
     }
 
     /// The document `name` of `epoch`, if kept.

@@ -1,5 +1,6 @@
-//! `GET /user` answered by the lane beside the router (a token this node's memory knows)
-//! and by the full path (router, layers, handler): the same answer, header for header.
+//! The busiest answers (`GET /user`, `GET /p2/…`) given by the lane beside the router, from
+//! what memory holds, and by the full path (router, layers, handler): the same, header for
+//! header.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,19 +19,21 @@ use tower::ServiceExt as _;
 
 use crate::helpers::TestApp;
 
-/// One request: its path and headers.
+/// One request: its path, its headers and the status it is answered with.
 struct Case {
     name: &'static str,
     path: String,
     headers: Vec<(&'static str, String)>,
+    status: u16,
 }
 
 impl Case {
-    fn new(name: &'static str, path: &str, headers: &[(&'static str, &str)]) -> Case {
+    fn new(name: &'static str, path: &str, headers: &[(&'static str, &str)], status: u16) -> Case {
         Case {
             name,
             path: path.to_owned(),
             headers: headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            status,
         }
     }
 }
@@ -64,27 +67,28 @@ async fn seen(app: &TestApp, case: &Case) -> (StatusCode, Vec<(String, String)>,
 }
 
 #[tokio::test]
-async fn the_lane_answers_get_user_as_the_full_path_does() {
-    // Node A remembers tokens, so that it answers from the lane; node B remembers none,
-    // so that every request takes the full path. Both allow 20 requests a token.
-    // One public URL, which the challenges name.
-    let a = TestApp::spawn_with(|c| {
+async fn the_lane_answers_as_the_full_path_does() {
+    // Node A remembers tokens and documents, so that it answers from the lane; node B
+    // remembers no token and asks for the registry's generation on every request, so that
+    // every request takes the full path. Both allow 30 requests a token. One public URL,
+    // which the challenges name.
+    let tune = |c: &mut harmony::config::ServeConfig| {
         c.public_url = Some("https://api.example.test".into());
-        c.limits.rate_limit_token = 20;
-        c.limits.rate_limit_anonymous = 10;
-    })
-    .await;
+        c.limits.rate_limit_token = 30;
+        c.limits.rate_limit_anonymous = 40;
+    };
+    let a = TestApp::spawn_with(tune).await;
     let b = a
         .spawn_on(|c| {
-            c.public_url = Some("https://api.example.test".into());
+            tune(c);
             c.auth_cache_ms = 0;
-            c.limits.rate_limit_token = 20;
-            c.limits.rate_limit_anonymous = 10;
+            c.registry_cache_ms = 0;
         })
         .await;
     let alice = a.account("alice").await;
     let token = a.access_token(&alice).await;
     let spent = a.access_token(&alice).await;
+    a.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
     let root = a
         .account_with(
             "root",
@@ -106,72 +110,120 @@ async fn the_lane_answers_get_user_as_the_full_path_does() {
     assert_eq!(service.status(), StatusCode::OK);
     let service: serde_json::Value = service.json().await.unwrap();
     let service = service["access_token"].as_str().unwrap().to_owned();
-    let etag = a
-        .get_user(&token)
-        .await
-        .headers()
-        .get("etag")
-        .expect("an ETag")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .expect(name)
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let etag = header(&b.get_user(&token).await, "etag");
+    // On both nodes, whose anonymous requests are counted alike.
+    assert_eq!(a.get("/p2/acme/lib.json").await.status(), StatusCode::OK);
+    let p2 = b.get("/p2/acme/lib.json").await;
+    let (p2_etag, p2_date) = (header(&p2, "etag"), header(&p2, "last-modified"));
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("composer:{token}"));
+    let auth = |scheme: &str, token: &str| format!("{scheme} {token}");
 
     let cases = [
         Case::new(
             "token",
             "/user",
-            &[("authorization", &format!("token {token}"))],
+            &[("authorization", &auth("token", &token))],
+            200,
         ),
         Case::new(
             "bearer",
             "/users",
-            &[("authorization", &format!("bearer {token}"))],
+            &[("authorization", &auth("bearer", &token))],
+            200,
         ),
         Case::new(
             "basic",
             "/user",
-            &[("authorization", &format!("Basic {basic}"))],
+            &[("authorization", &auth("Basic", &basic))],
+            200,
         ),
-        Case::new("query", &format!("/user?access_token={token}"), &[]),
+        Case::new("query", &format!("/user?access_token={token}"), &[], 200),
         Case::new(
             "unmodified",
             "/user",
             &[
-                ("authorization", &format!("Bearer {token}")),
+                ("authorization", &auth("Bearer", &token)),
                 ("if-none-match", &format!("W/{etag}")),
             ],
+            304,
         ),
         Case::new(
             "invalid",
             "/user",
             &[("authorization", "token hat_nothing")],
+            401,
         ),
         Case::new(
             "scope",
             "/user",
-            &[("authorization", &format!("Bearer {admin_only}"))],
+            &[("authorization", &auth("Bearer", &admin_only))],
+            403,
         ),
         Case::new(
             "no user",
             "/user",
-            &[("authorization", &format!("Bearer {service}"))],
+            &[("authorization", &auth("Bearer", &service))],
+            403,
         ),
         Case::new(
             "twice",
             &format!("/user?access_token={token}"),
-            &[("authorization", &format!("token {token}"))],
+            &[("authorization", &auth("token", &token))],
+            400,
         ),
-        Case::new("not UTF-8", "/user?x=%FF", &[]),
-        // Over the limit of 20 requests.
+        Case::new("not UTF-8", "/user?x=%FF", &[], 400),
+        Case::new("anonymous", "/user", &[], 401),
+        // Over the limit of 30 requests.
         Case::new(
             "limited",
             "/user",
-            &[("authorization", &format!("token {spent}"))],
+            &[("authorization", &auth("token", &spent))],
+            429,
         ),
+        Case::new("p2", "/p2/acme/lib.json", &[], 200),
+        Case::new("p2 dev", "/p2/acme/lib~dev.json", &[], 200),
+        Case::new(
+            "p2 token",
+            "/p2/acme/lib.json",
+            &[("authorization", &auth("Bearer", &token))],
+            200,
+        ),
+        Case::new(
+            "p2 tag",
+            "/p2/acme/lib.json",
+            &[("if-none-match", &p2_etag)],
+            304,
+        ),
+        Case::new(
+            "p2 date",
+            "/p2/acme/lib.json",
+            &[("if-modified-since", &p2_date)],
+            304,
+        ),
+        Case::new(
+            "p2 invalid",
+            "/p2/acme/lib.json",
+            &[("authorization", "Bearer hat_nothing")],
+            401,
+        ),
+        Case::new(
+            "p2 admin",
+            "/p2/acme/lib.json",
+            &[("authorization", &auth("Bearer", &admin_only))],
+            200,
+        ),
+        Case::new("p2 unknown", "/p2/acme/none.json", &[], 404),
+        Case::new("p2 encoded", "/p2/acme/%6cib.json", &[], 200),
     ];
-    assert_eq!(b.get_user(&token).await.status(), StatusCode::OK);
-    for _ in 0..20 {
+    for _ in 0..30 {
         assert_eq!(a.get_user(&spent).await.status(), StatusCode::OK);
         assert_eq!(b.get_user(&spent).await.status(), StatusCode::OK);
     }
@@ -181,6 +233,7 @@ async fn the_lane_answers_get_user_as_the_full_path_does() {
             let (a_status, a_headers, a_reset, a_body) = seen(&a, case).await;
             let (b_status, b_headers, b_reset, b_body) = seen(&b, case).await;
             let what = format!("{} (round {round})", case.name);
+            assert_eq!(a_status.as_u16(), case.status, "{what}");
             assert_eq!(a_status, b_status, "{what}");
             assert_eq!(a_headers, b_headers, "{what}");
             assert_eq!(a_body, b_body, "{what}");
@@ -190,20 +243,22 @@ async fn the_lane_answers_get_user_as_the_full_path_does() {
             );
         }
     }
-    let statuses = [200, 200, 200, 200, 304, 401, 403, 403, 400, 400, 429];
-    for (case, status) in cases.iter().zip(statuses) {
-        assert_eq!(seen(&a, case).await.0.as_u16(), status, "{}", case.name);
-    }
 }
 
 #[tokio::test]
-async fn the_lane_answers_only_get_user_with_a_token_memory_knows() {
+async fn the_lane_answers_only_what_memory_holds() {
     let app = TestApp::spawn().await;
     let alice = app.account("alice").await;
     let token = app.access_token(&alice).await;
     let known = app.access_token(&alice).await;
-    // Memory learns `known` from this request, through the full path.
+    let fresh = app.access_token(&alice).await;
+    app.publish_ok(&token, "acme/lib", "library", "1.0.0").await;
+    app.publish_ok(&token, "acme/other", "library", "1.0.0")
+        .await;
+    // Memory learns `known` and the first add-on's document from these, through the full
+    // path.
     assert_eq!(app.get_user(&known).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/p2/acme/lib.json").await.status(), StatusCode::OK);
 
     // The lane in front of a full path that only counts what reaches it.
     let reached = Arc::new(AtomicUsize::new(0));
@@ -221,13 +276,12 @@ async fn the_lane_answers_only_get_user_with_a_token_memory_knows() {
         AuthenticateLayer::new(&app.state),
         app.state.metrics.clone(),
     );
-    let ask = |method: &str, path: &str, token: &str| {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
+    let ask = |method: &str, path: &str, token: Option<&str>| {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::empty()).unwrap();
         let lane = lane.clone();
         async move {
             let response = lane.oneshot(request).await.unwrap();
@@ -235,16 +289,31 @@ async fn the_lane_answers_only_get_user_with_a_token_memory_knows() {
         }
     };
 
-    assert_eq!(ask("GET", "/user", &known).await, 200);
-    assert_eq!(ask("GET", "/users", &known).await, 200);
+    assert_eq!(ask("GET", "/user", Some(&known)).await, 200);
+    assert_eq!(ask("GET", "/users", Some(&known)).await, 200);
+    assert_eq!(ask("GET", "/p2/acme/lib.json", None).await, 200);
+    assert_eq!(ask("GET", "/p2/acme/lib.json", Some(&known)).await, 200);
+    assert_eq!(ask("GET", "/user", None).await, 401);
+
     assert_eq!(
-        ask("GET", "/user", "hat_unknown").await,
+        ask("GET", "/user", Some("hat_unknown")).await,
         418,
         "only the store knows"
     );
-    assert_eq!(ask("GET", "/user", &token).await, 418, "not yet in memory");
-    assert_eq!(ask("HEAD", "/user", &known).await, 418);
-    assert_eq!(ask("PATCH", "/user", &known).await, 418);
-    assert_eq!(ask("GET", "/user/tokens", &known).await, 418);
-    assert_eq!(reached.load(Ordering::SeqCst), 5);
+    assert_eq!(
+        ask("GET", "/user", Some(&fresh)).await,
+        418,
+        "not yet in memory"
+    );
+    assert_eq!(ask("GET", "/p2/acme/lib.json", Some(&fresh)).await, 418);
+    assert_eq!(
+        ask("GET", "/p2/acme/other.json", None).await,
+        418,
+        "not rendered yet"
+    );
+    assert_eq!(ask("GET", "/p2/acme/lib.json/x", None).await, 418);
+    assert_eq!(ask("HEAD", "/user", Some(&known)).await, 418);
+    assert_eq!(ask("PATCH", "/user", Some(&known)).await, 418);
+    assert_eq!(ask("GET", "/user/tokens", Some(&known)).await, 418);
+    assert_eq!(reached.load(Ordering::SeqCst), 8);
 }

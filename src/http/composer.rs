@@ -13,7 +13,7 @@
 //! the date it was given, never one of its own.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -35,6 +35,8 @@ use crate::http::error::responses::{
     BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity,
 };
 use crate::service::registry_cache::Document;
+#[cfg(test)]
+use crate::service::registry_cache::http_date;
 use crate::state::AppState;
 use crate::store::Timestamp;
 use crate::store::packages::Abandoned;
@@ -144,15 +146,6 @@ fn zip_kind() -> utoipa::openapi::Object {
         .build()
 }
 
-/// The first second an HTTP date cannot carry (year 10000).
-const HTTP_DATE_END: u64 = 253_402_300_800;
-
-/// An HTTP date (RFC 9110 §5.6.7); the epoch for a stamp no HTTP date can carry.
-fn http_date(t: Timestamp) -> String {
-    let secs = u64::try_from(t).ok().filter(|&s| s < HTTP_DATE_END);
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs.unwrap_or(0)))
-}
-
 /// Does the client's `If-Modified-Since` name exactly this stamp? (Not "since": a date
 /// before or after it was given with another document, possibly another caller's view.)
 /// Any of the three forms RFC 9110 §5.6.7 has recipients accept.
@@ -188,11 +181,11 @@ pub(super) fn conditional(headers: &HeaderMap, document: &Document) -> Response 
         r
     };
     let h = response.headers_mut();
-    if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", document.digest)) {
+    if let Ok(tag) = HeaderValue::from_maybe_shared(document.tag.clone()) {
         h.insert(header::ETAG, tag);
     }
-    if let Some(t) = document.stamp
-        && let Ok(v) = HeaderValue::from_str(&http_date(t))
+    if let Some(date) = &document.modified
+        && let Ok(v) = HeaderValue::from_maybe_shared(date.clone())
     {
         h.insert(header::LAST_MODIFIED, v);
     }

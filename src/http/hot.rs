@@ -23,7 +23,8 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse as _, Response};
 use futures_util::future::Either;
-use tower::Service;
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt as _};
 
 use super::auth::{
     AuthenticateLayer, Found, OptionalCaller, Read, UserCaller, admission, found_now,
@@ -36,40 +37,51 @@ use crate::service::registry_cache::Document;
 use crate::store::now;
 
 /// The lane in front of the whole application `inner` (the edge and the router).
-#[derive(Clone)]
-pub struct Hot<S> {
+///
+/// One shared pointer: the server clones its service for every request, and most
+/// requests never reach `inner`, which is cloned only for those that do.
+pub struct Hot<S>(Arc<Parts<S>>);
+
+struct Parts<S> {
     inner: S,
     auth: AuthenticateLayer,
     metrics: Metrics,
 }
 
+impl<S> Clone for Hot<S> {
+    fn clone(&self) -> Self {
+        Hot(self.0.clone())
+    }
+}
+
 impl<S> Hot<S> {
     /// The lane, authenticating as `auth` does and recording into `metrics`.
     pub fn new(inner: S, auth: AuthenticateLayer, metrics: Metrics) -> Self {
-        Hot {
+        Hot(Arc::new(Parts {
             inner,
             auth,
             metrics,
-        }
+        }))
     }
 }
 
 impl<S> Service<Request> for Hot<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+    type Future = Either<Ready<Result<Response, Infallible>>, Oneshot<S, Request>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // `inner` is made ready on its own clone, when a request goes its way.
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
         match self.answer(&request) {
             Some(response) => Either::Left(ready(Ok(response))),
-            None => Either::Right(self.inner.call(request)),
+            None => Either::Right(self.0.inner.clone().oneshot(request)),
         }
     }
 }
@@ -127,7 +139,8 @@ impl<S> Hot<S> {
             return None;
         }
         let start = Instant::now();
-        let state = self.auth.state();
+        let Parts { auth, metrics, .. } = &*self.0;
+        let state = auth.state();
         // A document not in memory (or of an epoch not known without asking) is rendered
         // by the full path, which keeps it for the next request.
         let work = match lane {
@@ -143,7 +156,7 @@ impl<S> Hot<S> {
             Found::Refused(e) => Err(e),
             Found::Caller(authn, entry) => Ok((authn, entry)),
         };
-        let finish = Finish::begin(request, start, &self.metrics);
+        let finish = Finish::begin(request, start, metrics);
         let answered = std::panic::catch_unwind(AssertUnwindSafe(|| {
             finish.span.in_scope(|| {
                 let (authn, entry) = match found {
@@ -165,7 +178,7 @@ impl<S> Hot<S> {
                         Err(e) => (e.into_response(), Bytes::new()),
                     },
                 };
-                self.auth.answered(quota.as_ref(), &mut response);
+                auth.answered(quota.as_ref(), &mut response);
                 let inm = finish.if_none_match.clone();
                 etag_at_hand(&finish.method, inm, response, body)
             })

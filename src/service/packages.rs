@@ -859,7 +859,7 @@ impl Packages<'_> {
             .store()
             .document_stamp(document, &digest, now())
             .await?;
-        let rendered = Arc::new(Document::new(bytes, stamp, keep.unwrap_or(0)));
+        let rendered = Arc::new(Document::new(bytes, &digest, stamp, keep.unwrap_or(0)));
         if keep.is_some() {
             self.0.registry().keep(document, rendered.clone());
         }

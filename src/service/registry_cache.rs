@@ -17,7 +17,7 @@
 //! add-ons gets a document rendered for it.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use bytes::Bytes;
 use moka::sync::Cache;
@@ -28,30 +28,48 @@ use crate::store::{Store, StoreResult, Timestamp};
 /// How many bytes of documents are kept at most (the least used go first).
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
-/// A rendered Composer document and its validators.
+/// A rendered Composer document and its validators, as the headers carry them (each
+/// answer sends them, and the document is answered many times).
 #[derive(Debug)]
 pub struct Document {
     /// The JSON.
     pub bytes: Bytes,
-    /// Hex of the first 16 bytes of its SHA-256: the entity tag.
-    pub digest: String,
+    /// The entity tag: hex of the first 16 bytes of its SHA-256, quoted.
+    pub tag: Bytes,
     /// Its `Last-Modified`, unique to its content (see
     /// [`PackageStore::document_stamp`](crate::store::PackageStore::document_stamp)).
     pub stamp: Option<Timestamp>,
+    /// `stamp` as an HTTP date.
+    pub modified: Option<Bytes>,
     epoch: u64,
 }
 
 impl Document {
-    /// A document over `bytes`, stamped `stamp`, of `epoch`.
-    pub(super) fn new(bytes: Vec<u8>, stamp: Option<Timestamp>, epoch: u64) -> Document {
-        let digest = digest_of(&bytes);
+    /// A document over `bytes`, whose digest is `digest` ([`digest_of`]), stamped `stamp`,
+    /// of `epoch`.
+    pub(super) fn new(
+        bytes: Vec<u8>,
+        digest: &str,
+        stamp: Option<Timestamp>,
+        epoch: u64,
+    ) -> Document {
         Document {
             bytes: Bytes::from(bytes),
-            digest,
+            tag: Bytes::from(format!("\"{digest}\"")),
             stamp,
+            modified: stamp.map(|t| Bytes::from(http_date(t))),
             epoch,
         }
     }
+}
+
+/// The first second an HTTP date cannot carry (year 10000).
+const HTTP_DATE_END: u64 = 253_402_300_800;
+
+/// An HTTP date (RFC 9110 §5.6.7); the epoch for a stamp no HTTP date can carry.
+pub fn http_date(t: Timestamp) -> String {
+    let secs = u64::try_from(t).ok().filter(|&s| s < HTTP_DATE_END);
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs.unwrap_or(0)))
 }
 
 /// Hex of the first 16 bytes of the SHA-256 of `bytes`.

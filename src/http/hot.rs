@@ -116,7 +116,7 @@ impl Lane<'_> {
         }
     }
 
-    fn route(&self) -> &'static str {
+    fn template(&self) -> &'static str {
         match self {
             Lane::User(route) => route,
             Lane::Metadata(_) => METADATA_ROUTE,
@@ -184,7 +184,7 @@ impl<S> Hot<S> {
             })
         }));
         Some(match answered {
-            Ok(response) => finish.end(response, Some(lane.route())),
+            Ok(response) => finish.end(response, Some(lane.template())),
             // As the full path's panic guard does, outside the route.
             Err(panic) => finish.end(panic_response(panic), None),
         })

@@ -17,7 +17,7 @@ use harmony::service::clients::ClientSpec;
 use reqwest::StatusCode;
 use tower::ServiceExt as _;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, header};
 
 /// One request: its path, its headers and the status it is answered with.
 struct Case {
@@ -110,14 +110,6 @@ async fn the_lane_answers_as_the_full_path_does() {
     assert_eq!(service.status(), StatusCode::OK);
     let service: serde_json::Value = service.json().await.unwrap();
     let service = service["access_token"].as_str().unwrap().to_owned();
-    let header = |r: &reqwest::Response, name: &str| {
-        r.headers()
-            .get(name)
-            .expect(name)
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
     let etag = header(&b.get_user(&token).await, "etag");
     // On both nodes, whose anonymous requests are counted alike.
     assert_eq!(a.get("/p2/acme/lib.json").await.status(), StatusCode::OK);

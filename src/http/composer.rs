@@ -35,8 +35,6 @@ use crate::http::error::responses::{
     BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, UnprocessableEntity,
 };
 use crate::service::registry_cache::Document;
-#[cfg(test)]
-use crate::service::registry_cache::http_date;
 use crate::state::AppState;
 use crate::store::Timestamp;
 use crate::store::packages::Abandoned;
@@ -457,6 +455,7 @@ pub async fn get_metadata_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::registry_cache::http_date;
 
     #[test]
     fn only_the_exact_stamp_revalidates() {

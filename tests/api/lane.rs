@@ -77,7 +77,13 @@ async fn the_lane_answers_as_the_full_path_does() {
         c.limits.rate_limit_token = 30;
         c.limits.rate_limit_anonymous = 40;
     };
-    let a = TestApp::spawn_with(tune).await;
+    // A keeps what it learns for the whole test, however slow the database.
+    let a = TestApp::spawn_with(|c| {
+        tune(c);
+        c.auth_cache_ms = 3_600_000;
+        c.registry_cache_ms = 3_600_000;
+    })
+    .await;
     let b = a
         .spawn_on(|c| {
             tune(c);
